@@ -1,0 +1,121 @@
+"""The thin command line: parse flags, then hand over to the pipeline (run) or the demo."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from inventory import __version__
+from inventory.config import load_config
+from inventory.credentials import ClientFactory, lambda_regions
+from inventory.errors import ConfigError, ExitCode, InventoryError
+from inventory.logs import setup_logging
+from inventory.pipeline import JobOptions, run_job
+from inventory.report import exit_code, render_summary
+from inventory.sink import Format, resolve_output
+
+ENV = "LAMBDA_INVENTORY_"
+
+
+def _env(name: str, default: str | None = None) -> str | None:
+    return os.environ.get(ENV + name, default)
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if not 1 <= value <= 1024:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number from 1 to 1024")
+    return value
+
+
+def _common(parser: argparse.ArgumentParser, default_output: str | None) -> None:
+    parser.add_argument(
+        "--output",
+        default=_env("OUTPUT", default_output),
+        required=_env("OUTPUT", default_output) is None,
+        help=f"file to write, or a directory for inventory.<format> [env {ENV}OUTPUT]",
+    )
+    parser.add_argument(
+        "--format",
+        choices=[f.value for f in Format],
+        default=_env("FORMAT"),
+        help=f"parquet or csv; default from the file extension, else parquet [env {ENV}FORMAT]",
+    )
+    parser.add_argument(
+        "--max-workers",
+        type=_positive_int,
+        default=None,
+        help=f"threads listing targets concurrently; overrides the config [env {ENV}MAX_WORKERS]",
+    )
+    parser.add_argument("--log-level", default=_env("LOG_LEVEL", "info"), choices=["debug", "info", "warning", "error"])
+    parser.add_argument(
+        "--log-format",
+        default=_env("LOG_FORMAT", "auto"),
+        choices=["auto", "json", "text"],
+        help="auto: text with a progress line on a terminal, JSON lines otherwise",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="lambda-inventory", description="Inventory every AWS Lambda function across accounts and regions."
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True)
+    run = commands.add_parser("run", help="run the inventory job with the hub's AWS credentials")
+    run.add_argument(
+        "--config",
+        type=Path,
+        default=Path(_env("CONFIG", "config/accounts.yaml") or ""),
+        help=f"accounts file (default config/accounts.yaml) [env {ENV}CONFIG]",
+    )
+    _common(run, None)
+    demo = commands.add_parser("demo", help="run the real job against an embedded AWS emulator (needs [demo])")
+    demo.add_argument("--throttle-rate", type=float, default=0.1, help="share of emulator calls answered 429")
+    _common(demo, "out/")
+    return parser
+
+
+def _max_workers(flag: int | None, configured: int) -> int:
+    if flag is not None:
+        return flag
+    from_env = _env("MAX_WORKERS")
+    if from_env is None:
+        return configured
+    try:
+        return _positive_int(from_env)
+    except argparse.ArgumentTypeError as err:
+        raise ConfigError(f"{ENV}MAX_WORKERS: {err}") from err
+
+
+def command_run(args: argparse.Namespace, live: bool) -> int:
+    config = load_config(args.config, lambda_regions())
+    output, fmt = resolve_output(args.output, Format(args.format) if args.format else None)
+    workers = _max_workers(args.max_workers, config.max_workers)
+    clients = ClientFactory.from_environment(workers)
+    summary, results = run_job(JobOptions(config, output, fmt, workers, live), clients)
+    print(render_summary(summary, results))
+    return exit_code(results)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    live = setup_logging(args.log_level, args.log_format)
+    try:
+        if args.command == "demo":
+            from inventory.demo.run import command_demo  # moto is an optional extra
+
+            return command_demo(args, live)
+        return command_run(args, live)
+    except InventoryError as err:
+        print(f"lambda-inventory: error: {err}", file=sys.stderr)
+        return err.exit_code
+    except KeyboardInterrupt:
+        print("lambda-inventory: interrupted; nothing was written", file=sys.stderr)
+        return ExitCode.INTERRUPTED

@@ -1,0 +1,145 @@
+"""Stage 4: list one target's functions. Every outcome is a TargetResult; nothing is raised to the pool.
+
+Pages come from botocore's ListFunctions paginator (Marker / NextMarker, 50 per page). Each page has its
+own retry budget: after a throttle or a dropped connection the listing resumes from the last good marker,
+so a retry never repeats or skips a page. A target that fails keeps no partial rows.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from enum import Enum
+from typing import Any
+
+import pyarrow as pa
+from botocore.paginate import TokenEncoder
+
+from inventory.credentials import AccountCredentials, AssumeRoleFailed, ClientFactory, Credentials
+from inventory.retry import Fault, FaultKind, RetryPolicy, classify
+from inventory.schema import function_batch
+from inventory.targets import Target
+
+PAGE_SIZE = 50  # the most Lambda returns per page
+log = logging.getLogger(__name__)
+
+
+class Status(str, Enum):
+    OK = "ok"
+    SKIPPED = "skipped"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class TargetResult:
+    target: Target
+    status: Status
+    function_count: int | None  # None (unknown), never 0, when the target did not finish
+    functions: pa.RecordBatch | None  # None unless ok: a failed target contributes no rows
+    pages: int
+    retries: int
+    duration_s: float
+    error_code: str | None = None
+    error_message: str | None = None
+
+
+class _Listing:
+    """A resumable walk over one target's pages."""
+
+    def __init__(self, collector: Collector, target: Target) -> None:
+        self._collector = collector
+        self._target = target
+        self._pages: Iterator[Mapping[str, Any]] | None = None
+        self._credentials: Credentials | None = None
+        self._client: Any = None
+        self.marker: str | None = None
+        self.items: list[Mapping[str, Any]] = []
+        self.pages = 0
+        self.retries = 0
+
+    def on_retry(self, fault: Fault) -> None:
+        self.retries += 1
+        log.debug("retrying after %s", fault.code, extra=self._collector.log_fields(self._target))
+
+    def next_page(self) -> bool:
+        """Fetch one page; True while more pages follow."""
+        if self._pages is None:
+            self._pages = self._open()
+        try:
+            page = next(self._pages)
+        except Exception as err:
+            self._pages = None  # resume from self.marker on the next attempt
+            if classify(err).kind is FaultKind.EXPIRED and self._credentials is not None:
+                self._collector.credentials.expire(self._target.account, self._credentials)
+            raise
+        self.pages += 1
+        self.items.extend(page.get("Functions") or ())
+        self.marker = page.get("NextMarker") or None
+        return self.marker is not None
+
+    def _open(self) -> Iterator[Mapping[str, Any]]:
+        collector, target = self._collector, self._target
+        credentials = collector.credentials.get(target.account)
+        if credentials is not self._credentials or self._client is None:
+            self._client = collector.clients.client("lambda", target.region, credentials)
+            self._credentials = credentials
+        config: dict[str, Any] = {"PageSize": PAGE_SIZE}
+        if self.marker:
+            config["StartingToken"] = TokenEncoder().encode({"Marker": self.marker})
+        kwargs: dict[str, Any] = {"PaginationConfig": config}
+        if collector.function_version == "ALL":
+            kwargs["FunctionVersion"] = "ALL"
+        return iter(self._client.get_paginator("list_functions").paginate(**kwargs))
+
+
+@dataclass(frozen=True)
+class Collector:
+    """Everything a worker needs, shared read-only across threads (clients and the cache are thread-safe)."""
+
+    clients: ClientFactory
+    credentials: AccountCredentials
+    policy: RetryPolicy
+    function_version: str
+    snapshot_time: datetime
+
+    @staticmethod
+    def log_fields(target: Target) -> dict[str, str]:
+        return {"account_id": target.account.account_id, "region": target.region}
+
+    def __call__(self, target: Target) -> TargetResult:
+        started = time.monotonic()
+        listing = _Listing(self, target)
+        try:
+            while self.policy.call(listing.next_page, on_retry=listing.on_retry):
+                pass
+        except AssumeRoleFailed as err:
+            fault = err.fault
+            message = f"AssumeRole failed: {fault.message}"
+            return self._failed(target, listing, started, Fault(fault.kind, fault.code, message))
+        except Exception as err:  # errors are data: nothing escapes into the pool
+            return self._failed(target, listing, started, classify(err))
+        batch = function_batch(target, self.snapshot_time, listing.items)
+        elapsed = time.monotonic() - started
+        return TargetResult(target, Status.OK, batch.num_rows, batch, listing.pages, listing.retries, elapsed)
+
+    def _failed(self, target: Target, listing: _Listing, started: float, fault: Fault) -> TargetResult:
+        status = Status.SKIPPED if fault.kind is FaultKind.NOT_ENABLED else Status.FAILED
+        message = fault.message
+        if status is Status.SKIPPED:
+            message = f"region not enabled for this account ({fault.message})"
+        elif fault.kind.retryable:
+            message = f"gave up after {self.policy.max_attempts} attempts: {fault.message}"
+        return TargetResult(
+            target,
+            status,
+            None,
+            None,
+            listing.pages,
+            listing.retries,
+            time.monotonic() - started,
+            fault.code,
+            message,
+        )

@@ -1,0 +1,200 @@
+"""Stage 1: read and validate config/accounts.yaml into frozen dataclasses, before any AWS call.
+
+Field names follow c7n-org's accounts.yml where they overlap. Every problem becomes one `ConfigError`
+line naming the YAML path, e.g. `accounts[3].account_id: '12345' is not a 12-digit account id`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import ConfigDict, StrictFloat, StrictInt, StrictStr, TypeAdapter, ValidationError
+from pydantic import field_validator
+from pydantic.dataclasses import dataclass
+
+from inventory.errors import ConfigError
+
+DEFAULT_ROLE_NAME = "CrossAccountListFunctionsRole"
+_ACCOUNT_ID = re.compile(r"^\d{12}$")
+_SESSION_NAME = re.compile(r"^[\w+=,.@-]{2,64}$")
+_ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::(\d{12}):role/[\w+=,.@/-]+$")
+_ROLE_NAME = re.compile(r"^[\w+=,.@/-]{1,512}$")
+_STRICT = ConfigDict(extra="forbid")
+
+
+def _account_id_before(value: object) -> object:
+    if isinstance(value, bool) or not isinstance(value, (int, str)):
+        return value
+    if isinstance(value, int):
+        raise ValueError(
+            f"{value} is a YAML number, not a string; quote the 12-digit id "
+            "(an unquoted id can lose its leading zeros)"
+        )
+    if not _ACCOUNT_ID.match(value):
+        raise ValueError(f"{value!r} is not a 12-digit account id")
+    return value
+
+
+@dataclass(frozen=True, config=_STRICT)
+class RetryConfig:
+    """The one retry layer: bounded attempts, exponential backoff with full jitter (seconds)."""
+
+    max_attempts: StrictInt = 8
+    base_delay: StrictFloat | StrictInt = 0.5
+    max_delay: StrictFloat | StrictInt = 20.0
+
+
+@dataclass(frozen=True, config=_STRICT)
+class AccountConfig:
+    account_id: StrictStr
+    name: StrictStr | None = None
+    role: StrictStr | None = None  # a role name, or a full role ARN
+    external_id: StrictStr | None = None
+    regions: tuple[StrictStr, ...] | None = None
+    tags: tuple[StrictStr, ...] = ()
+    vars: dict[StrictStr, Any] | None = None  # accepted for c7n-org compatibility, unused
+    email: StrictStr | None = None  # accepted for c7n-org compatibility, unused
+
+    _check_id = field_validator("account_id", mode="before")(_account_id_before)
+
+    @property
+    def display_name(self) -> str:
+        return self.name or self.account_id
+
+
+@dataclass(frozen=True, config=_STRICT)
+class RunConfig:
+    accounts: tuple[AccountConfig, ...]
+    role_name: StrictStr = DEFAULT_ROLE_NAME
+    session_name: StrictStr = "lambda-inventory"
+    external_id: StrictStr | None = None
+    duration_seconds: StrictInt = 3600
+    regions: tuple[StrictStr, ...] | None = None
+    function_version: Literal["LATEST", "ALL"] = "LATEST"
+    max_workers: StrictInt = 32
+    sts_region: StrictStr | None = None  # default: the hub's region, else us-east-1
+    retry: RetryConfig = RetryConfig()
+
+
+def yaml_path(loc: Iterable[int | str]) -> str:
+    """('accounts', 3, 'account_id') -> 'accounts[3].account_id'."""
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "(top level)"
+
+
+def _describe(error: Any) -> str:
+    kind, msg = error["type"], error["msg"]
+    if kind == "unexpected_keyword_argument":
+        return "unknown key"
+    if kind == "missing":
+        return "is required"
+    if kind == "dataclass_type":
+        return f"must be a mapping, got {type(error['input']).__name__}"
+    if kind == "value_error":
+        return str(msg).removeprefix("Value error, ")
+    return f"{msg.lower()}, got {error['input']!r}" if "input" in error else str(msg)
+
+
+def parse_config(data: object, known_regions: frozenset[str]) -> RunConfig:
+    """Validate already-parsed YAML. `known_regions` are the region names botocore knows for lambda."""
+    if not isinstance(data, dict):
+        raise ConfigError(f"(top level): must be a mapping with an 'accounts' list, got {data!r}")
+    try:
+        config = TypeAdapter(RunConfig).validate_python(data)
+    except ValidationError as err:
+        errors = err.errors()
+        # pydantic reports the branches of a union separately; the first error is the clearest one
+        first = errors[0]
+        more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+        raise ConfigError(f"{yaml_path(first['loc'])}: {_describe(first)}{more}") from err
+    _check_semantics(config, known_regions)
+    return config
+
+
+def _check_semantics(config: RunConfig, known_regions: frozenset[str]) -> None:
+    _check_ranges(config)
+    if not config.accounts:
+        raise ConfigError("accounts: must list at least one account")
+    _check_regions("regions", config.regions, known_regions)
+    seen: dict[str, int] = {}
+    for i, account in enumerate(config.accounts):
+        where = f"accounts[{i}]"
+        if account.account_id in seen:
+            raise ConfigError(
+                f"{where}.account_id: {account.account_id!r} duplicates accounts[{seen[account.account_id]}]"
+            )
+        seen[account.account_id] = i
+        _check_regions(f"{where}.regions", account.regions, known_regions)
+        if account.regions is None and config.regions is None:
+            raise ConfigError(f"{where}.regions: no regions here and no top-level default 'regions'")
+        _check_role(where, account)
+
+
+def _check_ranges(config: RunConfig) -> None:
+    checks = [
+        ("max_workers", config.max_workers, 1, 1024),
+        ("duration_seconds", config.duration_seconds, 900, 43200),
+        ("retry.max_attempts", config.retry.max_attempts, 1, 50),
+        ("retry.base_delay", config.retry.base_delay, 0, 60),
+        ("retry.max_delay", config.retry.max_delay, 0, 600),
+    ]
+    for path, value, low, high in checks:
+        if not low <= value <= high:
+            raise ConfigError(f"{path}: {value} is out of range [{low}, {high}]")
+    if not _SESSION_NAME.match(config.session_name):
+        raise ConfigError(f"session_name: {config.session_name!r} must be 2-64 of [A-Za-z0-9+=,.@_-]")
+    if not _ROLE_NAME.match(config.role_name) or config.role_name.startswith("arn:"):
+        raise ConfigError(f"role_name: {config.role_name!r} is not a role name (use an account's 'role' for ARNs)")
+
+
+def _check_regions(path: str, regions: tuple[str, ...] | None, known: frozenset[str]) -> None:
+    if regions is None:
+        return
+    if not regions:
+        raise ConfigError(f"{path}: must not be empty")
+    for j, region in enumerate(regions):
+        if region not in known:
+            raise ConfigError(f"{path}[{j}]: {region!r} is not a region where AWS Lambda is available")
+        if region in regions[:j]:
+            raise ConfigError(f"{path}[{j}]: {region!r} is listed twice")
+
+
+def _check_role(where: str, account: AccountConfig) -> None:
+    role = account.role
+    if role is None:
+        return
+    if role.startswith("arn:"):
+        match = _ROLE_ARN.match(role)
+        if not match:
+            raise ConfigError(f"{where}.role: {role!r} is not an IAM role ARN")
+        if match.group(1) != account.account_id:
+            raise ConfigError(f"{where}.role: {role!r} is in account {match.group(1)}, not {account.account_id}")
+    elif not _ROLE_NAME.match(role):
+        raise ConfigError(f"{where}.role: {role!r} is not a role name or ARN")
+
+
+def load_config(path: Path, known_regions: frozenset[str]) -> RunConfig:
+    """Read a YAML file and validate it. Raises ConfigError with one line naming the problem."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as err:
+        raise ConfigError(f"{path}: cannot read config: {err.strerror or err}") from err
+    except UnicodeDecodeError as err:
+        raise ConfigError(f"{path}: config is not UTF-8 text") from err
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f" line {mark.line + 1} column {mark.column + 1}" if mark else ""
+        problem = getattr(err, "problem", None) or "invalid YAML"
+        raise ConfigError(f"{path}:{where}: {problem}") from err
+    try:
+        return parse_config(data, known_regions)
+    except ConfigError as err:
+        raise ConfigError(f"{path}: {err}") from err

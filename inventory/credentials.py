@@ -1,0 +1,160 @@
+"""Stage 3: hub session, clients, and member-account credentials (AssumeRole once per account).
+
+boto3 Sessions are not thread-safe and a new one costs ~100 ms of CPU (it reloads the service models), so
+the job makes exactly one, in the main thread, and creates clients from it under a lock. Clients are
+thread-safe and shared. Credentials are never logged, written or put in a repr.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import boto3
+import botocore.session
+from botocore.config import Config
+
+from inventory import __version__
+from inventory.errors import CredentialsError
+from inventory.retry import Fault, RetryPolicy, classify
+from inventory.targets import Account
+
+REFRESH_MARGIN = timedelta(minutes=5)
+
+
+def botocore_config(max_workers: int) -> Config:
+    """botocore retries off (our retry layer owns them), one pooled connection per worker."""
+    return Config(
+        retries={"mode": "standard", "total_max_attempts": 1},
+        max_pool_connections=max(10, max_workers),
+        connect_timeout=10,
+        read_timeout=30,
+        user_agent_appid=f"lambda-inventory-{__version__}",
+    )
+
+
+def lambda_regions() -> frozenset[str]:
+    """Every region botocore's endpoint data lists for Lambda, in every partition (no AWS call)."""
+    session = botocore.session.Session()
+    names: set[str] = set()
+    for partition in session.get_available_partitions():
+        names.update(session.get_available_regions("lambda", partition))
+    return frozenset(names)
+
+
+@dataclass(frozen=True)
+class Credentials:
+    access_key_id: str = field(repr=False)
+    secret_access_key: str = field(repr=False)
+    session_token: str = field(repr=False)
+    expiration: datetime
+
+    def fresh(self, now: datetime) -> bool:
+        return self.expiration - REFRESH_MARGIN > now
+
+
+class AssumeRoleFailed(Exception):
+    """AssumeRole did not give credentials; the Fault says why."""
+
+    def __init__(self, fault: Fault) -> None:
+        super().__init__(f"{fault.code}: {fault.message}")
+        self.fault = fault
+
+
+class ClientFactory:
+    """Creates clients from the one hub session. Creation is serialised; using clients is not."""
+
+    def __init__(self, session: boto3.Session, config: Config) -> None:
+        self._session = session
+        self._config = config
+        self._lock = threading.Lock()
+
+    @classmethod
+    def from_environment(cls, max_workers: int) -> ClientFactory:
+        core = botocore.session.Session()
+        core.set_config_variable("sts_regional_endpoints", "regional")
+        return cls(boto3.Session(botocore_session=core), botocore_config(max_workers))
+
+    @property
+    def region(self) -> str | None:
+        return self._session.region_name
+
+    def partition_of(self, region: str) -> str:
+        return self._session.get_partition_for_region(region)
+
+    def require_hub_credentials(self) -> None:
+        if self._session.get_credentials() is None:
+            raise CredentialsError(
+                "no AWS credentials for the hub account (set AWS_PROFILE, AWS_ACCESS_KEY_ID/"
+                "AWS_SECRET_ACCESS_KEY, or run with a task role)"
+            )
+
+    def client(self, service: str, region: str, credentials: Credentials | None = None) -> Any:
+        keys: dict[str, str] = {}
+        if credentials is not None:
+            keys = {
+                "aws_access_key_id": credentials.access_key_id,
+                "aws_secret_access_key": credentials.secret_access_key,
+                "aws_session_token": credentials.session_token,
+            }
+        with self._lock:
+            return self._session.client(service, region_name=region, config=self._config, **keys)
+
+
+class AccountCredentials:
+    """Assumes each member role once per credential lifetime, however many regions ask for it.
+
+    A failed AssumeRole is remembered too, so a denied account costs one call, not one per region.
+    """
+
+    def __init__(self, sts: Any, session_name: str, duration_seconds: int, policy: RetryPolicy) -> None:
+        self._sts = sts
+        self._session_name = session_name
+        self._duration = duration_seconds
+        self._policy = policy
+        self._lock = threading.Lock()
+        self._account_locks: dict[str, threading.Lock] = {}
+        self._cache: dict[str, Credentials | Fault] = {}
+        self.assume_calls = 0
+
+    def get(self, account: Account) -> Credentials:
+        """Credentials for the account's role; raises AssumeRoleFailed (remembered for the run)."""
+        with self._lock:
+            account_lock = self._account_locks.setdefault(account.account_id, threading.Lock())
+        with account_lock:
+            cached = self._cache.get(account.account_id)
+            if isinstance(cached, Fault):
+                raise AssumeRoleFailed(cached)
+            if cached is not None and cached.fresh(datetime.now(UTC)):
+                return cached
+            try:
+                cached = self._policy.call(lambda: self._assume(account))
+            except Exception as err:  # every failure becomes data for the target
+                self._cache[account.account_id] = classify(err)
+                raise AssumeRoleFailed(classify(err)) from err
+            self._cache[account.account_id] = cached
+            return cached
+
+    def expire(self, account: Account, stale: Credentials) -> None:
+        """Forget `stale` (the service said ExpiredToken) so the next get() assumes the role again."""
+        with self._lock:
+            if self._cache.get(account.account_id) is stale:
+                del self._cache[account.account_id]
+
+    def _assume(self, account: Account) -> Credentials:
+        kwargs: dict[str, Any] = {
+            "RoleArn": account.role_arn,
+            "RoleSessionName": self._session_name,
+            "DurationSeconds": self._duration,
+        }
+        if account.external_id:
+            kwargs["ExternalId"] = account.external_id
+        with self._lock:
+            self.assume_calls += 1
+        creds = self._sts.assume_role(**kwargs)["Credentials"]
+        expiration = creds["Expiration"]
+        if expiration.tzinfo is None:
+            expiration = expiration.replace(tzinfo=UTC)
+        return Credentials(creds["AccessKeyId"], creds["SecretAccessKey"], creds["SessionToken"], expiration)

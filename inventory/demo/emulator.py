@@ -1,0 +1,184 @@
+"""An AWS emulator for the demo and the tests: moto's server, in-process, plus what stock moto lacks.
+
+moto's ListFunctions ignores MaxItems/Marker, it does not enforce trust policies, and it never throttles.
+This WSGI layer in front of it adds those behaviours on the emulator's side of the wire, so the job's own
+code runs unmodified over real HTTP:
+
+* ListFunctions is paged like real Lambda: at most 50 per page (or MaxItems), with NextMarker.
+* AssumeRole is denied (403 AccessDenied) for the role ARNs in `deny_roles`.
+* Lambda answers 403 UnrecognizedClientException for (account, region) pairs in `disabled`, as real
+  Lambda does in an opt-in region the account has not enabled.
+* A share of ListFunctions calls (`throttle_rate`) is answered 429 TooManyRequestsException.
+* With `expire_after`, every access key is honoured for that many ListFunctions calls and then answered
+  ExpiredTokenException, as if its lifetime had run out.
+
+It counts requests per (account, region) so tests can prove pagination and the AssumeRole count.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import random
+import re
+import threading
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qs
+
+from moto.iam.models import get_account_id_from
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+from werkzeug.serving import BaseWSGIServer, make_server
+
+_LIST_PATH = re.compile(r"^/2015-03-31/functions/?$")
+_SCOPE = re.compile(r"Credential=([^/]+)/\d{8}/([^/]+)/([^/]+)/")
+_MARKER = "emulator-page:"
+PAGE_LIMIT = 50
+
+StartResponse = Callable[..., Any]
+
+
+@dataclass
+class Behaviour:
+    """What the emulator does beyond stock moto. Mutable on purpose: tests adjust it between runs."""
+
+    deny_roles: set[str] = field(default_factory=set)
+    disabled: set[tuple[str, str]] = field(default_factory=set)  # (account_id, region)
+    throttle_rate: float = 0.0
+    expire_after: int | None = None
+    seed: int = 7
+
+
+@dataclass
+class Stats:
+    list_calls: Counter[tuple[str, str]] = field(default_factory=Counter)  # (account, region) -> requests
+    assume_calls: Counter[str] = field(default_factory=Counter)  # role arn -> requests
+    throttled: int = 0
+    expired: int = 0
+
+
+class EmulatorApp:
+    """WSGI middleware in front of moto's dispatcher."""
+
+    def __init__(self, behaviour: Behaviour) -> None:
+        self.behaviour = behaviour
+        self.stats = Stats()
+        self._moto = DomainDispatcherApplication(create_backend_app)
+        self._lock = threading.Lock()
+        self._random = random.Random(behaviour.seed)
+        self._key_uses: Counter[str] = Counter()
+
+    def reset_stats(self) -> None:
+        with self._lock:
+            self.stats = Stats()
+            self._key_uses.clear()
+
+    def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        scope = _SCOPE.search(environ.get("HTTP_AUTHORIZATION", ""))
+        if scope and scope.group(3) == "sts":
+            return self._sts(environ, start_response)
+        if scope and scope.group(3) == "lambda" and environ.get("REQUEST_METHOD") == "GET":
+            if _LIST_PATH.match(environ.get("PATH_INFO", "")):
+                return self._list_functions(environ, start_response, scope.group(1), scope.group(2))
+        return self._moto(environ, start_response)
+
+    def _sts(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        size = int(environ.get("CONTENT_LENGTH") or 0)
+        body = environ["wsgi.input"].read(size) if size else b""
+        environ["wsgi.input"] = io.BytesIO(body)
+        form = parse_qs(body.decode())
+        if form.get("Action") == ["AssumeRole"]:
+            role = form.get("RoleArn", [""])[0]
+            with self._lock:
+                self.stats.assume_calls[role] += 1
+            if role in self.behaviour.deny_roles:
+                return _xml_error(start_response, "AccessDenied", f"hub is not authorized to perform: sts:AssumeRole on resource: {role}")
+        return self._moto(environ, start_response)
+
+    def _list_functions(
+        self, environ: dict[str, Any], start_response: StartResponse, key: str, region: str
+    ) -> Iterable[bytes]:
+        account = get_account_id_from(key)
+        query = parse_qs(environ.get("QUERY_STRING", ""))
+        with self._lock:
+            self.stats.list_calls[(account, region)] += 1
+            self._key_uses[key] += 1
+            throttled = self._random.random() < self.behaviour.throttle_rate
+            expired = self.behaviour.expire_after is not None and self._key_uses[key] > self.behaviour.expire_after
+            self.stats.throttled += throttled
+            self.stats.expired += expired
+        if (account, region) in self.behaviour.disabled:
+            return _json_error(start_response, 403, "UnrecognizedClientException", "The security token is invalid.")
+        if expired:
+            return _json_error(start_response, 403, "ExpiredTokenException", "The security token has expired.")
+        if throttled:
+            return _json_error(start_response, 429, "TooManyRequestsException", "Rate exceeded")
+        environ["QUERY_STRING"] = "&".join(f"FunctionVersion={v}" for v in query.get("FunctionVersion", []))
+        return self._page(environ, start_response, query)
+
+    def _page(self, environ: dict[str, Any], start_response: StartResponse, query: dict[str, list[str]]) -> Iterable[bytes]:
+        captured: dict[str, Any] = {}
+
+        def capture(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> None:
+            captured["status"], captured["headers"] = status, headers
+
+        body = b"".join(self._moto(environ, capture))
+        if not captured["status"].startswith("200"):
+            start_response(captured["status"], captured["headers"])
+            return [body]
+        functions = json.loads(body)["Functions"]
+        functions.sort(key=lambda f: (f["FunctionName"], f.get("Version", "")))
+        start = int(query.get("Marker", [_MARKER + "0"])[0].removeprefix(_MARKER))
+        limit = min(int(query.get("MaxItems", [PAGE_LIMIT])[0]), PAGE_LIMIT)
+        page: dict[str, Any] = {"Functions": functions[start : start + limit]}
+        if start + limit < len(functions):
+            page["NextMarker"] = f"{_MARKER}{start + limit}"
+        return _json(start_response, "200 OK", page)
+
+
+def _json(start_response: StartResponse, status: str, payload: dict[str, Any], extra: Iterable[tuple[str, str]] = ()) -> list[bytes]:
+    data = json.dumps(payload).encode()
+    start_response(status, [("Content-Type", "application/json"), ("Content-Length", str(len(data))), *extra])
+    return [data]
+
+
+def _json_error(start_response: StartResponse, code: int, error_type: str, message: str) -> list[bytes]:
+    reason = {403: "Forbidden", 429: "Too Many Requests"}.get(code, "Error")
+    return _json(start_response, f"{code} {reason}", {"Type": "User", "message": message}, [("x-amzn-ErrorType", error_type)])
+
+
+def _xml_error(start_response: StartResponse, code: str, message: str) -> list[bytes]:
+    data = (
+        '<ErrorResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><Error><Type>Sender</Type>'
+        f"<Code>{code}</Code><Message>{message}</Message></Error><RequestId>emulator</RequestId></ErrorResponse>"
+    ).encode()
+    start_response("403 Forbidden", [("Content-Type", "text/xml"), ("Content-Length", str(len(data)))])
+    return [data]
+
+
+class Emulator:
+    """moto's server with EmulatorApp in front, on 127.0.0.1 and a free port, in a daemon thread."""
+
+    def __init__(self, behaviour: Behaviour | None = None) -> None:
+        self.app = EmulatorApp(behaviour or Behaviour())
+        self._server: BaseWSGIServer = make_server(
+            "127.0.0.1", 0, self.app, threaded=True, request_handler=MotoRequestHandler
+        )
+        self._thread = threading.Thread(target=self._server.serve_forever, name="emulator", daemon=True)
+
+    @property
+    def endpoint(self) -> str:
+        return f"http://127.0.0.1:{self._server.server_port}"
+
+    def __enter__(self) -> Emulator:
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one access-log line per request is noise
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=5)

@@ -1,0 +1,111 @@
+"""The one retry layer: which errors are worth another attempt, and how long to wait.
+
+botocore's own retries are switched off (see credentials.botocore_config) so attempts never multiply.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import Enum
+from typing import TypeVar
+
+from botocore.exceptions import BotoCoreError, ClientError, ConnectionError, HTTPClientError
+from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_random_exponential
+
+T = TypeVar("T")
+
+_THROTTLES = frozenset(
+    {
+        "TooManyRequestsException",
+        "Throttling",
+        "ThrottlingException",
+        "ThrottledException",
+        "RequestLimitExceeded",
+        "RequestThrottled",
+        "RequestThrottledException",
+        "SlowDown",
+    }
+)
+_TRANSIENT = frozenset({"ServiceException", "InternalFailure", "InternalError", "ServiceUnavailable", "RequestTimeout"})
+_EXPIRED = frozenset({"ExpiredToken", "ExpiredTokenException", "TokenRefreshRequired"})
+# Lambda answers these in an opt-in region the account has not enabled.
+_NOT_ENABLED = frozenset({"UnrecognizedClientException", "InvalidClientTokenId"})
+
+
+class FaultKind(Enum):
+    THROTTLED = "throttled"  # retry with backoff
+    TRANSIENT = "transient"  # 5xx or connection trouble: retry with backoff
+    EXPIRED = "expired"  # credentials expired: assume the role again, then retry
+    NOT_ENABLED = "not_enabled"  # the region is not enabled for the account: skip
+    FATAL = "fatal"  # access denied, bad request, unknown: fail the target, no retry
+
+    @property
+    def retryable(self) -> bool:
+        return self in (FaultKind.THROTTLED, FaultKind.TRANSIENT, FaultKind.EXPIRED)
+
+
+@dataclass(frozen=True)
+class Fault:
+    kind: FaultKind
+    code: str
+    message: str
+
+
+def classify(err: BaseException) -> Fault:
+    """Map any exception raised by an AWS call to a Fault. Never raises."""
+    if isinstance(err, ClientError):
+        error = err.response.get("Error", {})
+        code = str(error.get("Code") or "Unknown")
+        message = str(error.get("Message") or err)
+        status = int(err.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0)
+        return Fault(_client_error_kind(code, status, err.operation_name), code, message)
+    if isinstance(err, (ConnectionError, HTTPClientError)):
+        return Fault(FaultKind.TRANSIENT, type(err).__name__, str(err))
+    if isinstance(err, BotoCoreError):
+        return Fault(FaultKind.FATAL, type(err).__name__, str(err))
+    return Fault(FaultKind.FATAL, type(err).__name__, str(err) or type(err).__name__)
+
+
+def _client_error_kind(code: str, status: int, operation: str) -> FaultKind:
+    if code.startswith("AccessDenied"):
+        return FaultKind.FATAL
+    if code in _EXPIRED:
+        return FaultKind.EXPIRED
+    if code in _THROTTLES or status == 429:
+        return FaultKind.THROTTLED
+    if code in _NOT_ENABLED and operation == "ListFunctions":
+        return FaultKind.NOT_ENABLED
+    if code in _TRANSIENT or status >= 500:
+        return FaultKind.TRANSIENT
+    return FaultKind.FATAL
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Bounded attempts with exponential backoff and full jitter: wait ~ U(0, min(max, base * 2^n))."""
+
+    max_attempts: int = 8
+    base_delay: float = 0.5
+    max_delay: float = 20.0
+    sleep: Callable[[float], None] = time.sleep
+
+    def call(self, fn: Callable[[], T], on_retry: Callable[[Fault], None] | None = None) -> T:
+        """Run fn, retrying retryable faults. The last error is re-raised unchanged."""
+
+        def before_sleep(state: object) -> None:
+            outcome = getattr(state, "outcome", None)
+            err = outcome.exception() if outcome is not None else None
+            if on_retry is not None and err is not None:
+                on_retry(classify(err))
+
+        retrying = Retrying(
+            stop=stop_after_attempt(self.max_attempts),
+            wait=wait_random_exponential(multiplier=self.base_delay, max=self.max_delay),
+            retry=retry_if_exception(lambda err: classify(err).kind.retryable),
+            before_sleep=before_sleep,
+            sleep=self.sleep,
+            reraise=True,
+        )
+        return retrying(fn)
