@@ -109,7 +109,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     live = setup_logging(args.log_level, args.log_format)
     try:
         if args.command == "demo":
-            from inventory.demo.run import command_demo  # moto is an optional extra
+            from inventory.demo.run import command_demo  # noqa: PLC0415 - moto is an optional extra
 
             return command_demo(args, live)
         return command_run(args, live)

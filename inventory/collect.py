@@ -12,7 +12,7 @@ import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 import pyarrow as pa
@@ -27,7 +27,7 @@ PAGE_SIZE = 50  # the most Lambda returns per page
 log = logging.getLogger(__name__)
 
 
-class Status(str, Enum):
+class Status(StrEnum):
     OK = "ok"
     SKIPPED = "skipped"
     FAILED = "failed"
@@ -119,7 +119,7 @@ class Collector:
             fault = err.fault
             message = f"AssumeRole failed: {fault.message}"
             return self._failed(target, listing, started, Fault(fault.kind, fault.code, message))
-        except Exception as err:  # errors are data: nothing escapes into the pool
+        except Exception as err:  # noqa: BLE001 - errors are data: nothing escapes into the pool
             return self._failed(target, listing, started, classify(err))
         batch = function_batch(target, self.snapshot_time, listing.items)
         elapsed = time.monotonic() - started

@@ -12,8 +12,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import ConfigDict, StrictFloat, StrictInt, StrictStr, TypeAdapter, ValidationError
-from pydantic import field_validator
+from pydantic import ConfigDict, StrictFloat, StrictInt, StrictStr, TypeAdapter, ValidationError, field_validator
 from pydantic.dataclasses import dataclass
 
 from inventory.errors import ConfigError
@@ -31,8 +30,7 @@ def _account_id_before(value: object) -> object:
         return value
     if isinstance(value, int):
         raise ValueError(
-            f"{value} is a YAML number, not a string; quote the 12-digit id "
-            "(an unquoted id can lose its leading zeros)"
+            f"{value} is a YAML number, not a string; quote the 12-digit id (an unquoted id can lose its leading zeros)"
         )
     if not _ACCOUNT_ID.match(value):
         raise ValueError(f"{value!r} is not a 12-digit account id")

@@ -79,10 +79,12 @@ class ClientFactory:
 
     @property
     def region(self) -> str | None:
-        return self._session.region_name
+        region: str | None = self._session.region_name
+        return region
 
     def partition_of(self, region: str) -> str:
-        return self._session.get_partition_for_region(region)
+        partition: str = self._session.get_partition_for_region(region)
+        return partition
 
     def require_hub_credentials(self) -> None:
         if self._session.get_credentials() is None:

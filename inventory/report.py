@@ -87,7 +87,9 @@ def render_summary(summary: RunSummary, results: Sequence[TargetResult]) -> str:
     ]
     not_ok = [r for r in results if r.status is not Status.OK]
     for r in sorted(not_ok, key=lambda r: (r.status.value, r.target.label))[:_FAILURES_SHOWN]:
-        lines.append(f"  {r.status.value:<8} {r.target.account.name} {r.target.label}: {r.error_code}: {r.error_message}")
+        lines.append(
+            f"  {r.status.value:<8} {r.target.account.name} {r.target.label}: {r.error_code}: {r.error_message}"
+        )
     if len(not_ok) > _FAILURES_SHOWN:
         lines.append(f"  ... and {len(not_ok) - _FAILURES_SHOWN} more in the status file")
     return "\n".join(lines)

@@ -7,10 +7,11 @@ opened before the first AWS call, which doubles as the check that the destinatio
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import tempfile
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -24,7 +25,7 @@ from inventory.schema import INVENTORY_SCHEMA
 ROW_GROUP_ROWS = 65_536
 
 
-class Format(str, Enum):
+class Format(StrEnum):
     PARQUET = "parquet"
     CSV = "csv"
 
@@ -53,8 +54,9 @@ def csv_ready(table: pa.Table) -> pa.Table:
     for field, column in zip(table.schema, table.columns, strict=True):
         if pa.types.is_list(field.type):
             encoded = [None if v is None else json.dumps(v) for v in column.to_pylist()]
-            column = pa.chunked_array([pa.array(encoded, pa.string())], pa.string())
-        columns.append(column)
+            columns.append(pa.chunked_array([pa.array(encoded, pa.string())], pa.string()))
+        else:
+            columns.append(column)
     names = table.schema.names
     return pa.Table.from_arrays(columns, names=names)
 
@@ -66,8 +68,10 @@ class _Writer(Protocol):
 
 def _open_writer(handle: Any, schema: pa.Schema, fmt: Format) -> _Writer:
     if fmt is Format.PARQUET:
-        return pq.ParquetWriter(handle, schema, compression="zstd")
-    return pacsv.CSVWriter(handle, csv_ready(schema.empty_table()).schema)
+        writer: _Writer = pq.ParquetWriter(handle, schema, compression="zstd")
+    else:
+        writer = pacsv.CSVWriter(handle, csv_ready(schema.empty_table()).schema)
+    return writer
 
 
 class AtomicTableFile:
@@ -101,10 +105,8 @@ class AtomicTableFile:
 
     def abort(self) -> None:
         for close in (self._writer.close, self._handle.close):
-            try:
+            with contextlib.suppress(Exception):  # best effort on the way out; the temp file goes anyway
                 close()
-            except Exception:  # noqa: BLE001 - best effort on the way out; the temp file goes anyway
-                pass
         self._tmp.unlink(missing_ok=True)
 
 

@@ -80,10 +80,14 @@ class EmulatorApp:
         scope = _SCOPE.search(environ.get("HTTP_AUTHORIZATION", ""))
         if scope and scope.group(3) == "sts":
             return self._sts(environ, start_response)
-        if scope and scope.group(3) == "lambda" and environ.get("REQUEST_METHOD") == "GET":
-            if _LIST_PATH.match(environ.get("PATH_INFO", "")):
-                return self._list_functions(environ, start_response, scope.group(1), scope.group(2))
-        return self._moto(environ, start_response)
+        is_get = environ.get("REQUEST_METHOD") == "GET"
+        if scope and scope.group(3) == "lambda" and is_get and _LIST_PATH.match(environ.get("PATH_INFO", "")):
+            return self._list_functions(environ, start_response, scope.group(1), scope.group(2))
+        return self._forward(environ, start_response)
+
+    def _forward(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        body: Iterable[bytes] = self._moto(environ, start_response)
+        return body
 
     def _sts(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         size = int(environ.get("CONTENT_LENGTH") or 0)
@@ -95,8 +99,12 @@ class EmulatorApp:
             with self._lock:
                 self.stats.assume_calls[role] += 1
             if role in self.behaviour.deny_roles:
-                return _xml_error(start_response, "AccessDenied", f"hub is not authorized to perform: sts:AssumeRole on resource: {role}")
-        return self._moto(environ, start_response)
+                return _xml_error(
+                    start_response,
+                    "AccessDenied",
+                    f"hub is not authorized to perform: sts:AssumeRole on resource: {role}",
+                )
+        return self._forward(environ, start_response)
 
     def _list_functions(
         self, environ: dict[str, Any], start_response: StartResponse, key: str, region: str
@@ -119,13 +127,15 @@ class EmulatorApp:
         environ["QUERY_STRING"] = "&".join(f"FunctionVersion={v}" for v in query.get("FunctionVersion", []))
         return self._page(environ, start_response, query)
 
-    def _page(self, environ: dict[str, Any], start_response: StartResponse, query: dict[str, list[str]]) -> Iterable[bytes]:
+    def _page(
+        self, environ: dict[str, Any], start_response: StartResponse, query: dict[str, list[str]]
+    ) -> Iterable[bytes]:
         captured: dict[str, Any] = {}
 
         def capture(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> None:
             captured["status"], captured["headers"] = status, headers
 
-        body = b"".join(self._moto(environ, capture))
+        body = b"".join(self._forward(environ, capture))
         if not captured["status"].startswith("200"):
             start_response(captured["status"], captured["headers"])
             return [body]
@@ -139,7 +149,9 @@ class EmulatorApp:
         return _json(start_response, "200 OK", page)
 
 
-def _json(start_response: StartResponse, status: str, payload: dict[str, Any], extra: Iterable[tuple[str, str]] = ()) -> list[bytes]:
+def _json(
+    start_response: StartResponse, status: str, payload: dict[str, Any], extra: Iterable[tuple[str, str]] = ()
+) -> list[bytes]:
     data = json.dumps(payload).encode()
     start_response(status, [("Content-Type", "application/json"), ("Content-Length", str(len(data))), *extra])
     return [data]
@@ -147,7 +159,9 @@ def _json(start_response: StartResponse, status: str, payload: dict[str, Any], e
 
 def _json_error(start_response: StartResponse, code: int, error_type: str, message: str) -> list[bytes]:
     reason = {403: "Forbidden", 429: "Too Many Requests"}.get(code, "Error")
-    return _json(start_response, f"{code} {reason}", {"Type": "User", "message": message}, [("x-amzn-ErrorType", error_type)])
+    return _json(
+        start_response, f"{code} {reason}", {"Type": "User", "message": message}, [("x-amzn-ErrorType", error_type)]
+    )
 
 
 def _xml_error(start_response: StartResponse, code: str, message: str) -> list[bytes]:

@@ -38,19 +38,34 @@ def demo_org(secret: str) -> tuple[MemberSpec, ...]:
     env = {"DB_HOST": "db.internal", "DB_PASSWORD": secret}
     fs = FunctionSpec
     return (
-        MemberSpec("222222222222", "workloads-prod", {
-            "us-east-1": (fs("orders", 120, environment=env),),
-            "eu-west-1": (fs("edge", 7, runtime="nodejs20.x", architectures=("arm64",), tracing="Active"),),
-            "eu-central-1": (fs("reports", 3, runtime="python3.8"),),
-        }),
-        MemberSpec("333333333333", "workloads-dev", {
-            "us-east-1": (fs("dev-api", 12, runtime="python3.9", publish=True),),
-            "eu-west-1": (fs("dev-image", 2, runtime=None, package_type="Image"), fs("dev-java", 1, runtime="java8")),
-        }),
-        MemberSpec("444444444444", "data-platform", {
-            "us-east-1": (fs("etl", 5, memory_size=1024, vpc=True, environment=env, layers=("pandas",)),),
-            "eu-west-1": (fs("ingest", 4, runtime="nodejs16.x"),),
-        }),
+        MemberSpec(
+            "222222222222",
+            "workloads-prod",
+            {
+                "us-east-1": (fs("orders", 120, environment=env),),
+                "eu-west-1": (fs("edge", 7, runtime="nodejs20.x", architectures=("arm64",), tracing="Active"),),
+                "eu-central-1": (fs("reports", 3, runtime="python3.8"),),
+            },
+        ),
+        MemberSpec(
+            "333333333333",
+            "workloads-dev",
+            {
+                "us-east-1": (fs("dev-api", 12, runtime="python3.9", publish=True),),
+                "eu-west-1": (
+                    fs("dev-image", 2, runtime=None, package_type="Image"),
+                    fs("dev-java", 1, runtime="java8"),
+                ),
+            },
+        ),
+        MemberSpec(
+            "444444444444",
+            "data-platform",
+            {
+                "us-east-1": (fs("etl", 5, memory_size=1024, vpc=True, environment=env, layers=("pandas",)),),
+                "eu-west-1": (fs("ingest", 4, runtime="nodejs16.x"),),
+            },
+        ),
         MemberSpec(DENIED_ACCOUNT, "legacy-sandbox", {"us-east-1": (fs("old", 4, runtime="python2.7"),)}),
     )
 
@@ -96,8 +111,10 @@ def command_demo(args: argparse.Namespace, live: bool) -> int:
     for problem in problems:
         print(f"demo check FAILED: {problem}")
     if not problems:
-        print(f"demo check passed: all {seeded.total - 4} reachable functions present, the denied account "
-              "failed, the disabled region skipped, no secret value in any output")
+        print(
+            f"demo check passed: all {seeded.total - 4} reachable functions present, the denied account "
+            "failed, the disabled region skipped, no secret value in any output"
+        )
     return ExitCode.PARTIAL if problems else ExitCode.OK
 
 
@@ -111,7 +128,9 @@ def check_demo(table: pa.Table, results: list[TargetResult], seeded: Seeded, fil
     """Compare the inventory with what was seeded; an empty list means correct to the last function."""
     problems: list[str] = []
     found: dict[tuple[str, str], set[str]] = {}
-    for account, region, arn in zip(*(table.column(c).to_pylist() for c in ("account_id", "region", "function_arn")), strict=True):
+    for account, region, arn in zip(
+        *(table.column(c).to_pylist() for c in ("account_id", "region", "function_arn")), strict=True
+    ):
         found.setdefault((account, region), set()).add(arn)
     for result in results:
         key = (result.target.account.account_id, result.target.region)
