@@ -16,6 +16,7 @@ from inventory.logs import setup_logging
 from inventory.pipeline import JobOptions, run_job
 from inventory.report import exit_code, render_summary
 from inventory.sink import Format, resolve_output
+from inventory.targets import build_targets
 
 ENV = "LAMBDA_INVENTORY_"
 
@@ -53,12 +54,25 @@ def _common(parser: argparse.ArgumentParser, default_output: str | None) -> None
         default=None,
         help=f"threads listing targets concurrently; overrides the config [env {ENV}MAX_WORKERS]",
     )
+    _log_flags(parser)
+
+
+def _log_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--log-level", default=_env("LOG_LEVEL", "info"), choices=["debug", "info", "warning", "error"])
     parser.add_argument(
         "--log-format",
         default=_env("LOG_FORMAT", "auto"),
         choices=["auto", "json", "text"],
         help="auto: text with a progress line on a terminal, JSON lines otherwise",
+    )
+
+
+def _config_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--config",
+        type=Path,
+        default=Path(_env("CONFIG", "config/accounts.yaml") or ""),
+        help=f"accounts file (default config/accounts.yaml) [env {ENV}CONFIG]",
     )
 
 
@@ -69,13 +83,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
     run = commands.add_parser("run", help="run the inventory job with the hub's AWS credentials")
-    run.add_argument(
-        "--config",
-        type=Path,
-        default=Path(_env("CONFIG", "config/accounts.yaml") or ""),
-        help=f"accounts file (default config/accounts.yaml) [env {ENV}CONFIG]",
-    )
+    _config_flag(run)
     _common(run, None)
+    validate = commands.add_parser("validate", help="check an accounts file without calling AWS")
+    _config_flag(validate)
+    _log_flags(validate)
     demo = commands.add_parser("demo", help="run the real job against an embedded AWS emulator (needs [demo])")
     demo.add_argument("--throttle-rate", type=float, default=0.1, help="share of emulator calls answered 429")
     _common(demo, "out/")
@@ -94,14 +106,28 @@ def _max_workers(flag: int | None, configured: int) -> int:
         raise ConfigError(f"{ENV}MAX_WORKERS: {err}") from err
 
 
+def output_of(args: argparse.Namespace) -> tuple[Path, Format]:
+    """--output and --format (or their environment variables) as a file path and a format."""
+    if args.format is not None and args.format not in {f.value for f in Format}:
+        raise ConfigError(f"{ENV}FORMAT: {args.format!r} is not one of parquet, csv")
+    return resolve_output(args.output, Format(args.format) if args.format else None)
+
+
 def command_run(args: argparse.Namespace, live: bool) -> int:
     config = load_config(args.config, lambda_regions())
-    output, fmt = resolve_output(args.output, Format(args.format) if args.format else None)
+    output, fmt = output_of(args)
     workers = _max_workers(args.max_workers, config.max_workers)
     clients = ClientFactory.from_environment(workers)
     summary, results = run_job(JobOptions(config, output, fmt, workers, live), clients)
     print(render_summary(summary, results))
     return exit_code(results)
+
+
+def command_validate(args: argparse.Namespace) -> int:
+    config = load_config(args.config, lambda_regions())
+    targets = build_targets(config, ClientFactory.from_environment(1).partition_of)
+    print(f"{args.config}: ok, {len(config.accounts)} accounts, {len(targets)} targets (account x region)")
+    return ExitCode.OK
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -112,6 +138,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             from inventory.demo.run import command_demo  # noqa: PLC0415 - moto is an optional extra
 
             return command_demo(args, live)
+        if args.command == "validate":
+            return command_validate(args)
         return command_run(args, live)
     except InventoryError as err:
         print(f"lambda-inventory: error: {err}", file=sys.stderr)

@@ -17,6 +17,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
+from inventory.cli import output_of
 from inventory.collect import Status, TargetResult
 from inventory.config import load_config
 from inventory.credentials import ClientFactory, lambda_regions
@@ -25,7 +26,7 @@ from inventory.demo.seed import FunctionSpec, MemberSpec, Seeded, seed
 from inventory.errors import ExitCode
 from inventory.pipeline import JobOptions, run_job
 from inventory.report import render_summary
-from inventory.sink import Format, resolve_output
+from inventory.sink import Format
 
 HUB_ACCOUNT = "123456789012"  # moto's default account: the hub's own credentials act as it
 DENIED_ACCOUNT = "555555555555"
@@ -94,7 +95,7 @@ def demo_behaviour(throttle_rate: float) -> Behaviour:
 
 
 def command_demo(args: argparse.Namespace, live: bool) -> int:
-    output, fmt = resolve_output(args.output, Format(args.format) if args.format else None)
+    output, fmt = output_of(args)
     with as_file(files("inventory.demo") / "accounts.yaml") as config_path:
         config = load_config(config_path, lambda_regions())
     secret = f"demo-secret-{secrets.token_hex(8)}"
