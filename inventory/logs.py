@@ -31,25 +31,30 @@ class JsonFormatter(logging.Formatter):
 
 
 class TextFormatter(logging.Formatter):
+    def __init__(self, clear_line: bool = False) -> None:
+        super().__init__()
+        self._prefix = "\r\033[K" if clear_line else ""  # wipe the live progress line first
+
     def format(self, record: logging.LogRecord) -> str:
         where = ""
         if hasattr(record, "account_id"):
             where = f" [{record.account_id}/{getattr(record, 'region', '-')}]"
-        return f"{record.levelname.lower():<7}{where} {record.getMessage()}"
+        return f"{self._prefix}{record.levelname.lower():<7}{where} {record.getMessage()}"
 
 
 def setup_logging(level: str, fmt: str, stream: TextIO | None = None) -> bool:
-    """Configure the root logger. Returns True when the output is for a person (text on a TTY)."""
+    """Configure the root logger. Returns True when a live progress line fits (text on a TTY)."""
     stream = stream or sys.stderr
-    human = fmt == "text" or (fmt == "auto" and stream.isatty())
+    tty = stream.isatty()
+    human = fmt == "text" or (fmt == "auto" and tty)
     handler = logging.StreamHandler(stream)
-    handler.setFormatter(TextFormatter() if human else JsonFormatter())
+    handler.setFormatter(TextFormatter(clear_line=tty) if human else JsonFormatter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
     for noisy in ("botocore", "boto3", "urllib3"):  # their debug logs can include request headers
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
-    return human
+    return human and tty
 
 
 class Progress:

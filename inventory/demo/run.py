@@ -26,6 +26,7 @@ from inventory.demo.seed import FunctionSpec, MemberSpec, Seeded, seed
 from inventory.errors import ExitCode
 from inventory.pipeline import JobOptions, run_job
 from inventory.report import render_summary
+from inventory.schema import INVENTORY_SCHEMA
 from inventory.sink import Format
 
 HUB_ACCOUNT = "123456789012"  # moto's default account: the hub's own credentials act as it
@@ -122,7 +123,9 @@ def command_demo(args: argparse.Namespace, live: bool) -> int:
 def read_inventory(path: Path, fmt: Format) -> pa.Table:
     if fmt is Format.PARQUET:
         return pq.read_table(path)
-    return pacsv.read_csv(path)
+    # ids are text: read as numbers, 012345678901 would lose its leading zero
+    text = {f.name: pa.string() for f in INVENTORY_SCHEMA if not pa.types.is_timestamp(f.type)}
+    return pacsv.read_csv(path, convert_options=pacsv.ConvertOptions(column_types=text))
 
 
 def check_demo(table: pa.Table, results: list[TargetResult], seeded: Seeded, files_written: list[Path]) -> list[str]:
