@@ -115,13 +115,13 @@ class Collector:
         try:
             while self.policy.call(listing.next_page, on_retry=listing.on_retry):
                 pass
+            batch = function_batch(target, self.snapshot_time, listing.items)
         except AssumeRoleFailed as err:
             fault = err.fault
             message = f"AssumeRole failed: {fault.message}"
             return self._failed(target, listing, started, Fault(fault.kind, fault.code, message))
         except Exception as err:  # noqa: BLE001 - errors are data: nothing escapes into the pool
             return self._failed(target, listing, started, classify(err))
-        batch = function_batch(target, self.snapshot_time, listing.items)
         elapsed = time.monotonic() - started
         return TargetResult(target, Status.OK, batch.num_rows, batch, listing.pages, listing.retries, elapsed)
 

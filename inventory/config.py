@@ -42,8 +42,8 @@ class RetryConfig:
     """The one retry layer: bounded attempts, exponential backoff with full jitter (seconds)."""
 
     max_attempts: StrictInt = 8
-    base_delay: StrictFloat | StrictInt = 0.5
-    max_delay: StrictFloat | StrictInt = 20.0
+    base_delay: StrictFloat = 0.5  # StrictFloat takes ints too, but not "1", true or null
+    max_delay: StrictFloat = 20.0
 
 
 @dataclass(frozen=True, config=_STRICT)
@@ -96,7 +96,9 @@ def _describe(error: Any) -> str:
         return f"must be a mapping, got {type(error['input']).__name__}"
     if kind == "value_error":
         return str(msg).removeprefix("Value error, ")
-    return f"{msg.lower()}, got {error['input']!r}" if "input" in error else str(msg)
+    text = str(msg)
+    text = text[:1].lower() + text[1:]  # "Input should be 'LATEST' or 'ALL'" keeps the values' case
+    return f"{text}, got {error['input']!r}" if "input" in error else text
 
 
 def parse_config(data: object, known_regions: frozenset[str]) -> RunConfig:

@@ -61,14 +61,17 @@ def parse_lambda_time(text: object) -> datetime | None:
     if not match:
         return None
     base, fraction, zone = match.groups()
-    moment = datetime.fromisoformat(base)
     micros = int((fraction or "0")[:6].ljust(6, "0"))
     offset = timedelta(0)
     if zone and zone != "Z":
         sign = -1 if zone[0] == "-" else 1
         digits = zone[1:].replace(":", "")
         offset = sign * timedelta(hours=int(digits[:2]), minutes=int(digits[2:]))
-    return moment.replace(microsecond=micros, tzinfo=timezone(offset)).astimezone(UTC)
+    try:
+        moment = datetime.fromisoformat(base)
+        return moment.replace(microsecond=micros, tzinfo=timezone(offset)).astimezone(UTC)
+    except ValueError:  # shaped like a time but impossible (Feb 30, +2400): unknown, not a crash
+        return None
 
 
 def _last_modified(item: Mapping[str, Any]) -> datetime | None:

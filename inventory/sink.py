@@ -61,6 +61,12 @@ def csv_ready(table: pa.Table) -> pa.Table:
     return pa.Table.from_arrays(columns, names=names)
 
 
+def _umask() -> int:
+    current = os.umask(0o022)
+    os.umask(current)
+    return current
+
+
 class _Writer(Protocol):
     def write_table(self, table: pa.Table) -> None: ...
     def close(self) -> None: ...
@@ -89,6 +95,7 @@ class AtomicTableFile:
         except OSError as err:
             raise OutputError(f"{path}: cannot write output: {err.strerror or err}") from err
         self._tmp = Path(tmp)
+        os.chmod(fd, 0o666 & ~_umask())  # mkstemp makes 0600; the final file gets the usual mode
         self._handle = os.fdopen(fd, "wb")
         self._writer = _open_writer(self._handle, schema, fmt)
 

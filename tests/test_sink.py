@@ -1,0 +1,520 @@
+"""Writing the inventory and its status file: formats, row groups, atomic commit, unwritable destinations."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+import inventory.sink
+from inventory.errors import ExitCode, OutputError
+from inventory.schema import INVENTORY_SCHEMA, STATUS_SCHEMA, function_batch
+from inventory.sink import AtomicTableFile, Format, InventorySink, csv_ready, resolve_output, status_path
+from inventory.targets import Account, Target
+
+SNAPSHOT = datetime(2026, 11, 28, 11, 55, 26, 113611, tzinfo=UTC)
+
+
+def _target(
+    account_id: str = "012345678901", region: str = "eu-west-1", tags: tuple[str, ...] = ("env:prod",)
+) -> Target:
+    return Target(Account(account_id, f"acct-{account_id}", tags, f"arn:aws:iam::{account_id}:role/R", None), region)
+
+
+def _item(name: str, **extra: Any) -> dict[str, Any]:
+    return {
+        "FunctionName": name,
+        "FunctionArn": f"arn:aws:lambda:eu-west-1:012345678901:function:{name}",
+        "Runtime": "python3.12",
+        "Handler": "app.handler",
+        "PackageType": "Zip",
+        "Architectures": ["x86_64"],
+        "CodeSize": 1234,
+        "MemorySize": 128,
+        "Timeout": 3,
+        "LastModified": "2019-10-30T18:27:32.783+0000",
+        "Environment": {"Variables": {"B_NAME": "value-b", "A_NAME": "value-a"}},
+        **extra,
+    }
+
+
+def _batch(*names: str, target: Target | None = None) -> pa.RecordBatch:
+    return function_batch(target or _target(), SNAPSHOT, [_item(n) for n in names])
+
+
+def _status(rows: int = 1) -> pa.Table:
+    return pa.Table.from_pylist(
+        [
+            {
+                "snapshot_time": SNAPSHOT,
+                "account_id": "012345678901",
+                "account_name": "acct",
+                "region": f"region-{i}",
+                "status": "ok",
+                "function_count": 2,
+                "pages": 1,
+                "retries": 0,
+                "error_code": None,
+                "error_message": None,
+                "duration_ms": 12,
+            }
+            for i in range(rows)
+        ],
+        schema=STATUS_SCHEMA,
+    )
+
+
+def _listing(directory: Path) -> list[str]:
+    return sorted(os.listdir(directory))
+
+
+def _one_line(err: OutputError) -> str:
+    text = str(err)
+    assert text and "\n" not in text
+    assert err.exit_code is ExitCode.USAGE
+    return text
+
+
+# --- resolve_output / status_path / Format ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("output", "fmt", "expected_name", "expected_fmt"),
+    [
+        ("inv.parquet", None, "inv.parquet", Format.PARQUET),
+        ("inv.csv", None, "inv.csv", Format.CSV),
+        ("inv.CSV", None, "inv.CSV", Format.CSV),
+        ("inv", None, "inv", Format.PARQUET),
+        ("inv.txt", None, "inv.txt", Format.PARQUET),
+        ("inv.parquet", Format.CSV, "inv.parquet", Format.CSV),  # --format wins over the extension
+        ("inv.csv", Format.PARQUET, "inv.csv", Format.PARQUET),
+        ("inv", Format.CSV, "inv", Format.CSV),
+    ],
+)
+def test_resolve_output_file(
+    tmp_path: Path, output: str, fmt: Format | None, expected_name: str, expected_fmt: Format
+) -> None:
+    path, chosen = resolve_output(str(tmp_path / output), fmt)
+    assert path == tmp_path / expected_name
+    assert chosen is expected_fmt
+
+
+@pytest.mark.parametrize(
+    ("fmt", "name"),
+    [(None, "inventory.parquet"), (Format.PARQUET, "inventory.parquet"), (Format.CSV, "inventory.csv")],
+)
+def test_resolve_output_existing_directory(tmp_path: Path, fmt: Format | None, name: str) -> None:
+    path, chosen = resolve_output(str(tmp_path), fmt)
+    assert path == tmp_path / name
+    assert chosen.value == name.rsplit(".", 1)[1]
+
+
+@pytest.mark.parametrize(
+    ("fmt", "name"),
+    [(None, "inventory.parquet"), (Format.CSV, "inventory.csv")],
+)
+def test_resolve_output_trailing_slash(tmp_path: Path, fmt: Format | None, name: str) -> None:
+    missing = tmp_path / "not" / "yet"
+    path, _ = resolve_output(f"{missing}/", fmt)
+    assert path == missing / name
+
+
+def test_resolve_output_existing_directory_named_like_a_file(tmp_path: Path) -> None:
+    directory = tmp_path / "looks.csv"
+    directory.mkdir()
+    path, chosen = resolve_output(str(directory), None)
+    assert path == directory / "inventory.parquet"
+    assert chosen is Format.PARQUET
+
+
+@pytest.mark.parametrize(
+    ("path", "fmt", "expected"),
+    [
+        ("out/inventory.parquet", Format.PARQUET, "out/inventory.status.parquet"),
+        ("out/inventory.csv", Format.CSV, "out/inventory.status.csv"),
+        ("out/lambda-2026-11-28.parquet", Format.PARQUET, "out/lambda-2026-11-28.status.parquet"),
+        ("inv", Format.PARQUET, "inv.status.parquet"),
+        ("out/inv.parquet", Format.CSV, "out/inv.status.csv"),
+        ("/abs/dir/x.y.parquet", Format.PARQUET, "/abs/dir/x.y.status.parquet"),
+    ],
+)
+def test_status_path(path: str, fmt: Format, expected: str) -> None:
+    assert status_path(Path(path), fmt) == Path(expected)
+
+
+@pytest.mark.parametrize(
+    ("name", "fmt"),
+    [
+        ("a.csv", Format.CSV),
+        ("a.Csv", Format.CSV),
+        ("a.parquet", Format.PARQUET),
+        ("a", Format.PARQUET),
+        ("a.pq", Format.PARQUET),
+    ],
+)
+def test_format_from_path(name: str, fmt: Format) -> None:
+    assert Format.from_path(Path(name)) is fmt
+
+
+# --- Parquet ------------------------------------------------------------------------------------------
+
+
+def test_parquet_round_trip(tmp_path: Path) -> None:
+    path = tmp_path / "inventory.parquet"
+    sink = InventorySink(path, Format.PARQUET, STATUS_SCHEMA)
+    assert sink.status_path == tmp_path / "inventory.status.parquet"
+    sink.write(_batch("a", "b"))
+    sink.write(_batch())  # empty target: nothing to write
+    sink.write(_batch("c", target=_target("111111111111", "us-east-1", ())))
+    assert sink.rows == 3
+    sink.commit(_status(2))
+
+    table = pq.read_table(path)
+    assert table.schema.equals(INVENTORY_SCHEMA)
+    assert table.num_rows == 3
+    assert table.column("function_name").to_pylist() == ["a", "b", "c"]
+    assert table.column("account_id").to_pylist() == ["012345678901", "012345678901", "111111111111"]
+    assert table.column("account_tags").to_pylist() == [["env:prod"], ["env:prod"], []]
+    assert table.column("environment_variable_names").to_pylist()[0] == ["A_NAME", "B_NAME"]
+    assert table.column("last_modified").to_pylist()[0] == datetime(2019, 10, 30, 18, 27, 32, 783000, tzinfo=UTC)
+
+    status = pq.read_table(sink.status_path)
+    assert status.schema.equals(STATUS_SCHEMA)
+    assert status.num_rows == 2
+
+
+def test_parquet_read_by_pandas(tmp_path: Path) -> None:
+    path = tmp_path / "inventory.parquet"
+    sink = InventorySink(path, Format.PARQUET, STATUS_SCHEMA)
+    sink.write(_batch("a", "b"))
+    sink.commit(_status())
+    frame = pd.read_parquet(path)
+    assert list(frame.columns) == INVENTORY_SCHEMA.names
+    assert len(frame) == 2
+    assert frame["account_id"].tolist() == ["012345678901"] * 2  # leading zero kept: ids are strings
+    assert str(frame["code_size"].dtype) == "int64"
+    assert str(frame["last_modified"].dt.tz) == "UTC"
+    assert frame["last_modified"].iloc[0] == pd.Timestamp("2019-10-30T18:27:32.783Z")
+    assert list(frame["architectures"].iloc[0]) == ["x86_64"]
+    status = pd.read_parquet(sink.status_path)
+    assert list(status.columns) == STATUS_SCHEMA.names
+
+
+@pytest.mark.parametrize("which", ["inventory", "status"])
+def test_parquet_zstd(tmp_path: Path, which: str) -> None:
+    sink = InventorySink(tmp_path / "inventory.parquet", Format.PARQUET, STATUS_SCHEMA)
+    sink.write(_batch("a"))
+    sink.commit(_status())
+    meta = pq.ParquetFile(sink.path if which == "inventory" else sink.status_path).metadata
+    assert meta.num_row_groups >= 1
+    group = meta.row_group(0)
+    assert {group.column(i).compression for i in range(group.num_columns)} == {"ZSTD"}
+
+
+@pytest.mark.parametrize(("limit", "batches", "groups"), [(3, 10, 4), (2, 4, 2), (1, 5, 5), (5, 5, 1), (100, 7, 1)])
+def test_row_groups_flushed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, limit: int, batches: int, groups: int
+) -> None:
+    monkeypatch.setattr(inventory.sink, "ROW_GROUP_ROWS", limit)
+    path = tmp_path / "inventory.parquet"
+    sink = InventorySink(path, Format.PARQUET, STATUS_SCHEMA)
+    for i in range(batches):
+        sink.write(_batch(f"f{i:02d}"))
+    sink.commit(_status())
+    meta = pq.ParquetFile(path).metadata
+    assert meta.num_row_groups == groups
+    assert meta.num_rows == batches
+    assert all(meta.row_group(i).num_rows <= max(limit, 1) for i in range(meta.num_row_groups))
+    assert pq.read_table(path).column("function_name").to_pylist() == [f"f{i:02d}" for i in range(batches)]
+
+
+def test_row_groups_flushed_before_commit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(inventory.sink, "ROW_GROUP_ROWS", 2)
+    sink = InventorySink(tmp_path / "inventory.parquet", Format.PARQUET, STATUS_SCHEMA)
+    (tmp,) = [p for p in tmp_path.iterdir() if p.name.startswith(".inventory.parquet.")]
+    size_before = tmp.stat().st_size
+    for i in range(6):
+        sink.write(_batch(f"f{i}", f"g{i}"))
+    assert tmp.stat().st_size > size_before  # rows were streamed out, not held until commit
+    sink.commit(_status())
+    assert pq.ParquetFile(sink.path).metadata.num_row_groups > 1
+
+
+def test_default_row_group_is_large() -> None:
+    assert inventory.sink.ROW_GROUP_ROWS == 65_536
+
+
+@pytest.mark.parametrize("fmt", [Format.PARQUET, Format.CSV])
+def test_empty_inventory_still_writes_valid_files(tmp_path: Path, fmt: Format) -> None:
+    path = tmp_path / f"inventory.{fmt.value}"
+    sink = InventorySink(path, fmt, STATUS_SCHEMA)
+    sink.write(_batch())
+    sink.commit(STATUS_SCHEMA.empty_table())
+    assert sink.rows == 0
+    assert _listing(tmp_path) == sorted([path.name, f"inventory.status.{fmt.value}"])
+    if fmt is Format.PARQUET:
+        table = pq.read_table(path)
+        assert table.num_rows == 0
+        assert table.schema.equals(INVENTORY_SCHEMA)
+        assert pq.read_table(sink.status_path).schema.equals(STATUS_SCHEMA)
+        assert list(pd.read_parquet(path).columns) == INVENTORY_SCHEMA.names
+    else:
+        with path.open(newline="", encoding="utf-8") as handle:
+            rows = list(csv.reader(handle))
+        assert rows == [INVENTORY_SCHEMA.names]
+        with sink.status_path.open(newline="", encoding="utf-8") as handle:
+            assert list(csv.reader(handle)) == [STATUS_SCHEMA.names]
+
+
+# --- CSV ----------------------------------------------------------------------------------------------
+
+
+def _read_csv(path: Path) -> list[dict[str, str]]:
+    with path.open(newline="", encoding="utf-8") as handle:
+        return list(csv.DictReader(handle))
+
+
+def test_csv_round_trip_with_json_lists(tmp_path: Path) -> None:
+    path = tmp_path / "inventory.csv"
+    sink = InventorySink(path, Format.CSV, STATUS_SCHEMA)
+    odd = _item('weird, "quoted"\nname', Layers=[{"Arn": "arn:aws:lambda:eu-west-1:1:layer:x:1"}])
+    sink.write(function_batch(_target(tags=("env:prod", "team:a")), SNAPSHOT, [_item("plain"), odd]))
+    sink.commit(_status(3))
+    with path.open(newline="", encoding="utf-8") as handle:
+        header = next(csv.reader(handle))
+    assert header == INVENTORY_SCHEMA.names
+    rows = _read_csv(path)
+    assert len(rows) == 2
+    plain, weird = rows
+    assert plain["account_id"] == "012345678901"
+    assert weird["function_name"] == 'weird, "quoted"\nname'
+    assert json.loads(plain["architectures"]) == ["x86_64"]
+    assert json.loads(plain["account_tags"]) == ["env:prod", "team:a"]
+    assert json.loads(plain["layer_arns"]) == []
+    assert plain["layer_arns"] == "[]"
+    assert json.loads(weird["layer_arns"]) == ["arn:aws:lambda:eu-west-1:1:layer:x:1"]
+    assert json.loads(plain["environment_variable_names"]) == ["A_NAME", "B_NAME"]
+    for name, kind in zip(INVENTORY_SCHEMA.names, INVENTORY_SCHEMA.types, strict=True):
+        if pa.types.is_list(kind):
+            assert isinstance(json.loads(plain[name]), list), name
+    assert plain["code_size"] == "1234"
+    assert plain["vpc_id"] == ""  # null: empty field
+    assert plain["last_modified"].startswith("2019-10-30 18:27:32.783")
+    assert len(_read_csv(sink.status_path)) == 3
+
+
+def test_csv_read_by_pandas(tmp_path: Path) -> None:
+    path = tmp_path / "inventory.csv"
+    sink = InventorySink(path, Format.CSV, STATUS_SCHEMA)
+    sink.write(_batch("a", "b"))
+    sink.commit(_status())
+    frame = pd.read_csv(path, dtype={"account_id": str}, converters={"architectures": json.loads})
+    assert list(frame.columns) == INVENTORY_SCHEMA.names
+    assert frame["account_id"].tolist() == ["012345678901"] * 2
+    assert frame["architectures"].tolist() == [["x86_64"], ["x86_64"]]
+
+
+def test_csv_row_groups_do_not_repeat_header(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(inventory.sink, "ROW_GROUP_ROWS", 1)
+    path = tmp_path / "inventory.csv"
+    sink = InventorySink(path, Format.CSV, STATUS_SCHEMA)
+    for i in range(4):
+        sink.write(_batch(f"f{i}"))
+    sink.commit(_status())
+    rows = _read_csv(path)
+    assert [r["function_name"] for r in rows] == ["f0", "f1", "f2", "f3"]
+
+
+def test_csv_ready_encodes_lists_only() -> None:
+    table = pa.table(
+        {
+            "n": pa.array([1, 2, 3], pa.int64()),
+            "s": pa.array(["x", None, "z"]),
+            "l": pa.array([["a", "b"], [], None], pa.list_(pa.string())),
+        }
+    )
+    ready = csv_ready(table)
+    assert ready.schema.names == ["n", "s", "l"]
+    assert ready.schema.field("n").type == pa.int64()
+    assert ready.schema.field("s").type == pa.string()
+    assert ready.schema.field("l").type == pa.string()
+    assert ready.column("l").to_pylist() == ['["a", "b"]', "[]", None]
+    assert ready.column("n").to_pylist() == [1, 2, 3]
+
+
+def test_csv_ready_empty_inventory_schema() -> None:
+    ready = csv_ready(INVENTORY_SCHEMA.empty_table())
+    assert ready.num_rows == 0
+    assert ready.schema.names == INVENTORY_SCHEMA.names
+    assert not any(pa.types.is_list(t) for t in ready.schema.types)
+
+
+# --- --format overrides the extension -----------------------------------------------------------------
+
+
+def test_format_flag_overrides_extension_csv_in_parquet_name(tmp_path: Path) -> None:
+    path, fmt = resolve_output(str(tmp_path / "inv.parquet"), Format.CSV)
+    sink = InventorySink(path, fmt, STATUS_SCHEMA)
+    sink.write(_batch("a"))
+    sink.commit(_status())
+    assert path.read_bytes().startswith(b'"snapshot_time"')
+    assert sink.status_path == tmp_path / "inv.status.csv"
+    assert _read_csv(path)[0]["function_name"] == "a"
+
+
+def test_format_flag_overrides_extension_parquet_in_csv_name(tmp_path: Path) -> None:
+    path, fmt = resolve_output(str(tmp_path / "inv.csv"), Format.PARQUET)
+    sink = InventorySink(path, fmt, STATUS_SCHEMA)
+    sink.write(_batch("a"))
+    sink.commit(_status())
+    assert path.read_bytes()[:4] == b"PAR1"
+    assert pq.read_table(path).num_rows == 1
+    assert sink.status_path == tmp_path / "inv.status.parquet"
+
+
+@pytest.mark.parametrize(("fmt", "name"), [(None, "inventory.parquet"), (Format.CSV, "inventory.csv")])
+def test_directory_output_end_to_end(tmp_path: Path, fmt: Format | None, name: str) -> None:
+    path, chosen = resolve_output(str(tmp_path), fmt)
+    sink = InventorySink(path, chosen, STATUS_SCHEMA)
+    sink.write(_batch("a"))
+    sink.commit(_status())
+    assert _listing(tmp_path) == sorted([name, name.replace("inventory.", "inventory.status.")])
+
+
+def test_trailing_slash_creates_the_directory(tmp_path: Path) -> None:
+    path, fmt = resolve_output(f"{tmp_path}/a/b/", None)
+    sink = InventorySink(path, fmt, STATUS_SCHEMA)
+    sink.commit(_status())
+    assert (tmp_path / "a" / "b" / "inventory.parquet").is_file()
+    assert (tmp_path / "a" / "b" / "inventory.status.parquet").is_file()
+
+
+# --- atomicity ----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("fmt", [Format.PARQUET, Format.CSV])
+def test_nothing_under_final_names_before_commit(tmp_path: Path, fmt: Format) -> None:
+    path = tmp_path / f"inventory.{fmt.value}"
+    sink = InventorySink(path, fmt, STATUS_SCHEMA)
+    sink.write(_batch("a", "b"))
+    assert not path.exists()
+    assert not sink.status_path.exists()
+    names = _listing(tmp_path)
+    assert len(names) == 2
+    assert all(n.startswith(".") and n.endswith(".tmp") for n in names)
+    assert sum(n.startswith(f".inventory.{fmt.value}.") for n in names) == 1
+    assert sum(n.startswith(f".inventory.status.{fmt.value}.") for n in names) == 1
+    sink.commit(_status())
+    assert _listing(tmp_path) == sorted([path.name, sink.status_path.name])
+
+
+@pytest.mark.parametrize("fmt", [Format.PARQUET, Format.CSV])
+def test_abort_removes_temp_files(tmp_path: Path, fmt: Format) -> None:
+    sink = InventorySink(tmp_path / f"inventory.{fmt.value}", fmt, STATUS_SCHEMA)
+    sink.write(_batch("a"))
+    sink.abort()
+    assert _listing(tmp_path) == []
+
+
+def test_abort_twice_is_harmless(tmp_path: Path) -> None:
+    sink = InventorySink(tmp_path / "inventory.parquet", Format.PARQUET, STATUS_SCHEMA)
+    sink.abort()
+    sink.abort()
+    assert _listing(tmp_path) == []
+
+
+def test_abort_keeps_previous_run_untouched(tmp_path: Path) -> None:
+    path = tmp_path / "inventory.parquet"
+    first = InventorySink(path, Format.PARQUET, STATUS_SCHEMA)
+    first.write(_batch("old"))
+    first.commit(_status())
+    before = path.read_bytes()
+
+    second = InventorySink(path, Format.PARQUET, STATUS_SCHEMA)
+    second.write(_batch("new1", "new2"))
+    assert path.read_bytes() == before  # the old file is intact while the new one is written
+    second.abort()
+    assert path.read_bytes() == before
+    assert _listing(tmp_path) == ["inventory.parquet", "inventory.status.parquet"]
+
+
+def test_commit_replaces_previous_run(tmp_path: Path) -> None:
+    path = tmp_path / "inventory.parquet"
+    for names in (("old",), ("new1", "new2")):
+        sink = InventorySink(path, Format.PARQUET, STATUS_SCHEMA)
+        sink.write(_batch(*names))
+        sink.commit(_status(len(names)))
+    assert pq.read_table(path).column("function_name").to_pylist() == ["new1", "new2"]
+    assert pq.read_table(status_path(path, Format.PARQUET)).num_rows == 2
+    assert _listing(tmp_path) == ["inventory.parquet", "inventory.status.parquet"]
+
+
+@pytest.mark.parametrize("fmt", [Format.PARQUET, Format.CSV])
+def test_atomic_table_file_directly(tmp_path: Path, fmt: Format) -> None:
+    path = tmp_path / f"t.{fmt.value}"
+    table = pa.Table.from_batches([_batch("a", "b")])
+    out = AtomicTableFile(path, INVENTORY_SCHEMA, fmt)
+    (tmp,) = tmp_path.iterdir()
+    assert tmp.name.startswith(f".t.{fmt.value}.") and tmp.name.endswith(".tmp")
+    out.write(table)
+    out.write(table.slice(0, 0))
+    assert not path.exists()
+    out.commit()
+    assert _listing(tmp_path) == [path.name]
+    if fmt is Format.PARQUET:
+        assert pq.read_table(path).num_rows == 2
+    else:
+        assert len(_read_csv(path)) == 2
+
+
+def test_atomic_table_file_abort(tmp_path: Path) -> None:
+    out = AtomicTableFile(tmp_path / "t.parquet", INVENTORY_SCHEMA, Format.PARQUET)
+    out.write(pa.Table.from_batches([_batch("a")]))
+    out.abort()
+    assert _listing(tmp_path) == []
+
+
+# --- unwritable destinations --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("fmt", [Format.PARQUET, Format.CSV])
+@pytest.mark.parametrize("depth", [1, 3])
+def test_destination_under_a_regular_file(tmp_path: Path, fmt: Format, depth: int) -> None:
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("I am a file")
+    path = blocker.joinpath(*["sub"] * (depth - 1), f"inventory.{fmt.value}")
+    with pytest.raises(OutputError) as info:
+        InventorySink(path, fmt, STATUS_SCHEMA)
+    text = _one_line(info.value)
+    assert text.startswith(f"{path}: cannot write output")
+    assert _listing(tmp_path) == ["not-a-dir"]
+    assert blocker.read_text() == "I am a file"
+
+
+def test_destination_is_a_directory(tmp_path: Path) -> None:
+    target = tmp_path / "inventory.parquet"
+    target.mkdir()
+    with pytest.raises(OutputError) as info:
+        AtomicTableFile(target, INVENTORY_SCHEMA, Format.PARQUET)
+    assert _one_line(info.value) == f"{target}: is a directory"
+    assert _listing(target) == []
+
+
+def test_status_destination_unwritable_cleans_inventory_temp(tmp_path: Path) -> None:
+    (tmp_path / "inventory.status.parquet").mkdir()
+    with pytest.raises(OutputError) as info:
+        InventorySink(tmp_path / "inventory.parquet", Format.PARQUET, STATUS_SCHEMA)
+    assert "inventory.status.parquet" in _one_line(info.value)
+    assert _listing(tmp_path) == ["inventory.status.parquet"]  # no leftover temp file of the inventory
+
+
+def test_output_error_is_usage() -> None:
+    assert OutputError("x").exit_code == ExitCode.USAGE == 2
