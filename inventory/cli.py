@@ -145,5 +145,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"lambda-inventory: error: {err}", file=sys.stderr)
         return err.exit_code
     except KeyboardInterrupt:
+        # The temporary files are already gone (the sink aborts on any exception). Leave now rather than
+        # let the interpreter join worker threads that may still be backing off.
         print("lambda-inventory: interrupted; nothing was written", file=sys.stderr)
-        return ExitCode.INTERRUPTED
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(ExitCode.INTERRUPTED)

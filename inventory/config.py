@@ -82,7 +82,11 @@ def yaml_path(loc: Iterable[int | str]) -> str:
     """('accounts', 3, 'account_id') -> 'accounts[3].account_id'."""
     out = ""
     for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+        if isinstance(part, int):
+            out += f"[{part}]"
+            continue
+        name = str(part) if re.fullmatch(r"[\w-]+", str(part)) else repr(str(part))  # keep it on one line
+        out += f".{name}" if out else name
     return out or "(top level)"
 
 

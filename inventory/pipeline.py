@@ -41,9 +41,9 @@ def run_job(options: JobOptions, clients: ClientFactory) -> tuple[RunSummary, li
     started = time.monotonic()
     config = options.config
     targets = build_targets(config, clients.partition_of)
+    clients.require_hub_credentials()  # reads the local credential chain; no AWS API call
     sink = InventorySink(options.output, options.fmt, STATUS_SCHEMA)
     try:
-        clients.require_hub_credentials()
         snapshot_time = datetime.now(UTC)
         retry = config.retry
         policy = RetryPolicy(retry.max_attempts, float(retry.base_delay), float(retry.max_delay))
@@ -77,6 +77,7 @@ def execute(
     results: list[TargetResult] = []
     functions = failed = 0
     pool = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="inventory")
+    finished = False
     try:
         futures = [pool.submit(work, target) for target in targets]
         for future in as_completed(futures):
@@ -88,8 +89,10 @@ def execute(
             _log_result(result)
             results.append(replace(result, functions=None))  # rows are in the sink now; keep memory flat
             progress.update(len(results), functions, failed)
+        finished = True
     finally:
-        pool.shutdown(wait=True, cancel_futures=True)
+        # On Ctrl-C do not wait for targets in flight to exhaust their retries.
+        pool.shutdown(wait=finished, cancel_futures=True)
         progress.close()
     return results
 

@@ -286,6 +286,14 @@ def test_error_with_newline_in_value_stays_one_line() -> None:
     assert text.startswith("accounts[0].account_id: ")
 
 
+def test_error_with_newline_in_key_stays_one_line() -> None:
+    data = {"regions": ["us-east-1"], "accounts": [{"account_id": "111111111111", "bad\nkey": 1}]}
+    with pytest.raises(ConfigError) as err:
+        parse_config(data, REGIONS)
+    assert "\n" not in str(err.value)
+    assert str(err.value) == "accounts[0].'bad\\nkey': unknown key"
+
+
 def test_config_error_is_an_inventory_error() -> None:
     assert issubclass(ConfigError, InventoryError)
     assert ConfigError("x").exit_code == ExitCode.USAGE == 2

@@ -56,6 +56,7 @@ class Behaviour:
 class Stats:
     list_calls: Counter[tuple[str, str]] = field(default_factory=Counter)  # (account, region) -> requests
     assume_calls: Counter[str] = field(default_factory=Counter)  # role arn -> requests
+    assume_requests: list[dict[str, str]] = field(default_factory=list)  # the AssumeRole parameters seen
     throttled: int = 0
     expired: int = 0
 
@@ -75,6 +76,7 @@ class EmulatorApp:
         with self._lock:
             self.stats = Stats()
             self._key_uses.clear()
+            self._random.seed(self.behaviour.seed)
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         scope = _SCOPE.search(environ.get("HTTP_AUTHORIZATION", ""))
@@ -98,6 +100,7 @@ class EmulatorApp:
             role = form.get("RoleArn", [""])[0]
             with self._lock:
                 self.stats.assume_calls[role] += 1
+                self.stats.assume_requests.append({k: v[0] for k, v in form.items() if k != "Action"})
             if role in self.behaviour.deny_roles:
                 return _xml_error(
                     start_response,
@@ -113,13 +116,14 @@ class EmulatorApp:
         query = parse_qs(environ.get("QUERY_STRING", ""))
         with self._lock:
             self.stats.list_calls[(account, region)] += 1
-            self._key_uses[key] += 1
-            throttled = self._random.random() < self.behaviour.throttle_rate
-            expired = self.behaviour.expire_after is not None and self._key_uses[key] > self.behaviour.expire_after
-            self.stats.throttled += throttled
-            self.stats.expired += expired
         if (account, region) in self.behaviour.disabled:
             return _json_error(start_response, 403, "UnrecognizedClientException", "The security token is invalid.")
+        with self._lock:
+            self._key_uses[key] += 1
+            expired = self.behaviour.expire_after is not None and self._key_uses[key] > self.behaviour.expire_after
+            throttled = not expired and self._random.random() < self.behaviour.throttle_rate
+            self.stats.throttled += throttled
+            self.stats.expired += expired
         if expired:
             return _json_error(start_response, 403, "ExpiredTokenException", "The security token has expired.")
         if throttled:

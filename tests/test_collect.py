@@ -1,0 +1,222 @@
+"""Collector over single targets: pagination, versions, skipped/failed targets, throttling, expiry."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from conftest import job_role_arn, make_config, seed_members
+
+from inventory.collect import Collector, Status, TargetResult
+from inventory.config import RunConfig
+from inventory.credentials import AccountCredentials, ClientFactory
+from inventory.demo.emulator import Emulator
+from inventory.demo.seed import FunctionSpec, MemberSpec, Seeded
+from inventory.retry import RetryPolicy
+from inventory.targets import Target, build_targets
+
+# Account ids used only by this module.
+HEAVY = "220000000001"  # 120 functions in us-east-1: three pages of 50/50/20
+VERSIONS = "220000000002"  # 3 published functions (each $LATEST + version 1) and 2 unpublished
+DISABLED = "220000000003"  # eu-west-1 holds functions but is not enabled for the account
+DENIED = "220000000004"  # the job role does not trust the hub
+REGION = "us-east-1"
+
+
+@pytest.fixture(scope="module")
+def seeded(emulator: Emulator) -> Seeded:
+    return seed_members(
+        emulator,
+        [
+            MemberSpec(HEAVY, "heavy", {REGION: (FunctionSpec("page", 120),)}),
+            MemberSpec(
+                VERSIONS, "versions", {REGION: (FunctionSpec("pub", 3, publish=True), FunctionSpec("plain", 2))}
+            ),
+            MemberSpec(DISABLED, "disabled", {"eu-west-1": (FunctionSpec("hidden", 2),)}),
+            MemberSpec(DENIED, "denied", {REGION: (FunctionSpec("unreachable", 2),)}),
+        ],
+    )
+
+
+def _config(account_id: str, region: str = REGION, **top: Any) -> RunConfig:
+    return make_config([{"account_id": account_id, "name": f"acct-{account_id}", "regions": [region]}], **top)
+
+
+def _wire(config: RunConfig) -> tuple[Collector, Target, AccountCredentials]:
+    """Wire one Collector the way run_job does, for the config's single target."""
+    clients = ClientFactory.from_environment(4)
+    retry = config.retry
+    policy = RetryPolicy(retry.max_attempts, float(retry.base_delay), float(retry.max_delay))
+    credentials = AccountCredentials(
+        clients.client("sts", "us-east-1"), config.session_name, config.duration_seconds, policy
+    )
+    collector = Collector(clients, credentials, policy, config.function_version, datetime.now(UTC))
+    (target,) = build_targets(config, clients.partition_of)
+    return collector, target, credentials
+
+
+def _collect(config: RunConfig) -> tuple[TargetResult, AccountCredentials]:
+    collector, target, credentials = _wire(config)
+    return collector(target), credentials
+
+
+def _arns(result: TargetResult) -> list[str]:
+    assert result.functions is not None
+    return [str(a) for a in result.functions.column("function_arn").to_pylist()]
+
+
+def test_120_functions_in_three_pages(emu: Emulator, seeded: Seeded) -> None:
+    result, credentials = _collect(_config(HEAVY))
+
+    assert result.status is Status.OK
+    assert result.function_count == 120
+    assert result.functions is not None
+    assert result.functions.num_rows == 120
+    assert result.pages == 3
+    assert result.retries == 0
+    assert emu.app.stats.list_calls[(HEAVY, REGION)] == 3
+    assert credentials.assume_calls == 1
+    arns = _arns(result)
+    assert len(set(arns)) == 120
+    assert set(arns) == seeded.functions[(HEAVY, REGION)]
+    batch = result.functions
+    assert set(batch.column("account_id").to_pylist()) == {HEAVY}
+    assert set(batch.column("account_name").to_pylist()) == {f"acct-{HEAVY}"}
+    assert set(batch.column("region").to_pylist()) == {REGION}
+    assert set(batch.column("version").to_pylist()) == {"$LATEST"}
+
+
+def test_function_version_all_includes_published_versions(emu: Emulator, seeded: Seeded) -> None:
+    latest, _ = _collect(_config(VERSIONS, function_version="LATEST"))
+    everything, _ = _collect(_config(VERSIONS, function_version="ALL"))
+
+    assert latest.status is Status.OK
+    assert latest.function_count == 5
+    assert latest.functions is not None
+    assert set(latest.functions.column("version").to_pylist()) == {"$LATEST"}
+
+    assert everything.status is Status.OK
+    assert everything.function_count == 8  # 3 x ($LATEST + 1) + 2 x $LATEST
+    assert everything.functions is not None
+    pairs = list(
+        zip(
+            everything.functions.column("function_name").to_pylist(),
+            everything.functions.column("version").to_pylist(),
+            strict=True,
+        )
+    )
+    assert len(set(pairs)) == 8
+    versions: dict[str, set[str]] = {}
+    for name, version in pairs:
+        versions.setdefault(name, set()).add(version)
+    assert versions == {
+        "pub-000": {"$LATEST", "1"},
+        "pub-001": {"$LATEST", "1"},
+        "pub-002": {"$LATEST", "1"},
+        "plain-000": {"$LATEST"},
+        "plain-001": {"$LATEST"},
+    }
+
+
+def test_disabled_region_is_skipped_with_no_rows(emu: Emulator, seeded: Seeded) -> None:
+    emu.app.behaviour.disabled.add((DISABLED, "eu-west-1"))
+    result, _ = _collect(_config(DISABLED, region="eu-west-1"))
+
+    assert result.status is Status.SKIPPED
+    assert result.function_count is None
+    assert result.functions is None
+    assert result.error_code == "UnrecognizedClientException"
+    assert result.error_message is not None
+    assert "not enabled" in result.error_message
+    assert result.retries == 0
+    assert emu.app.stats.list_calls[(DISABLED, "eu-west-1")] == 1, "a disabled region is not worth a retry"
+
+
+def test_denied_account_fails_with_unknown_count(emu: Emulator, seeded: Seeded) -> None:
+    emu.app.behaviour.deny_roles.add(job_role_arn(DENIED))
+    result, credentials = _collect(_config(DENIED))
+
+    assert result.status is Status.FAILED
+    assert result.function_count is None  # unknown, never 0
+    assert result.functions is None
+    assert result.error_code == "AccessDenied"
+    assert result.error_message is not None
+    assert result.error_message.startswith("AssumeRole failed")
+    assert emu.app.stats.assume_calls[job_role_arn(DENIED)] == 1
+    assert emu.app.stats.list_calls[(DENIED, REGION)] == 0
+    assert credentials.assume_calls == 1
+
+
+def test_throttling_loses_no_rows_and_counts_retries(emu: Emulator, seeded: Seeded) -> None:
+    emu.app.behaviour.throttle_rate = 0.3
+    retries_seen = 0
+    # The emulator's random stream is shared by the session, so one run may draw no 429 at all;
+    # a few runs make a retry all but certain (0.7 ** 30 < 1e-4) while every run must be complete.
+    for _ in range(10):
+        emu.app.reset_stats()
+        result, _ = _collect(_config(HEAVY))
+        assert result.status is Status.OK, result.error_message
+        assert result.function_count == 120
+        arns = _arns(result)
+        assert len(arns) == 120
+        assert set(arns) == seeded.functions[(HEAVY, REGION)]
+        assert result.pages == 3
+        assert result.retries == emu.app.stats.throttled
+        assert emu.app.stats.list_calls[(HEAVY, REGION)] == 3 + emu.app.stats.throttled
+        retries_seen += result.retries
+        if retries_seen:
+            break
+    assert retries_seen > 0
+
+
+def test_throttled_every_time_fails_after_max_attempts(emu: Emulator, seeded: Seeded) -> None:
+    emu.app.behaviour.throttle_rate = 1.0
+    config = _config(HEAVY)
+    result, _ = _collect(config)
+
+    assert result.status is Status.FAILED
+    assert result.error_code == "TooManyRequestsException"
+    assert result.function_count is None
+    assert result.functions is None
+    assert result.pages == 0
+    assert result.retries == config.retry.max_attempts - 1
+    assert emu.app.stats.list_calls[(HEAVY, REGION)] == config.retry.max_attempts
+    assert result.error_message is not None
+    assert f"after {config.retry.max_attempts} attempts" in result.error_message
+
+
+def test_failure_after_the_first_page_keeps_no_partial_rows(emu: Emulator, seeded: Seeded) -> None:
+    # Page 1 is listed with credentials assumed before the role stopped trusting the hub; they then expire
+    # (each key is good for one call) and the new AssumeRole is denied, so page 2 can never be fetched.
+    collector, target, credentials = _wire(_config(HEAVY))
+    credentials.get(target.account)
+    emu.app.behaviour.expire_after = 1
+    emu.app.behaviour.deny_roles.add(job_role_arn(HEAVY))
+
+    result = collector(target)
+
+    assert emu.app.stats.list_calls[(HEAVY, REGION)] == 2  # page 1 ok, page 2 expired
+    assert result.pages == 1
+    assert result.status is Status.FAILED
+    assert result.error_code == "AccessDenied"
+    assert result.functions is None, "a failed target must not contribute the rows of its first page"
+    assert result.function_count is None
+
+
+def test_expiring_keys_are_replaced_mid_listing(emu: Emulator, seeded: Seeded) -> None:
+    emu.app.behaviour.expire_after = 1  # each access key is honoured for exactly one ListFunctions call
+    result, credentials = _collect(_config(HEAVY))
+
+    assert result.status is Status.OK, result.error_message
+    assert result.function_count == 120
+    arns = _arns(result)
+    assert Counter(arns).most_common(1)[0][1] == 1, "a re-assumed page must not be listed twice"
+    assert set(arns) == seeded.functions[(HEAVY, REGION)]
+    assert result.pages == 3
+    assert emu.app.stats.assume_calls[job_role_arn(HEAVY)] > 1
+    assert emu.app.stats.assume_calls[job_role_arn(HEAVY)] == 3  # one per page: each key lasts one call
+    assert credentials.assume_calls == 3
+    assert emu.app.stats.expired == 2
+    assert result.retries == 2

@@ -1,0 +1,184 @@
+"""AccountCredentials and ClientFactory against the emulator's STS, over real HTTP."""
+
+from __future__ import annotations
+
+import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from conftest import FAST_RETRY, clear_aws_environment, job_role_arn, make_config
+
+from inventory.credentials import AccountCredentials, AssumeRoleFailed, ClientFactory, Credentials
+from inventory.demo.emulator import Emulator
+from inventory.errors import CredentialsError, ExitCode
+from inventory.retry import RetryPolicy
+from inventory.targets import Account, build_targets
+
+# Account ids used only by this module (moto's state is shared by the whole session).
+CONCURRENT = ("210000000001", "210000000002", "210000000003")
+DENIED = "210000000004"
+EXPIRING = "210000000005"
+EXTERNAL = "210000000006"
+
+
+def _credentials(
+    clients: ClientFactory, duration: int = 3600, session_name: str = "inventory-test"
+) -> AccountCredentials:
+    policy = RetryPolicy(FAST_RETRY["max_attempts"], FAST_RETRY["base_delay"], FAST_RETRY["max_delay"])
+    return AccountCredentials(clients.client("sts", "us-east-1"), session_name, duration, policy)
+
+
+def _accounts(*account_ids: str, **top: object) -> list[Account]:
+    config = make_config([{"account_id": a, "regions": ["us-east-1"]} for a in account_ids], **top)
+    clients = ClientFactory.from_environment(4)
+    return [t.account for t in build_targets(config, clients.partition_of)]
+
+
+def test_one_assume_role_per_account_under_concurrency(emu: Emulator) -> None:
+    accounts = _accounts(*CONCURRENT)
+    clients = ClientFactory.from_environment(32)
+    credentials = _credentials(clients)
+    asks_per_account = 12  # as if 12 regions of each account started at the same moment
+    barrier = threading.Barrier(len(accounts) * asks_per_account)
+
+    def ask(account: Account) -> Credentials:
+        barrier.wait()
+        return credentials.get(account)
+
+    jobs = [account for account in accounts for _ in range(asks_per_account)]
+    with ThreadPoolExecutor(max_workers=len(jobs)) as pool:
+        got = list(pool.map(ask, jobs))
+
+    for account in accounts:
+        assert emu.app.stats.assume_calls[account.role_arn] == 1
+        handed_out = {id(c) for a, c in zip(jobs, got, strict=True) if a is account}
+        assert len(handed_out) == 1, "every caller of one account must share one set of credentials"
+    assert credentials.assume_calls == len(accounts)
+    assert sum(emu.app.stats.assume_calls.values()) == len(accounts)
+    # the same account again, later: still cached, no new call
+    assert credentials.get(accounts[0]) is got[0]
+    assert emu.app.stats.assume_calls[accounts[0].role_arn] == 1
+
+
+def test_the_credentials_work_as_the_member_account(emu: Emulator) -> None:
+    (account,) = _accounts(CONCURRENT[0])
+    clients = ClientFactory.from_environment(4)
+    creds = _credentials(clients).get(account)
+    identity = clients.client("sts", "us-east-1", creds).get_caller_identity()
+    assert identity["Account"] == account.account_id
+    assert identity["Arn"].endswith(":assumed-role/CrossAccountListFunctionsRole/inventory-test")
+
+
+def test_denied_account_is_remembered(emu: Emulator) -> None:
+    (account,) = _accounts(DENIED)
+    emu.app.behaviour.deny_roles.add(account.role_arn)
+    credentials = _credentials(ClientFactory.from_environment(4))
+
+    for _ in range(4):
+        with pytest.raises(AssumeRoleFailed) as caught:
+            credentials.get(account)
+        assert caught.value.fault.code == "AccessDenied"
+        assert account.role_arn in caught.value.fault.message
+
+    assert emu.app.stats.assume_calls[account.role_arn] == 1, "a denial must cost one AssumeRole, not one per ask"
+    assert credentials.assume_calls == 1
+
+
+def test_denied_account_under_concurrency_costs_one_call(emu: Emulator) -> None:
+    (account,) = _accounts(DENIED)
+    emu.app.behaviour.deny_roles.add(account.role_arn)
+    credentials = _credentials(ClientFactory.from_environment(16))
+    barrier = threading.Barrier(16)
+
+    def ask(_: int) -> str:
+        barrier.wait()
+        try:
+            credentials.get(account)
+        except AssumeRoleFailed as err:
+            return err.fault.code
+        return "ok"
+
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        codes = list(pool.map(ask, range(16)))
+    assert codes == ["AccessDenied"] * 16
+    assert emu.app.stats.assume_calls[account.role_arn] == 1
+
+
+def test_expire_forces_a_new_assume_role(emu: Emulator) -> None:
+    (account,) = _accounts(EXPIRING)
+    credentials = _credentials(ClientFactory.from_environment(4))
+
+    first = credentials.get(account)
+    assert credentials.get(account) is first
+    assert emu.app.stats.assume_calls[account.role_arn] == 1
+
+    credentials.expire(account, first)
+    second = credentials.get(account)
+    assert second is not first
+    assert second.access_key_id != first.access_key_id
+    assert emu.app.stats.assume_calls[account.role_arn] == 2
+
+    # expiring credentials that are no longer the cached ones (another thread already refreshed) is a no-op
+    credentials.expire(account, first)
+    assert credentials.get(account) is second
+    assert emu.app.stats.assume_calls[account.role_arn] == 2
+    assert credentials.assume_calls == 2
+
+
+def test_duration_seconds_is_sent(emu: Emulator) -> None:
+    (account,) = _accounts(EXTERNAL)
+    duration = 2700  # not moto's default of 3600, so the returned expiry proves the parameter arrived
+    before = datetime.now(UTC)
+    creds = _credentials(ClientFactory.from_environment(4), duration=duration).get(account)
+    after = datetime.now(UTC)
+    assert creds.expiration.tzinfo is not None
+    slack = timedelta(seconds=5)
+    assert (
+        before + timedelta(seconds=duration) - slack <= creds.expiration <= after + timedelta(seconds=duration) + slack
+    )
+
+
+def test_external_id_and_session_name_are_sent(emu: Emulator) -> None:
+    """What crossed the wire, as the emulator recorded it."""
+    emu.app.reset_stats()
+    (account,) = _accounts(EXTERNAL, external_id="org-external-id-1")
+    assert account.external_id == "org-external-id-1"
+    _credentials(ClientFactory.from_environment(4), session_name="inventory-ext-test").get(account)
+
+    seen = [r for r in emu.app.stats.assume_requests if r.get("RoleArn") == account.role_arn]
+    assert len(seen) == 1
+    assert seen[0]["ExternalId"] == "org-external-id-1"
+    assert seen[0]["RoleSessionName"] == "inventory-ext-test"
+
+
+def test_per_account_external_id_overrides_the_default(emu: Emulator) -> None:
+    config = make_config(
+        [
+            {"account_id": EXTERNAL, "regions": ["us-east-1"], "external_id": "per-account"},
+            {"account_id": EXPIRING, "regions": ["us-east-1"]},
+        ],
+        external_id="org-wide",
+    )
+    targets = build_targets(config, ClientFactory.from_environment(4).partition_of)
+    assert [t.account.external_id for t in targets] == ["per-account", "org-wide"]
+    assert [t.account.role_arn for t in targets] == [job_role_arn(EXTERNAL), job_role_arn(EXPIRING)]
+
+
+def test_require_hub_credentials_with_credentials(emu: Emulator) -> None:
+    ClientFactory.from_environment(4).require_hub_credentials()  # does not raise
+
+
+def test_require_hub_credentials_without_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
+    clear_aws_environment(monkeypatch)
+    monkeypatch.setenv("AWS_CONFIG_FILE", os.devnull)
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", os.devnull)
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+
+    clients = ClientFactory.from_environment(4)
+    with pytest.raises(CredentialsError) as caught:
+        clients.require_hub_credentials()
+    assert caught.value.exit_code == ExitCode.ENVIRONMENT
+    assert "no AWS credentials" in str(caught.value)
