@@ -90,6 +90,13 @@ def build_parser() -> argparse.ArgumentParser:
     _log_flags(validate)
     demo = commands.add_parser("demo", help="run the real job against an embedded AWS emulator (needs [demo])")
     demo.add_argument("--throttle-rate", type=float, default=0.1, help="share of emulator calls answered 429")
+    demo.add_argument("--port", type=int, default=0, help="emulator port (default: a free one)")
+    demo.add_argument(
+        "--serve",
+        action="store_true",
+        help="seed the emulator, then wait for another process (the container) to run the job; check its output",
+    )
+    demo.add_argument("--serve-timeout", type=float, default=600.0, help="seconds --serve waits for the output")
     _common(demo, "out/")
     return parser
 

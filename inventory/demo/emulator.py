@@ -180,10 +180,10 @@ def _xml_error(start_response: StartResponse, code: str, message: str) -> list[b
 class Emulator:
     """moto's server with EmulatorApp in front, on 127.0.0.1 and a free port, in a daemon thread."""
 
-    def __init__(self, behaviour: Behaviour | None = None) -> None:
+    def __init__(self, behaviour: Behaviour | None = None, port: int = 0) -> None:
         self.app = EmulatorApp(behaviour or Behaviour())
         self._server: BaseWSGIServer = make_server(
-            "127.0.0.1", 0, self.app, threaded=True, request_handler=MotoRequestHandler
+            "127.0.0.1", port, self.app, threaded=True, request_handler=MotoRequestHandler
         )
         self._thread = threading.Thread(target=self._server.serve_forever, name="emulator", daemon=True)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import os
 import secrets
+import time
 from importlib.resources import as_file, files
 from pathlib import Path
 
@@ -18,7 +19,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from inventory.cli import output_of
-from inventory.collect import Status, TargetResult
+from inventory.collect import Status
 from inventory.config import load_config
 from inventory.credentials import ClientFactory, lambda_regions
 from inventory.demo.emulator import Behaviour, Emulator
@@ -26,13 +27,14 @@ from inventory.demo.seed import FunctionSpec, MemberSpec, Seeded, seed
 from inventory.errors import ExitCode
 from inventory.pipeline import JobOptions, run_job
 from inventory.report import render_summary
-from inventory.schema import INVENTORY_SCHEMA
-from inventory.sink import Format
+from inventory.schema import INVENTORY_SCHEMA, STATUS_SCHEMA
+from inventory.sink import Format, status_path
 
 HUB_ACCOUNT = "123456789012"  # moto's default account: the hub's own credentials act as it
 DENIED_ACCOUNT = "555555555555"
 DISABLED = ("333333333333", "ap-east-1")
 JOB_ROLE = "CrossAccountListFunctionsRole"
+DEMO_TARGETS = 12  # 4 accounts x 3 regions in demo/accounts.yaml
 
 
 def demo_org(secret: str) -> tuple[MemberSpec, ...]:
@@ -97,55 +99,99 @@ def demo_behaviour(throttle_rate: float) -> Behaviour:
 
 def command_demo(args: argparse.Namespace, live: bool) -> int:
     output, fmt = output_of(args)
+    config_text = (files("inventory.demo") / "accounts.yaml").read_text(encoding="utf-8")
     with as_file(files("inventory.demo") / "accounts.yaml") as config_path:
         config = load_config(config_path, lambda_regions())
     secret = f"demo-secret-{secrets.token_hex(8)}"
-    with Emulator(demo_behaviour(args.throttle_rate)) as emulator:
+    with Emulator(demo_behaviour(args.throttle_rate), port=args.port) as emulator:
         _point_at(emulator.endpoint)
-        print(f"demo: AWS emulator on {emulator.endpoint}; seeding 4 member accounts ...")
+        print(f"demo: AWS emulator on {emulator.endpoint}; seeding 4 member accounts ...", flush=True)
         seeded = seed(emulator.endpoint, demo_org(secret))
-        print(f"demo: seeded {seeded.total} functions; running the inventory job")
-        workers = args.max_workers or config.max_workers
-        options = JobOptions(config, output, fmt, workers, live)
-        summary, results = run_job(options, ClientFactory.from_environment(workers))
-    print(render_summary(summary, results))
-    problems = check_demo(read_inventory(output, fmt), results, seeded, [output, summary.status_output])
+        if args.serve:
+            if not _wait_for_job(emulator.endpoint, output, config_text, args.serve_timeout):
+                return ExitCode.PARTIAL
+        else:
+            print(f"demo: seeded {seeded.total} functions; running the inventory job", flush=True)
+            workers = args.max_workers or config.max_workers
+            summary, results = run_job(
+                JobOptions(config, output, fmt, workers, live), ClientFactory.from_environment(workers)
+            )
+            print(render_summary(summary, results))
+    return _report(check_demo(output, fmt, seeded), seeded)
+
+
+def _wait_for_job(endpoint: str, output: Path, config_text: str, timeout: float) -> bool:
+    """--serve: leave the job to another process (e.g. the container image) and wait for its output."""
+    output.parent.mkdir(parents=True, exist_ok=True)
+    (output.parent / "demo-accounts.yaml").write_text(config_text, encoding="utf-8")
+    (output.parent / "emulator-endpoint").write_text(endpoint, encoding="utf-8")
+    print(
+        f"demo: serving; run the job with AWS_ENDPOINT_URL={endpoint} and --config "
+        f"{output.parent / 'demo-accounts.yaml'} --output {output}; waiting up to {timeout:.0f}s",
+        flush=True,
+    )
+    deadline = time.monotonic() + timeout
+    while not output.exists():  # the job renames its files into place only when it is done
+        if time.monotonic() > deadline:
+            print(f"demo check FAILED: no {output} after {timeout:.0f}s")
+            return False
+        time.sleep(0.2)
+    return True
+
+
+def _report(problems: list[str], seeded: Seeded) -> int:
     for problem in problems:
         print(f"demo check FAILED: {problem}")
+    reachable = sum(len(arns) for key, arns in seeded.functions.items() if _expected_status(key) is Status.OK)
     if not problems:
         print(
-            f"demo check passed: all {seeded.total - 4} reachable functions present, the denied account "
+            f"demo check passed: all {reachable} reachable functions present, the denied account "
             "failed, the disabled region skipped, no secret value in any output"
         )
     return ExitCode.PARTIAL if problems else ExitCode.OK
 
 
-def read_inventory(path: Path, fmt: Format) -> pa.Table:
+def read_table(path: Path, fmt: Format, schema: pa.Schema) -> pa.Table:
     if fmt is Format.PARQUET:
         return pq.read_table(path)
     # ids are text: read as numbers, 012345678901 would lose its leading zero
-    text = {f.name: pa.string() for f in INVENTORY_SCHEMA if not pa.types.is_timestamp(f.type)}
+    text = {f.name: pa.string() for f in schema if not pa.types.is_timestamp(f.type)}
     return pacsv.read_csv(path, convert_options=pacsv.ConvertOptions(column_types=text))
 
 
-def check_demo(table: pa.Table, results: list[TargetResult], seeded: Seeded, files_written: list[Path]) -> list[str]:
-    """Compare the inventory with what was seeded; an empty list means correct to the last function."""
-    problems: list[str] = []
+def _expected_status(key: tuple[str, str]) -> Status:
+    if key[0] == DENIED_ACCOUNT:
+        return Status.FAILED
+    return Status.SKIPPED if key == DISABLED else Status.OK
+
+
+def check_demo(output: Path, fmt: Format, seeded: Seeded) -> list[str]:
+    """Compare the written files with what was seeded; an empty list means correct to the last function."""
+    table = read_table(output, fmt, INVENTORY_SCHEMA)
+    status = read_table(status_path(output, fmt), fmt, STATUS_SCHEMA)
     found: dict[tuple[str, str], set[str]] = {}
     for account, region, arn in zip(
         *(table.column(c).to_pylist() for c in ("account_id", "region", "function_arn")), strict=True
     ):
         found.setdefault((account, region), set()).add(arn)
-    for result in results:
-        key = (result.target.account.account_id, result.target.region)
-        expected = seeded.functions.get(key, frozenset())
-        if key[0] == DENIED_ACCOUNT or key == DISABLED:
-            want = Status.FAILED if key[0] == DENIED_ACCOUNT else Status.SKIPPED
-            if result.status is not want or key in found:
-                problems.append(f"{key}: expected {want.value} with no rows, got {result.status.value}")
-        elif result.status is not Status.OK or found.get(key, set()) != expected:
-            problems.append(f"{key}: expected {len(expected)} functions, got {len(found.get(key, ()))}")
-    for path in files_written:
+    problems: list[str] = []
+    statuses = dict(
+        zip(
+            zip(*(status.column(c).to_pylist() for c in ("account_id", "region")), strict=True),
+            status.column("status").to_pylist(),
+            strict=True,
+        )
+    )
+    if len(statuses) != DEMO_TARGETS:
+        problems.append(f"status file: {len(statuses)} targets, expected {DEMO_TARGETS}")
+    for key, got in statuses.items():
+        want = _expected_status(key)
+        expected = seeded.functions.get(key, frozenset()) if want is Status.OK else frozenset()
+        if got != want.value or found.get(key, set()) != expected:
+            problems.append(
+                f"{key}: expected {want.value} with {len(expected)} functions, got {got} with {len(found.get(key, ()))}"
+            )
+    for path in (output, status_path(output, fmt)):
         data = path.read_bytes()
         problems.extend(f"{path}: contains a secret value" for s in seeded.secrets if s.encode() in data)
     cells = " ".join(str(v) for column in table.columns for v in column.to_pylist())
