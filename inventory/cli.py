@@ -142,7 +142,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     live = setup_logging(args.log_level, args.log_format)
     try:
         if args.command == "demo":
-            from inventory.demo.run import command_demo  # noqa: PLC0415 - moto is an optional extra
+            try:
+                from inventory.demo.run import command_demo  # noqa: PLC0415 - moto is an optional extra
+            except ImportError as err:
+                raise ConfigError(
+                    f"the demo needs the demo extra: pip install 'lambda-inventory[demo]' ({err})"
+                ) from err
 
             return command_demo(args, live)
         if args.command == "validate":
