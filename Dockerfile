@@ -32,6 +32,9 @@ ENV PATH=/app/bin:$PATH \
     LAMBDA_INVENTORY_LOG_FORMAT=json
 # A numeric non-root user; /data is where it may write.
 RUN mkdir -p /data /config && chown 10001:10001 /data
+# Declared volumes keep the image's ownership when mounted (ECS/Fargate), so uid 10001 can write there even
+# with a read-only root filesystem.
+VOLUME ["/data", "/tmp"]
 USER 10001:10001
 WORKDIR /data
 ENTRYPOINT ["lambda-inventory"]
