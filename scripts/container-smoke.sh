@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Build the image and prove it: the job runs in a container, at the size of the smallest Fargate task,
-# against the demo's AWS emulator on the host, and writes a correct inventory.
+# with a read-only root filesystem (as the ECS task definition runs it), against the demo's AWS emulator on
+# the host, and writes a correct inventory.
 #
 #   scripts/container-smoke.sh [BASE_IMAGE] [TAG]
 #
@@ -53,7 +54,7 @@ peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
 print(f"smoke: job exit {rc}, wall {time.monotonic() - t:.1f}s, peak RSS {peak:.0f} MiB", file=sys.stderr)
 sys.exit(rc)'
 set +e
-docker run --rm --network=host --cpus "$CPUS" --memory "$MEMORY" \
+docker run --rm --network=host --cpus "$CPUS" --memory "$MEMORY" --read-only \
   -v "$out:/data" \
   -e AWS_ENDPOINT_URL="$endpoint" -e AWS_ACCESS_KEY_ID=testing -e AWS_SECRET_ACCESS_KEY=testing \
   -e AWS_DEFAULT_REGION=us-east-1 -e LAMBDA_INVENTORY_CONFIG=/data/demo-accounts.yaml \
