@@ -1,0 +1,513 @@
+#!/usr/bin/env python3
+"""One command: start the fake AWS, run the real job through its CLI against it, check and measure.
+
+    python benchmarks/run.py --accounts 300 --regions 17 --latency-ms 50 [--throttle-rate 0.1] [--runs 3]
+                             [--baseline/--no-baseline] [--baseline-sample-accounts K] [--max-workers N]
+
+Run it with the Python that has the project installed (e.g. /tmp/venv/bin/python, or an activated venv):
+the job runs as `<that python> -m inventory run --config <generated> --output <tmp>/inventory.parquet`,
+exactly as a user would, in a child process; its CPU (user + sys) and peak RSS come from os.wait4, so the
+fake's CPU (its own process) is never counted. The fake's /__stats and /__population then say how many
+calls were made, how they were spread, and what the inventory must contain.
+
+Checks (exit 1 if any fails): the job exits 0; rows in the Parquet == the population, per account-region,
+with no duplicate ARN (zero rows lost); every status row `ok` with the right count; every account assumed
+exactly once; no account-region ever sees more than --max-rps-per-target (15) requests in one second.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+FAKE = HERE / "fake_aws.py"
+BASELINE = HERE / "baseline.py"
+PAGE_LIMIT = 50
+
+
+# ------------------------------------------------------------------------------------------ processes
+
+
+@dataclass
+class ChildResult:
+    returncode: int
+    wall_s: float
+    cpu_user_s: float
+    cpu_sys_s: float
+    maxrss_mib: float
+    stdout: str
+    stderr: str
+
+    @property
+    def cpu_s(self) -> float:
+        return self.cpu_user_s + self.cpu_sys_s
+
+
+def run_measured(cmd: list[str], env: dict[str, str], cwd: Path, name: str, timeout: float) -> ChildResult:
+    """Run cmd to completion; wall time, and CPU and peak RSS of that child alone (os.wait4)."""
+    out_path, err_path = cwd / f"{name}.stdout", cwd / f"{name}.stderr"
+    with open(out_path, "wb") as out, open(err_path, "wb") as err:
+        started = time.perf_counter()
+        proc = subprocess.Popen(cmd, env=env, cwd=cwd, stdout=out, stderr=err, stdin=subprocess.DEVNULL)
+        timer = threading.Timer(timeout, proc.kill)
+        timer.start()
+        try:
+            _, status, usage = os.wait4(proc.pid, 0)
+        finally:
+            timer.cancel()
+        wall = time.perf_counter() - started
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    return ChildResult(
+        proc.returncode,
+        wall,
+        usage.ru_utime,
+        usage.ru_stime,
+        usage.ru_maxrss / 1024,  # KiB on Linux
+        out_path.read_text(errors="replace"),
+        err_path.read_text(errors="replace"),
+    )
+
+
+class Fake:
+    """benchmarks/fake_aws.py in its own process."""
+
+    def __init__(self, args: argparse.Namespace, workdir: Path) -> None:
+        port_file = workdir / "fake.port"
+        port_file.unlink(missing_ok=True)  # a stale one from an earlier run in the same workdir
+        cmd = [
+            args.python,
+            str(FAKE),
+            "--port",
+            "0",
+            "--port-file",
+            str(port_file),
+            "--accounts",
+            str(args.accounts),
+            "--regions",
+            str(args.regions),
+            "--latency-ms",
+            str(args.latency_ms),
+            "--jitter-ms",
+            str(args.jitter_ms),
+            "--throttle-rate",
+            str(args.throttle_rate),
+            "--seed",
+            str(args.seed),
+        ]
+        if args.total_functions is not None:
+            cmd += ["--total-functions", str(args.total_functions)]
+        if args.enforce_rps:
+            cmd += ["--enforce-rps", str(args.enforce_rps)]
+        self._log = open(workdir / "fake.log", "wb")  # noqa: SIM115 - closed in stop()
+        self.proc = subprocess.Popen(cmd, stdout=self._log, stderr=self._log, stdin=subprocess.DEVNULL)
+        deadline = time.monotonic() + 300
+        while not port_file.exists():
+            if self.proc.poll() is not None:
+                raise SystemExit(f"fake_aws.py exited with {self.proc.returncode}; see {workdir / 'fake.log'}")
+            if time.monotonic() > deadline:
+                self.stop()
+                raise SystemExit("fake_aws.py did not start within 300 s")
+            time.sleep(0.05)
+        self.url = f"http://127.0.0.1:{port_file.read_text().strip()}"
+
+    def get(self, path: str) -> Any:
+        with urllib.request.urlopen(self.url + path, timeout=60) as resp:
+            return json.load(resp)
+
+    def reset(self) -> None:
+        req = urllib.request.Request(self.url + "/__reset", data=b"", method="POST")
+        with urllib.request.urlopen(req, timeout=60) as resp:
+            resp.read()
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self._log.close()
+
+
+def child_env(endpoint: str) -> dict[str, str]:
+    """The caller's environment without any AWS or job settings, pointed at the fake with dummy hub keys."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "LAMBDA_INVENTORY_"))}
+    env.update(
+        AWS_ENDPOINT_URL=endpoint,
+        AWS_ACCESS_KEY_ID="AKIAHUBBENCHMARK0000",
+        AWS_SECRET_ACCESS_KEY="benchmark-secret",
+        AWS_DEFAULT_REGION="us-east-1",
+        AWS_CONFIG_FILE=os.devnull,
+        AWS_SHARED_CREDENTIALS_FILE=os.devnull,
+        AWS_EC2_METADATA_DISABLED="true",
+        PYTHONDONTWRITEBYTECODE="1",
+    )
+    return env
+
+
+def write_config(path: Path, population: dict[str, dict[str, int]], regions: list[str]) -> None:
+    lines = [
+        "# generated by benchmarks/run.py",
+        f"regions: [{', '.join(regions)}]",
+        "accounts:",
+        *(f'  - account_id: "{account}"' for account in population),
+    ]
+    path.write_text("\n".join(lines) + "\n")
+
+
+# ------------------------------------------------------------------------------------------- checks
+
+
+def check_output(output: Path, population: dict[str, dict[str, int]]) -> tuple[list[str], dict[str, Any]]:
+    """Compare the Parquet and its status file with the population. Returns (problems, facts)."""
+    import pyarrow.compute as pc  # noqa: PLC0415 - only the checker needs pyarrow
+    import pyarrow.parquet as pq  # noqa: PLC0415
+
+    problems: list[str] = []
+    expected_total = sum(sum(r.values()) for r in population.values())
+    if not output.exists():
+        return [f"no inventory written at {output}"], {"rows": 0}
+    table = pq.read_table(output, columns=["account_id", "region", "function_arn"])
+    rows = table.num_rows
+    unique_arns = len(pc.unique(table.column("function_arn")))
+    grouped = table.group_by(["account_id", "region"]).aggregate([("function_arn", "count")]).to_pylist()
+    got = {(g["account_id"], g["region"]): g["function_arn_count"] for g in grouped}
+    wrong = [
+        f"{a}/{r}: {got.get((a, r), 0)} rows, population {n}"
+        for a, regions in population.items()
+        for r, n in regions.items()
+        if got.get((a, r), 0) != n
+    ]
+    extra = [f"{a}/{r}" for (a, r) in got if a not in population or r not in population[a]]
+    if rows != expected_total:
+        problems.append(f"rows {rows} != population {expected_total} ({expected_total - rows} lost)")
+    if unique_arns != rows:
+        problems.append(f"{rows - unique_arns} duplicate function ARNs")
+    if wrong:
+        problems.append(f"{len(wrong)} account-regions with the wrong row count, e.g. {wrong[:3]}")
+    if extra:
+        problems.append(f"rows for account-regions outside the population: {extra[:3]}")
+
+    status_file = output.with_name(f"{output.stem}.status{output.suffix}")
+    statuses: dict[str, int] = {}
+    if not status_file.exists():
+        problems.append(f"no status file at {status_file}")
+    else:
+        status = pq.read_table(status_file).to_pylist()
+        for row in status:
+            statuses[row["status"]] = statuses.get(row["status"], 0) + 1
+        not_ok = [
+            f"{s['account_id']}/{s['region']}: {s['status']} {s['error_code']}" for s in status if s["status"] != "ok"
+        ]
+        miscounted = [
+            f"{s['account_id']}/{s['region']}: {s['function_count']} != {population[s['account_id']][s['region']]}"
+            for s in status
+            if s["status"] == "ok" and s["function_count"] != population.get(s["account_id"], {}).get(s["region"])
+        ]
+        targets = sum(len(r) for r in population.values())
+        if len(status) != targets:
+            problems.append(f"status file has {len(status)} rows, expected {targets} targets")
+        if not_ok:
+            problems.append(f"{len(not_ok)} targets not ok, e.g. {not_ok[:3]}")
+        if miscounted:
+            problems.append(f"{len(miscounted)} status counts wrong, e.g. {miscounted[:3]}")
+    return problems, {"rows": rows, "unique_arns": unique_arns, "statuses": statuses}
+
+
+_SUMMARY = re.compile(r"in ([\d.]+)s")
+_RETRIES = re.compile(r"(\d+) AssumeRole, (\d+) retries")
+
+
+def one_run(
+    args: argparse.Namespace,
+    fake: Fake,
+    *,
+    config: Path,
+    workdir: Path,
+    index: int,
+    population: dict[str, dict[str, int]],
+    startup_cpu_s: float,
+) -> dict[str, Any]:
+    output = workdir / f"run{index}" / "inventory.parquet"
+    output.parent.mkdir(parents=True, exist_ok=True)
+    cmd = [args.python, "-m", "inventory", "run", "--config", str(config), "--output", str(output)]
+    if args.max_workers is not None:
+        cmd += ["--max-workers", str(args.max_workers)]
+    fake.reset()
+    fake_cpu_before = fake.get("/__stats")["fake_cpu_s"]
+    child = run_measured(cmd, child_env(fake.url), output.parent, "job", args.timeout)
+    stats = fake.get("/__stats")
+    problems, facts = check_output(output, population)
+    if child.returncode != 0:
+        tail = " | ".join(child.stderr.strip().splitlines()[-3:])
+        problems.insert(0, f"job exited {child.returncode}: {tail}")
+    reported = _SUMMARY.search(child.stdout)
+    retries = _RETRIES.search(child.stdout)
+    calls = stats["requests_total"]
+    total = stats["total_functions"]
+    max_rps = stats["max_peak_rps"]["rps"]
+    if max_rps > args.max_rps_per_target:
+        problems.append(
+            f"{stats['max_peak_rps']['target']} got {max_rps} requests in one second (limit {args.max_rps_per_target})"
+        )
+    over = sum(1 for v in stats["peak_rps_by_target"].values() if v > args.max_rps_per_target)
+    if over > 1:
+        problems.append(f"{over} account-regions in all went over {args.max_rps_per_target} requests/s")
+    if stats["assume_role_per_account_max"] != 1 or stats["assume_role_per_account_min"] != 1:
+        problems.append(
+            f"AssumeRole per account: min {stats['assume_role_per_account_min']}, "
+            f"max {stats['assume_role_per_account_max']} (must be exactly 1)"
+        )
+    return {
+        "run": index,
+        "returncode": child.returncode,
+        "wall_s": child.wall_s,
+        "job_reported_s": float(reported.group(1)) if reported else None,
+        "cpu_s": child.cpu_s,
+        "cpu_user_s": child.cpu_user_s,
+        "cpu_sys_s": child.cpu_sys_s,
+        "cpu_per_call_ms": 1000 * child.cpu_s / calls if calls else None,
+        "cpu_per_call_net_ms": 1000 * max(0.0, child.cpu_s - startup_cpu_s) / calls if calls else None,
+        "functions_per_s": total / child.wall_s,
+        "peak_rss_mib": child.maxrss_mib,
+        "calls": calls,
+        "min_calls": stats["min_calls"],
+        "list_calls": stats["requests_by_op"].get("ListFunctions", 0),
+        "assume_role_calls": stats["requests_by_op"].get("AssumeRole", 0),
+        "throttles_served": stats["throttles_total"],
+        "job_retries": int(retries.group(2)) if retries else None,
+        "max_rps_per_target": max_rps,
+        "max_rps_target": stats["max_peak_rps"]["target"],
+        "targets_over_rps_limit": over,
+        "max_concurrency_per_target": stats["max_peak_concurrency"]["in_flight"],
+        "peak_in_flight": stats["peak_in_flight_overall"],
+        "connections": stats["connections"],
+        "assume_role_per_account_min": stats["assume_role_per_account_min"],
+        "assume_role_per_account_max": stats["assume_role_per_account_max"],
+        "fake_cpu_s": stats["fake_cpu_s"] - fake_cpu_before,
+        "rows": facts["rows"],
+        "population": total,
+        "statuses": facts.get("statuses"),
+        "problems": problems,
+    }
+
+
+def run_baseline(
+    args: argparse.Namespace, fake: Fake, config: Path, workdir: Path, population: dict[str, dict[str, int]]
+) -> dict[str, Any]:
+    k = args.baseline_sample_accounts
+    cmd = [args.python, str(BASELINE), "--config", str(config)]
+    if k and k < len(population):
+        cmd += ["--sample-accounts", str(k)]
+    fake.reset()
+    child = run_measured(cmd, child_env(fake.url), workdir, "baseline", args.timeout)
+    if child.returncode != 0:
+        raise RuntimeError(f"baseline failed ({child.returncode}): {child.stderr.strip()[-600:]}")
+    result = json.loads(child.stdout)
+    stats = fake.get("/__stats")
+    sampled = result["account_ids"]
+    sample_min = len(sampled) + sum(max(1, -(-n // PAGE_LIMIT)) for a in sampled for n in population[a].values())
+    full_min = stats["min_calls"]
+    lost = sum(1 for key, n in result["per_target"].items() if n != population[key.split("/")[0]][key.split("/")[1]])
+    fixed = max(0.0, child.wall_s - result["wall_s"])  # interpreter start and imports: not scaled
+    scale = full_min / sample_min
+    return {
+        "accounts": len(sampled),
+        "scaled": len(sampled) < len(population),
+        "calls": stats["requests_total"],
+        "sample_min_calls": sample_min,
+        "full_min_calls": full_min,
+        "loop_wall_s": result["wall_s"],
+        "process_wall_s": child.wall_s,
+        "cpu_s": child.cpu_s,
+        "est_wall_s": fixed + result["wall_s"] * scale,
+        "est_cpu_s": child.cpu_s * scale,  # rough: imports scaled too
+        "targets_wrong": lost,
+        "max_rps_per_target": stats["max_peak_rps"]["rps"],
+    }
+
+
+# ------------------------------------------------------------------------------------------- report
+
+_NUMERIC = (
+    "wall_s",
+    "job_reported_s",
+    "cpu_s",
+    "cpu_user_s",
+    "cpu_sys_s",
+    "cpu_per_call_ms",
+    "cpu_per_call_net_ms",
+    "functions_per_s",
+    "peak_rss_mib",
+    "calls",
+    "throttles_served",
+    "job_retries",
+    "max_rps_per_target",
+    "max_concurrency_per_target",
+    "peak_in_flight",
+    "connections",
+    "fake_cpu_s",
+)
+
+
+def median_of(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    out = dict(runs[0])
+    for key in _NUMERIC:
+        values = [r[key] for r in runs if r[key] is not None]
+        out[key] = statistics.median(values) if values else None
+    out["max_rps_per_target"] = max(r["max_rps_per_target"] for r in runs)  # a limit: the worst run counts
+    return out
+
+
+def render(
+    args: argparse.Namespace,
+    m: dict[str, Any],
+    *,
+    runs: list[dict[str, Any]],
+    startup: ChildResult,
+    baseline: dict[str, Any] | None,
+) -> str:
+    label = f"median of {len(runs)} runs" if len(runs) > 1 else "1 run"
+    workers = args.max_workers if args.max_workers is not None else "config default"
+    lines = [
+        "",
+        f"lambda-inventory benchmark - {args.accounts} accounts x {args.regions} regions, "
+        f"{m['population']:,} functions, latency {args.latency_ms:g}+-{args.jitter_ms:g} ms, "
+        f"throttle {args.throttle_rate:g}, max workers {workers} ({label})",
+        f"  wall                     {m['wall_s']:8.2f} s   (job's own summary: {m['job_reported_s']} s)",
+        f"  job CPU (user+sys)       {m['cpu_s']:8.2f} s   (user {m['cpu_user_s']:.2f}, sys {m['cpu_sys_s']:.2f}; "
+        f"startup alone {startup.cpu_s:.2f} s)",
+        f"  CPU per API call         {m['cpu_per_call_ms']:8.2f} ms  ({m['cpu_per_call_net_ms']:.2f} ms without "
+        "interpreter start-up and imports)",
+        f"  functions/s              {m['functions_per_s']:8.0f}",
+        f"  peak RSS                 {m['peak_rss_mib']:8.1f} MiB",
+        f"  API calls made / minimum {m['calls']:8.0f} / {m['min_calls']}   "
+        f"({m['calls'] / m['min_calls']:.3f}x; {m['assume_role_calls']} AssumeRole + {m['list_calls']} ListFunctions)",
+        f"  throttles seen           {m['throttles_served']:8.0f}     (job retries: {m['job_retries']})",
+        f"  max req/s, one acct-rgn  {m['max_rps_per_target']:8.0f}     (limit {args.max_rps_per_target}; "
+        f"worst {m['max_rps_target']})",
+        f"  max in flight, one a-r   {m['max_concurrency_per_target']:8.0f}     "
+        f"(overall peak in flight {m['peak_in_flight']:.0f}, connections opened {m['connections']:.0f})",
+        f"  AssumeRoles per account  min {m['assume_role_per_account_min']}, max {m['assume_role_per_account_max']} "
+        "(must be 1)",
+        f"  rows / population        {m['rows']} / {m['population']}   statuses {m['statuses']}",
+        f"  fake's own CPU           {m['fake_cpu_s']:8.2f} s   (not counted above)",
+    ]
+    if baseline:
+        how = (
+            f"SCALED ESTIMATE from a sequential run of {baseline['accounts']} of {args.accounts} accounts "
+            f"({baseline['calls']} calls, {baseline['loop_wall_s']:.1f} s) x {baseline['full_min_calls']}"
+            f"/{baseline['sample_min_calls']} calls"
+            if baseline["scaled"]
+            else f"measured: full sequential run, {baseline['calls']} calls"
+        )
+        lines += [
+            f"  baseline wall            {baseline['est_wall_s']:8.1f} s   ({how})",
+            f"  speed-up vs baseline     {baseline['est_wall_s'] / m['wall_s']:8.1f} x  (baseline wall / job wall)",
+        ]
+    if len(runs) > 1:
+        lines.append("  per run: " + ", ".join(f"{r['wall_s']:.2f}s/{r['cpu_s']:.2f}cpu" for r in runs))
+    return "\n".join(lines)
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description="Benchmark the lambda-inventory job against a fake AWS.")
+    p.add_argument("--accounts", type=int, default=300)
+    p.add_argument("--regions", type=int, default=17)
+    p.add_argument("--latency-ms", type=float, default=50.0)
+    p.add_argument("--jitter-ms", type=float, default=10.0)
+    p.add_argument("--throttle-rate", type=float, default=0.0)
+    p.add_argument("--enforce-rps", type=int, default=0, help="make the fake throttle above N req/s per acct-region")
+    p.add_argument("--total-functions", type=int, default=None, help="default: ~12.75 per account-region")
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--runs", type=int, default=1)
+    p.add_argument("--max-workers", type=int, default=None, help="passed as --max-workers (default: the config's)")
+    p.add_argument("--baseline", action=argparse.BooleanOptionalAction, default=True)
+    p.add_argument("--baseline-sample-accounts", type=int, default=10, help="0: run the baseline on all accounts")
+    p.add_argument("--max-rps-per-target", type=int, default=15)
+    p.add_argument("--timeout", type=float, default=3600.0, help="seconds before a child is killed")
+    p.add_argument("--workdir", type=Path, default=None, help="keep configs, outputs and logs here")
+    p.add_argument("--json", type=Path, default=None, help="also write every figure here")
+    p.add_argument("--python", default=sys.executable, help="interpreter with the project installed")
+    return p.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    workdir = args.workdir or Path(tempfile.mkdtemp(prefix="lambda-inventory-bench-"))
+    workdir.mkdir(parents=True, exist_ok=True)
+    fake = Fake(args, workdir)
+    try:
+        population: dict[str, dict[str, int]] = fake.get("/__population")
+        fake_stats = fake.get("/__stats")
+        config = workdir / "accounts.yaml"
+        write_config(config, population, fake_stats["regions"])
+        print(
+            f"fake AWS at {fake.url}: {fake_stats['accounts']} accounts x {len(fake_stats['regions'])} regions, "
+            f"{fake_stats['total_functions']:,} functions (~{fake_stats['bytes_per_function']:.0f} B each), "
+            f"minimum {fake_stats['min_calls']:,} calls; workdir {workdir}",
+            flush=True,
+        )
+        env = child_env(fake.url)
+        startup = run_measured([args.python, "-m", "inventory", "--version"], env, workdir, "startup", 120)
+        runs = []
+        for i in range(1, args.runs + 1):
+            result = one_run(
+                args,
+                fake,
+                config=config,
+                workdir=workdir,
+                index=i,
+                population=population,
+                startup_cpu_s=startup.cpu_s,
+            )
+            runs.append(result)
+            print(
+                f"run {i}: wall {result['wall_s']:.2f} s, CPU {result['cpu_s']:.2f} s, "
+                f"{result['calls']} calls, {result['rows']} rows, "
+                f"{'OK' if not result['problems'] else 'PROBLEMS: ' + '; '.join(result['problems'])}",
+                flush=True,
+            )
+        baseline = None
+        if args.baseline:
+            print("baseline (sequential) ...", flush=True)
+            try:
+                baseline = run_baseline(args, fake, config, workdir, population)
+            except RuntimeError as err:
+                print(f"warning: {err}", flush=True)  # the job's figures still stand
+            if baseline and baseline["targets_wrong"]:
+                print(f"warning: the baseline counted {baseline['targets_wrong']} account-regions wrong")
+    finally:
+        fake.stop()
+    m = median_of(runs)
+    print(render(args, m, runs=runs, startup=startup, baseline=baseline))
+    problems = sorted({p for r in runs for p in r["problems"]})
+    if args.json:
+        args.json.write_text(
+            json.dumps({"median": m, "runs": runs, "baseline": baseline, "startup_cpu_s": startup.cpu_s}, indent=1)
+        )
+    if problems:
+        print("\nFAIL:")
+        for p in problems:
+            print(f"  - {p}")
+        return 1
+    print("\nPASS: zero rows lost, all targets ok, 1 AssumeRole per account, per-account-region rate within limit")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
