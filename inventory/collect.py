@@ -19,6 +19,7 @@ import pyarrow as pa
 from botocore.paginate import TokenEncoder
 
 from inventory.credentials import AccountCredentials, AssumeRoleFailed, ClientFactory, Credentials
+from inventory.ratelimit import Pacer
 from inventory.retry import Fault, FaultKind, RetryPolicy, classify
 from inventory.schema import function_batch
 from inventory.targets import Target
@@ -38,7 +39,7 @@ class TargetResult:
     target: Target
     status: Status
     function_count: int | None  # None (unknown), never 0, when the target did not finish
-    functions: pa.RecordBatch | None  # None unless ok: a failed target contributes no rows
+    functions: pa.RecordBatch | None  # rows, if any; always None unless ok: a failed target contributes none
     pages: int
     retries: int
     duration_s: float
@@ -54,7 +55,7 @@ class _Listing:
         self._target = target
         self._pages: Iterator[Mapping[str, Any]] | None = None
         self._credentials: Credentials | None = None
-        self._client: Any = None
+        self._pacer = Pacer(collector.max_requests_per_second)
         self.marker: str | None = None
         self.items: list[Mapping[str, Any]] = []
         self.pages = 0
@@ -68,8 +69,11 @@ class _Listing:
         """Fetch one page; True while more pages follow."""
         if self._pages is None:
             self._pages = self._open()
+        self._pacer.wait()
         try:
-            page = next(self._pages)
+            assert self._credentials is not None
+            with self._collector.clients.acting_as(self._credentials):
+                page = next(self._pages)
         except Exception as err:
             self._pages = None  # resume from self.marker on the next attempt
             if classify(err).kind is FaultKind.EXPIRED and self._credentials is not None:
@@ -82,17 +86,14 @@ class _Listing:
 
     def _open(self) -> Iterator[Mapping[str, Any]]:
         collector, target = self._collector, self._target
-        credentials = collector.credentials.get(target.account)
-        if credentials is not self._credentials or self._client is None:
-            self._client = collector.clients.client("lambda", target.region, credentials)
-            self._credentials = credentials
+        self._credentials = collector.credentials.get(target.account)
         config: dict[str, Any] = {"PageSize": PAGE_SIZE}
         if self.marker:
             config["StartingToken"] = TokenEncoder().encode({"Marker": self.marker})
         kwargs: dict[str, Any] = {"PaginationConfig": config}
         if collector.function_version == "ALL":
             kwargs["FunctionVersion"] = "ALL"
-        return iter(self._client.get_paginator("list_functions").paginate(**kwargs))
+        return iter(collector.clients.list_functions_paginator(target.region).paginate(**kwargs))
 
 
 @dataclass(frozen=True)
@@ -104,6 +105,7 @@ class Collector:
     policy: RetryPolicy
     function_version: str
     snapshot_time: datetime
+    max_requests_per_second: float
 
     @staticmethod
     def log_fields(target: Target) -> dict[str, str]:
@@ -115,7 +117,7 @@ class Collector:
         try:
             while self.policy.call(listing.next_page, on_retry=listing.on_retry):
                 pass
-            batch = function_batch(target, self.snapshot_time, listing.items)
+            batch = function_batch(target, self.snapshot_time, listing.items) if listing.items else None
         except AssumeRoleFailed as err:
             fault = err.fault
             message = f"AssumeRole failed: {fault.message}"
@@ -123,7 +125,7 @@ class Collector:
         except Exception as err:  # noqa: BLE001 - errors are data: nothing escapes into the pool
             return self._failed(target, listing, started, classify(err))
         elapsed = time.monotonic() - started
-        return TargetResult(target, Status.OK, batch.num_rows, batch, listing.pages, listing.retries, elapsed)
+        return TargetResult(target, Status.OK, len(listing.items), batch, listing.pages, listing.retries, elapsed)
 
     def _failed(self, target: Target, listing: _Listing, started: float, fault: Fault) -> TargetResult:
         status = Status.SKIPPED if fault.kind is FaultKind.NOT_ENABLED else Status.FAILED

@@ -74,6 +74,7 @@ class RunConfig:
     regions: tuple[StrictStr, ...] | None = None
     function_version: Literal["LATEST", "ALL"] = "LATEST"
     max_workers: StrictInt = 32
+    max_requests_per_second: StrictFloat = 10.0  # to one account-region; Lambda's quota is shared with users
     sts_region: StrictStr | None = None  # default: the hub's region, else us-east-1
     retry: RetryConfig = RetryConfig()
 
@@ -143,6 +144,7 @@ def _check_semantics(config: RunConfig, known_regions: frozenset[str]) -> None:
 def _check_ranges(config: RunConfig) -> None:
     checks = [
         ("max_workers", config.max_workers, 1, 1024),
+        ("max_requests_per_second", config.max_requests_per_second, 0.1, 15),
         ("duration_seconds", config.duration_seconds, 900, 43200),
         ("retry.max_attempts", config.retry.max_attempts, 1, 50),
         ("retry.base_delay", config.retry.base_delay, 0, 60),

@@ -49,7 +49,9 @@ def run_job(options: JobOptions, clients: ClientFactory) -> tuple[RunSummary, li
         policy = RetryPolicy(retry.max_attempts, float(retry.base_delay), float(retry.max_delay))
         sts = clients.client("sts", config.sts_region or clients.region or "us-east-1")
         credentials = AccountCredentials(sts, config.session_name, config.duration_seconds, policy)
-        collector = Collector(clients, credentials, policy, config.function_version, snapshot_time)
+        collector = Collector(
+            clients, credentials, policy, config.function_version, snapshot_time, config.max_requests_per_second
+        )
         progress = Progress(len(targets), options.live_progress)
         results = execute(targets, collector, options.max_workers, sink, progress)
         sink.commit(status_table(results, snapshot_time))

@@ -52,7 +52,9 @@ def _wire(config: RunConfig) -> tuple[Collector, Target, AccountCredentials]:
     credentials = AccountCredentials(
         clients.client("sts", "us-east-1"), config.session_name, config.duration_seconds, policy
     )
-    collector = Collector(clients, credentials, policy, config.function_version, datetime.now(UTC))
+    collector = Collector(
+        clients, credentials, policy, config.function_version, datetime.now(UTC), config.max_requests_per_second
+    )
     (target,) = build_targets(config, clients.partition_of)
     return collector, target, credentials
 

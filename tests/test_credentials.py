@@ -7,6 +7,7 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
+import boto3
 import pytest
 from conftest import FAST_RETRY, clear_aws_environment, job_role_arn, make_config
 
@@ -66,7 +67,14 @@ def test_the_credentials_work_as_the_member_account(emu: Emulator) -> None:
     (account,) = _accounts(CONCURRENT[0])
     clients = ClientFactory.from_environment(4)
     creds = _credentials(clients).get(account)
-    identity = clients.client("sts", "us-east-1", creds).get_caller_identity()
+    sts = boto3.client(
+        "sts",
+        region_name="us-east-1",
+        aws_access_key_id=creds.access_key_id,
+        aws_secret_access_key=creds.secret_access_key,
+        aws_session_token=creds.session_token,
+    )
+    identity = sts.get_caller_identity()
     assert identity["Account"] == account.account_id
     assert identity["Arn"].endswith(":assumed-role/CrossAccountListFunctionsRole/inventory-test")
 
@@ -182,3 +190,26 @@ def test_require_hub_credentials_without_credentials(monkeypatch: pytest.MonkeyP
         clients.require_hub_credentials()
     assert caught.value.exit_code == ExitCode.ENVIRONMENT
     assert "no AWS credentials" in str(caught.value)
+
+
+def test_lambda_requests_are_signed_as_the_member_account(emu: Emulator) -> None:
+    """One shared client per region; each request carries the credentials of the account it is for."""
+    accounts = _accounts(*CONCURRENT[:2])
+    clients = ClientFactory.from_environment(4)
+    credentials = _credentials(clients)
+    paginator = clients.list_functions_paginator("us-east-1")
+    assert clients.list_functions_paginator("us-east-1") is paginator
+    emu.app.reset_stats()
+    for account in accounts:
+        with clients.acting_as(credentials.get(account)):
+            list(paginator.paginate())
+    assert {key for key in emu.app.stats.list_calls} == {(a.account_id, "us-east-1") for a in accounts}
+
+
+def test_a_lambda_request_outside_acting_as_is_refused(emu: Emulator) -> None:
+    """Never fall back to signing with the hub's own credentials."""
+    clients = ClientFactory.from_environment(4)
+    emu.app.reset_stats()
+    with pytest.raises(RuntimeError, match="outside acting_as"):
+        list(clients.list_functions_paginator("eu-west-1").paginate())
+    assert sum(emu.app.stats.list_calls.values()) == 0
