@@ -25,6 +25,7 @@ from inventory.schema import function_batch
 from inventory.targets import Target
 
 PAGE_SIZE = 50  # the most Lambda returns per page
+CHUNK_FUNCTIONS = 1000  # raw items held per listing before they become compact Arrow rows
 log = logging.getLogger(__name__)
 
 
@@ -39,7 +40,7 @@ class TargetResult:
     target: Target
     status: Status
     function_count: int | None  # None (unknown), never 0, when the target did not finish
-    functions: pa.RecordBatch | None  # rows, if any; always None unless ok: a failed target contributes none
+    functions: tuple[pa.RecordBatch, ...]  # always empty unless ok: a failed target contributes no rows
     pages: int
     retries: int
     duration_s: float
@@ -58,8 +59,17 @@ class _Listing:
         self._pacer = Pacer(collector.max_requests_per_second)
         self.marker: str | None = None
         self.items: list[Mapping[str, Any]] = []
+        self.batches: list[pa.RecordBatch] = []
+        self.count = 0
         self.pages = 0
         self.retries = 0
+
+    def compact(self, at_least: int = 1) -> None:
+        """Turn the raw items held so far into Arrow rows (~5x smaller than the dicts) once there are enough."""
+        if len(self.items) >= at_least:
+            self.batches.append(function_batch(self._target, self._collector.snapshot_time, self.items))
+            self.count += len(self.items)
+            self.items = []
 
     def on_retry(self, fault: Fault) -> None:
         self.retries += 1
@@ -116,8 +126,8 @@ class Collector:
         listing = _Listing(self, target)
         try:
             while self.policy.call(listing.next_page, on_retry=listing.on_retry):
-                pass
-            batch = function_batch(target, self.snapshot_time, listing.items) if listing.items else None
+                listing.compact(CHUNK_FUNCTIONS)
+            listing.compact()
         except AssumeRoleFailed as err:
             fault = err.fault
             message = f"AssumeRole failed: {fault.message}"
@@ -125,7 +135,8 @@ class Collector:
         except Exception as err:  # noqa: BLE001 - errors are data: nothing escapes into the pool
             return self._failed(target, listing, started, classify(err))
         elapsed = time.monotonic() - started
-        return TargetResult(target, Status.OK, len(listing.items), batch, listing.pages, listing.retries, elapsed)
+        batches = tuple(listing.batches)
+        return TargetResult(target, Status.OK, listing.count, batches, listing.pages, listing.retries, elapsed)
 
     def _failed(self, target: Target, listing: _Listing, started: float, fault: Fault) -> TargetResult:
         status = Status.SKIPPED if fault.kind is FaultKind.NOT_ENABLED else Status.FAILED
@@ -138,7 +149,7 @@ class Collector:
             target,
             status,
             None,
-            None,
+            (),
             listing.pages,
             listing.retries,
             time.monotonic() - started,

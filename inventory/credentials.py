@@ -29,6 +29,7 @@ from botocore.config import Config
 
 from inventory import __version__
 from inventory.errors import CredentialsError
+from inventory.parsing import ParserFactory
 from inventory.retry import Fault, RetryPolicy, classify
 from inventory.targets import Account
 
@@ -93,6 +94,7 @@ class ClientFactory:
     def from_environment(cls, max_workers: int) -> ClientFactory:
         core = botocore.session.Session()
         core.set_config_variable("sts_regional_endpoints", "regional")
+        core.register_component("response_parser_factory", ParserFactory())
         return cls(boto3.Session(botocore_session=core), botocore_config(max_workers))
 
     @property

@@ -6,13 +6,15 @@ the main thread alone writes to the sink, so the writers need no locks.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
+from queue import SimpleQueue
 
 from inventory.collect import Collector, Status, TargetResult
 from inventory.config import RunConfig
@@ -75,28 +77,51 @@ def execute(
     sink: InventorySink,
     progress: Progress,
 ) -> list[TargetResult]:
-    """Run `work` over targets on a bounded pool; stream each result's rows to the sink as it lands."""
+    """Run `work` over targets on a bounded pool; stream each result's rows to the sink as it lands.
+
+    At most 2 x max_workers targets are queued at a time and finished ones arrive on a queue, so a
+    finished target's rows leave memory as soon as they are in the sink: memory follows the work in
+    flight, not the size of the organisation.
+    """
     results: list[TargetResult] = []
     functions = failed = 0
+    queue = iter(interleave_accounts(targets))
+    finished_futures: SimpleQueue[Future[TargetResult]] = SimpleQueue()
     pool = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="inventory")
-    finished = False
+    in_flight = 0
+    completed = False
     try:
-        futures = [pool.submit(work, target) for target in targets]
-        for future in as_completed(futures):
-            result = future.result()
-            if result.functions is not None:
-                sink.write(result.functions)
+        while True:
+            while in_flight < 2 * max_workers and (target := next(queue, None)) is not None:
+                pool.submit(work, target).add_done_callback(finished_futures.put)
+                in_flight += 1
+            if not in_flight:
+                break
+            result = finished_futures.get().result()
+            in_flight -= 1
+            for batch in result.functions:
+                sink.write(batch)
             functions += result.function_count or 0
             failed += result.status is Status.FAILED
             _log_result(result)
-            results.append(replace(result, functions=None))  # rows are in the sink now; keep memory flat
+            results.append(replace(result, functions=()))  # rows are in the sink now
             progress.update(len(results), functions, failed)
-        finished = True
+        completed = True
     finally:
         # On Ctrl-C do not wait for targets in flight to exhaust their retries.
-        pool.shutdown(wait=finished, cancel_futures=True)
+        pool.shutdown(wait=completed, cancel_futures=True)
         progress.close()
     return results
+
+
+def interleave_accounts(targets: Sequence[Target]) -> list[Target]:
+    """Order work round-robin over accounts: the first wave assumes many roles at once instead of queueing
+    every region of one account behind that account's single AssumeRole."""
+    by_account: dict[str, list[Target]] = {}
+    for target in targets:
+        by_account.setdefault(target.account.account_id, []).append(target)
+    waves = itertools.zip_longest(*by_account.values())
+    return [target for wave in waves for target in wave if target is not None]
 
 
 def _log_result(result: TargetResult) -> None:

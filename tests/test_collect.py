@@ -6,6 +6,7 @@ from collections import Counter
 from datetime import UTC, datetime
 from typing import Any
 
+import pyarrow as pa
 import pytest
 from conftest import job_role_arn, make_config, seed_members
 
@@ -15,6 +16,7 @@ from inventory.credentials import AccountCredentials, ClientFactory
 from inventory.demo.emulator import Emulator
 from inventory.demo.seed import FunctionSpec, MemberSpec, Seeded
 from inventory.retry import RetryPolicy
+from inventory.schema import INVENTORY_SCHEMA
 from inventory.targets import Target, build_targets
 
 # Account ids used only by this module.
@@ -64,9 +66,12 @@ def _collect(config: RunConfig) -> tuple[TargetResult, AccountCredentials]:
     return collector(target), credentials
 
 
+def _rows(result: TargetResult) -> pa.Table:
+    return pa.Table.from_batches(result.functions, schema=INVENTORY_SCHEMA)
+
+
 def _arns(result: TargetResult) -> list[str]:
-    assert result.functions is not None
-    return [str(a) for a in result.functions.column("function_arn").to_pylist()]
+    return [str(a) for a in _rows(result).column("function_arn").to_pylist()]
 
 
 def test_120_functions_in_three_pages(emu: Emulator, seeded: Seeded) -> None:
@@ -74,8 +79,7 @@ def test_120_functions_in_three_pages(emu: Emulator, seeded: Seeded) -> None:
 
     assert result.status is Status.OK
     assert result.function_count == 120
-    assert result.functions is not None
-    assert result.functions.num_rows == 120
+    assert _rows(result).num_rows == 120
     assert result.pages == 3
     assert result.retries == 0
     assert emu.app.stats.list_calls[(HEAVY, REGION)] == 3
@@ -83,7 +87,7 @@ def test_120_functions_in_three_pages(emu: Emulator, seeded: Seeded) -> None:
     arns = _arns(result)
     assert len(set(arns)) == 120
     assert set(arns) == seeded.functions[(HEAVY, REGION)]
-    batch = result.functions
+    batch = _rows(result)
     assert set(batch.column("account_id").to_pylist()) == {HEAVY}
     assert set(batch.column("account_name").to_pylist()) == {f"acct-{HEAVY}"}
     assert set(batch.column("region").to_pylist()) == {REGION}
@@ -96,16 +100,14 @@ def test_function_version_all_includes_published_versions(emu: Emulator, seeded:
 
     assert latest.status is Status.OK
     assert latest.function_count == 5
-    assert latest.functions is not None
-    assert set(latest.functions.column("version").to_pylist()) == {"$LATEST"}
+    assert set(_rows(latest).column("version").to_pylist()) == {"$LATEST"}
 
     assert everything.status is Status.OK
     assert everything.function_count == 8  # 3 x ($LATEST + 1) + 2 x $LATEST
-    assert everything.functions is not None
     pairs = list(
         zip(
-            everything.functions.column("function_name").to_pylist(),
-            everything.functions.column("version").to_pylist(),
+            _rows(everything).column("function_name").to_pylist(),
+            _rows(everything).column("version").to_pylist(),
             strict=True,
         )
     )
@@ -128,7 +130,7 @@ def test_disabled_region_is_skipped_with_no_rows(emu: Emulator, seeded: Seeded) 
 
     assert result.status is Status.SKIPPED
     assert result.function_count is None
-    assert result.functions is None
+    assert result.functions == ()
     assert result.error_code == "UnrecognizedClientException"
     assert result.error_message is not None
     assert "not enabled" in result.error_message
@@ -142,7 +144,7 @@ def test_denied_account_fails_with_unknown_count(emu: Emulator, seeded: Seeded) 
 
     assert result.status is Status.FAILED
     assert result.function_count is None  # unknown, never 0
-    assert result.functions is None
+    assert result.functions == ()
     assert result.error_code == "AccessDenied"
     assert result.error_message is not None
     assert result.error_message.startswith("AssumeRole failed")
@@ -181,7 +183,7 @@ def test_throttled_every_time_fails_after_max_attempts(emu: Emulator, seeded: Se
     assert result.status is Status.FAILED
     assert result.error_code == "TooManyRequestsException"
     assert result.function_count is None
-    assert result.functions is None
+    assert result.functions == ()
     assert result.pages == 0
     assert result.retries == config.retry.max_attempts - 1
     assert emu.app.stats.list_calls[(HEAVY, REGION)] == config.retry.max_attempts
@@ -203,7 +205,7 @@ def test_failure_after_the_first_page_keeps_no_partial_rows(emu: Emulator, seede
     assert result.pages == 1
     assert result.status is Status.FAILED
     assert result.error_code == "AccessDenied"
-    assert result.functions is None, "a failed target must not contribute the rows of its first page"
+    assert result.functions == (), "a failed target must not contribute the rows of its first page"
     assert result.function_count is None
 
 

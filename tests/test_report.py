@@ -26,7 +26,7 @@ def _account(account_id: str, name: str | None = None) -> Account:
 def ok(
     account_id: str, region: str, count: int = 3, *, pages: int = 1, retries: int = 0, duration: float = 0.25
 ) -> TargetResult:
-    return TargetResult(Target(_account(account_id), region), Status.OK, count, None, pages, retries, duration)
+    return TargetResult(Target(_account(account_id), region), Status.OK, count, (), pages, retries, duration)
 
 
 def skipped(account_id: str, region: str) -> TargetResult:
@@ -34,7 +34,7 @@ def skipped(account_id: str, region: str) -> TargetResult:
         Target(_account(account_id), region),
         Status.SKIPPED,
         None,
-        None,
+        (),
         0,
         0,
         0.01,
@@ -48,7 +48,7 @@ def failed(account_id: str, region: str, code: str = "AccessDenied", retries: in
         Target(_account(account_id), region),
         Status.FAILED,
         None,
-        None,
+        (),
         0,
         retries,
         1.5,
@@ -125,7 +125,7 @@ def test_status_table_row_values() -> None:
 
 @pytest.mark.parametrize(("seconds", "ms"), [(0.0, 0), (0.0004, 0), (0.0016, 2), (1.2344, 1234), (61.0, 61000)])
 def test_status_duration_ms(seconds: float, ms: int) -> None:
-    result = TargetResult(Target(_account("111111111111"), "us-east-1"), Status.OK, 1, None, 1, 0, seconds)
+    result = TargetResult(Target(_account("111111111111"), "us-east-1"), Status.OK, 1, (), 1, 0, seconds)
     (row,) = status_table([result], SNAPSHOT).to_pylist()
     assert row["duration_ms"] == ms
 
