@@ -1,30 +1,28 @@
 """Stage 4: list one target's functions. Every outcome is a TargetResult; nothing is raised to the pool.
 
-Pages come from botocore's ListFunctions paginator (Marker / NextMarker, 50 per page). Each page has its
-own retry budget: after a throttle or a dropped connection the listing resumes from the last good marker,
-so a retry never repeats or skips a page. A target that fails keeps no partial rows.
+Pages come 50 at a time (Marker / NextMarker) from lambda_api.LambdaLister. Each page has its own retry
+budget: after a throttle or a dropped connection the listing resumes from the last good marker, so a retry
+never repeats or skips a page. A target that fails keeps no partial rows.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
 import pyarrow as pa
-from botocore.paginate import TokenEncoder
 
-from inventory.credentials import AccountCredentials, AssumeRoleFailed, ClientFactory, Credentials
+from inventory.credentials import AccountCredentials, AssumeRoleFailed, ClientFactory
 from inventory.ratelimit import Pacer
 from inventory.retry import Fault, FaultKind, RetryPolicy, classify
 from inventory.schema import function_batch
 from inventory.targets import Target
 
-PAGE_SIZE = 50  # the most Lambda returns per page
 CHUNK_FUNCTIONS = 1000  # raw items held per listing before they become compact Arrow rows
 log = logging.getLogger(__name__)
 
@@ -49,13 +47,11 @@ class TargetResult:
 
 
 class _Listing:
-    """A resumable walk over one target's pages."""
+    """A resumable walk over one target's pages: a retry starts again from the last marker received."""
 
     def __init__(self, collector: Collector, target: Target) -> None:
         self._collector = collector
         self._target = target
-        self._pages: Iterator[Mapping[str, Any]] | None = None
-        self._credentials: Credentials | None = None
         self._pacer = Pacer(collector.max_requests_per_second)
         self.marker: str | None = None
         self.items: list[Mapping[str, Any]] = []
@@ -77,33 +73,21 @@ class _Listing:
 
     def next_page(self) -> bool:
         """Fetch one page; True while more pages follow."""
-        if self._pages is None:
-            self._pages = self._open()
+        collector, target = self._collector, self._target
+        credentials = collector.credentials.get(target.account)  # cached; refreshed near expiry
         self._pacer.wait()
         try:
-            assert self._credentials is not None
-            with self._collector.clients.acting_as(self._credentials):
-                page = next(self._pages)
+            page = collector.clients.lister.page(
+                target.region, credentials.signing, self.marker, collector.function_version == "ALL"
+            )
         except Exception as err:
-            self._pages = None  # resume from self.marker on the next attempt
-            if classify(err).kind is FaultKind.EXPIRED and self._credentials is not None:
-                self._collector.credentials.expire(self._target.account, self._credentials)
+            if classify(err).kind is FaultKind.EXPIRED:
+                collector.credentials.expire(target.account, credentials)
             raise
         self.pages += 1
-        self.items.extend(page.get("Functions") or ())
-        self.marker = page.get("NextMarker") or None
+        self.items.extend(page.functions)
+        self.marker = page.next_marker
         return self.marker is not None
-
-    def _open(self) -> Iterator[Mapping[str, Any]]:
-        collector, target = self._collector, self._target
-        self._credentials = collector.credentials.get(target.account)
-        config: dict[str, Any] = {"PageSize": PAGE_SIZE}
-        if self.marker:
-            config["StartingToken"] = TokenEncoder().encode({"Marker": self.marker})
-        kwargs: dict[str, Any] = {"PaginationConfig": config}
-        if collector.function_version == "ALL":
-            kwargs["FunctionVersion"] = "ALL"
-        return iter(collector.clients.list_functions_paginator(target.region).paginate(**kwargs))
 
 
 @dataclass(frozen=True)

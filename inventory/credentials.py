@@ -4,11 +4,10 @@ boto3 Sessions are not thread-safe and a new one costs ~100 ms of CPU (it reload
 the job makes exactly one, in the main thread, and creates clients from it under a lock. Clients are
 thread-safe and shared.
 
-Lambda clients are made once per *region*, not per (account, region): a client costs ~2-4 ms of CPU and a
-new connection pool (a new TLS handshake per target against real AWS), which at thousands of targets was
-most of the job's CPU. Each request is signed with the credentials of the member account the calling
-thread is acting for (`acting_as`), through botocore's per-request signing credentials. A Lambda request
-made outside `acting_as` is refused rather than signed as the hub.
+No Lambda client is made per (account, region): a client costs ~2-4 ms of CPU and a new connection pool
+(a new TLS handshake per target against real AWS), which at thousands of targets was most of the job's
+CPU. ListFunctions goes through one `LambdaLister` per run (see lambda_api.py), which signs each request
+with the member account's credentials and shares connection pools per region.
 
 Credentials are never logged, written or put in a repr.
 """
@@ -16,8 +15,6 @@ Credentials are never logged, written or put in a repr.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -29,7 +26,7 @@ from botocore.config import Config
 
 from inventory import __version__
 from inventory.errors import CredentialsError
-from inventory.parsing import ParserFactory
+from inventory.lambda_api import LambdaLister
 from inventory.retry import Fault, RetryPolicy, classify
 from inventory.targets import Account
 
@@ -62,11 +59,10 @@ class Credentials:
     secret_access_key: str = field(repr=False)
     session_token: str = field(repr=False)
     expiration: datetime
-    signer: botocore.credentials.Credentials = field(init=False, repr=False, compare=False)
 
-    def __post_init__(self) -> None:
-        signer = botocore.credentials.Credentials(self.access_key_id, self.secret_access_key, self.session_token)
-        object.__setattr__(self, "signer", signer)  # made once, used to sign every request of the account
+    @property
+    def signing(self) -> botocore.credentials.ReadOnlyCredentials:
+        return botocore.credentials.ReadOnlyCredentials(self.access_key_id, self.secret_access_key, self.session_token)
 
     def fresh(self, now: datetime) -> bool:
         return self.expiration - REFRESH_MARGIN > now
@@ -83,19 +79,17 @@ class AssumeRoleFailed(Exception):
 class ClientFactory:
     """Creates clients from the one hub session. Creation is serialised; using clients is not."""
 
-    def __init__(self, session: boto3.Session, config: Config) -> None:
-        self._session = session
+    def __init__(self, core: botocore.session.Session, config: Config, max_workers: int) -> None:
+        self._session = boto3.Session(botocore_session=core)
         self._config = config
         self._lock = threading.Lock()
-        self._lambda: dict[str, tuple[Any, Any]] = {}  # region -> (client, ListFunctions paginator)
-        self._acting = threading.local()
+        self.lister = LambdaLister(core, config, max(10, max_workers))
 
     @classmethod
     def from_environment(cls, max_workers: int) -> ClientFactory:
         core = botocore.session.Session()
         core.set_config_variable("sts_regional_endpoints", "regional")
-        core.register_component("response_parser_factory", ParserFactory())
-        return cls(boto3.Session(botocore_session=core), botocore_config(max_workers))
+        return cls(core, botocore_config(max_workers), max_workers)
 
     @property
     def region(self) -> str | None:
@@ -117,31 +111,6 @@ class ClientFactory:
         """A client with the hub's own credentials (e.g. STS)."""
         with self._lock:
             return self._session.client(service, region_name=region, config=self._config)
-
-    def list_functions_paginator(self, region: str) -> Any:
-        """The region's shared ListFunctions paginator; call it only inside `acting_as`."""
-        with self._lock:
-            if region not in self._lambda:
-                client = self._session.client("lambda", region_name=region, config=self._config)
-                client.meta.events.register("before-sign.lambda", self._sign_as_member)
-                self._lambda[region] = (client, client.get_paginator("list_functions"))
-            return self._lambda[region][1]
-
-    @contextmanager
-    def acting_as(self, credentials: Credentials) -> Iterator[None]:
-        """Sign this thread's Lambda requests with a member account's credentials."""
-        previous = getattr(self._acting, "credentials", None)
-        self._acting.credentials = credentials
-        try:
-            yield
-        finally:
-            self._acting.credentials = previous
-
-    def _sign_as_member(self, request: Any, **_: Any) -> None:
-        credentials: Credentials | None = getattr(self._acting, "credentials", None)
-        if credentials is None:
-            raise RuntimeError("refusing to sign a Lambda request outside acting_as() with the hub's credentials")
-        request.context.setdefault("signing", {})["request_credentials"] = credentials.signer
 
 
 class AccountCredentials:
