@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+import os
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -15,6 +16,8 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from queue import SimpleQueue
+
+import pyarrow as pa
 
 from inventory.collect import Collector, Status, TargetResult
 from inventory.config import RunConfig
@@ -41,6 +44,7 @@ class JobOptions:
 def run_job(options: JobOptions, clients: ClientFactory) -> tuple[RunSummary, list[TargetResult]]:
     """Run the whole job. Output files are opened (and so checked) before the first AWS call."""
     started = time.monotonic()
+    use_system_allocator()
     config = options.config
     targets = build_targets(config, clients.partition_of)
     clients.require_hub_credentials()  # reads the local credential chain; no AWS API call
@@ -68,6 +72,14 @@ def run_job(options: JobOptions, clients: ClientFactory) -> tuple[RunSummary, li
         status_output=sink.status_path,
     )
     return summary, results
+
+
+def use_system_allocator() -> None:
+    """Arrow's default allocator (mimalloc) keeps a heap per thread that allocates; with 32 worker threads
+    building batches that held ~80 MiB more at peak than the system allocator. ARROW_DEFAULT_MEMORY_POOL
+    still wins when set."""
+    if "ARROW_DEFAULT_MEMORY_POOL" not in os.environ:
+        pa.set_memory_pool(pa.system_memory_pool())
 
 
 def execute(
