@@ -593,3 +593,16 @@ def test_demo_config_file_is_valid() -> None:
     demo = Path(__file__).resolve().parent.parent / "inventory" / "demo" / "accounts.yaml"
     config = load_config(demo, REGIONS)
     assert [a.account_id for a in config.accounts][:1] == ["222222222222"]
+
+
+@pytest.mark.parametrize("rate", [0, 0.05, 15.5, 100])
+def test_max_requests_per_second_is_bounded_by_lambdas_quota(rate: float) -> None:
+    data = {"regions": ["us-east-1"], "accounts": [{"account_id": "111111111111"}], "max_requests_per_second": rate}
+    with pytest.raises(ConfigError, match=r"^max_requests_per_second: .* out of range \[0.1, 15\]$"):
+        parse_config(data, REGIONS)
+
+
+def test_max_requests_per_second_default_and_override() -> None:
+    base = {"regions": ["us-east-1"], "accounts": [{"account_id": "111111111111"}]}
+    assert parse_config(base, REGIONS).max_requests_per_second == 10
+    assert parse_config({**base, "max_requests_per_second": 15}, REGIONS).max_requests_per_second == 15
