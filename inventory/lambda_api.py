@@ -18,6 +18,7 @@ Paging is Lambda's own: `MaxItems`/`Marker` in, `NextMarker` out.
 from __future__ import annotations
 
 import json
+import os
 import threading
 from dataclasses import dataclass
 from typing import Any
@@ -61,7 +62,10 @@ class LambdaLister:
                 client = self._session.create_client("lambda", region_name=region, config=self._config)
                 url = client.meta.endpoint_url.rstrip("/")
                 http = URLLib3Session(
-                    verify=self._session.get_config_variable("ca_bundle") or True,
+                    # as botocore's endpoint does: AWS_CA_BUNDLE / ca_bundle, then REQUESTS_CA_BUNDLE
+                    verify=self._session.get_config_variable("ca_bundle")
+                    or os.environ.get("REQUESTS_CA_BUNDLE")
+                    or True,
                     proxies=get_environ_proxies(url),
                     timeout=(self._config.connect_timeout, self._config.read_timeout),
                     max_pool_connections=self._pool_size,
