@@ -4,7 +4,7 @@
     python benchmarks/run.py --accounts 300 --regions 17 --latency-ms 50 [--throttle-rate 0.1] [--runs 3]
                              [--baseline/--no-baseline] [--baseline-sample-accounts K] [--max-workers N]
 
-Run it with the Python that has the project installed (e.g. /tmp/venv/bin/python, or an activated venv):
+Run it with the Python that has the project installed (e.g. an activated venv):
 the job runs as `<that python> -m inventory run --config <generated> --output <tmp>/inventory.parquet`,
 exactly as a user would, in a child process; its CPU (user + sys) and peak RSS come from os.wait4, so the
 fake's CPU (its own process) is never counted. The fake's /__stats and /__population then say how many
