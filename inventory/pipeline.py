@@ -111,12 +111,9 @@ def execute(
                 break
             result = finished_futures.get().result()
             in_flight -= 1
-            for batch in result.functions:
-                sink.write(batch)
+            results.append(_record(result, sink))
             functions += result.function_count or 0
             failed += result.status is Status.FAILED
-            _log_result(result)
-            results.append(replace(result, functions=()))  # rows are in the sink now
             progress.update(len(results), functions, failed)
         completed = True
     finally:
@@ -124,6 +121,14 @@ def execute(
         pool.shutdown(wait=completed, cancel_futures=True)
         progress.close()
     return results
+
+
+def _record(result: TargetResult, sink: InventorySink) -> TargetResult:
+    """Stream a finished target's rows to the sink, log it, and keep only its status."""
+    for batch in result.functions:
+        sink.write(batch)
+    _log_result(result)
+    return replace(result, functions=())  # the rows are in the sink now
 
 
 def interleave_accounts(targets: Sequence[Target]) -> list[Target]:
