@@ -91,12 +91,6 @@ class LambdaLister:
         body = json.loads(response.content) if response.content else {}
         return Page(body.get("Functions") or [], body.get("NextMarker") or None)
 
-    def close(self) -> None:
-        with self._lock:
-            for _, http in self._regions.values():
-                http.close()
-            self._regions.clear()
-
 
 def error_from(status: int, headers: Any, content: bytes) -> ClientError:
     """A Lambda error response as botocore's ClientError (code from x-amzn-ErrorType, as botocore does)."""
