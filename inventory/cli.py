@@ -52,7 +52,7 @@ def _common(parser: argparse.ArgumentParser, default_output: str | None) -> None
         "--max-workers",
         type=_positive_int,
         default=None,
-        help=f"threads listing targets concurrently; overrides the config [env {ENV}MAX_WORKERS]",
+        help=f"targets listed concurrently; overrides the config [env {ENV}MAX_WORKERS]",
     )
     _log_flags(parser)
 
@@ -158,7 +158,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return err.exit_code
     except KeyboardInterrupt:
         # The temporary files are already gone (the sink aborts on any exception). Leave now rather than
-        # let the interpreter join worker threads that may still be backing off.
+        # let the interpreter join AssumeRole threads that may still be backing off.
         print("lambda-inventory: interrupted; nothing was written", file=sys.stderr)
         sys.stdout.flush()
         sys.stderr.flush()

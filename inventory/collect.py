@@ -1,4 +1,4 @@
-"""Stage 4: list one target's functions. Every outcome is a TargetResult; nothing is raised to the pool.
+"""Stage 4: list one target's functions. Every outcome is a TargetResult; nothing is raised to the caller.
 
 Pages come 50 at a time (Marker / NextMarker) from lambda_api.LambdaLister. Each page has its own retry
 budget: after a throttle or a dropped connection the listing resumes from the last good marker, so a retry
@@ -17,7 +17,8 @@ from typing import Any
 
 import pyarrow as pa
 
-from inventory.credentials import AccountCredentials, AssumeRoleFailed, ClientFactory
+from inventory.credentials import AccountCredentials, AssumeRoleFailed
+from inventory.lambda_api import LambdaLister
 from inventory.ratelimit import Pacer
 from inventory.retry import Fault, FaultKind, RetryPolicy, classify
 from inventory.schema import function_batch
@@ -71,13 +72,13 @@ class _Listing:
         self.retries += 1
         log.debug("retrying after %s", fault.code, extra=self._collector.log_fields(self._target))
 
-    def next_page(self) -> bool:
+    async def next_page(self) -> bool:
         """Fetch one page; True while more pages follow."""
         collector, target = self._collector, self._target
-        credentials = collector.credentials.get(target.account)  # cached; refreshed near expiry
-        self._pacer.wait()
+        credentials = await collector.credentials.get(target.account)  # cached; refreshed near expiry
+        await self._pacer.wait()
         try:
-            page = collector.clients.lister.page(
+            page = await collector.lister.page(
                 target.region, credentials.signing, self.marker, collector.function_version == "ALL"
             )
         except Exception as err:
@@ -92,9 +93,9 @@ class _Listing:
 
 @dataclass(frozen=True)
 class Collector:
-    """Everything a worker needs, shared read-only across threads (clients and the cache are thread-safe)."""
+    """Everything a listing needs, shared by every task on the event loop."""
 
-    clients: ClientFactory
+    lister: LambdaLister
     credentials: AccountCredentials
     policy: RetryPolicy
     function_version: str
@@ -105,18 +106,18 @@ class Collector:
     def log_fields(target: Target) -> dict[str, str]:
         return {"account_id": target.account.account_id, "region": target.region}
 
-    def __call__(self, target: Target) -> TargetResult:
+    async def __call__(self, target: Target) -> TargetResult:
         started = time.monotonic()
         listing = _Listing(self, target)
         try:
-            while self.policy.call(listing.next_page, on_retry=listing.on_retry):
+            while await self.policy.call_async(listing.next_page, on_retry=listing.on_retry):
                 listing.compact(CHUNK_FUNCTIONS)
             listing.compact()
         except AssumeRoleFailed as err:
             fault = err.fault
             message = f"AssumeRole failed: {fault.message}"
             return self._failed(target, listing, started, Fault(fault.kind, fault.code, message))
-        except Exception as err:  # noqa: BLE001 - errors are data: nothing escapes into the pool
+        except Exception as err:  # noqa: BLE001 - errors are data: nothing escapes to the caller
             return self._failed(target, listing, started, classify(err))
         elapsed = time.monotonic() - started
         batches = tuple(listing.batches)

@@ -73,7 +73,7 @@ class RunConfig:
     duration_seconds: StrictInt = 3600
     regions: tuple[StrictStr, ...] | None = None
     function_version: Literal["LATEST", "ALL"] = "LATEST"
-    max_workers: StrictInt = 32
+    max_workers: StrictInt = 64
     max_requests_per_second: StrictFloat = 10.0  # to one account-region; Lambda's quota is shared with users
     sts_region: StrictStr | None = None  # default: the hub's region, else us-east-1
     retry: RetryConfig = RetryConfig()

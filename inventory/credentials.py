@@ -7,13 +7,14 @@ thread-safe and shared.
 No Lambda client is made per (account, region): a client costs ~2-4 ms of CPU and a new connection pool
 (a new TLS handshake per target against real AWS), which at thousands of targets was most of the job's
 CPU. ListFunctions goes through one `LambdaLister` per run (see lambda_api.py), which signs each request
-with the member account's credentials and shares connection pools per region.
+with the member account's credentials and shares one connection pool.
 
 Credentials are never logged, written or put in a repr.
 """
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -83,7 +84,12 @@ class ClientFactory:
         self._session = boto3.Session(botocore_session=core)
         self._config = config
         self._lock = threading.Lock()
-        self.lister = LambdaLister(core, config, max(10, max_workers))
+        self._core = core
+        self._max_workers = max_workers
+
+    def lister(self) -> LambdaLister:
+        """A new ListFunctions lister (it opens its connection pool in the event loop that uses it)."""
+        return LambdaLister(self._core, self._config, max(10, self._max_workers))
 
     @classmethod
     def from_environment(cls, max_workers: int) -> ClientFactory:
@@ -116,6 +122,8 @@ class ClientFactory:
 class AccountCredentials:
     """Assumes each member role once per credential lifetime, however many regions ask for it.
 
+    Used from the event loop: a per-account asyncio lock makes the regions of one account wait for the
+    one AssumeRole, which runs (with its retries) in a worker thread because it goes through boto3.
     A failed AssumeRole is remembered too, so a denied account costs one call, not one per region.
     """
 
@@ -124,23 +132,24 @@ class AccountCredentials:
         self._session_name = session_name
         self._duration = duration_seconds
         self._policy = policy
-        self._lock = threading.Lock()
-        self._account_locks: dict[str, threading.Lock] = {}
+        self._account_locks: dict[str, asyncio.Lock] = {}
         self._cache: dict[str, Credentials | Fault] = {}
+        self._count_lock = threading.Lock()
         self.assume_calls = 0
 
-    def get(self, account: Account) -> Credentials:
+    async def get(self, account: Account) -> Credentials:
         """Credentials for the account's role; raises AssumeRoleFailed (remembered for the run)."""
-        with self._lock:
-            account_lock = self._account_locks.setdefault(account.account_id, threading.Lock())
-        with account_lock:
+        cached = self._cache.get(account.account_id)
+        if isinstance(cached, Credentials) and cached.fresh(datetime.now(UTC)):
+            return cached  # the common case: no lock, no thread
+        async with self._account_locks.setdefault(account.account_id, asyncio.Lock()):
             cached = self._cache.get(account.account_id)
             if isinstance(cached, Fault):
                 raise AssumeRoleFailed(cached)
             if cached is not None and cached.fresh(datetime.now(UTC)):
                 return cached
             try:
-                cached = self._policy.call(lambda: self._assume(account))
+                cached = await asyncio.to_thread(self._policy.call, lambda: self._assume(account))
             except Exception as err:  # every failure becomes data for the target
                 self._cache[account.account_id] = classify(err)
                 raise AssumeRoleFailed(classify(err)) from err
@@ -149,11 +158,11 @@ class AccountCredentials:
 
     def expire(self, account: Account, stale: Credentials) -> None:
         """Forget `stale` (the service said ExpiredToken) so the next get() assumes the role again."""
-        with self._lock:
-            if self._cache.get(account.account_id) is stale:
-                del self._cache[account.account_id]
+        if self._cache.get(account.account_id) is stale:
+            del self._cache[account.account_id]
 
     def _assume(self, account: Account) -> Credentials:
+        """One AssumeRole call (runs in a worker thread)."""
         kwargs: dict[str, Any] = {
             "RoleArn": account.role_arn,
             "RoleSessionName": self._session_name,
@@ -161,7 +170,7 @@ class AccountCredentials:
         }
         if account.external_id:
             kwargs["ExternalId"] = account.external_id
-        with self._lock:
+        with self._count_lock:  # AssumeRoles for different accounts run in different threads
             self.assume_calls += 1
         creds = self._sts.assume_role(**kwargs)["Credentials"]
         expiration = creds["Expiration"]

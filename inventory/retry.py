@@ -5,14 +5,16 @@ botocore's own retries are switched off (see credentials.botocore_config) so att
 
 from __future__ import annotations
 
+import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from enum import Enum
 from typing import TypeVar
 
+import aiohttp
 from botocore.exceptions import BotoCoreError, ClientError, ConnectionError, HTTPClientError
-from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_random_exponential
+from tenacity import AsyncRetrying, Retrying, retry_if_exception, stop_after_attempt, wait_random_exponential
 
 T = TypeVar("T")
 
@@ -61,8 +63,8 @@ def classify(err: BaseException) -> Fault:
         message = str(error.get("Message") or err)
         status = int(err.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0)
         return Fault(_client_error_kind(code, status, err.operation_name), code, message)
-    if isinstance(err, (ConnectionError, HTTPClientError)):
-        return Fault(FaultKind.TRANSIENT, type(err).__name__, str(err))
+    if isinstance(err, (ConnectionError, HTTPClientError, aiohttp.ClientError, TimeoutError)):
+        return Fault(FaultKind.TRANSIENT, type(err).__name__, str(err) or type(err).__name__)
     if isinstance(err, BotoCoreError):
         return Fault(FaultKind.FATAL, type(err).__name__, str(err))
     return Fault(FaultKind.FATAL, type(err).__name__, str(err) or type(err).__name__)
@@ -84,28 +86,38 @@ def _client_error_kind(code: str, status: int, operation: str) -> FaultKind:
 
 @dataclass(frozen=True)
 class RetryPolicy:
-    """Bounded attempts with exponential backoff and full jitter: wait ~ U(0, min(max, base * 2^n))."""
+    """Bounded attempts with exponential backoff and full jitter: wait ~ U(0, min(max, base * 2^n)).
+
+    `call` is for blocking calls (AssumeRole, in a thread); `call_async` for the event loop (ListFunctions).
+    Both apply the same rules; neither is ever wrapped around the other.
+    """
 
     max_attempts: int = 8
     base_delay: float = 0.5
     max_delay: float = 20.0
     sleep: Callable[[float], None] = time.sleep
+    async_sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
 
-    def call(self, fn: Callable[[], T], on_retry: Callable[[Fault], None] | None = None) -> T:
-        """Run fn, retrying retryable faults. The last error is re-raised unchanged."""
-
+    def _rules(self, on_retry: Callable[[Fault], None] | None) -> dict[str, object]:
         def before_sleep(state: object) -> None:
             outcome = getattr(state, "outcome", None)
             err = outcome.exception() if outcome is not None else None
             if on_retry is not None and err is not None:
                 on_retry(classify(err))
 
-        retrying = Retrying(
-            stop=stop_after_attempt(self.max_attempts),
-            wait=wait_random_exponential(multiplier=self.base_delay, max=self.max_delay),
-            retry=retry_if_exception(lambda err: classify(err).kind.retryable),
-            before_sleep=before_sleep,
-            sleep=self.sleep,
-            reraise=True,
-        )
-        return retrying(fn)
+        return {
+            "stop": stop_after_attempt(self.max_attempts),
+            "wait": wait_random_exponential(multiplier=self.base_delay, max=self.max_delay),
+            "retry": retry_if_exception(lambda err: classify(err).kind.retryable),
+            "before_sleep": before_sleep,
+            "reraise": True,
+        }
+
+    def call(self, fn: Callable[[], T], on_retry: Callable[[Fault], None] | None = None) -> T:
+        """Run fn, retrying retryable faults. The last error is re-raised unchanged."""
+        return Retrying(sleep=self.sleep, **self._rules(on_retry))(fn)  # type: ignore[arg-type]
+
+    async def call_async(self, fn: Callable[[], Awaitable[T]], on_retry: Callable[[Fault], None] | None = None) -> T:
+        """As call(), for a coroutine function; backoff sleeps without blocking the loop."""
+        retrying = AsyncRetrying(sleep=self.async_sleep, **self._rules(on_retry))  # type: ignore[arg-type]
+        return await retrying(fn)

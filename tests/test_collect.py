@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -46,24 +48,31 @@ def _config(account_id: str, region: str = REGION, **top: Any) -> RunConfig:
     return make_config([{"account_id": account_id, "name": f"acct-{account_id}", "regions": [region]}], **top)
 
 
-def _wire(config: RunConfig) -> tuple[Collector, Target, AccountCredentials]:
-    """Wire one Collector the way run_job does, for the config's single target."""
+Scenario = Callable[[Collector, Target, AccountCredentials], Awaitable[TargetResult]]
+
+
+def _run(config: RunConfig, scenario: Scenario) -> tuple[TargetResult, AccountCredentials]:
+    """Wire one Collector the way run_job does, for the config's single target, and run `scenario` with it."""
     clients = ClientFactory.from_environment(4)
     retry = config.retry
     policy = RetryPolicy(retry.max_attempts, float(retry.base_delay), float(retry.max_delay))
     credentials = AccountCredentials(
         clients.client("sts", "us-east-1"), config.session_name, config.duration_seconds, policy
     )
-    collector = Collector(
-        clients, credentials, policy, config.function_version, datetime.now(UTC), config.max_requests_per_second
-    )
     (target,) = build_targets(config, clients.partition_of)
-    return collector, target, credentials
+
+    async def run() -> TargetResult:
+        async with clients.lister() as lister:
+            collector = Collector(
+                lister, credentials, policy, config.function_version, datetime.now(UTC), config.max_requests_per_second
+            )
+            return await scenario(collector, target, credentials)
+
+    return asyncio.run(run()), credentials
 
 
 def _collect(config: RunConfig) -> tuple[TargetResult, AccountCredentials]:
-    collector, target, credentials = _wire(config)
-    return collector(target), credentials
+    return _run(config, lambda collector, target, _: collector(target))
 
 
 def _rows(result: TargetResult) -> pa.Table:
@@ -194,12 +203,14 @@ def test_throttled_every_time_fails_after_max_attempts(emu: Emulator, seeded: Se
 def test_failure_after_the_first_page_keeps_no_partial_rows(emu: Emulator, seeded: Seeded) -> None:
     # Page 1 is listed with credentials assumed before the role stopped trusting the hub; they then expire
     # (each key is good for one call) and the new AssumeRole is denied, so page 2 can never be fetched.
-    collector, target, credentials = _wire(_config(HEAVY))
-    credentials.get(target.account)
-    emu.app.behaviour.expire_after = 1
-    emu.app.behaviour.deny_roles.add(job_role_arn(HEAVY))
 
-    result = collector(target)
+    async def scenario(collector: Collector, target: Target, credentials: AccountCredentials) -> TargetResult:
+        await credentials.get(target.account)
+        emu.app.behaviour.expire_after = 1
+        emu.app.behaviour.deny_roles.add(job_role_arn(HEAVY))
+        return await collector(target)
+
+    result, _ = _run(_config(HEAVY), scenario)
 
     assert emu.app.stats.list_calls[(HEAVY, REGION)] == 2  # page 1 ok, page 2 expired
     assert result.pages == 1

@@ -325,7 +325,7 @@ def test_minimal_config_gets_defaults() -> None:
     assert config.duration_seconds == 3600
     assert config.regions == ("us-east-1",)
     assert config.function_version == "LATEST"
-    assert config.max_workers == 32
+    assert config.max_workers == 64
     assert config.sts_region is None
     assert config.retry == RetryConfig(max_attempts=8, base_delay=0.5, max_delay=20.0)
     (account,) = config.accounts

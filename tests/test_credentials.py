@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
-import threading
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 import boto3
@@ -37,20 +36,21 @@ def _accounts(*account_ids: str, **top: object) -> list[Account]:
     return [t.account for t in build_targets(config, clients.partition_of)]
 
 
+def get(credentials: AccountCredentials, account: Account) -> Credentials:
+    return asyncio.run(credentials.get(account))
+
+
 def test_one_assume_role_per_account_under_concurrency(emu: Emulator) -> None:
     accounts = _accounts(*CONCURRENT)
     clients = ClientFactory.from_environment(32)
     credentials = _credentials(clients)
     asks_per_account = 12  # as if 12 regions of each account started at the same moment
-    barrier = threading.Barrier(len(accounts) * asks_per_account)
-
-    def ask(account: Account) -> Credentials:
-        barrier.wait()
-        return credentials.get(account)
-
     jobs = [account for account in accounts for _ in range(asks_per_account)]
-    with ThreadPoolExecutor(max_workers=len(jobs)) as pool:
-        got = list(pool.map(ask, jobs))
+
+    async def ask_all() -> list[Credentials]:
+        return await asyncio.gather(*(credentials.get(account) for account in jobs))
+
+    got = asyncio.run(ask_all())
 
     for account in accounts:
         assert emu.app.stats.assume_calls[account.role_arn] == 1
@@ -59,14 +59,14 @@ def test_one_assume_role_per_account_under_concurrency(emu: Emulator) -> None:
     assert credentials.assume_calls == len(accounts)
     assert sum(emu.app.stats.assume_calls.values()) == len(accounts)
     # the same account again, later: still cached, no new call
-    assert credentials.get(accounts[0]) is got[0]
+    assert get(credentials, accounts[0]) is got[0]
     assert emu.app.stats.assume_calls[accounts[0].role_arn] == 1
 
 
 def test_the_credentials_work_as_the_member_account(emu: Emulator) -> None:
     (account,) = _accounts(CONCURRENT[0])
     clients = ClientFactory.from_environment(4)
-    creds = _credentials(clients).get(account)
+    creds = get(_credentials(clients), account)
     sts = boto3.client(
         "sts",
         region_name="us-east-1",
@@ -86,7 +86,7 @@ def test_denied_account_is_remembered(emu: Emulator) -> None:
 
     for _ in range(4):
         with pytest.raises(AssumeRoleFailed) as caught:
-            credentials.get(account)
+            get(credentials, account)
         assert caught.value.fault.code == "AccessDenied"
         assert account.role_arn in caught.value.fault.message
 
@@ -98,18 +98,18 @@ def test_denied_account_under_concurrency_costs_one_call(emu: Emulator) -> None:
     (account,) = _accounts(DENIED)
     emu.app.behaviour.deny_roles.add(account.role_arn)
     credentials = _credentials(ClientFactory.from_environment(16))
-    barrier = threading.Barrier(16)
 
-    def ask(_: int) -> str:
-        barrier.wait()
+    async def ask() -> str:
         try:
-            credentials.get(account)
+            await credentials.get(account)
         except AssumeRoleFailed as err:
             return err.fault.code
         return "ok"
 
-    with ThreadPoolExecutor(max_workers=16) as pool:
-        codes = list(pool.map(ask, range(16)))
+    async def ask_all() -> list[str]:
+        return await asyncio.gather(*(ask() for _ in range(16)))
+
+    codes = asyncio.run(ask_all())
     assert codes == ["AccessDenied"] * 16
     assert emu.app.stats.assume_calls[account.role_arn] == 1
 
@@ -118,19 +118,19 @@ def test_expire_forces_a_new_assume_role(emu: Emulator) -> None:
     (account,) = _accounts(EXPIRING)
     credentials = _credentials(ClientFactory.from_environment(4))
 
-    first = credentials.get(account)
-    assert credentials.get(account) is first
+    first = get(credentials, account)
+    assert get(credentials, account) is first
     assert emu.app.stats.assume_calls[account.role_arn] == 1
 
     credentials.expire(account, first)
-    second = credentials.get(account)
+    second = get(credentials, account)
     assert second is not first
     assert second.access_key_id != first.access_key_id
     assert emu.app.stats.assume_calls[account.role_arn] == 2
 
-    # expiring credentials that are no longer the cached ones (another thread already refreshed) is a no-op
+    # expiring credentials that are no longer the cached ones (another listing already refreshed) is a no-op
     credentials.expire(account, first)
-    assert credentials.get(account) is second
+    assert get(credentials, account) is second
     assert emu.app.stats.assume_calls[account.role_arn] == 2
     assert credentials.assume_calls == 2
 
@@ -139,7 +139,7 @@ def test_duration_seconds_is_sent(emu: Emulator) -> None:
     (account,) = _accounts(EXTERNAL)
     duration = 2700  # not moto's default of 3600, so the returned expiry proves the parameter arrived
     before = datetime.now(UTC)
-    creds = _credentials(ClientFactory.from_environment(4), duration=duration).get(account)
+    creds = get(_credentials(ClientFactory.from_environment(4), duration=duration), account)
     after = datetime.now(UTC)
     assert creds.expiration.tzinfo is not None
     slack = timedelta(seconds=5)
@@ -153,7 +153,7 @@ def test_external_id_and_session_name_are_sent(emu: Emulator) -> None:
     emu.app.reset_stats()
     (account,) = _accounts(EXTERNAL, external_id="org-external-id-1")
     assert account.external_id == "org-external-id-1"
-    _credentials(ClientFactory.from_environment(4), session_name="inventory-ext-test").get(account)
+    get(_credentials(ClientFactory.from_environment(4), session_name="inventory-ext-test"), account)
 
     seen = [r for r in emu.app.stats.assume_requests if r.get("RoleArn") == account.role_arn]
     assert len(seen) == 1
@@ -198,14 +198,19 @@ def test_lambda_requests_are_signed_as_the_member_account(emu: Emulator) -> None
     clients = ClientFactory.from_environment(4)
     credentials = _credentials(clients)
     emu.app.reset_stats()
-    for account in accounts:
-        clients.lister.page("us-east-1", credentials.get(account).signing, None)
+
+    async def list_each() -> None:
+        async with clients.lister() as lister:
+            for account in accounts:
+                await lister.page("us-east-1", (await credentials.get(account)).signing, None)
+
+    asyncio.run(list_each())
     assert set(emu.app.stats.list_calls) == {(a.account_id, "us-east-1") for a in accounts}
 
 
 def test_credentials_repr_shows_no_secret(emu: Emulator) -> None:
     (account,) = _accounts(CONCURRENT[0])
-    creds = _credentials(ClientFactory.from_environment(4)).get(account)
+    creds = get(_credentials(ClientFactory.from_environment(4)), account)
     text = repr(creds)
     assert creds.secret_access_key not in text
     assert creds.session_token not in text

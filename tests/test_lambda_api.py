@@ -1,6 +1,9 @@
-"""ListFunctions over botocore's signer and HTTP session, against the emulator over real HTTP."""
+"""ListFunctions signed by botocore and sent by aiohttp, against the emulator over real HTTP."""
 
 from __future__ import annotations
+
+import asyncio
+from typing import Any
 
 import botocore.credentials
 import pytest
@@ -10,7 +13,7 @@ from conftest import seed_members
 from inventory.credentials import ClientFactory
 from inventory.demo.emulator import Emulator
 from inventory.demo.seed import FunctionSpec, MemberSpec
-from inventory.lambda_api import error_from
+from inventory.lambda_api import LambdaLister, Page, error_from
 from inventory.retry import FaultKind, classify
 
 ACCOUNT = "260000000001"  # only this module uses it
@@ -32,20 +35,36 @@ def member(emu: Emulator, seeded: None) -> botocore.credentials.ReadOnlyCredenti
     )
 
 
-def _all(lister: object, creds: botocore.credentials.ReadOnlyCredentials, all_versions: bool) -> tuple[list, int]:
-    names, marker, pages = [], None, 0
-    while True:
-        page = lister.page(REGION, creds, marker, all_versions)  # type: ignore[attr-defined]
-        pages += 1
-        names += [(f["FunctionName"], f["Version"]) for f in page.functions]
-        marker = page.next_marker
-        if marker is None:
-            return names, pages
+def _page(region: str, creds: botocore.credentials.ReadOnlyCredentials, marker: str | None = None) -> Page:
+    async def one() -> Page:
+        async with ClientFactory.from_environment(2).lister() as lister:
+            return await lister.page(region, creds, marker)
+
+    return asyncio.run(one())
+
+
+def _all(creds: botocore.credentials.ReadOnlyCredentials, all_versions: bool) -> tuple[list[Any], int]:
+    async def walk(lister: LambdaLister) -> tuple[list[Any], int]:
+        names: list[Any] = []
+        marker, pages = None, 0
+        while True:
+            page = await lister.page(REGION, creds, marker, all_versions)
+            pages += 1
+            names += [(f["FunctionName"], f["Version"]) for f in page.functions]
+            marker = page.next_marker
+            if marker is None:
+                return names, pages
+
+    async def run() -> tuple[list[Any], int]:
+        async with ClientFactory.from_environment(2).lister() as lister:
+            return await walk(lister)
+
+    return asyncio.run(run())
 
 
 def test_pages_follow_next_marker(emu: Emulator, member: botocore.credentials.ReadOnlyCredentials) -> None:
     emu.app.reset_stats()
-    names, pages = _all(ClientFactory.from_environment(2).lister, member, all_versions=False)
+    names, pages = _all(member, all_versions=False)
     assert pages == 2  # 50 + 25
     assert len(names) == len(set(names)) == 75
     assert {version for _, version in names} == {"$LATEST"}
@@ -53,7 +72,7 @@ def test_pages_follow_next_marker(emu: Emulator, member: botocore.credentials.Re
 
 
 def test_all_versions(emu: Emulator, member: botocore.credentials.ReadOnlyCredentials) -> None:
-    names, pages = _all(ClientFactory.from_environment(2).lister, member, all_versions=True)
+    names, pages = _all(member, all_versions=True)
     assert len(names) == len(set(names)) == 150  # $LATEST and version 1 of each
     assert pages == 3
 
@@ -64,7 +83,7 @@ def test_throttle_is_a_client_error_that_retries(
     emu.app.behaviour.throttle_rate = 1.0
     try:
         with pytest.raises(ClientError) as err:
-            ClientFactory.from_environment(2).lister.page(REGION, member, None)
+            _page(REGION, member)
     finally:
         emu.app.behaviour.throttle_rate = 0.0
     assert err.value.response["Error"]["Code"] == "TooManyRequestsException"
@@ -76,7 +95,7 @@ def test_disabled_region_reads_as_not_enabled(emu: Emulator, member: botocore.cr
     emu.app.behaviour.disabled.add((ACCOUNT, "eu-west-1"))
     try:
         with pytest.raises(ClientError) as err:
-            ClientFactory.from_environment(2).lister.page("eu-west-1", member, None)
+            _page("eu-west-1", member)
     finally:
         emu.app.behaviour.disabled.discard((ACCOUNT, "eu-west-1"))
     assert classify(err.value).kind is FaultKind.NOT_ENABLED
@@ -86,7 +105,7 @@ def test_unreachable_endpoint_is_transient(monkeypatch: pytest.MonkeyPatch) -> N
     monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")  # discard port: nothing listens
     creds = botocore.credentials.ReadOnlyCredentials("AKIDEXAMPLE", "secret", None)
     with pytest.raises(Exception) as err:
-        ClientFactory.from_environment(2).lister.page(REGION, creds, None)
+        _page(REGION, creds)
     assert classify(err.value).kind is FaultKind.TRANSIENT
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import math
 
@@ -18,14 +19,18 @@ class FakeClock:
     def __call__(self) -> float:
         return self.now
 
-    def sleep(self, seconds: float) -> None:
+    async def sleep(self, seconds: float) -> None:
         self.slept.append(seconds)
         self.now += seconds
 
 
+def wait(pacer: Pacer) -> None:
+    asyncio.run(pacer.wait())
+
+
 def test_first_request_does_not_wait() -> None:
     clock = FakeClock()
-    Pacer(10, clock, clock.sleep).wait()
+    wait(Pacer(10, clock, clock.sleep))
     assert clock.slept == []
 
 
@@ -34,7 +39,7 @@ def test_back_to_back_requests_are_spaced_by_the_interval() -> None:
     pacer = Pacer(10, clock, clock.sleep)
     starts = []
     for _ in range(5):
-        pacer.wait()
+        wait(pacer)
         starts.append(clock.now)
     gaps = [b - a for a, b in itertools.pairwise(starts)]
     assert gaps == pytest.approx([0.1] * 4)
@@ -43,9 +48,9 @@ def test_back_to_back_requests_are_spaced_by_the_interval() -> None:
 def test_slow_requests_are_not_delayed() -> None:
     clock = FakeClock()
     pacer = Pacer(10, clock, clock.sleep)
-    pacer.wait()
+    wait(pacer)
     clock.now += 0.25  # the request (latency) took longer than the interval
-    pacer.wait()
+    wait(pacer)
     assert clock.slept == []
 
 
@@ -55,7 +60,7 @@ def test_no_one_second_window_exceeds_the_rate(rate: float) -> None:
     pacer = Pacer(rate, clock, clock.sleep)
     starts = []
     for _ in range(100):
-        pacer.wait()
+        wait(pacer)
         starts.append(clock.now)
         clock.now += 0.001  # near-instant responses: the pacer alone sets the pace
     worst = max(sum(1 for t in starts if s <= t < s + 1.0 - 1e-9) for s in starts)  # float spacing

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import asyncio
+from collections.abc import Awaitable, Callable
 
+import aiohttp
 import pytest
 from botocore.exceptions import (
     ClientError,
@@ -332,3 +334,72 @@ def test_zero_delays_allowed() -> None:
 def test_default_policy_values() -> None:
     policy = RetryPolicy()
     assert (policy.max_attempts, policy.base_delay, policy.max_delay) == (8, 0.5, 20.0)
+
+
+# --- RetryPolicy.call_async (ListFunctions from the event loop) and aiohttp's errors ------------------
+
+
+def _async_policy(max_attempts: int = 5) -> tuple[RetryPolicy, list[float]]:
+    delays: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        delays.append(seconds)
+
+    return RetryPolicy(max_attempts=max_attempts, base_delay=0.5, max_delay=20.0, async_sleep=sleep), delays
+
+
+def _async(fn: Flaky) -> Callable[[], Awaitable[object]]:
+    async def call() -> object:
+        return fn()
+
+    return call
+
+
+@pytest.mark.parametrize(
+    "err",
+    [
+        aiohttp.ServerDisconnectedError(),
+        aiohttp.ClientPayloadError("Response payload is not completed"),
+        aiohttp.ClientOSError(104, "Connection reset by peer"),
+        TimeoutError(),
+    ],
+    ids=lambda e: type(e).__name__,
+)
+def test_aiohttp_connection_errors_are_transient(err: Exception) -> None:
+    fault = classify(err)
+    assert fault.kind is FaultKind.TRANSIENT
+    assert fault.code == type(err).__name__
+    assert fault.message  # never empty, even for a bare TimeoutError
+
+
+def test_async_retryable_then_success_sleeps_without_blocking() -> None:
+    policy, delays = _async_policy(max_attempts=5)
+    fn = Flaky([client_error("TooManyRequestsException", 429), aiohttp.ServerDisconnectedError()], result="page")
+    faults: list[Fault] = []
+    assert asyncio.run(policy.call_async(_async(fn), on_retry=faults.append)) == "page"
+    assert fn.calls == 3
+    assert len(delays) == 2
+    assert [f.kind for f in faults] == [FaultKind.THROTTLED, FaultKind.TRANSIENT]
+
+
+def test_async_gives_up_after_max_attempts_with_the_original_error() -> None:
+    policy, delays = _async_policy(max_attempts=3)
+    errors = [client_error("TooManyRequestsException", 429) for _ in range(5)]
+    fn = Flaky(errors)
+    with pytest.raises(ClientError) as info:
+        asyncio.run(policy.call_async(_async(fn)))
+    assert info.value is errors[2]
+    assert fn.calls == 3
+    assert len(delays) == 2
+    assert all(0 <= d <= 20.0 for d in delays)
+
+
+def test_async_non_retryable_called_once() -> None:
+    policy, delays = _async_policy(max_attempts=8)
+    denied = client_error("AccessDeniedException", 403)
+    fn = Flaky([denied])
+    with pytest.raises(ClientError) as info:
+        asyncio.run(policy.call_async(_async(fn)))
+    assert info.value is denied
+    assert fn.calls == 1
+    assert delays == []
