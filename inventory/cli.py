@@ -16,7 +16,7 @@ from inventory.logs import setup_logging
 from inventory.pipeline import JobOptions, run_job
 from inventory.report import exit_code, render_summary
 from inventory.sink import Format, resolve_output
-from inventory.targets import build_targets
+from inventory.targets import Shard, build_targets
 
 ENV = "LAMBDA_INVENTORY_"
 
@@ -57,6 +57,42 @@ def _common(parser: argparse.ArgumentParser, default_output: str | None) -> None
     _log_flags(parser)
 
 
+def _organisation_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--accounts-from",
+        choices=["file", "organization"],
+        default=_env("ACCOUNTS_FROM"),
+        help=f"where accounts come from; overrides accounts_from in the config [env {ENV}ACCOUNTS_FROM]",
+    )
+    parser.add_argument(
+        "--shard",
+        default=None,
+        metavar="INDEX/COUNT",
+        help=f"inventory only shard INDEX (0-based) of COUNT, split by a stable hash of the account id "
+        f"[env {ENV}SHARD, or AWS_BATCH_JOB_ARRAY_INDEX with {ENV}SHARD_COUNT]",
+    )
+    parser.add_argument(
+        "--partitioned",
+        action="store_true",
+        default=(_env("PARTITIONED", "") or "").lower() in {"1", "true", "yes"},
+        help=f"write a local directory in the S3 layout: DIR/snapshot_date=YYYY-MM-DD/... [env {ENV}PARTITIONED]",
+    )
+
+
+def shard_of(flag: str | None) -> Shard | None:
+    """--shard, else LAMBDA_INVENTORY_SHARD, else an AWS Batch array index with LAMBDA_INVENTORY_SHARD_COUNT."""
+    if flag is not None:
+        return Shard.parse(flag)
+    if (text := _env("SHARD")) is not None:
+        return Shard.parse(text, f"{ENV}SHARD")
+    index, count = os.environ.get("AWS_BATCH_JOB_ARRAY_INDEX"), _env("SHARD_COUNT")
+    if count is None:
+        return None
+    if index is None:
+        raise ConfigError(f"{ENV}SHARD_COUNT is set but AWS_BATCH_JOB_ARRAY_INDEX is not (or use {ENV}SHARD=I/N)")
+    return Shard.parse(f"{index}/{count}", f"AWS_BATCH_JOB_ARRAY_INDEX/{ENV}SHARD_COUNT")
+
+
 def _log_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--log-level", default=_env("LOG_LEVEL", "info"), choices=["debug", "info", "warning", "error"])
     parser.add_argument(
@@ -85,6 +121,7 @@ def build_parser() -> argparse.ArgumentParser:
     run = commands.add_parser("run", help="run the inventory job with the hub's AWS credentials")
     _config_flag(run)
     _common(run, None)
+    _organisation_flags(run)
     validate = commands.add_parser("validate", help="check an accounts file without calling AWS")
     _config_flag(validate)
     _log_flags(validate)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -22,6 +23,9 @@ _ACCOUNT_ID = re.compile(r"^\d{12}$")
 _SESSION_NAME = re.compile(r"^[\w+=,.@-]{2,64}$")
 _ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::(\d{12}):role/[\w+=,.@/-]+$")
 _ROLE_NAME = re.compile(r"^[\w+=,.@/-]{1,512}$")
+_PARENT_ID = re.compile(r"^(r-[0-9a-z]{4,32}|ou-[0-9a-z]{4,32}-[a-z0-9]{8,32})$")
+ALL_REGIONS = "all"  # `regions: all`: every region the account has enabled (asked per account)
+Regions = tuple[StrictStr, ...] | Literal["all"]
 _STRICT = ConfigDict(extra="forbid")
 
 
@@ -35,6 +39,12 @@ def _account_id_before(value: object) -> object:
     if not _ACCOUNT_ID.match(value):
         raise ValueError(f"{value!r} is not a 12-digit account id")
     return value
+
+
+def _regions_before(value: object) -> object:
+    if value is None or value == ALL_REGIONS or isinstance(value, (list, tuple)):
+        return value
+    raise ValueError(f"must be a list of regions, or all; got {value!r}")
 
 
 @dataclass(frozen=True, config=_STRICT)
@@ -52,12 +62,13 @@ class AccountConfig:
     name: StrictStr | None = None
     role: StrictStr | None = None  # a role name, or a full role ARN
     external_id: StrictStr | None = None
-    regions: tuple[StrictStr, ...] | None = None
+    regions: Regions | None = None
     tags: tuple[StrictStr, ...] = ()
     vars: dict[StrictStr, Any] | None = None  # accepted for c7n-org compatibility, unused
     email: StrictStr | None = None  # accepted for c7n-org compatibility, unused
 
     _check_id = field_validator("account_id", mode="before")(_account_id_before)
+    _check_regions = field_validator("regions", mode="before")(_regions_before)
 
     @property
     def display_name(self) -> str:
@@ -66,23 +77,38 @@ class AccountConfig:
 
 @dataclass(frozen=True, config=_STRICT)
 class RunConfig:
-    accounts: tuple[AccountConfig, ...]
+    accounts: tuple[AccountConfig, ...] = ()
+    accounts_from: Literal["file", "organization"] = "file"
+    organizational_units: tuple[StrictStr, ...] = ()  # with accounts_from: organization; children included
+    include_accounts: tuple[StrictStr, ...] = ()  # only these of the organization's accounts
+    exclude_accounts: tuple[StrictStr, ...] = ()  # never these, from the organization or the file
     role_name: StrictStr = DEFAULT_ROLE_NAME
     session_name: StrictStr = "lambda-inventory"
     external_id: StrictStr | None = None
     duration_seconds: StrictInt = 3600
-    regions: tuple[StrictStr, ...] | None = None
+    regions: Regions | None = None
     function_version: Literal["LATEST", "ALL"] = "LATEST"
     max_workers: StrictInt = 64
     max_requests_per_second: StrictFloat = 10.0  # to one account-region; Lambda's quota is shared with users
     sts_region: StrictStr | None = None  # default: the hub's region, else us-east-1
     retry: RetryConfig = RetryConfig()
 
+    _check_regions = field_validator("regions", mode="before")(_regions_before)
+    _check_ids = field_validator("include_accounts", "exclude_accounts", mode="before")(
+        lambda value: tuple(_account_id_before(v) for v in value) if isinstance(value, (list, tuple)) else value
+    )
+
+    @property
+    def from_organization(self) -> bool:
+        return self.accounts_from == "organization"
+
 
 def yaml_path(loc: Iterable[int | str]) -> str:
     """('accounts', 3, 'account_id') -> 'accounts[3].account_id'."""
     out = ""
     for part in loc:
+        if isinstance(part, str) and "[" in part:  # pydantic's tag for a branch of a union, not a key
+            continue
         if isinstance(part, int):
             out += f"[{part}]"
             continue
@@ -124,8 +150,7 @@ def parse_config(data: object, known_regions: frozenset[str]) -> RunConfig:
 
 def _check_semantics(config: RunConfig, known_regions: frozenset[str]) -> None:
     _check_ranges(config)
-    if not config.accounts:
-        raise ConfigError("accounts: must list at least one account")
+    _check_organization(config)
     _check_regions("regions", config.regions, known_regions)
     seen: dict[str, int] = {}
     for i, account in enumerate(config.accounts):
@@ -139,6 +164,26 @@ def _check_semantics(config: RunConfig, known_regions: frozenset[str]) -> None:
         if account.regions is None and config.regions is None:
             raise ConfigError(f"{where}.regions: no regions here and no top-level default 'regions'")
         _check_role(where, account)
+
+
+def _check_organization(config: RunConfig) -> None:
+    if not config.from_organization:
+        if not config.accounts:
+            raise ConfigError("accounts: must list at least one account (or set accounts_from: organization)")
+        for key in ("organizational_units", "include_accounts"):
+            if getattr(config, key):
+                raise ConfigError(f"{key}: only applies with accounts_from: organization")
+        return
+    if config.regions is None:
+        raise ConfigError("regions: accounts_from: organization needs a top-level 'regions' (a list, or all)")
+    for j, parent in enumerate(config.organizational_units):
+        if not _PARENT_ID.match(parent):
+            raise ConfigError(f"organizational_units[{j}]: {parent!r} is not an OU id (ou-...) or root id (r-...)")
+    for key in ("organizational_units", "include_accounts", "exclude_accounts"):
+        values = getattr(config, key)
+        for j, value in enumerate(values):
+            if value in values[:j]:
+                raise ConfigError(f"{key}[{j}]: {value!r} is listed twice")
 
 
 def _check_ranges(config: RunConfig) -> None:
@@ -159,8 +204,8 @@ def _check_ranges(config: RunConfig) -> None:
         raise ConfigError(f"role_name: {config.role_name!r} is not a role name (use an account's 'role' for ARNs)")
 
 
-def _check_regions(path: str, regions: tuple[str, ...] | None, known: frozenset[str]) -> None:
-    if regions is None:
+def _check_regions(path: str, regions: tuple[str, ...] | str | None, known: frozenset[str]) -> None:
+    if regions is None or regions == ALL_REGIONS:
         return
     if not regions:
         raise ConfigError(f"{path}: must not be empty")
@@ -204,3 +249,17 @@ def load_config(path: Path, known_regions: frozenset[str]) -> RunConfig:
         return parse_config(data, known_regions)
     except ConfigError as err:
         raise ConfigError(f"{path}: {err}") from err
+
+
+def with_accounts_from(config: RunConfig, source: str | None) -> RunConfig:
+    """The config with `accounts_from` overridden by a flag (or its environment variable), re-checked."""
+    if source is None or source == config.accounts_from:
+        return config
+    if source not in ("file", "organization"):
+        raise ConfigError(f"--accounts-from: {source!r} is not one of file, organization")
+    changed = replace(config, accounts_from=source)  # type: ignore[arg-type]
+    try:
+        _check_organization(changed)
+    except ConfigError as err:
+        raise ConfigError(f"--accounts-from {source}: {err}") from err
+    return changed

@@ -16,6 +16,7 @@ from inventory.config import (
     RunConfig,
     load_config,
     parse_config,
+    with_accounts_from,
     yaml_path,
 )
 from inventory.credentials import lambda_regions
@@ -135,8 +136,13 @@ BAD_CONFIGS: list[tuple[str, object, str, str]] = [
     ),
     ("empty regions", _base(regions=[]), "regions", "must not be empty"),
     ("empty account regions", _base(accounts=[_acct(regions=[])]), "accounts[0].regions", "must not be empty"),
-    ("regions as string", _base(regions="us-east-1"), "regions", "valid tuple"),
-    ("account regions as string", _base(accounts=[_acct(regions="us-east-1")]), "accounts[0].regions", "valid tuple"),
+    ("regions as string", _base(regions="us-east-1"), "regions", "a list of regions, or all"),
+    (
+        "account regions as string",
+        _base(accounts=[_acct(regions="us-east-1")]),
+        "accounts[0].regions",
+        "a list of regions, or all",
+    ),
     ("region not a string", _base(regions=["us-east-1", 5]), "regions[1]", "valid string"),
     (
         "no regions anywhere",
@@ -146,7 +152,7 @@ BAD_CONFIGS: list[tuple[str, object, str, str]] = [
     ),
     # accounts
     ("empty accounts", _base(accounts=[]), "accounts", "at least one account"),
-    ("no accounts key", {"regions": ["us-east-1"]}, "accounts", "is required"),
+    ("no accounts key", {"regions": ["us-east-1"]}, "accounts", "at least one account"),
     ("null accounts", _base(accounts=None), "accounts", "valid tuple"),
     ("accounts as mapping", _base(accounts={"account_id": A1}), "accounts", "valid tuple"),
     ("account as string", _base(accounts=[A1]), "accounts[0]", "must be a mapping, got str"),
@@ -606,3 +612,81 @@ def test_max_requests_per_second_default_and_override() -> None:
     base = {"regions": ["us-east-1"], "accounts": [{"account_id": "111111111111"}]}
     assert parse_config(base, REGIONS).max_requests_per_second == 10
     assert parse_config({**base, "max_requests_per_second": 15}, REGIONS).max_requests_per_second == 15
+
+
+# --- accounts_from: organization, include/exclude, regions: all -----------------------------------
+
+
+def test_organization_config_needs_no_account_list() -> None:
+    config = parse_config(
+        {
+            "accounts_from": "organization",
+            "regions": "all",
+            "organizational_units": ["ou-ab12-abcdefgh", "r-ab12"],
+            "include_accounts": [A1],
+            "exclude_accounts": ["123456789013"],
+        },
+        REGIONS,
+    )
+    assert config.from_organization
+    assert config.accounts == ()
+    assert config.regions == "all"
+    assert config.organizational_units == ("ou-ab12-abcdefgh", "r-ab12")
+    assert config.include_accounts == (A1,)
+
+
+def test_regions_all_per_account() -> None:
+    config = parse_config(_base(accounts=[_acct(regions="all")]), REGIONS)
+    assert config.accounts[0].regions == "all"
+
+
+def _org(**top: Any) -> dict[str, Any]:
+    return {"accounts_from": "organization", "regions": "all", **top}
+
+
+@pytest.mark.parametrize(
+    ("data", "path", "message"),
+    [
+        ({"accounts_from": "organization"}, "regions", "needs a top-level 'regions'"),
+        ({"accounts_from": "org", "regions": "all"}, "accounts_from", "'file' or 'organization'"),
+        (
+            _org(organizational_units=["ou-x"]),
+            "organizational_units[0]",
+            "not an OU id",
+        ),
+        (
+            _org(include_accounts=[123]),
+            "include_accounts",
+            "YAML number",
+        ),
+        (
+            _org(exclude_accounts=["12"]),
+            "exclude_accounts",
+            "12-digit",
+        ),
+        (
+            _org(exclude_accounts=[A1, A1]),
+            "exclude_accounts[1]",
+            "listed twice",
+        ),
+        (_base(include_accounts=[A1]), "include_accounts", "only applies with accounts_from: organization"),
+        (_base(organizational_units=["r-ab12"]), "organizational_units", "only applies with accounts_from"),
+        (_base(regions="everywhere"), "regions", "a list of regions, or all"),
+        (_base(regions=["all"]), "regions[0]", "not a region"),
+        ({"accounts": []}, "accounts", "at least one account"),
+    ],
+)
+def test_bad_organization_config(data: dict[str, Any], path: str, message: str) -> None:
+    text = _assert_one_line(_config_error(data))
+    assert text.startswith(f"{path}:"), text
+    assert message in text
+
+
+def test_accounts_from_flag_overrides_and_is_rechecked() -> None:
+    config = parse_config(_base(), REGIONS)
+    assert with_accounts_from(config, None) is config
+    assert with_accounts_from(config, "organization").from_organization
+    no_regions = parse_config({"accounts": [_acct(regions=["us-east-1"])]}, REGIONS)
+    with pytest.raises(ConfigError) as caught:
+        with_accounts_from(no_regions, "organization")
+    assert str(caught.value).startswith("--accounts-from organization: regions:")

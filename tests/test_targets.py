@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import hashlib
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
 
 from inventory.config import DEFAULT_ROLE_NAME, AccountConfig, RunConfig, parse_config
 from inventory.credentials import lambda_regions
-from inventory.targets import Account, Target, build_targets, role_arn
+from inventory.errors import ConfigError
+from inventory.targets import Account, Shard, Target, build_targets, role_arn
 
 REGIONS = lambda_regions()
 A1, A2, A3 = "111111111111", "222222222222", "333333333333"
@@ -208,3 +211,108 @@ def test_targets_are_hashable_and_frozen() -> None:
     assert {target: 1}[target] == 1
     with pytest.raises(AttributeError):
         target.region = "eu-west-1"  # type: ignore[misc]
+
+
+# --- accounts from AWS Organizations, `regions: all`, shards ---------------------------------------
+
+
+@dataclass(frozen=True)
+class Member:
+    account_id: str
+    name: str
+    status: str = "ACTIVE"
+
+
+ORG = [Member(A1, "one"), Member(A2, "two", "SUSPENDED"), Member(A3, "three"), Member("444444444444", "four")]
+
+
+def _org_targets(members: list[Member] = ORG, **top: Any) -> tuple[Target, ...]:
+    config = _config(accounts_from="organization", **{"regions": ["us-east-1"], **top})
+    return build_targets(config, partition_of, members)
+
+
+def test_organization_accounts_are_the_active_ones_with_their_names() -> None:
+    targets = _org_targets()
+    assert [(t.account.account_id, t.account.name) for t in targets] == [
+        (A1, "one"),
+        (A3, "three"),
+        ("444444444444", "four"),
+    ]
+
+
+def test_file_entries_override_organization_accounts_and_extra_file_accounts_stay() -> None:
+    outside = "555555555555"  # not in the organization: still an explicit target
+    targets = _org_targets(
+        accounts=[
+            {"account_id": A3, "regions": ["eu-west-1", "eu-central-1"], "tags": ["prod"], "role": "Other"},
+            {"account_id": A2},  # suspended in the organization: not a target even though listed
+            {"account_id": outside, "name": "outside"},
+        ]
+    )
+    by_account: dict[str, list[Target]] = {}
+    for target in targets:
+        by_account.setdefault(target.account.account_id, []).append(target)
+    assert list(by_account) == [A1, A3, "444444444444", outside]
+    assert [t.region for t in by_account[A3]] == ["eu-west-1", "eu-central-1"]
+    assert by_account[A3][0].account.name == "three"  # the organization's name when the file has none
+    assert by_account[A3][0].account.tags == ("prod",)
+    assert by_account[A3][0].account.role_arn == f"arn:aws:iam::{A3}:role/Other"
+    assert by_account[outside][0].account.name == "outside"
+
+
+def test_include_and_exclude_accounts() -> None:
+    assert {t.account.account_id for t in _org_targets(include_accounts=[A1, A2, A3])} == {A1, A3}
+    assert {t.account.account_id for t in _org_targets(exclude_accounts=[A1])} == {A3, "444444444444"}
+    both = _org_targets(include_accounts=[A1, A3], exclude_accounts=[A3])
+    assert {t.account.account_id for t in both} == {A1}
+
+
+def test_exclude_applies_to_file_accounts_too() -> None:
+    targets = _targets(regions=["us-east-1"], accounts=[{"account_id": A1}, {"account_id": A2}], exclude_accounts=[A2])
+    assert [t.account.account_id for t in targets] == [A1]
+
+
+def test_regions_all_expands_to_the_given_regions_and_marks_the_account() -> None:
+    config = _config(regions="all", accounts=[{"account_id": A1}, {"account_id": A2, "regions": ["eu-west-1"]}])
+    targets = build_targets(config, partition_of, all_regions=("us-east-1", "af-south-1"))
+    assert [(t.label, t.account.all_regions) for t in targets] == [
+        (f"{A1}/us-east-1", True),
+        (f"{A1}/af-south-1", True),
+        (f"{A2}/eu-west-1", False),
+    ]
+
+
+@pytest.mark.parametrize("count", [1, 2, 3, 7])
+def test_shards_cover_every_account_exactly_once(count: int) -> None:
+    accounts = [{"account_id": f"{100000000000 + i}"} for i in range(200)]
+    config = _config(regions=["us-east-1", "eu-west-1"], accounts=accounts)
+    everything = build_targets(config, partition_of)
+    shards = [build_targets(config, partition_of, shard=Shard(i, count)) for i in range(count)]
+    owners: dict[str, int] = {}
+    for index, targets in enumerate(shards):
+        for target in targets:
+            assert owners.setdefault(target.account.account_id, index) == index, "an account is in two shards"
+    assert sorted(t.label for s in shards for t in s) == sorted(t.label for t in everything)
+    if count > 1:
+        assert all(shards), "200 accounts leave no shard empty"
+
+
+def test_shard_assignment_is_stable() -> None:
+    # sha256-based: the same in every process and Python release (hash() is randomised per process)
+    assert [Shard(i, 4).holds("123456789012") for i in range(4)].count(True) == 1
+    assert Shard(0, 1).holds("000000000000")
+    assert [i for i in range(4) if Shard(i, 4).holds("123456789012")] == [
+        int.from_bytes(hashlib.sha256(b"123456789012").digest()[:8], "big") % 4
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [("1/0", "0 <= INDEX < COUNT"), ("4/4", "0 <= INDEX < COUNT"), ("x", "INDEX/COUNT"), ("-1/2", "INDEX/COUNT")],
+)
+def test_bad_shard_is_one_config_error(text: str, message: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        Shard.parse(text)
+    assert message in str(caught.value)
+    assert "\n" not in str(caught.value)
+    assert Shard.parse(" 2 / 5 ") == Shard(2, 5)
