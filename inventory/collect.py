@@ -20,6 +20,7 @@ import pyarrow as pa
 from inventory.credentials import AccountCredentials, AssumeRoleFailed
 from inventory.lambda_api import LambdaLister
 from inventory.ratelimit import Pacer
+from inventory.regions import EnabledRegions, RegionsUnknown
 from inventory.retry import Fault, FaultKind, RetryPolicy, classify
 from inventory.schema import function_batch
 from inventory.targets import Target
@@ -101,6 +102,7 @@ class Collector:
     function_version: str
     snapshot_time: datetime
     max_requests_per_second: float
+    regions: EnabledRegions | None = None  # for accounts with `regions: all`
 
     @staticmethod
     def log_fields(target: Target) -> dict[str, str]:
@@ -110,6 +112,9 @@ class Collector:
         started = time.monotonic()
         listing = _Listing(self, target)
         try:
+            if not await self._enabled(target):
+                fault = Fault(FaultKind.NOT_ENABLED, "RegionNotEnabled", "the account's ListRegions does not list it")
+                return self._failed(target, listing, started, fault)
             while await self.policy.call_async(listing.next_page, on_retry=listing.on_retry):
                 listing.compact(CHUNK_FUNCTIONS)
             listing.compact()
@@ -117,11 +122,21 @@ class Collector:
             fault = err.fault
             message = f"AssumeRole failed: {fault.message}"
             return self._failed(target, listing, started, Fault(fault.kind, fault.code, message))
+        except RegionsUnknown as err:
+            fault = err.fault
+            message = f"could not determine the account's enabled regions (ListRegions): {fault.message}"
+            return self._failed(target, listing, started, Fault(FaultKind.FATAL, fault.code, message))
         except Exception as err:  # noqa: BLE001 - errors are data: nothing escapes to the caller
             return self._failed(target, listing, started, classify(err))
         elapsed = time.monotonic() - started
         batches = tuple(listing.batches)
         return TargetResult(target, Status.OK, listing.count, batches, listing.pages, listing.retries, elapsed)
+
+    async def _enabled(self, target: Target) -> bool:
+        """False for a region a `regions: all` account has not enabled (it is skipped, never listed)."""
+        if not target.account.all_regions or self.regions is None:
+            return True
+        return target.region in await self.regions.get(target.account)
 
     def _failed(self, target: Target, listing: _Listing, started: float, fault: Fault) -> TargetResult:
         status = Status.SKIPPED if fault.kind is FaultKind.NOT_ENABLED else Status.FAILED

@@ -45,12 +45,12 @@ def botocore_config(max_workers: int) -> Config:
     )
 
 
-def lambda_regions() -> frozenset[str]:
-    """Every region botocore's endpoint data lists for Lambda, in every partition (no AWS call)."""
+def lambda_regions(partition: str | None = None) -> frozenset[str]:
+    """Every region botocore's endpoint data lists for Lambda, in one partition or all (no AWS call)."""
     session = botocore.session.Session()
     names: set[str] = set()
-    for partition in session.get_available_partitions():
-        names.update(session.get_available_regions("lambda", partition))
+    for name in [partition] if partition else session.get_available_partitions():
+        names.update(session.get_available_regions("lambda", name))
     return frozenset(names)
 
 
@@ -117,6 +117,18 @@ class ClientFactory:
         """A client with the hub's own credentials (e.g. STS)."""
         with self._lock:
             return self._session.client(service, region_name=region, config=self._config)
+
+    def member_client(self, service: str, region: str, credentials: Credentials) -> Any:
+        """A client signed with a member account's temporary credentials (e.g. the Account API)."""
+        with self._lock:
+            return self._session.client(
+                service,
+                region_name=region,
+                config=self._config,
+                aws_access_key_id=credentials.access_key_id,
+                aws_secret_access_key=credentials.secret_access_key,
+                aws_session_token=credentials.session_token,
+            )
 
 
 class AccountCredentials:

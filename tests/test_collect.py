@@ -17,6 +17,7 @@ from inventory.config import RunConfig
 from inventory.credentials import AccountCredentials, ClientFactory
 from inventory.demo.emulator import Emulator
 from inventory.demo.seed import FunctionSpec, MemberSpec, Seeded
+from inventory.regions import EnabledRegions
 from inventory.retry import RetryPolicy
 from inventory.schema import INVENTORY_SCHEMA
 from inventory.targets import Target, build_targets
@@ -61,10 +62,18 @@ def _run(config: RunConfig, scenario: Scenario) -> tuple[TargetResult, AccountCr
     )
     (target,) = build_targets(config, clients.partition_of)
 
+    regions = EnabledRegions(credentials, clients, policy, "us-east-1")
+
     async def run() -> TargetResult:
         async with clients.lister() as lister:
             collector = Collector(
-                lister, credentials, policy, config.function_version, datetime.now(UTC), config.max_requests_per_second
+                lister,
+                credentials,
+                policy,
+                config.function_version,
+                datetime.now(UTC),
+                config.max_requests_per_second,
+                regions,
             )
             return await scenario(collector, target, credentials)
 
@@ -235,3 +244,53 @@ def test_expiring_keys_are_replaced_mid_listing(emu: Emulator, seeded: Seeded) -
     assert credentials.assume_calls == 3
     assert emu.app.stats.expired == 2
     assert result.retries == 2
+
+
+# --- regions: all ---------------------------------------------------------------------------------
+
+
+def _all_regions_run(account_id: str, region: str) -> TargetResult:
+    """One target of a `regions: all` account (the target list is cut to `region` for the test)."""
+    config = make_config([{"account_id": account_id, "name": "all", "regions": "all"}])
+    clients = ClientFactory.from_environment(4)
+    policy = RetryPolicy(2, 0.0, 0.0)
+    credentials = AccountCredentials(clients.client("sts", "us-east-1"), "inventory-test", 3600, policy)
+    regions = EnabledRegions(credentials, clients, policy, "us-east-1")
+    (target,) = build_targets(config, clients.partition_of, all_regions=(region,))
+    assert target.account.all_regions
+
+    async def run() -> TargetResult:
+        async with clients.lister() as lister:
+            collector = Collector(lister, credentials, policy, "LATEST", datetime.now(UTC), 10.0, regions)
+            return await collector(target)
+
+    return asyncio.run(run())
+
+
+def test_regions_all_lists_an_enabled_region(emu: Emulator, seeded: Seeded) -> None:
+    result = _all_regions_run(HEAVY, REGION)
+    assert result.status is Status.OK
+    assert result.function_count == 120
+    assert emu.app.stats.list_regions_calls[HEAVY] == 1
+
+
+def test_regions_all_skips_a_region_the_account_has_not_enabled_without_listing_it(
+    emu: Emulator, seeded: Seeded
+) -> None:
+    emu.app.behaviour.disabled.add((DISABLED, "eu-west-1"))
+    result = _all_regions_run(DISABLED, "eu-west-1")
+    assert result.status is Status.SKIPPED
+    assert result.error_code == "RegionNotEnabled"
+    assert result.function_count is None
+    assert emu.app.stats.list_calls[(DISABLED, "eu-west-1")] == 0, "a disabled region is not even asked"
+
+
+def test_regions_all_fails_when_the_enabled_regions_cannot_be_read(emu: Emulator, seeded: Seeded) -> None:
+    emu.app.behaviour.deny_list_regions.add(VERSIONS)
+    result = _all_regions_run(VERSIONS, REGION)
+    assert result.status is Status.FAILED
+    assert result.error_code == "AccessDeniedException"
+    assert result.error_message is not None
+    assert "enabled regions" in result.error_message
+    assert result.function_count is None
+    assert emu.app.stats.list_calls[(VERSIONS, REGION)] == 0
