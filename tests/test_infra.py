@@ -1,8 +1,10 @@
 """The CloudFormation templates under infra/: read as data (no AWS, no network) and checked against the code.
 
-The Glue tables must describe exactly the Parquet the job writes (INVENTORY_SCHEMA / STATUS_SCHEMA), and the
-IAM trust chain must stay as narrow as the README promises: the member role allows only lambda:ListFunctions
-and trusts only the hub's role; the hub's task role may assume only the member role.
+The Glue tables must describe exactly the Parquet the job writes (INVENTORY_SCHEMA / STATUS_SCHEMA), where the
+job writes it (s3://<bucket>/<prefix>/, status under _status/), and the IAM trust chain must stay as narrow as
+the README promises: the member role allows only lambda:ListFunctions (plus account:ListRegions when asked for)
+and trusts only the hub's role; the hub's task role may assume only the member role, write only under the
+prefix, and list the organisation only when asked for.
 """
 
 from __future__ import annotations
@@ -107,7 +109,27 @@ def test_glue_table_columns_are_the_parquet_schema_in_order(name: str, schema: p
     assert [(c["Name"], c["Type"]) for c in columns] == [(f.name, glue_type(f.type)) for f in schema]
 
 
-@pytest.mark.parametrize(("name", "folder"), [("inventory", "inventory"), ("inventory_status", "status")])
+OUTPUT = "s3://${InventoryBucket}/${OutputPrefix}/"  # LAMBDA_INVENTORY_OUTPUT of the task
+
+
+def parameter_switch(path: Path, parameter: str, condition: str) -> None:
+    """A "true"/"false" parameter, off by default, and the condition that is true only for "true"."""
+    template = load(path)
+    assert template["Parameters"][parameter]["Default"] == "false"
+    assert template["Parameters"][parameter]["AllowedValues"] == ["true", "false"]
+    assert template["Conditions"][condition] == {"Fn::Equals": [{"Ref": parameter}, "true"]}
+
+
+def allowed_actions(document: dict[str, Any]) -> dict[str, Any]:
+    return {
+        action: statement["Resource"]
+        for statement in statements(document)
+        if statement["Effect"] == "Allow"
+        for action in as_list(statement["Action"])
+    }
+
+
+@pytest.mark.parametrize(("name", "folder"), [("inventory", ""), ("inventory_status", "_status/")])
 def test_glue_tables_are_parquet_with_projected_snapshot_date(name: str, folder: str) -> None:
     spec = table(name)
     assert spec["TableType"] == "EXTERNAL_TABLE"
@@ -120,10 +142,18 @@ def test_glue_tables_are_parquet_with_projected_snapshot_date(name: str, folder:
     assert params["projection.snapshot_date.type"] == "date"
     assert params["projection.snapshot_date.format"] == "yyyy-MM-dd"
     assert params["projection.snapshot_date.range"] == "2024-01-01,NOW"
-    # Each table reads only its own folder: inventory and status files must never share a location.
+    # The job writes <prefix>/snapshot_date=.../ (inventory) and <prefix>/_status/snapshot_date=.../ (status).
     location = storage["Location"]["Fn::Sub"]
-    assert location == f"s3://${{InventoryBucket}}/${{OutputPrefix}}/{folder}/"
+    assert location == OUTPUT + folder
     assert params["storage.location.template"]["Fn::Sub"] == location + "snapshot_date=${!snapshot_date}/"
+
+
+def test_status_and_manifests_are_never_read_as_inventory() -> None:
+    """Status files sit below the inventory table's location, so they must be outside its partitions and hidden."""
+    inventory = table("inventory")["Parameters"]["storage.location.template"]["Fn::Sub"]
+    status = table("inventory_status")["StorageDescriptor"]["Location"]["Fn::Sub"]
+    assert inventory == OUTPUT + "snapshot_date=${!snapshot_date}/"  # projected partitions: only these folders
+    assert status.removeprefix(OUTPUT).startswith("_")  # and Hive-style readers skip "_" paths
 
 
 def test_member_role_allows_only_list_functions() -> None:
@@ -132,12 +162,23 @@ def test_member_role_allows_only_list_functions() -> None:
     policies = inline_policies(role)
     allowed = [
         (action, statement["Resource"])
-        for _, document in policies.values()
+        for condition, document in policies.values()
+        if condition is None
         for statement in statements(document)
         for action in as_list(statement["Action"])
         if statement["Effect"] == "Allow"
     ]
     assert allowed == [("lambda:ListFunctions", "*")]
+
+
+def test_member_role_lists_regions_only_when_allowed() -> None:
+    parameter_switch(MEMBER, "AllowListRegions", "ListRegionsAllowed")
+    policies = inline_policies(one(MEMBER, "AWS::IAM::Role"))
+    conditional = {name: condition for name, (condition, _) in policies.items() if condition is not None}
+    assert conditional == {"ListEnabledRegions": "ListRegionsAllowed"}
+    granted = allowed_actions(policies["ListEnabledRegions"][1])
+    # Only this account's own region list (the job asks without an AccountId).
+    assert granted == {"account:ListRegions": {"Fn::Sub": "arn:${AWS::Partition}:account::${AWS::AccountId}:account"}}
 
 
 def test_member_role_trusts_only_the_hub_role_arn_parameter() -> None:
@@ -171,20 +212,49 @@ def test_task_role_may_assume_only_the_member_role() -> None:
     assert hub["Outputs"]["TaskRoleArn"]["Value"] == {"Fn::GetAtt": ["TaskRole", "Arn"]}
 
 
-def test_task_role_optional_grants_sit_behind_their_conditions() -> None:
-    hub = load(HUB)
-    policies = inline_policies(hub["Resources"]["TaskRole"])
-    assert policies["AssumeMemberRole"][0] is None
-    assert policies["WriteInventorySnapshots"][0] == "WriteS3"
-    assert policies["ReadOrganizationAccounts"][0] == "ReadOrganizations"
-    assert hub["Conditions"]["WriteS3"] == {"Fn::Equals": [{"Ref": "GrantS3Write"}, "true"]}
-    assert hub["Conditions"]["ReadOrganizations"] == {"Fn::Equals": [{"Ref": "GrantOrganizationsRead"}, "true"]}
-    assert hub["Parameters"]["GrantS3Write"]["Default"] == "true"
-    assert hub["Parameters"]["GrantOrganizationsRead"]["Default"] == "false"
-    # S3 writes only under the snapshot prefix.
-    write = {s["Sid"]: s for s in statements(policies["WriteInventorySnapshots"][1])}
+def test_task_role_policies_and_which_are_conditional() -> None:
+    policies = inline_policies(load(HUB)["Resources"]["TaskRole"])
+    assert {name: condition for name, (condition, _) in policies.items()} == {
+        "AssumeMemberRole": None,
+        "WriteInventorySnapshots": None,  # the job always writes to the stack's bucket
+        "DiscoverOrganizationAccounts": "DiscoverAccountsEnabled",
+    }
+
+
+def test_task_role_writes_only_under_the_prefix_and_may_head_the_bucket() -> None:
+    (_, document) = inline_policies(load(HUB)["Resources"]["TaskRole"])["WriteInventorySnapshots"]
+    write = {s["Sid"]: s for s in statements(document)}
+    assert set(write) == {"WriteSnapshots", "CheckBucketAndListSnapshotPrefix"}
+    # Objects: <prefix>/* covers the inventory, _status/ and _manifests/ folders, and nothing outside.
+    assert sorted(write["WriteSnapshots"]["Action"]) == ["s3:AbortMultipartUpload", "s3:PutObject"]
     assert write["WriteSnapshots"]["Resource"] == {"Fn::Sub": "${InventoryBucket.Arn}/${OutputPrefix}/*"}
-    assert write["ListSnapshotPrefix"]["Condition"] == {"StringLike": {"s3:prefix": [{"Fn::Sub": "${OutputPrefix}/*"}]}}
+    # HeadBucket needs s3:ListBucket on the bucket and carries no s3:prefix: only an ...IfExists condition lets
+    # it through while still confining prefixed listings to the snapshot prefix.
+    check = write["CheckBucketAndListSnapshotPrefix"]
+    assert check["Action"] == "s3:ListBucket"
+    assert check["Resource"] == {"Fn::GetAtt": ["InventoryBucket", "Arn"]}
+    assert check["Condition"] == {"StringLikeIfExists": {"s3:prefix": [{"Fn::Sub": "${OutputPrefix}/*"}]}}
+
+
+def test_task_role_lists_the_organisation_only_when_asked() -> None:
+    hub = load(HUB)
+    parameter_switch(HUB, "DiscoverAccounts", "DiscoverAccountsEnabled")
+    assert "delegated administrator" in hub["Parameters"]["DiscoverAccounts"]["Description"]
+    assert not {"GrantOrganizationsRead", "GrantS3Write", "OutputLocation"} & set(hub["Parameters"])
+    (_, document) = inline_policies(hub["Resources"]["TaskRole"])["DiscoverOrganizationAccounts"]
+    granted = allowed_actions(document)
+    assert set(granted) == {
+        "organizations:ListAccounts",
+        "organizations:ListAccountsForParent",
+        "organizations:ListOrganizationalUnitsForParent",
+    }
+    assert granted["organizations:ListAccounts"] == "*"  # no resource-level permissions for ListAccounts
+    roots_and_ous = [
+        {"Fn::Sub": "arn:${AWS::Partition}:organizations::*:root/o-*/r-*"},
+        {"Fn::Sub": "arn:${AWS::Partition}:organizations::*:ou/o-*/ou-*"},
+    ]
+    assert granted["organizations:ListAccountsForParent"] == roots_and_ous
+    assert granted["organizations:ListOrganizationalUnitsForParent"] == roots_and_ous
 
 
 @pytest.mark.parametrize("bucket", ["InventoryBucket", "AccessLogsBucket"])
@@ -229,14 +299,15 @@ def test_task_definition_runs_the_job_hardened_with_json_logs() -> None:
     assert not container["User"].startswith(("0:", "root"))
     env = {e["Name"]: e["Value"] for e in container["Environment"] if "Name" in e}
     assert env["LAMBDA_INVENTORY_CONFIG"] == {"Ref": "ConfigPath"}
-    assert env["LAMBDA_INVENTORY_OUTPUT"] == {"Ref": "OutputLocation"}
+    # The job writes straight to the stack's bucket; a trailing / makes the output a folder.
+    assert env["LAMBDA_INVENTORY_OUTPUT"] == {"Fn::Sub": OUTPUT}
+    assert OUTPUT.endswith("/")
+    assert "LAMBDA_INVENTORY_SHARD" not in env  # one unsharded task
     assert env["LAMBDA_INVENTORY_LOG_FORMAT"] == "json"
     assert container["LogConfiguration"]["LogDriver"] == "awslogs"
-    # The output location must be on the writable volume, since the root filesystem is read-only.
+    # Scratch space on writable volumes, since the root filesystem is read-only.
     mounts = {m["ContainerPath"] for m in container["MountPoints"]}
-    assert "/data" in mounts
-    assert hub["Parameters"]["OutputLocation"]["AllowedPattern"].startswith("^/data/")
-    assert hub["Parameters"]["OutputLocation"]["Default"] == "/data/"
+    assert {"/data", "/tmp"} <= mounts
 
 
 def test_scheduler_may_only_run_the_task_and_pass_its_two_roles() -> None:
