@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from inventory import __version__
-from inventory.config import load_config
+from inventory.config import load_config, with_accounts_from
 from inventory.credentials import ClientFactory, lambda_regions
 from inventory.errors import ConfigError, ExitCode, InventoryError
 from inventory.logs import setup_logging
@@ -40,7 +40,8 @@ def _common(parser: argparse.ArgumentParser, default_output: str | None) -> None
         "--output",
         default=_env("OUTPUT", default_output),
         required=_env("OUTPUT", default_output) is None,
-        help=f"file to write, or a directory for inventory.<format> [env {ENV}OUTPUT]",
+        help=f"file to write, a directory for inventory.<format>, s3://bucket/key.parquet, or s3://bucket/prefix/ "
+        f"for the partitioned layout [env {ENV}OUTPUT]",
     )
     parser.add_argument(
         "--format",
@@ -150,19 +151,24 @@ def _max_workers(flag: int | None, configured: int) -> int:
         raise ConfigError(f"{ENV}MAX_WORKERS: {err}") from err
 
 
-def output_of(args: argparse.Namespace) -> tuple[Path, Format]:
-    """--output and --format (or their environment variables) as a file path and a format."""
+def _format_of(args: argparse.Namespace) -> Format | None:
     if args.format is not None and args.format not in {f.value for f in Format}:
         raise ConfigError(f"{ENV}FORMAT: {args.format!r} is not one of parquet, csv")
-    return resolve_output(args.output, Format(args.format) if args.format else None)
+    return Format(args.format) if args.format else None
+
+
+def output_of(args: argparse.Namespace) -> tuple[Path, Format]:
+    """--output and --format (or their environment variables) as a local file path and a format."""
+    return resolve_output(args.output, _format_of(args))
 
 
 def command_run(args: argparse.Namespace, live: bool) -> int:
-    config = load_config(args.config, lambda_regions())
-    output, fmt = output_of(args)
+    config = with_accounts_from(load_config(args.config, lambda_regions()), args.accounts_from)
+    fmt = _format_of(args)
     workers = _max_workers(args.max_workers, config.max_workers)
     clients = ClientFactory.from_environment(workers)
-    summary, results = run_job(JobOptions(config, output, fmt, workers, live), clients)
+    options = JobOptions(config, args.output, fmt, workers, live, args.partitioned, shard_of(args.shard))
+    summary, results = run_job(options, clients)
     print(render_summary(summary, results))
     return exit_code(results)
 

@@ -12,24 +12,27 @@ import asyncio
 import itertools
 import logging
 import os
-import time
 from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pyarrow as pa
 
 from inventory.collect import Collector, Status, TargetResult
 from inventory.config import RunConfig
-from inventory.credentials import AccountCredentials, ClientFactory
+from inventory.credentials import AccountCredentials, ClientFactory, lambda_regions
+from inventory.destination import resolve_destination
+from inventory.lambda_api import LambdaLister
 from inventory.logs import Progress
+from inventory.manifest import RunInfo, build_manifest
+from inventory.organization import OrgAccount, active, list_organization_accounts
+from inventory.regions import EnabledRegions
 from inventory.report import RunSummary, status_table, summarise
 from inventory.retry import RetryPolicy
 from inventory.schema import STATUS_SCHEMA
-from inventory.sink import Format, InventorySink
-from inventory.targets import Target, build_targets
+from inventory.sink import Format, RunSink, open_sink
+from inventory.targets import Shard, Target, build_targets
 
 STS_THREADS = 16  # AssumeRole runs through boto3 in threads: one per account per hour, so a few suffice
 log = logging.getLogger(__name__)
@@ -38,51 +41,89 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class JobOptions:
     config: RunConfig
-    output: Path
-    fmt: Format
+    output: str  # a file, a directory, or s3://bucket/key or s3://bucket/prefix/
+    fmt: Format | None
     max_workers: int
     live_progress: bool = False
+    partitioned: bool = False  # a local directory in the S3 layout (snapshot_date=YYYY-MM-DD/...)
+    shard: Shard | None = None
 
 
 def run_job(options: JobOptions, clients: ClientFactory) -> tuple[RunSummary, list[TargetResult]]:
-    """Run the whole job. Output files are opened (and so checked) before the first AWS call."""
-    started = time.monotonic()
+    """Run the whole job. The destination is checked (and its temporary files opened) before any AWS call
+    that touches a member account or the organization."""
     use_system_allocator()
     config = options.config
-    targets = build_targets(config, clients.partition_of)
+    shard = (options.shard.index, options.shard.count) if options.shard else None
+    info = RunInfo.start(config, shard)
+    destination = resolve_destination(options.output, options.fmt, options.partitioned, info.snapshot_date, shard)
     clients.require_hub_credentials()  # reads the local credential chain; no AWS API call
-    sink = InventorySink(options.output, options.fmt, STATUS_SCHEMA)
+    retry = config.retry
+    policy = RetryPolicy(retry.max_attempts, float(retry.base_delay), float(retry.max_delay))
+    hub_region = config.sts_region or clients.region or "us-east-1"
+    s3 = clients.client("s3", clients.region or "us-east-1") if destination.bucket else None
+    sink = open_sink(destination, STATUS_SCHEMA, s3=s3, policy=policy)
     try:
-        snapshot_time = datetime.now(UTC)
-        retry = config.retry
-        policy = RetryPolicy(retry.max_attempts, float(retry.base_delay), float(retry.max_delay))
-        sts = clients.client("sts", config.sts_region or clients.region or "us-east-1")
+        targets = _targets(options, clients, policy, hub_region)
+        sts = clients.client("sts", hub_region)
         credentials = AccountCredentials(sts, config.session_name, config.duration_seconds, policy)
-        progress = Progress(len(targets), options.live_progress)
+        regions = EnabledRegions(credentials, clients, policy, hub_region)
 
-        async def collect_all() -> list[TargetResult]:
-            asyncio.get_running_loop().set_default_executor(
-                ThreadPoolExecutor(min(options.max_workers, STS_THREADS), thread_name_prefix="inventory-sts")
+        def collector(lister: LambdaLister) -> Collector:
+            return Collector(
+                lister,
+                credentials,
+                policy,
+                config.function_version,
+                info.started_at,
+                config.max_requests_per_second,
+                regions,
             )
-            async with clients.lister() as lister:
-                collector = Collector(
-                    lister, credentials, policy, config.function_version, snapshot_time, config.max_requests_per_second
-                )
-                return await execute(targets, collector, options.max_workers, sink, progress)
 
-        results = asyncio.run(collect_all())
-        sink.commit(status_table(results, snapshot_time))
+        progress = Progress(len(targets), options.live_progress)
+        results = asyncio.run(
+            _collect_all(targets, clients, collector, options.max_workers, sink=sink, progress=progress)
+        )
+        finished = datetime.now(UTC)
+        sink.commit(status_table(results, info.started_at), build_manifest(info, results, destination, finished))
     except BaseException:
         sink.abort()
         raise
     summary = summarise(
         results,
         assume_role_calls=credentials.assume_calls,
-        duration_s=time.monotonic() - started,
-        output=sink.path,
-        status_output=sink.status_path,
+        duration_s=(finished - info.started_at).total_seconds(),
+        output=str(sink.path),
+        status_output=str(sink.status_path),
     )
     return summary, results
+
+
+def _targets(options: JobOptions, clients: ClientFactory, policy: RetryPolicy, hub_region: str) -> tuple[Target, ...]:
+    """The run's targets: the file's accounts and/or the organization's, cut to this shard."""
+    config = options.config
+    members: tuple[OrgAccount, ...] = ()
+    if config.from_organization:
+        organizations = clients.client("organizations", hub_region)
+        members = list_organization_accounts(organizations, config.organizational_units, policy)
+        log.info("organization lists %d accounts (%d active)", len(members), len(active(members)))
+    every_region = sorted(lambda_regions(clients.partition_of(hub_region)))
+    return build_targets(config, clients.partition_of, members, every_region, options.shard)
+
+
+async def _collect_all(
+    targets: Sequence[Target],
+    clients: ClientFactory,
+    collector: Callable[[LambdaLister], Collector],
+    max_workers: int,
+    *,
+    sink: RunSink,
+    progress: Progress,
+) -> list[TargetResult]:
+    loop = asyncio.get_running_loop()
+    loop.set_default_executor(ThreadPoolExecutor(min(max_workers, STS_THREADS), thread_name_prefix="inventory-sts"))
+    async with clients.lister() as lister:
+        return await execute(targets, collector(lister), max_workers, sink, progress)
 
 
 def use_system_allocator() -> None:
@@ -96,7 +137,7 @@ async def execute(
     targets: Sequence[Target],
     work: Callable[[Target], Awaitable[TargetResult]],
     max_workers: int,
-    sink: InventorySink,
+    sink: RunSink,
     progress: Progress,
 ) -> list[TargetResult]:
     """Run `work` over targets, max_workers at a time; stream each result's rows to the sink as it lands.
@@ -126,7 +167,7 @@ async def execute(
     return results
 
 
-def _record(result: TargetResult, sink: InventorySink) -> TargetResult:
+def _record(result: TargetResult, sink: RunSink) -> TargetResult:
     """Stream a finished target's rows to the sink, log it, and keep only its status."""
     for batch in result.functions:
         sink.write(batch)

@@ -6,7 +6,6 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 
 import pyarrow as pa
 
@@ -28,8 +27,8 @@ class RunSummary:
     retries: int
     assume_role_calls: int
     duration_s: float
-    output: Path
-    status_output: Path
+    output: str  # a path or an s3:// URL
+    status_output: str
 
 
 def status_table(results: Sequence[TargetResult], snapshot_time: datetime) -> pa.Table:
@@ -53,7 +52,7 @@ def status_table(results: Sequence[TargetResult], snapshot_time: datetime) -> pa
 
 
 def summarise(
-    results: Sequence[TargetResult], *, assume_role_calls: int, duration_s: float, output: Path, status_output: Path
+    results: Sequence[TargetResult], *, assume_role_calls: int, duration_s: float, output: str, status_output: str
 ) -> RunSummary:
     counts = Counter(r.status for r in results)
     return RunSummary(

@@ -1,8 +1,12 @@
-"""Stage 6: write the inventory and its status file, atomically, streaming rows as targets finish.
+"""Stage 6: write the inventory, its status file and the run manifest, streaming rows as targets finish.
 
-Both files are written under temporary names in the destination directory and renamed into place only
-when the run completes, so a crash never leaves a torn file under the final name. The temporary files are
-opened before the first AWS call, which doubles as the check that the destination is writable.
+Rows go to temporary files (beside the destination for a local one, in the system temp directory for
+S3) and are published only when the run completes: renamed into place locally, uploaded to S3. Nothing
+ever appears under a final name half-written, and an aborted run (any exception, Ctrl-C) publishes
+nothing. The temporary files are opened before the first AWS call, which doubles as the check that the
+destination is writable; an S3 destination's bucket is checked then too (destination.S3Store.preflight).
+
+Publishing order is inventory, status, manifest: a manifest's presence says the run's files are complete.
 """
 
 from __future__ import annotations
@@ -11,41 +15,46 @@ import contextlib
 import json
 import os
 import tempfile
-from enum import StrEnum
-from pathlib import Path
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
 from typing import Any, Protocol
 
 import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
+from inventory.destination import (
+    Destination,
+    Format,
+    Location,
+    S3Store,
+    Store,
+    file_destination,
+    new_file_mode,
+    resolve_output,
+    status_path,
+)
 from inventory.errors import OutputError
+from inventory.manifest import render_manifest
+from inventory.retry import RetryPolicy
 from inventory.schema import INVENTORY_SCHEMA
 
+__all__ = [
+    "ROW_GROUP_ROWS",
+    "AtomicTableFile",
+    "Format",
+    "InventorySink",
+    "LocalStore",
+    "RunSink",
+    "TableFile",
+    "csv_ready",
+    "open_sink",
+    "resolve_output",
+    "status_path",
+]
+
 ROW_GROUP_ROWS = 65_536
-
-
-class Format(StrEnum):
-    PARQUET = "parquet"
-    CSV = "csv"
-
-    @classmethod
-    def from_path(cls, path: Path) -> Format:
-        return cls.CSV if path.suffix.lower() == ".csv" else cls.PARQUET
-
-
-def resolve_output(output: str, fmt: Format | None) -> tuple[Path, Format]:
-    """A directory (existing, or written with a trailing slash) gets `inventory.<format>` inside it."""
-    path = Path(output)
-    if output.endswith(("/", os.sep)) or path.is_dir():
-        chosen = fmt or Format.PARQUET
-        return path / f"inventory.{chosen.value}", chosen
-    return path, fmt or Format.from_path(path)
-
-
-def status_path(path: Path, fmt: Format) -> Path:
-    """out/inventory.parquet -> out/inventory.status.parquet"""
-    return path.with_name(f"{path.stem}.status.{fmt.value}")
 
 
 def csv_ready(table: pa.Table) -> pa.Table:
@@ -61,12 +70,6 @@ def csv_ready(table: pa.Table) -> pa.Table:
     return pa.Table.from_arrays(columns, names=names)
 
 
-def _umask() -> int:
-    current = os.umask(0o022)
-    os.umask(current)
-    return current
-
-
 class _Writer(Protocol):
     def write_table(self, table: pa.Table) -> None: ...
     def close(self) -> None: ...
@@ -80,22 +83,30 @@ def _open_writer(handle: Any, schema: pa.Schema, fmt: Format) -> _Writer:
     return writer
 
 
-class AtomicTableFile:
-    """One output file: a temp file beside the destination, renamed over it on commit."""
+def _local(location: Location) -> Path:
+    if not isinstance(location, Path):
+        raise TypeError(f"{location}: not a local path")
+    return location
 
-    def __init__(self, path: Path, schema: pa.Schema, fmt: Format) -> None:
-        self.path = path
-        self._schema = schema
+
+class TableFile:
+    """Rows streamed to a temporary file in `directory`; `finish` closes it, `discard` deletes it."""
+
+    def __init__(self, location: Location, directory: Path, schema: pa.Schema, fmt: Format) -> None:
+        self.location = location
         self._fmt = fmt
+        local = isinstance(location, Path)
+        if isinstance(location, Path):
+            prefix = f".{location.name}."
+        else:
+            prefix = f"lambda-inventory-{PurePosixPath(location.key).name}."
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            if path.is_dir():
-                raise OutputError(f"{path}: is a directory")
-            fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+            fd, tmp = tempfile.mkstemp(prefix=prefix, suffix=".tmp", dir=directory)
         except OSError as err:
-            raise OutputError(f"{path}: cannot write output: {err.strerror or err}") from err
-        self._tmp = Path(tmp)
-        os.chmod(fd, 0o666 & ~_umask())  # mkstemp makes 0600; the final file gets the usual mode
+            where = "" if local else f" (temporary file in {directory})"
+            raise OutputError(f"{location}: cannot write output{where}: {err.strerror or err}") from err
+        self.tmp = Path(tmp)
+        os.chmod(fd, new_file_mode())  # mkstemp makes 0600; the final file gets the usual mode
         self._handle = os.fdopen(fd, "wb")
         self._writer = _open_writer(self._handle, schema, fmt)
 
@@ -103,35 +114,108 @@ class AtomicTableFile:
         if table.num_rows:
             self._writer.write_table(csv_ready(table) if self._fmt is Format.CSV else table)
 
-    def commit(self) -> None:
+    def finish(self) -> Path:
+        """Close the file (footer written, data on disk); returns the temporary path."""
         self._writer.close()
         self._handle.flush()
         os.fsync(self._handle.fileno())
         self._handle.close()
-        os.replace(self._tmp, self.path)
+        return self.tmp
 
-    def abort(self) -> None:
+    def discard(self) -> None:
         for close in (self._writer.close, self._handle.close):
             with contextlib.suppress(Exception):  # best effort on the way out; the temp file goes anyway
                 close()
-        self._tmp.unlink(missing_ok=True)
+        self.tmp.unlink(missing_ok=True)
 
 
-class InventorySink:
-    """The inventory (streamed in row groups) plus its status file, committed together."""
+@dataclass(frozen=True)
+class LocalStore:
+    """Temporary files beside their destination, renamed over it: a crash never leaves a torn file."""
 
-    def __init__(self, path: Path, fmt: Format, status_schema: pa.Schema) -> None:
-        self.path = path
-        self.status_path = status_path(path, fmt)
-        self._inventory = AtomicTableFile(path, INVENTORY_SCHEMA, fmt)
+    def preflight(self, destination: Destination) -> None:
+        for location in destination.locations:
+            self.temp_dir(location)
+
+    def temp_dir(self, location: Location) -> Path:
+        path = _local(location)
         try:
-            self._status = AtomicTableFile(self.status_path, status_schema, fmt)
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as err:
+            raise OutputError(f"{path}: cannot write output: {err.strerror or err}") from err
+        if path.is_dir():
+            raise OutputError(f"{path}: is a directory")
+        return path.parent
+
+    def publish_file(self, tmp: Path, location: Location, content_type: str) -> None:
+        path = _local(location)
+        try:
+            os.replace(tmp, path)
+        except OSError as err:
+            raise OutputError(f"{path}: cannot write output: {err.strerror or err}") from err
+
+    def publish_bytes(self, data: bytes, location: Location, content_type: str) -> None:
+        path = _local(location)
+        try:
+            fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        except OSError as err:
+            raise OutputError(f"{path}: cannot write output: {err.strerror or err}") from err
+        tmp = Path(name)
+        try:
+            os.chmod(fd, new_file_mode())
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+                handle.flush()
+                os.fsync(handle.fileno())
+            self.publish_file(tmp, path, content_type)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+
+
+class AtomicTableFile(TableFile):
+    """One local output file: a temp file beside the destination, renamed over it on commit."""
+
+    def __init__(self, path: Path, schema: pa.Schema, fmt: Format) -> None:
+        self.path = path
+        super().__init__(path, LocalStore().temp_dir(path), schema, fmt)
+
+    def commit(self) -> None:
+        os.replace(self.finish(), self.path)
+
+    def abort(self) -> None:
+        self.discard()
+
+
+class RunSink:
+    """The inventory (streamed in row groups), its status file and the manifest of one run.
+
+    Open it with `open_sink` before any AWS call; `write` each target's rows; then either `commit` (publish
+    inventory, status, manifest, in that order) or `abort` (publish nothing, delete the temporary files).
+    """
+
+    def __init__(self, destination: Destination, status_schema: pa.Schema, store: Store) -> None:
+        self.destination = destination
+        self._store = store
+        store.preflight(destination)
+        fmt = destination.fmt
+        self._inventory = TableFile(destination.inventory, store.temp_dir(destination.inventory), INVENTORY_SCHEMA, fmt)
+        try:
+            self._status = TableFile(destination.status, store.temp_dir(destination.status), status_schema, fmt)
         except OutputError:
-            self._inventory.abort()
+            self._inventory.discard()
             raise
         self._pending: list[pa.RecordBatch] = []
         self._pending_rows = 0
         self.rows = 0
+
+    @property
+    def path(self) -> Location:
+        return self.destination.inventory
+
+    @property
+    def status_path(self) -> Location:
+        return self.destination.status
 
     def write(self, batch: pa.RecordBatch) -> None:
         """Buffer a target's rows; flush a row group once enough have arrived (memory stays bounded)."""
@@ -148,12 +232,49 @@ class InventorySink:
             self._inventory.write(pa.Table.from_batches(self._pending, schema=INVENTORY_SCHEMA))
         self._pending, self._pending_rows = [], 0
 
-    def commit(self, status: pa.Table) -> None:
+    def commit(self, status: pa.Table, manifest: Mapping[str, Any] | None = None) -> None:
+        """Finish both files, then publish inventory, status and (if given) the manifest, in that order.
+
+        Raises OutputError if publishing fails; call `abort` then, as after any error.
+        """
         self._flush()
         self._status.write(status)
-        self._status.commit()
-        self._inventory.commit()
+        inventory, status_file = self._inventory.finish(), self._status.finish()
+        self._store.publish_file(inventory, self.destination.inventory, self.destination.fmt.content_type)
+        self._store.publish_file(status_file, self.destination.status, self.destination.fmt.content_type)
+        if manifest is not None:
+            self._store.publish_bytes(render_manifest(manifest), self.destination.manifest, "application/json")
 
     def abort(self) -> None:
-        self._inventory.abort()
-        self._status.abort()
+        """Delete whatever was not published. Safe to call twice, and after a failed commit."""
+        self._inventory.discard()
+        self._status.discard()
+
+
+class InventorySink(RunSink):
+    """A local file and its status file next to it, no manifest: the constructor that predates
+    Destination, kept until every caller uses `open_sink`."""
+
+    def __init__(self, path: Path, fmt: Format, status_schema: pa.Schema) -> None:
+        super().__init__(file_destination(path, fmt), status_schema, LocalStore())
+        self._local = path
+
+    @property
+    def path(self) -> Path:
+        return self._local
+
+    @property
+    def status_path(self) -> Path:
+        return status_path(self._local, self.destination.fmt)
+
+
+def open_sink(
+    destination: Destination, status_schema: pa.Schema, *, s3: Any = None, policy: RetryPolicy | None = None
+) -> RunSink:
+    """Check the destination and open its temporary files; call before any AWS work but after the hub's
+    credentials are known. `s3` (a boto3 S3 client) and `policy` are needed for an s3:// destination."""
+    if destination.bucket is None:
+        return RunSink(destination, status_schema, LocalStore())
+    if s3 is None:
+        raise TypeError(f"{destination.output}: an S3 destination needs an S3 client")
+    return RunSink(destination, status_schema, S3Store(s3, policy or RetryPolicy()))

@@ -134,4 +134,4 @@ def run_inventory(
 ) -> tuple[RunSummary, list[TargetResult]]:
     """Run the real job exactly as `lambda-inventory run` wires it (the environment must already be set)."""
     clients = ClientFactory.from_environment(workers)
-    return run_job(JobOptions(config, output, fmt, workers), clients)
+    return run_job(JobOptions(config, str(output), fmt, workers), clients)

@@ -140,7 +140,7 @@ def test_many_targets_with_throttling_lose_and_duplicate_nothing(emu: Emulator, 
     assert summary.functions == 85
     assert summary.accounts == 5
     assert summary.assume_role_calls == 5  # one per account, however many regions and threads
-    assert summary.output == tmp_path / "out" / "inventory.parquet"
+    assert summary.output == str(tmp_path / "out" / "inventory.parquet")
     for account in accounts:
         assert emu.app.stats.assume_calls[job_role_arn(account)] == 1
     # every request is accounted for: ok targets made pages + retries calls, skipped one, failed none
@@ -152,7 +152,11 @@ def test_many_targets_with_throttling_lose_and_duplicate_nothing(emu: Emulator, 
         else:
             assert calls == (1 if (account, region) == DISABLED else 0), row
     assert summary.retries == sum(row["retries"] for row in status.values())
-    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["inventory.parquet", "inventory.status.parquet"]
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
+        "inventory.manifest.json",
+        "inventory.parquet",
+        "inventory.status.parquet",
+    ]
 
 
 def test_all_ok_run_exits_zero(emu: Emulator, org: Seeded, tmp_path: Path) -> None:
@@ -210,7 +214,9 @@ def test_secret_values_never_reach_outputs_or_logs(
     written = _all_bytes(tmp_path)
     assert sorted(p.relative_to(tmp_path).as_posix() for p in written) == [
         "csv/inventory.csv",
+        "csv/inventory.manifest.json",
         "csv/inventory.status.csv",
+        "parquet/inventory.manifest.json",
         "parquet/inventory.parquet",
         "parquet/inventory.status.parquet",
     ]

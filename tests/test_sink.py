@@ -1,4 +1,5 @@
-"""Writing the inventory and its status file: formats, row groups, atomic commit, unwritable destinations."""
+"""Writing the inventory, its status file and the manifest locally: formats, row groups, atomic commit,
+unwritable destinations. S3 destinations are tested in test_destination.py."""
 
 from __future__ import annotations
 
@@ -15,9 +16,19 @@ import pyarrow.parquet as pq
 import pytest
 
 import inventory.sink
+from inventory.destination import resolve_destination
 from inventory.errors import ExitCode, OutputError
 from inventory.schema import INVENTORY_SCHEMA, STATUS_SCHEMA, function_batch
-from inventory.sink import AtomicTableFile, Format, InventorySink, csv_ready, resolve_output, status_path
+from inventory.sink import (
+    AtomicTableFile,
+    Format,
+    InventorySink,
+    RunSink,
+    csv_ready,
+    open_sink,
+    resolve_output,
+    status_path,
+)
 from inventory.targets import Account, Target
 
 SNAPSHOT = datetime(2026, 11, 28, 11, 55, 26, 113611, tzinfo=UTC)
@@ -518,3 +529,126 @@ def test_status_destination_unwritable_cleans_inventory_temp(tmp_path: Path) -> 
 
 def test_output_error_is_usage() -> None:
     assert OutputError("x").exit_code == ExitCode.USAGE == 2
+
+
+# --- RunSink: destinations with a manifest ------------------------------------------------------------
+
+DAY = SNAPSHOT.date()
+PART = "snapshot_date=2026-11-28"
+
+
+def _manifest(tag: str = "run") -> dict[str, Any]:
+    return {"run_id": tag, "counts": {"ok": 1}, "b": [1, 2], "a": None}
+
+
+def _files(root: Path) -> list[str]:
+    return sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file())
+
+
+def test_local_file_gets_a_manifest_beside_it(tmp_path: Path) -> None:
+    dest = resolve_destination(str(tmp_path / "x.parquet"), None, False, DAY, None)
+    sink = open_sink(dest, STATUS_SCHEMA)
+    sink.write(_batch("a"))
+    sink.commit(_status(), _manifest())
+    assert _listing(tmp_path) == ["x.manifest.json", "x.parquet", "x.status.parquet"]
+    text = (tmp_path / "x.manifest.json").read_text(encoding="utf-8")
+    assert json.loads(text) == _manifest()
+    assert text.endswith("\n") and text.index('"a"') < text.index('"b"')  # sorted keys
+    assert text.startswith('{\n  "a": null,')  # pretty-printed
+    assert (tmp_path / "x.manifest.json").stat().st_mode & 0o777 == 0o666 & ~_current_umask()
+    assert pq.read_table(tmp_path / "x.parquet").num_rows == 1
+
+
+def _current_umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+@pytest.mark.parametrize("fmt", [Format.PARQUET, Format.CSV])
+def test_local_partitioned_layout(tmp_path: Path, fmt: Format) -> None:
+    for shard, names in (((0, 2), ("a", "b")), ((1, 2), ("c",))):
+        dest = resolve_destination(str(tmp_path / "data"), fmt, True, DAY, shard)
+        sink = open_sink(dest, STATUS_SCHEMA)
+        sink.write(_batch(*names))
+        sink.commit(_status(), _manifest())
+    ext = fmt.value
+    assert _files(tmp_path / "data") == [
+        f"_manifests/{PART}/shard-0-of-2.json",
+        f"_manifests/{PART}/shard-1-of-2.json",
+        f"_status/{PART}/shard-0-of-2.{ext}",
+        f"_status/{PART}/shard-1-of-2.{ext}",
+        f"{PART}/shard-0-of-2.{ext}",
+        f"{PART}/shard-1-of-2.{ext}",
+    ]
+    if fmt is Format.PARQUET:
+        frame = pd.read_parquet(tmp_path / "data")  # hive partitions; the `_` folders are not read
+        assert sorted(frame["function_name"]) == ["a", "b", "c"]
+        assert {str(d) for d in frame["snapshot_date"]} == {"2026-11-28"}
+    else:
+        rows = _read_csv(tmp_path / "data" / PART / "shard-0-of-2.csv")
+        assert [r["function_name"] for r in rows] == ["a", "b"]
+
+
+def test_local_partitioned_rerun_replaces_its_file(tmp_path: Path) -> None:
+    dest = resolve_destination(str(tmp_path), None, True, DAY, None)
+    for names in (("old1", "old2"), ("new",)):
+        sink = open_sink(dest, STATUS_SCHEMA)
+        sink.write(_batch(*names))
+        sink.commit(_status(), _manifest())
+    assert pd.read_parquet(tmp_path)["function_name"].tolist() == ["new"]
+    assert len(_files(tmp_path)) == 3
+
+
+def test_local_abort_publishes_nothing(tmp_path: Path) -> None:
+    dest = resolve_destination(str(tmp_path), None, True, DAY, None)
+    sink = open_sink(dest, STATUS_SCHEMA)
+    sink.write(_batch("a"))
+    sink.abort()
+    assert _files(tmp_path) == []
+
+
+def test_nothing_published_before_commit_and_temp_files_beside_targets(tmp_path: Path) -> None:
+    dest = resolve_destination(str(tmp_path), None, True, DAY, None)
+    sink = open_sink(dest, STATUS_SCHEMA)
+    sink.write(_batch("a"))
+    names = _files(tmp_path)
+    assert len(names) == 2
+    assert all(Path(n).name.startswith(".") and n.endswith(".tmp") for n in names)
+    assert {str(Path(n).parent) for n in names} == {PART, f"_status/{PART}"}
+    sink.commit(_status())  # no manifest given: none written
+    assert _files(tmp_path) == [f"_status/{PART}/inventory.parquet", f"{PART}/inventory.parquet"]
+
+
+def test_manifest_location_taken_by_a_directory_fails_before_any_file(tmp_path: Path) -> None:
+    (tmp_path / "x.manifest.json").mkdir()
+    dest = resolve_destination(str(tmp_path / "x.parquet"), None, False, DAY, None)
+    with pytest.raises(OutputError) as info:
+        open_sink(dest, STATUS_SCHEMA)
+    assert _one_line(info.value) == f"{tmp_path / 'x.manifest.json'}: is a directory"
+    assert _listing(tmp_path) == ["x.manifest.json"]
+
+
+def test_partitioned_root_under_a_regular_file_is_one_line(tmp_path: Path) -> None:
+    (tmp_path / "file").write_text("x")
+    dest = resolve_destination(str(tmp_path / "file"), None, True, DAY, None)
+    with pytest.raises(OutputError) as info:
+        open_sink(dest, STATUS_SCHEMA)
+    assert _one_line(info.value).startswith(f"{dest.inventory}: cannot write output")
+    assert _listing(tmp_path) == ["file"]
+
+
+def test_run_sink_reports_its_locations(tmp_path: Path) -> None:
+    dest = resolve_destination(f"{tmp_path}/", Format.CSV, False, DAY, None)
+    sink = open_sink(dest, STATUS_SCHEMA)
+    assert (sink.path, sink.status_path) == (tmp_path / "inventory.csv", tmp_path / "inventory.status.csv")
+    assert sink.destination is dest
+    sink.abort()
+
+
+def test_legacy_inventory_sink_is_a_run_sink_without_manifest(tmp_path: Path) -> None:
+    sink = InventorySink(tmp_path / "inv.parquet", Format.PARQUET, STATUS_SCHEMA)
+    assert isinstance(sink, RunSink)
+    assert (sink.path, sink.status_path) == (tmp_path / "inv.parquet", tmp_path / "inv.status.parquet")
+    sink.commit(_status())
+    assert _listing(tmp_path) == ["inv.parquet", "inv.status.parquet"]

@@ -114,7 +114,7 @@ def command_demo(args: argparse.Namespace, live: bool) -> int:
             print(f"demo: seeded {seeded.total} functions; running the inventory job", flush=True)
             workers = args.max_workers or config.max_workers
             summary, results = run_job(
-                JobOptions(config, output, fmt, workers, live), ClientFactory.from_environment(workers)
+                JobOptions(config, str(output), fmt, workers, live), ClientFactory.from_environment(workers)
             )
             print(render_summary(summary, results))
     return _report(check_demo(output, fmt, seeded), seeded)
