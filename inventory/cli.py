@@ -175,8 +175,12 @@ def command_run(args: argparse.Namespace, live: bool) -> int:
 
 def command_validate(args: argparse.Namespace) -> int:
     config = load_config(args.config, lambda_regions())
+    if config.from_organization:
+        print(f"{args.config}: ok, accounts from AWS Organizations (listed when the job runs; validate calls no AWS)")
+        return ExitCode.OK
     targets = build_targets(config, ClientFactory.from_environment(1).partition_of)
-    print(f"{args.config}: ok, {len(config.accounts)} accounts, {len(targets)} targets (account x region)")
+    every = "" if config.regions != "all" and all(a.regions != "all" for a in config.accounts) else ", regions: all"
+    print(f"{args.config}: ok, {len(config.accounts)} accounts, {len(targets)} targets (account x region){every}")
     return ExitCode.OK
 
 

@@ -343,3 +343,73 @@ def test_interrupt_exits_130_and_writes_nothing(emu: Emulator, org: Seeded, tmp_
     assert "interrupted; nothing was written" in stderr
     assert "Traceback" not in stderr
     assert [p for p in tmp_path.rglob("*") if p.is_file() and p != config] == []
+
+
+# --- shards, the partitioned layout, accounts from the organization ----------------------------------
+
+
+@pytest.mark.parametrize(
+    ("flags", "env", "message"),
+    [
+        (["--shard", "3/3"], {}, "--shard: '3/3' needs 0 <= INDEX < COUNT"),
+        (["--shard", "half"], {}, "--shard: 'half' is not INDEX/COUNT"),
+        ([], {"LAMBDA_INVENTORY_SHARD": "1/0"}, "LAMBDA_INVENTORY_SHARD: '1/0' needs"),
+        ([], {"LAMBDA_INVENTORY_SHARD_COUNT": "4"}, "AWS_BATCH_JOB_ARRAY_INDEX is not"),
+        ([], {"AWS_BATCH_JOB_ARRAY_INDEX": "4", "LAMBDA_INVENTORY_SHARD_COUNT": "4"}, "needs 0 <= INDEX < COUNT"),
+    ],
+)
+def test_bad_shard_exits_2_before_any_aws_call(
+    emu: Emulator, tmp_path: Path, flags: list[str], env: dict[str, str], message: str
+) -> None:
+    config = _write_config(tmp_path / "accounts.yaml", MAIN)
+    proc = _run(
+        _module("run", "--config", config, "--output", f"{tmp_path / 'out'}/", *flags),
+        {**subprocess_env(emu.endpoint), **env},
+        tmp_path,
+    )
+    assert proc.returncode == 2, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1, proc.stderr
+    assert message in lines[0]
+    assert not (tmp_path / "out").exists()
+    assert sum(emu.app.stats.assume_calls.values()) == 0
+
+
+def test_partitioned_local_output_and_shards_add_up(emu: Emulator, org: Seeded, tmp_path: Path) -> None:
+    config = _write_config(tmp_path / "accounts.yaml", MAIN, SIDE)
+    out = tmp_path / "lake"
+    env = subprocess_env(emu.endpoint)
+    for index in range(2):
+        proc = _run(
+            _module("run", "--config", config, "--output", f"{out}/", "--partitioned", "--shard", f"{index}/2"),
+            env,
+            tmp_path,
+        )
+        assert proc.returncode == 0, proc.stderr
+
+    (partition,) = (p.name for p in out.iterdir() if not p.name.startswith("_"))
+    assert partition.startswith("snapshot_date=")
+    assert sorted(p.name for p in (out / partition).iterdir()) == ["shard-0-of-2.parquet", "shard-1-of-2.parquet"]
+    assert sorted(p.name for p in (out / "_status" / partition).iterdir()) == [
+        "shard-0-of-2.parquet",
+        "shard-1-of-2.parquet",
+    ]
+    manifests = [json.loads(p.read_text()) for p in sorted((out / "_manifests" / partition).iterdir())]
+    assert [m["shard"] for m in manifests] == [{"count": 2, "index": 0}, {"count": 2, "index": 1}]
+
+    table = pq.read_table(out, partitioning="hive")  # `_`-prefixed folders are not part of the dataset
+    arns = table.column("function_arn").to_pylist()
+    assert sorted(arns) == sorted(_expected_arns(org, MAIN, SIDE)), "the shards add up to the whole inventory"
+    statuses = [pq.read_table(p) for p in (out / "_status" / partition).iterdir()]
+    accounts = [set(t.column("account_id").to_pylist()) for t in statuses]
+    assert accounts[0].isdisjoint(accounts[1]), "no account is in two shards"
+    assert accounts[0] | accounts[1] == {MAIN, SIDE}
+
+
+def test_validate_an_organization_config_calls_nothing(emu: Emulator, tmp_path: Path) -> None:
+    path = tmp_path / "org.yaml"
+    path.write_text("accounts_from: organization\nregions: all\n", encoding="utf-8")
+    proc = _run(_module("validate", "--config", path), subprocess_env(emu.endpoint), tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "accounts from AWS Organizations" in proc.stdout
+    assert sum(emu.app.stats.assume_calls.values()) == 0
