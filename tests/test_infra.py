@@ -228,12 +228,11 @@ def test_task_role_writes_only_under_the_prefix_and_may_head_the_bucket() -> Non
     # Objects: <prefix>/* covers the inventory, _status/ and _manifests/ folders, and nothing outside.
     assert sorted(write["WriteSnapshots"]["Action"]) == ["s3:AbortMultipartUpload", "s3:PutObject"]
     assert write["WriteSnapshots"]["Resource"] == {"Fn::Sub": "${InventoryBucket.Arn}/${OutputPrefix}/*"}
-    # HeadBucket needs s3:ListBucket on the bucket and carries no s3:prefix: only an ...IfExists condition lets
-    # it through while still confining prefixed listings to the snapshot prefix.
+    # The job checks the bucket with one ListObjectsV2 under <prefix>/: s3:ListBucket, confined to the prefix.
     check = write["CheckBucketAndListSnapshotPrefix"]
     assert check["Action"] == "s3:ListBucket"
     assert check["Resource"] == {"Fn::GetAtt": ["InventoryBucket", "Arn"]}
-    assert check["Condition"] == {"StringLikeIfExists": {"s3:prefix": [{"Fn::Sub": "${OutputPrefix}/*"}]}}
+    assert check["Condition"] == {"StringLike": {"s3:prefix": [{"Fn::Sub": "${OutputPrefix}/*"}]}}
 
 
 def test_task_role_lists_the_organisation_only_when_asked() -> None:
