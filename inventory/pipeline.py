@@ -92,7 +92,7 @@ def run_job(options: JobOptions, clients: ClientFactory) -> tuple[RunSummary, li
     summary = summarise(
         results,
         assume_role_calls=credentials.assume_calls,
-        duration_s=(finished - info.started_at).total_seconds(),
+        duration_s=(datetime.now(UTC) - info.started_at).total_seconds(),  # uploads included
         output=str(sink.path),
         status_output=str(sink.status_path),
     )
