@@ -6,16 +6,24 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 
 from inventory import __version__
+from inventory.compliance import AFFECTED, build_report, parse_day, parse_within
+from inventory.compliance_view import render_report
 from inventory.config import load_config, with_accounts_from
 from inventory.credentials import ClientFactory, lambda_regions
+from inventory.diff import diff_snapshots
+from inventory.diff_render import DiffFormat, render_diff
 from inventory.errors import ConfigError, ExitCode, InventoryError
+from inventory.lifecycle import Lifecycle, load_catalog
 from inventory.logs import setup_logging
 from inventory.pipeline import JobOptions, run_job
+from inventory.render import require_charts, write_output
 from inventory.report import exit_code, render_summary
 from inventory.sink import Format, resolve_output
+from inventory.snapshot import load_snapshot
 from inventory.targets import Shard, build_targets
 
 ENV = "LAMBDA_INVENTORY_"
@@ -135,8 +143,46 @@ def build_parser() -> argparse.ArgumentParser:
         help="seed the emulator, then wait for another process (the container) to run the job; check its output",
     )
     demo.add_argument("--serve-timeout", type=float, default=600.0, help="seconds --serve waits for the output")
+    demo.add_argument(
+        "--night",
+        type=int,
+        choices=[1, 2],
+        default=1,
+        help="2: seed the organisation as it is a night later (a few known changes), to try `diff` on two runs",
+    )
     _common(demo, "out/")
+    _report_parser(commands)
+    _diff_parser(commands)
     return parser
+
+
+def _report_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    report = commands.add_parser("report", help="runtime compliance report of an inventory snapshot (no AWS call)")
+    report.add_argument(
+        "source", help="an inventory file (its status file beside it), a directory or s3://bucket/prefix/"
+    )
+    report.add_argument("--snapshot-date", metavar="YYYY-MM-DD", help="partition to read (default: the latest)")
+    report.add_argument("--as-of", metavar="YYYY-MM-DD", help="judge runtimes on this day (default: today, UTC)")
+    report.add_argument(
+        "--within", default="90d", metavar="DAYS", help="deprecation_soon look-ahead: 90d or 90 (default 90d)"
+    )
+    report.add_argument("--format", choices=["markdown", "csv", "html"], default="markdown")
+    report.add_argument("--output", help="file to write (default: stdout)")
+    gates = sorted((s.value for s in AFFECTED), key=lambda v: Lifecycle(v).severity)
+    report.add_argument("--fail-on", choices=gates, help=f"exit {ExitCode.GATE} if a function has this status or worse")
+    report.add_argument("--runtimes", type=Path, help="runtime schedule file (default: the packaged one)")
+    _log_flags(report)
+
+
+def _diff_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    diff = commands.add_parser("diff", help="functions added, removed, changed or unknown between two snapshots")
+    for name in ("old", "new"):
+        diff.add_argument(name, help=f"the {name} snapshot: an inventory file, a directory or s3://bucket/prefix/")
+        diff.add_argument(f"--{name}-date", metavar="YYYY-MM-DD", help=f"partition of {name.upper()} (default: latest)")
+    diff.add_argument("--format", choices=[f.value for f in DiffFormat], default=DiffFormat.MARKDOWN.value)
+    diff.add_argument("--output", help="file to write (default: stdout)")
+    diff.add_argument("--fail-on-change", action="store_true", help=f"exit {ExitCode.GATE} if any function changed")
+    _log_flags(diff)
 
 
 def _max_workers(flag: int | None, configured: int) -> int:
@@ -184,6 +230,27 @@ def command_validate(args: argparse.Namespace) -> int:
     return ExitCode.OK
 
 
+def command_report(args: argparse.Namespace) -> int:
+    as_of = parse_day(args.as_of, "--as-of") if args.as_of else datetime.now(UTC).date()
+    within = parse_within(args.within)
+    day = parse_day(args.snapshot_date, "--snapshot-date") if args.snapshot_date else None
+    if args.format == "html":
+        require_charts()
+    catalog = load_catalog(args.runtimes)
+    report = build_report(load_snapshot(args.source, day), catalog, as_of, within)
+    write_output(render_report(report, args.format), args.output)
+    gate = Lifecycle(args.fail_on) if args.fail_on else None
+    return ExitCode.GATE if gate is not None and report.gate(gate) else ExitCode.OK
+
+
+def command_diff(args: argparse.Namespace) -> int:
+    old_day = parse_day(args.old_date, "--old-date") if args.old_date else None
+    new_day = parse_day(args.new_date, "--new-date") if args.new_date else None
+    result = diff_snapshots(load_snapshot(args.old, old_day), load_snapshot(args.new, new_day))
+    write_output(render_diff(result, DiffFormat(args.format)), args.output)
+    return ExitCode.GATE if args.fail_on_change and result.has_changes else ExitCode.OK
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     live = setup_logging(args.log_level, args.log_format)
@@ -199,6 +266,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return command_demo(args, live)
         if args.command == "validate":
             return command_validate(args)
+        if args.command == "report":
+            return command_report(args)
+        if args.command == "diff":
+            return command_diff(args)
         return command_run(args, live)
     except InventoryError as err:
         print(f"lambda-inventory: error: {err}", file=sys.stderr)

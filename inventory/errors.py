@@ -13,6 +13,7 @@ class ExitCode(IntEnum):
     PARTIAL = 1  # some targets failed; the inventory of the rest was written
     USAGE = 2  # bad config, flags, unreadable input or unwritable destination; nothing written
     ENVIRONMENT = 3  # no hub credentials or the run could not start
+    GATE = 4  # `report --fail-on STATUS`: some function has that lifecycle status or a more severe one
     INTERRUPTED = 130
 
 

@@ -11,8 +11,10 @@ import argparse
 import os
 import secrets
 import time
+from dataclasses import dataclass, replace
 from importlib.resources import as_file, files
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.csv as pacsv
@@ -24,7 +26,7 @@ from inventory.config import load_config
 from inventory.credentials import ClientFactory, lambda_regions
 from inventory.demo.emulator import Behaviour, Emulator
 from inventory.demo.seed import FunctionSpec, MemberSpec, Seeded, seed
-from inventory.errors import ExitCode
+from inventory.errors import ConfigError, ExitCode
 from inventory.pipeline import JobOptions, run_job
 from inventory.report import render_summary
 from inventory.schema import INVENTORY_SCHEMA, STATUS_SCHEMA
@@ -35,42 +37,131 @@ DENIED_ACCOUNT = "555555555555"
 DISABLED = ("333333333333", "ap-east-1")
 JOB_ROLE = "CrossAccountListFunctionsRole"
 DEMO_TARGETS = 12  # 4 accounts x 3 regions in demo/accounts.yaml
+NIGHTS = (1, 2)  # --night: which organisation to seed (see NIGHT_TWO_CHANGES)
 
 
-def demo_org(secret: str) -> tuple[MemberSpec, ...]:
-    """4 member accounts x 3 regions; one region with 120 functions (3 pages)."""
+NIGHT_TWO_LOG_LEVEL = "night-2-verbose"  # the value of the env var added on night 2 (checked never to leak)
+
+
+@dataclass(frozen=True)
+class Change:
+    """One documented difference between the demo's two nights, as a column of the inventory shows it.
+
+    `night1` / `night2` are the column's value for that function on each night; None means the function
+    does not exist that night (so it is absent from that night's inventory). List columns are tuples here.
+    """
+
+    what: str
+    account_id: str
+    region: str
+    function_name: str
+    column: str
+    night1: object
+    night2: object
+
+    def expected(self, night: int) -> object:
+        return self.night2 if night == 2 else self.night1
+
+    def __str__(self) -> str:
+        where = f"{self.account_id}/{self.region} {self.function_name}"
+        return f"{self.what}: {where} {self.column} {_show(self.night1)} -> {_show(self.night2)}"
+
+
+def _show(value: object) -> str:
+    if value is None:
+        return "(absent)"
+    return f"[{', '.join(map(str, value))}]" if isinstance(value, tuple) else str(value)
+
+
+# Exactly what `lambda-inventory demo --night 2` seeds differently from night 1 (the default). Every other
+# function is seeded identically, with the same names and so the same ARNs: diffing the two nights'
+# inventories shows these changes and nothing else (apart from per-run fields: snapshot_time,
+# last_modified, revision_id). Night 1 has 154 reachable functions, night 2 has 155.
+NIGHT_TWO_CHANGES: tuple[Change, ...] = (
+    Change("removed", "333333333333", "eu-west-1", "dev-java-000", "runtime", "java8", None),
+    Change("added", "222222222222", "eu-central-1", "payments-000", "runtime", None, "python3.13"),
+    Change("added", "222222222222", "eu-central-1", "payments-001", "runtime", None, "python3.13"),
+    Change("runtime upgraded", "222222222222", "eu-central-1", "reports-000", "runtime", "python3.8", "python3.12"),
+    Change("memory size changed", "444444444444", "us-east-1", "etl-000", "memory_size", 1024, 2048),
+    Change(
+        "environment variable name added",
+        "444444444444",
+        "eu-west-1",
+        "ingest-000",
+        "environment_variable_names",
+        (),
+        ("LOG_LEVEL",),
+    ),
+    Change(
+        "layer added",
+        "222222222222",
+        "eu-west-1",
+        "edge-000",
+        "layer_arns",
+        (),
+        ("arn:aws:lambda:eu-west-1:222222222222:layer:otel:1",),
+    ),
+)
+
+
+def demo_org(secret: str, night: int = 1) -> tuple[MemberSpec, ...]:
+    """4 member accounts x 3 regions; one region with 120 functions (3 pages). Night 2: NIGHT_TWO_CHANGES."""
     env = {"DB_HOST": "db.internal", "DB_PASSWORD": secret}
-    fs = FunctionSpec
+    second = night == 2
     return (
-        MemberSpec(
-            "222222222222",
-            "workloads-prod",
-            {
-                "us-east-1": (fs("orders", 120, environment=env),),
-                "eu-west-1": (fs("edge", 7, runtime="nodejs20.x", architectures=("arm64",), tracing="Active"),),
-                "eu-central-1": (fs("reports", 3, runtime="python3.8"),),
-            },
-        ),
-        MemberSpec(
-            "333333333333",
-            "workloads-dev",
-            {
-                "us-east-1": (fs("dev-api", 12, runtime="python3.9", publish=True),),
-                "eu-west-1": (
-                    fs("dev-image", 2, runtime=None, package_type="Image"),
-                    fs("dev-java", 1, runtime="java8"),
-                ),
-            },
-        ),
-        MemberSpec(
-            "444444444444",
-            "data-platform",
-            {
-                "us-east-1": (fs("etl", 5, memory_size=1024, vpc=True, environment=env, layers=("pandas",)),),
-                "eu-west-1": (fs("ingest", 4, runtime="nodejs16.x"),),
-            },
-        ),
-        MemberSpec(DENIED_ACCOUNT, "legacy-sandbox", {"us-east-1": (fs("old", 4, runtime="python2.7"),)}),
+        _workloads_prod(env, second),
+        _workloads_dev(second),
+        _data_platform(env, second),
+        MemberSpec(DENIED_ACCOUNT, "legacy-sandbox", {"us-east-1": (FunctionSpec("old", 4, runtime="python2.7"),)}),
+    )
+
+
+def _first_differs(spec: FunctionSpec, **change: Any) -> tuple[FunctionSpec, ...]:
+    """The family `spec` with its first function changed and the others as they were (same names)."""
+    return replace(spec, count=1, **change), replace(spec, first=spec.first + 1, count=spec.count - 1)
+
+
+def _workloads_prod(env: dict[str, str], second: bool) -> MemberSpec:
+    fs = FunctionSpec
+    edge = fs("edge", 7, runtime="nodejs20.x", architectures=("arm64",), tracing="Active")
+    reports = fs("reports", 3, runtime="python3.8")
+    central = (*_first_differs(reports, runtime="python3.12"), fs("payments", 2, runtime="python3.13"))
+    return MemberSpec(
+        "222222222222",
+        "workloads-prod",
+        {
+            "us-east-1": (fs("orders", 120, environment=env),),
+            "eu-west-1": _first_differs(edge, layers=("otel",)) if second else (edge,),
+            "eu-central-1": central if second else (reports,),
+        },
+    )
+
+
+def _workloads_dev(second: bool) -> MemberSpec:
+    fs = FunctionSpec
+    image = fs("dev-image", 2, runtime=None, package_type="Image")
+    return MemberSpec(
+        "333333333333",
+        "workloads-dev",
+        {
+            "us-east-1": (fs("dev-api", 12, runtime="python3.9", publish=True),),
+            "eu-west-1": (image,) if second else (image, fs("dev-java", 1, runtime="java8")),
+        },
+    )
+
+
+def _data_platform(env: dict[str, str], second: bool) -> MemberSpec:
+    fs = FunctionSpec
+    etl = fs("etl", 5, memory_size=1024, vpc=True, environment=env, layers=("pandas",))
+    ingest = fs("ingest", 4, runtime="nodejs16.x")
+    logged = _first_differs(ingest, environment={"LOG_LEVEL": NIGHT_TWO_LOG_LEVEL})
+    return MemberSpec(
+        "444444444444",
+        "data-platform",
+        {
+            "us-east-1": _first_differs(etl, memory_size=2048) if second else (etl,),
+            "eu-west-1": logged if second else (ingest,),
+        },
     )
 
 
@@ -97,7 +188,23 @@ def demo_behaviour(throttle_rate: float) -> Behaviour:
     )
 
 
+def night_of(args: argparse.Namespace) -> int:
+    """--night (1 or 2). Read with getattr: the flag is optional in the parser."""
+    night = getattr(args, "night", 1)
+    if night not in NIGHTS:
+        raise ConfigError(f"--night: {night!r} is not one of {', '.join(map(str, NIGHTS))}")
+    return int(night)
+
+
+def _announce(night: int) -> None:
+    if night == 2:
+        print("demo: night 2: the organisation changed since night 1:", flush=True)
+        for change in NIGHT_TWO_CHANGES:
+            print(f"  {change}", flush=True)
+
+
 def command_demo(args: argparse.Namespace, live: bool) -> int:
+    night = night_of(args)
     output, fmt = output_of(args)
     config_text = (files("inventory.demo") / "accounts.yaml").read_text(encoding="utf-8")
     with as_file(files("inventory.demo") / "accounts.yaml") as config_path:
@@ -105,8 +212,9 @@ def command_demo(args: argparse.Namespace, live: bool) -> int:
     secret = f"demo-secret-{secrets.token_hex(8)}"
     with Emulator(demo_behaviour(args.throttle_rate), port=args.port) as emulator:
         _point_at(emulator.endpoint)
-        print(f"demo: AWS emulator on {emulator.endpoint}; seeding 4 member accounts ...", flush=True)
-        seeded = seed(emulator.endpoint, demo_org(secret))
+        print(f"demo: AWS emulator on {emulator.endpoint}; seeding 4 member accounts (night {night}) ...", flush=True)
+        _announce(night)
+        seeded = seed(emulator.endpoint, demo_org(secret, night))
         if args.serve:
             if not _wait_for_job(emulator.endpoint, output, config_text, args.serve_timeout):
                 return ExitCode.PARTIAL
@@ -117,7 +225,7 @@ def command_demo(args: argparse.Namespace, live: bool) -> int:
                 JobOptions(config, str(output), fmt, workers, live), ClientFactory.from_environment(workers)
             )
             print(render_summary(summary, results))
-    return _report(check_demo(output, fmt, seeded), seeded)
+    return _report(check_demo(output, fmt, seeded, night), seeded)
 
 
 def _wait_for_job(endpoint: str, output: Path, config_text: str, timeout: float) -> bool:
@@ -165,7 +273,28 @@ def _expected_status(key: tuple[str, str]) -> Status:
     return Status.SKIPPED if key == DISABLED else Status.OK
 
 
-def check_demo(output: Path, fmt: Format, seeded: Seeded) -> list[str]:
+def check_night(table: pa.Table, night: int) -> list[str]:
+    """Each documented night-2 change shows in the inventory with that night's value (absent: no row)."""
+    keys = ("account_id", "region", "function_name")
+    columns = sorted({change.column for change in NIGHT_TWO_CHANGES})
+    rows = {tuple(row[k] for k in keys): row for row in table.select([*keys, *columns]).to_pylist()}
+    problems = []
+    for change in NIGHT_TWO_CHANGES:
+        row = rows.get((change.account_id, change.region, change.function_name))
+        got = None if row is None else _cell(row[change.column])
+        if got != change.expected(night):
+            problems.append(
+                f"night {night}: {change.function_name} {change.column}: expected "
+                f"{change.expected(night)!r}, got {got!r}"
+            )
+    return problems
+
+
+def _cell(value: object) -> object:
+    return tuple(value) if isinstance(value, list) else value
+
+
+def check_demo(output: Path, fmt: Format, seeded: Seeded, night: int = 1) -> list[str]:
     """Compare the written files with what was seeded; an empty list means correct to the last function."""
     table = read_table(output, fmt, INVENTORY_SCHEMA)
     status = read_table(status_path(output, fmt), fmt, STATUS_SCHEMA)
@@ -196,4 +325,5 @@ def check_demo(output: Path, fmt: Format, seeded: Seeded) -> list[str]:
         problems.extend(f"{path}: contains a secret value" for s in seeded.secrets if s.encode() in data)
     cells = " ".join(str(v) for column in table.columns for v in column.to_pylist())
     problems.extend("inventory: a cell contains a secret value" for s in seeded.secrets if s in cells)
+    problems.extend(check_night(table, night))
     return problems

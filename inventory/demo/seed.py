@@ -25,10 +25,15 @@ TRUST = {
 
 @dataclass(frozen=True)
 class FunctionSpec:
-    """`count` functions named `<prefix>-000`..; every field a real function might vary."""
+    """`count` functions named `<prefix>-NNN` from NNN = `first`; every field a real function might vary.
+
+    `first` lets one function of a family differ from its siblings (the demo's second night changes
+    `reports-000` but not `reports-001`) while every name, and so every ARN, stays the same.
+    """
 
     prefix: str
     count: int = 1
+    first: int = 0
     runtime: str | None = "python3.12"
     package_type: str = "Zip"
     memory_size: int = 128
@@ -60,9 +65,11 @@ class Seeded:
 
 
 def _zip() -> bytes:
+    """The same bytes on every run (a fixed timestamp), so CodeSha256 does not change between two demo runs."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr("handler.py", "def handler(event, context):\n    return {'ok': True}\n")
+        entry = zipfile.ZipInfo("handler.py", date_time=(2026, 1, 1, 0, 0, 0))
+        archive.writestr(entry, "def handler(event, context):\n    return {'ok': True}\n")
     return buffer.getvalue()
 
 
@@ -73,9 +80,14 @@ def _member_session(endpoint: str, account_id: str) -> boto3.Session:
     return boto3.Session(c["AccessKeyId"], c["SecretAccessKey"], c["SessionToken"], region_name="us-east-1")
 
 
-def _create_args(spec: FunctionSpec, index: int, role_arn: str, code: bytes) -> dict[str, Any]:
+def function_name(spec: FunctionSpec, offset: int) -> str:
+    return f"{spec.prefix}-{spec.first + offset:03d}"
+
+
+def _create_args(spec: FunctionSpec, offset: int, role_arn: str, code: bytes) -> dict[str, Any]:
+    index = spec.first + offset
     args: dict[str, Any] = {
-        "FunctionName": f"{spec.prefix}-{index:03d}",
+        "FunctionName": function_name(spec, offset),
         "Role": role_arn,
         "PackageType": spec.package_type,
         "MemorySize": spec.memory_size,
@@ -95,6 +107,13 @@ def _create_args(spec: FunctionSpec, index: int, role_arn: str, code: bytes) -> 
     return args
 
 
+def _layer(client: Any, name: str, code: bytes, published: dict[str, str]) -> str:
+    """The layer's version ARN, publishing it the first time it is named in this account and region."""
+    if name not in published:
+        published[name] = client.publish_layer_version(LayerName=name, Content={"ZipFile": code})["LayerVersionArn"]
+    return published[name]
+
+
 def seed(endpoint: str, members: tuple[MemberSpec, ...]) -> Seeded:
     """Create every member's execution role and functions through the emulator's APIs."""
     code = _zip()
@@ -107,12 +126,10 @@ def seed(endpoint: str, members: tuple[MemberSpec, ...]) -> Seeded:
         for region, specs in member.functions.items():
             client = session.client("lambda", endpoint_url=endpoint, region_name=region)
             arns: set[str] = set()
+            published: dict[str, str] = {}  # layer name -> version ARN: one version per region, however many specs
             for spec in specs:
                 secrets.update(spec.environment.values())
-                layers = [
-                    client.publish_layer_version(LayerName=name, Content={"ZipFile": code})["LayerVersionArn"]
-                    for name in spec.layers
-                ]
+                layers = [_layer(client, name, code, published) for name in spec.layers]
                 for i in range(spec.count):
                     args = _create_args(spec, i, role_arn, code)
                     if layers:
