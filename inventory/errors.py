@@ -13,7 +13,7 @@ class ExitCode(IntEnum):
     PARTIAL = 1  # some targets failed; the inventory of the rest was written
     USAGE = 2  # bad config, flags, unreadable input or unwritable destination; nothing written
     ENVIRONMENT = 3  # no hub credentials or the run could not start
-    GATE = 4  # `report --fail-on STATUS`: some function has that lifecycle status or a more severe one
+    GATE = 4  # a gate tripped: `report --fail-on STATUS` or `diff --fail-on-change` (the output is still written)
     INTERRUPTED = 130
 
 
