@@ -64,26 +64,7 @@ def run_job(options: JobOptions, clients: ClientFactory) -> tuple[RunSummary, li
     s3 = clients.client("s3", clients.region or "us-east-1") if destination.bucket else None
     sink = open_sink(destination, STATUS_SCHEMA, s3=s3, policy=policy)
     try:
-        targets = _targets(options, clients, policy, hub_region)
-        sts = clients.client("sts", hub_region)
-        credentials = AccountCredentials(sts, config.session_name, config.duration_seconds, policy)
-        regions = EnabledRegions(credentials, clients, policy, hub_region)
-
-        def collector(lister: LambdaLister) -> Collector:
-            return Collector(
-                lister,
-                credentials,
-                policy,
-                config.function_version,
-                info.started_at,
-                config.max_requests_per_second,
-                regions,
-            )
-
-        progress = Progress(len(targets), options.live_progress)
-        results = asyncio.run(
-            _collect_all(targets, clients, collector, options.max_workers, sink=sink, progress=progress)
-        )
+        results, assume_calls = _collect(options, clients, policy, hub_region, info=info, sink=sink)
         finished = datetime.now(UTC)
         sink.commit(status_table(results, info.started_at), build_manifest(info, results, destination, finished))
     except BaseException:
@@ -91,12 +72,38 @@ def run_job(options: JobOptions, clients: ClientFactory) -> tuple[RunSummary, li
         raise
     summary = summarise(
         results,
-        assume_role_calls=credentials.assume_calls,
+        assume_role_calls=assume_calls,
         duration_s=(datetime.now(UTC) - info.started_at).total_seconds(),  # uploads included
         output=str(sink.path),
         status_output=str(sink.status_path),
     )
     return summary, results
+
+
+def _collect(
+    options: JobOptions, clients: ClientFactory, policy: RetryPolicy, hub_region: str, *, info: RunInfo, sink: RunSink
+) -> tuple[list[TargetResult], int]:
+    """Discover the targets, list them all, stream their rows to the sink; the results and AssumeRole count."""
+    config = options.config
+    targets = _targets(options, clients, policy, hub_region)
+    sts = clients.client("sts", hub_region)
+    credentials = AccountCredentials(sts, config.session_name, config.duration_seconds, policy)
+    regions = EnabledRegions(credentials, clients, policy, hub_region)
+
+    def collector(lister: LambdaLister) -> Collector:
+        return Collector(
+            lister,
+            credentials,
+            policy,
+            config.function_version,
+            info.started_at,
+            config.max_requests_per_second,
+            regions,
+        )
+
+    progress = Progress(len(targets), options.live_progress)
+    results = asyncio.run(_collect_all(targets, clients, collector, options.max_workers, sink=sink, progress=progress))
+    return results, credentials.assume_calls
 
 
 def _targets(options: JobOptions, clients: ClientFactory, policy: RetryPolicy, hub_region: str) -> tuple[Target, ...]:
