@@ -76,6 +76,7 @@ def run_job(options: JobOptions, clients: ClientFactory) -> tuple[RunSummary, li
         duration_s=(datetime.now(UTC) - info.started_at).total_seconds(),  # uploads included
         output=str(sink.path),
         status_output=str(sink.status_path),
+        manifest_output=str(destination.manifest),
     )
     return summary, results
 

@@ -29,6 +29,7 @@ class RunSummary:
     duration_s: float
     output: str  # a path or an s3:// URL
     status_output: str
+    manifest_output: str | None = None
 
 
 def status_table(results: Sequence[TargetResult], snapshot_time: datetime) -> pa.Table:
@@ -52,7 +53,13 @@ def status_table(results: Sequence[TargetResult], snapshot_time: datetime) -> pa
 
 
 def summarise(
-    results: Sequence[TargetResult], *, assume_role_calls: int, duration_s: float, output: str, status_output: str
+    results: Sequence[TargetResult],
+    *,
+    assume_role_calls: int,
+    duration_s: float,
+    output: str,
+    status_output: str,
+    manifest_output: str | None = None,
 ) -> RunSummary:
     counts = Counter(r.status for r in results)
     return RunSummary(
@@ -67,6 +74,7 @@ def summarise(
         duration_s=duration_s,
         output=output,
         status_output=status_output,
+        manifest_output=manifest_output,
     )
 
 
@@ -84,6 +92,8 @@ def render_summary(summary: RunSummary, results: Sequence[TargetResult]) -> str:
         f"  written  {summary.output}",
         f"           {summary.status_output}",
     ]
+    if summary.manifest_output:
+        lines.append(f"           {summary.manifest_output}")
     not_ok = [r for r in results if r.status is not Status.OK]
     for r in sorted(not_ok, key=lambda r: (r.status.value, r.target.label))[:_FAILURES_SHOWN]:
         lines.append(
