@@ -353,6 +353,15 @@ def test_organization_run_to_s3_reads_back_with_duckdb(
     assert not {arn for arn in live.app.stats.assume_calls if arn.split(":")[4] in world.suspended | {world.outside}}
     assert live.app.stats.list_calls[(world.opted_out, OPT_IN)] == 1  # asked, answered not enabled
 
+    # The compliance report and the diff read the same partitioned prefix straight from S3.
+    env = subprocess_env(live.endpoint)
+    report = _run(_module("report", f"s3://{world.bucket}/{prefix}", "--format", "csv"), env, tmp_path)
+    assert report.returncode == 0, report.stderr
+    assert report.stdout.startswith("account_id,account_name,account_tags,region,function_name,")
+    same = _run(_module("diff", f"s3://{world.bucket}/{prefix}", f"s3://{world.bucket}/{prefix}"), env, tmp_path)
+    assert same.returncode == 0, same.stderr
+    assert ": no changes" in same.stdout.splitlines()[2], same.stdout
+
 
 def test_regions_all_skips_the_disabled_region_without_listing_it(
     live: Emulator, world: World, s3: Any, fs: Any, tmp_path: Path
