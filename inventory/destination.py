@@ -172,12 +172,11 @@ def _beside(output: str, fmt: Format, inventory: Location) -> Destination:
 
 
 def resolve_output(output: str, fmt: Format | None) -> tuple[Path, Format]:
-    """The local, non-partitioned case alone (kept for callers that predate Destination)."""
-    path = Path(output)
-    if output.endswith(("/", os.sep)) or path.is_dir():
-        chosen = fmt or Format.PARQUET
-        return path / f"inventory.{chosen.value}", chosen
-    return path, fmt or Format.from_path(path)
+    """A local --output as one file path and its format (the demo's view of resolve_destination)."""
+    destination = resolve_destination(output, fmt, partitioned=False, snapshot_date=date.min)
+    if not isinstance(destination.inventory, Path):
+        raise OutputError(f"{output}: a local path is needed here")
+    return destination.inventory, destination.fmt
 
 
 def status_path(path: Path, fmt: Format) -> Path:

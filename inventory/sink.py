@@ -30,7 +30,6 @@ from inventory.destination import (
     Location,
     S3Store,
     Store,
-    file_destination,
     new_file_mode,
     resolve_output,
     status_path,
@@ -44,7 +43,6 @@ __all__ = [
     "ROW_GROUP_ROWS",
     "AtomicTableFile",
     "Format",
-    "InventorySink",
     "LocalStore",
     "RunSink",
     "TableFile",
@@ -249,23 +247,6 @@ class RunSink:
         """Delete whatever was not published. Safe to call twice, and after a failed commit."""
         self._inventory.discard()
         self._status.discard()
-
-
-class InventorySink(RunSink):
-    """A local file and its status file next to it, no manifest: the constructor that predates
-    Destination, kept until every caller uses `open_sink`."""
-
-    def __init__(self, path: Path, fmt: Format, status_schema: pa.Schema) -> None:
-        super().__init__(file_destination(path, fmt), status_schema, LocalStore())
-        self._local = path
-
-    @property
-    def path(self) -> Path:
-        return self._local
-
-    @property
-    def status_path(self) -> Path:
-        return status_path(self._local, self.destination.fmt)
 
 
 def open_sink(

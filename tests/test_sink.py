@@ -16,13 +16,12 @@ import pyarrow.parquet as pq
 import pytest
 
 import inventory.sink
-from inventory.destination import resolve_destination
+from inventory.destination import file_destination, resolve_destination
 from inventory.errors import ExitCode, OutputError
 from inventory.schema import INVENTORY_SCHEMA, STATUS_SCHEMA, function_batch
 from inventory.sink import (
     AtomicTableFile,
     Format,
-    InventorySink,
     RunSink,
     csv_ready,
     open_sink,
@@ -92,6 +91,11 @@ def _one_line(err: OutputError) -> str:
     assert text and "\n" not in text
     assert err.exit_code is ExitCode.USAGE
     return text
+
+
+def _sink(path: Path, fmt: Format) -> RunSink:
+    """A local file sink, as the job opens it for `--output FILE`."""
+    return open_sink(file_destination(path, fmt), STATUS_SCHEMA)
 
 
 # --- resolve_output / status_path / Format ------------------------------------------------------------
@@ -180,7 +184,7 @@ def test_format_from_path(name: str, fmt: Format) -> None:
 
 def test_parquet_round_trip(tmp_path: Path) -> None:
     path = tmp_path / "inventory.parquet"
-    sink = InventorySink(path, Format.PARQUET, STATUS_SCHEMA)
+    sink = _sink(path, Format.PARQUET)
     assert sink.status_path == tmp_path / "inventory.status.parquet"
     sink.write(_batch("a", "b"))
     sink.write(_batch())  # empty target: nothing to write
@@ -204,7 +208,7 @@ def test_parquet_round_trip(tmp_path: Path) -> None:
 
 def test_parquet_read_by_pandas(tmp_path: Path) -> None:
     path = tmp_path / "inventory.parquet"
-    sink = InventorySink(path, Format.PARQUET, STATUS_SCHEMA)
+    sink = _sink(path, Format.PARQUET)
     sink.write(_batch("a", "b"))
     sink.commit(_status())
     frame = pd.read_parquet(path)
@@ -221,7 +225,7 @@ def test_parquet_read_by_pandas(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("which", ["inventory", "status"])
 def test_parquet_zstd(tmp_path: Path, which: str) -> None:
-    sink = InventorySink(tmp_path / "inventory.parquet", Format.PARQUET, STATUS_SCHEMA)
+    sink = _sink(tmp_path / "inventory.parquet", Format.PARQUET)
     sink.write(_batch("a"))
     sink.commit(_status())
     meta = pq.ParquetFile(sink.path if which == "inventory" else sink.status_path).metadata
@@ -236,7 +240,7 @@ def test_row_groups_flushed(
 ) -> None:
     monkeypatch.setattr(inventory.sink, "ROW_GROUP_ROWS", limit)
     path = tmp_path / "inventory.parquet"
-    sink = InventorySink(path, Format.PARQUET, STATUS_SCHEMA)
+    sink = _sink(path, Format.PARQUET)
     for i in range(batches):
         sink.write(_batch(f"f{i:02d}"))
     sink.commit(_status())
@@ -249,7 +253,7 @@ def test_row_groups_flushed(
 
 def test_row_groups_flushed_before_commit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(inventory.sink, "ROW_GROUP_ROWS", 2)
-    sink = InventorySink(tmp_path / "inventory.parquet", Format.PARQUET, STATUS_SCHEMA)
+    sink = _sink(tmp_path / "inventory.parquet", Format.PARQUET)
     (tmp,) = [p for p in tmp_path.iterdir() if p.name.startswith(".inventory.parquet.")]
     size_before = tmp.stat().st_size
     for i in range(6):
@@ -266,7 +270,7 @@ def test_default_row_group_is_large() -> None:
 @pytest.mark.parametrize("fmt", [Format.PARQUET, Format.CSV])
 def test_empty_inventory_still_writes_valid_files(tmp_path: Path, fmt: Format) -> None:
     path = tmp_path / f"inventory.{fmt.value}"
-    sink = InventorySink(path, fmt, STATUS_SCHEMA)
+    sink = _sink(path, fmt)
     sink.write(_batch())
     sink.commit(STATUS_SCHEMA.empty_table())
     assert sink.rows == 0
@@ -295,7 +299,7 @@ def _read_csv(path: Path) -> list[dict[str, str]]:
 
 def test_csv_round_trip_with_json_lists(tmp_path: Path) -> None:
     path = tmp_path / "inventory.csv"
-    sink = InventorySink(path, Format.CSV, STATUS_SCHEMA)
+    sink = _sink(path, Format.CSV)
     odd = _item('weird, "quoted"\nname', Layers=[{"Arn": "arn:aws:lambda:eu-west-1:1:layer:x:1"}])
     sink.write(function_batch(_target(tags=("env:prod", "team:a")), SNAPSHOT, [_item("plain"), odd]))
     sink.commit(_status(3))
@@ -324,7 +328,7 @@ def test_csv_round_trip_with_json_lists(tmp_path: Path) -> None:
 
 def test_csv_read_by_pandas(tmp_path: Path) -> None:
     path = tmp_path / "inventory.csv"
-    sink = InventorySink(path, Format.CSV, STATUS_SCHEMA)
+    sink = _sink(path, Format.CSV)
     sink.write(_batch("a", "b"))
     sink.commit(_status())
     frame = pd.read_csv(path, dtype={"account_id": str}, converters={"architectures": json.loads})
@@ -336,7 +340,7 @@ def test_csv_read_by_pandas(tmp_path: Path) -> None:
 def test_csv_row_groups_do_not_repeat_header(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(inventory.sink, "ROW_GROUP_ROWS", 1)
     path = tmp_path / "inventory.csv"
-    sink = InventorySink(path, Format.CSV, STATUS_SCHEMA)
+    sink = _sink(path, Format.CSV)
     for i in range(4):
         sink.write(_batch(f"f{i}"))
     sink.commit(_status())
@@ -373,7 +377,7 @@ def test_csv_ready_empty_inventory_schema() -> None:
 
 def test_format_flag_overrides_extension_csv_in_parquet_name(tmp_path: Path) -> None:
     path, fmt = resolve_output(str(tmp_path / "inv.parquet"), Format.CSV)
-    sink = InventorySink(path, fmt, STATUS_SCHEMA)
+    sink = _sink(path, fmt)
     sink.write(_batch("a"))
     sink.commit(_status())
     assert path.read_bytes().startswith(b'"snapshot_time"')
@@ -383,7 +387,7 @@ def test_format_flag_overrides_extension_csv_in_parquet_name(tmp_path: Path) -> 
 
 def test_format_flag_overrides_extension_parquet_in_csv_name(tmp_path: Path) -> None:
     path, fmt = resolve_output(str(tmp_path / "inv.csv"), Format.PARQUET)
-    sink = InventorySink(path, fmt, STATUS_SCHEMA)
+    sink = _sink(path, fmt)
     sink.write(_batch("a"))
     sink.commit(_status())
     assert path.read_bytes()[:4] == b"PAR1"
@@ -394,7 +398,7 @@ def test_format_flag_overrides_extension_parquet_in_csv_name(tmp_path: Path) -> 
 @pytest.mark.parametrize(("fmt", "name"), [(None, "inventory.parquet"), (Format.CSV, "inventory.csv")])
 def test_directory_output_end_to_end(tmp_path: Path, fmt: Format | None, name: str) -> None:
     path, chosen = resolve_output(str(tmp_path), fmt)
-    sink = InventorySink(path, chosen, STATUS_SCHEMA)
+    sink = _sink(path, chosen)
     sink.write(_batch("a"))
     sink.commit(_status())
     assert _listing(tmp_path) == sorted([name, name.replace("inventory.", "inventory.status.")])
@@ -402,7 +406,7 @@ def test_directory_output_end_to_end(tmp_path: Path, fmt: Format | None, name: s
 
 def test_trailing_slash_creates_the_directory(tmp_path: Path) -> None:
     path, fmt = resolve_output(f"{tmp_path}/a/b/", None)
-    sink = InventorySink(path, fmt, STATUS_SCHEMA)
+    sink = _sink(path, fmt)
     sink.commit(_status())
     assert (tmp_path / "a" / "b" / "inventory.parquet").is_file()
     assert (tmp_path / "a" / "b" / "inventory.status.parquet").is_file()
@@ -414,7 +418,7 @@ def test_trailing_slash_creates_the_directory(tmp_path: Path) -> None:
 @pytest.mark.parametrize("fmt", [Format.PARQUET, Format.CSV])
 def test_nothing_under_final_names_before_commit(tmp_path: Path, fmt: Format) -> None:
     path = tmp_path / f"inventory.{fmt.value}"
-    sink = InventorySink(path, fmt, STATUS_SCHEMA)
+    sink = _sink(path, fmt)
     sink.write(_batch("a", "b"))
     assert not path.exists()
     assert not sink.status_path.exists()
@@ -429,14 +433,14 @@ def test_nothing_under_final_names_before_commit(tmp_path: Path, fmt: Format) ->
 
 @pytest.mark.parametrize("fmt", [Format.PARQUET, Format.CSV])
 def test_abort_removes_temp_files(tmp_path: Path, fmt: Format) -> None:
-    sink = InventorySink(tmp_path / f"inventory.{fmt.value}", fmt, STATUS_SCHEMA)
+    sink = _sink(tmp_path / f"inventory.{fmt.value}", fmt)
     sink.write(_batch("a"))
     sink.abort()
     assert _listing(tmp_path) == []
 
 
 def test_abort_twice_is_harmless(tmp_path: Path) -> None:
-    sink = InventorySink(tmp_path / "inventory.parquet", Format.PARQUET, STATUS_SCHEMA)
+    sink = _sink(tmp_path / "inventory.parquet", Format.PARQUET)
     sink.abort()
     sink.abort()
     assert _listing(tmp_path) == []
@@ -444,12 +448,12 @@ def test_abort_twice_is_harmless(tmp_path: Path) -> None:
 
 def test_abort_keeps_previous_run_untouched(tmp_path: Path) -> None:
     path = tmp_path / "inventory.parquet"
-    first = InventorySink(path, Format.PARQUET, STATUS_SCHEMA)
+    first = _sink(path, Format.PARQUET)
     first.write(_batch("old"))
     first.commit(_status())
     before = path.read_bytes()
 
-    second = InventorySink(path, Format.PARQUET, STATUS_SCHEMA)
+    second = _sink(path, Format.PARQUET)
     second.write(_batch("new1", "new2"))
     assert path.read_bytes() == before  # the old file is intact while the new one is written
     second.abort()
@@ -460,7 +464,7 @@ def test_abort_keeps_previous_run_untouched(tmp_path: Path) -> None:
 def test_commit_replaces_previous_run(tmp_path: Path) -> None:
     path = tmp_path / "inventory.parquet"
     for names in (("old",), ("new1", "new2")):
-        sink = InventorySink(path, Format.PARQUET, STATUS_SCHEMA)
+        sink = _sink(path, Format.PARQUET)
         sink.write(_batch(*names))
         sink.commit(_status(len(names)))
     assert pq.read_table(path).column("function_name").to_pylist() == ["new1", "new2"]
@@ -503,7 +507,7 @@ def test_destination_under_a_regular_file(tmp_path: Path, fmt: Format, depth: in
     blocker.write_text("I am a file")
     path = blocker.joinpath(*["sub"] * (depth - 1), f"inventory.{fmt.value}")
     with pytest.raises(OutputError) as info:
-        InventorySink(path, fmt, STATUS_SCHEMA)
+        _sink(path, fmt)
     text = _one_line(info.value)
     assert text.startswith(f"{path}: cannot write output")
     assert _listing(tmp_path) == ["not-a-dir"]
@@ -522,7 +526,7 @@ def test_destination_is_a_directory(tmp_path: Path) -> None:
 def test_status_destination_unwritable_cleans_inventory_temp(tmp_path: Path) -> None:
     (tmp_path / "inventory.status.parquet").mkdir()
     with pytest.raises(OutputError) as info:
-        InventorySink(tmp_path / "inventory.parquet", Format.PARQUET, STATUS_SCHEMA)
+        _sink(tmp_path / "inventory.parquet", Format.PARQUET)
     assert "inventory.status.parquet" in _one_line(info.value)
     assert _listing(tmp_path) == ["inventory.status.parquet"]  # no leftover temp file of the inventory
 
@@ -647,7 +651,7 @@ def test_run_sink_reports_its_locations(tmp_path: Path) -> None:
 
 
 def test_legacy_inventory_sink_is_a_run_sink_without_manifest(tmp_path: Path) -> None:
-    sink = InventorySink(tmp_path / "inv.parquet", Format.PARQUET, STATUS_SCHEMA)
+    sink = _sink(tmp_path / "inv.parquet", Format.PARQUET)
     assert isinstance(sink, RunSink)
     assert (sink.path, sink.status_path) == (tmp_path / "inv.parquet", tmp_path / "inv.status.parquet")
     sink.commit(_status())
