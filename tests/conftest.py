@@ -13,11 +13,13 @@ from __future__ import annotations
 import functools
 import os
 import sys
+import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError
 
 from inventory.collect import TargetResult
 from inventory.config import RunConfig, parse_config
@@ -127,6 +129,24 @@ def emu(emulator: Emulator, aws_env: str) -> Iterator[Emulator]:
     yield emulator
     emulator.app.behaviour = Behaviour()
     emulator.app.reset_stats()
+
+
+def new_bucket(s3: Any, prefix: str) -> str:
+    """A fresh, uniquely named bucket in the emulator's S3 (its state is shared by the whole session)."""
+    name = f"{prefix}-{uuid.uuid4().hex[:12]}"
+    s3.create_bucket(Bucket=name)
+    return name
+
+
+def ensure_organization(organizations: Any) -> str:
+    """The emulator's organization (created on first use; other modules may have made it) -> its root id."""
+    try:
+        organizations.create_organization(FeatureSet="ALL")
+    except ClientError as err:
+        if err.response["Error"]["Code"] != "AlreadyInOrganizationException":
+            raise
+    root: str = organizations.list_roots()["Roots"][0]["Id"]
+    return root
 
 
 def run_inventory(

@@ -26,6 +26,7 @@ import pyarrow.dataset as ds
 import pyarrow.fs as pafs
 import pytest
 from boto3.s3.transfer import TransferConfig
+from conftest import new_bucket
 
 from inventory.collect import Status, TargetResult
 from inventory.credentials import ClientFactory, botocore_config
@@ -270,9 +271,7 @@ def admin(emu: Emulator) -> Any:
 
 @pytest.fixture
 def bucket(admin: Any) -> str:
-    name = f"inventory-{uuid.uuid4().hex[:12]}"
-    admin.create_bucket(Bucket=name)
-    return name
+    return new_bucket(admin, "inventory")
 
 
 @pytest.fixture

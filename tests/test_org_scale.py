@@ -31,8 +31,7 @@ import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 import pytest
 import yaml
-from botocore.exceptions import ClientError
-from conftest import FAST_RETRY, seed_members, subprocess_env
+from conftest import FAST_RETRY, ensure_organization, new_bucket, seed_members, subprocess_env
 
 from inventory.demo.emulator import Emulator
 from inventory.demo.seed import FunctionSpec, MemberSpec, Seeded
@@ -96,12 +95,7 @@ def _create_accounts(org: Any, root: str, token: str, placement: Mapping[str, st
 @pytest.fixture(scope="module")
 def world(emulator: Emulator) -> World:
     org = _admin(emulator, "organizations")
-    try:
-        org.create_organization(FeatureSet="ALL")
-    except ClientError as err:
-        if err.response["Error"]["Code"] != "AlreadyInOrganizationException":
-            raise
-    root = org.list_roots()["Roots"][0]["Id"]
+    root = ensure_organization(org)
     token = uuid.uuid4().hex[:6]
     parent_ou = org.create_organizational_unit(ParentId=root, Name=f"scale-{token}")["OrganizationalUnit"]["Id"]
     child_ou = org.create_organizational_unit(ParentId=parent_ou, Name=f"scale-child-{token}")["OrganizationalUnit"][
@@ -148,8 +142,7 @@ def world(emulator: Emulator) -> World:
     )
     for label in ("closed", "child-closed"):
         org.close_account(AccountId=ids[label])
-    bucket = f"inventory-scale-{token}"
-    _admin(emulator, "s3").create_bucket(Bucket=bucket)
+    bucket = new_bucket(_admin(emulator, "s3"), "inventory-scale")
     world = World(
         parent_ou=parent_ou,
         child_ou=child_ou,

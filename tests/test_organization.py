@@ -21,7 +21,7 @@ import boto3
 import pytest
 from botocore.awsrequest import AWSRequest, AWSResponse
 from botocore.exceptions import ClientError
-from conftest import FAST_RETRY
+from conftest import FAST_RETRY, ensure_organization
 
 from inventory.credentials import ClientFactory
 from inventory.demo.emulator import Emulator
@@ -83,12 +83,7 @@ def tree(emulator: Emulator) -> Tree:
         aws_access_key_id="testing",
         aws_secret_access_key="testing",
     )
-    try:
-        org.create_organization(FeatureSet="ALL")
-    except ClientError as err:
-        if err.response["Error"]["Code"] != "AlreadyInOrganizationException":
-            raise
-    root = org.list_roots()["Roots"][0]["Id"]
+    root = ensure_organization(org)
     parent_ou = _new_ou(org, root, "org-test-parent")
     child_ou = _new_ou(org, parent_ou, "org-test-child")
     grandchild_ou = _new_ou(org, child_ou, "org-test-grandchild")

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import uuid
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -17,7 +16,7 @@ import boto3
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from conftest import subprocess_env
+from conftest import new_bucket, subprocess_env
 from fixtures.inventories import (
     DEV,
     PROD,
@@ -253,9 +252,7 @@ def reader(emu: Emulator) -> Any:
 
 @pytest.fixture
 def bucket(reader: Any) -> str:
-    name = f"snapshots-{uuid.uuid4().hex[:12]}"
-    reader.create_bucket(Bucket=name)
-    return name
+    return new_bucket(reader, "snapshots")
 
 
 def test_s3_partition_with_two_shards_and_the_latest_date(writer: Any, reader: Any, bucket: str) -> None:
