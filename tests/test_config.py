@@ -469,19 +469,22 @@ def test_load_good_yaml(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    ("yaml_id", "shown"),
+    ("yaml_id", "said"),
     [
-        ("123456789012", "123456789012"),  # a plain YAML int
-        ("012345670123", str(0o12345670123)),  # YAML 1.1 reads a leading 0 as octal: the id is silently changed
-        ("0123_4567_0123", str(0o12345670123)),  # YAML 1.1 allows _ in numbers
+        ("123456789012", 'is a YAML number, not a string; quote it: "123456789012"'),  # a plain YAML int
+        # YAML 1.1 reads a leading 0 as octal: the id would silently change. Say so, with the text as written.
+        ("011111111111", 'was read by YAML as an octal number; quote it: "011111111111"'),
+        ("012345670123", 'was read by YAML as an octal number; quote it: "012345670123"'),
+        ("0123_4567_0123", 'was read by YAML as an octal number; quote it: "0123_4567_0123"'),  # _ allowed
+        ("0x1F", 'is a YAML number, not a string; quote it: "0x1F"'),
     ],
 )
-def test_unquoted_account_id_is_rejected(tmp_path: Path, yaml_id: str, shown: str) -> None:
+def test_unquoted_account_id_is_rejected(tmp_path: Path, yaml_id: str, said: str) -> None:
     text = f"regions: [us-east-1]\naccounts:\n  - account_id: {yaml_id}\n"
     path = _write(tmp_path, text)
     message = _load_error(path)
-    assert message.startswith(f"{path}: accounts[0].account_id: {shown} is a YAML number"), message
-    assert "quote" in message
+    assert message == f"{path}: accounts[0].account_id: {yaml_id} {said}", message
+    assert "1227133513" not in message and str(0o12345670123) not in message  # not the octal's decimal value
 
 
 @pytest.mark.parametrize(
