@@ -42,6 +42,8 @@ _SCALAR_TAGS = frozenset(f"{_TAG}{name}" for name in ("str", "int", "float", "bo
 _MAPPING_TAGS = frozenset({f"{_TAG}map", "!"})
 _SEQUENCE_TAGS = frozenset({f"{_TAG}seq", "!"})
 _MERGE = f"{_TAG}merge"
+_STR = f"{_TAG}str"
+_VALUE = f"{_TAG}value"
 _MERGE_KEY = object()  # a plain `<<` key
 _NO_KEY = object()  # a mapping waiting for its next key
 
@@ -90,7 +92,7 @@ def _resolve_plain(value: str) -> str:
     for tag, regexp in _RESOLVERS.get(value[:1] or "", ()):
         if regexp.match(value):
             return str(tag)
-    return f"{_TAG}str"
+    return _STR
 
 
 def _scalar(event: events.ScalarEvent) -> Any:
@@ -99,10 +101,14 @@ def _scalar(event: events.ScalarEvent) -> Any:
     if tag is None or tag == "!":
         if not event.implicit[0]:  # quoted, a block scalar, or `!`: a string
             return value
+        if value[:1] not in _RESOLVERS:  # most plain values (names, ARNs, keys): a string, no regex to try
+            return value
         tag = _resolve_plain(value)
         if tag == _MERGE:
             return _MERGE_KEY
-    if tag == f"{_TAG}str":
+        if tag == _VALUE:  # a plain `=`: safe_load has no constructor for it; it is just text here
+            return value
+    if tag == _STR:
         return value
     if tag not in _SCALAR_TAGS:
         raise YamlError(f"{_at(event)}: tag {_tag(tag)} is not allowed in the config")
@@ -137,16 +143,20 @@ class _Builder:
         self.documents: list[Any] = []
 
     def feed(self, event: events.Event) -> None:
-        if isinstance(event, events.ScalarEvent):
-            value = _scalar(event)
-            self._anchor(event.anchor, value, 1)
+        kind = type(event)
+        if kind is events.ScalarEvent:
+            value = _scalar(event)  # type: ignore[arg-type]
+            if event.anchor is not None:  # type: ignore[attr-defined]
+                self.anchors[event.anchor] = (value, 1)  # type: ignore[attr-defined]
             self._add(value, 1, event)
-        elif isinstance(event, events.AliasEvent):
-            self._alias(event)
-        elif isinstance(event, events.CollectionStartEvent):
-            self._open(event)
-        elif isinstance(event, events.CollectionEndEvent):
+        elif kind is events.AliasEvent:
+            self._alias(event)  # type: ignore[arg-type]
+        elif kind is events.MappingStartEvent or kind is events.SequenceStartEvent:
+            self._open(event)  # type: ignore[arg-type]
+        elif kind is events.MappingEndEvent or kind is events.SequenceEndEvent:
             self._close()
+        elif kind is events.DocumentStartEvent and self.documents:
+            raise YamlError(f"{_at(event)}: more than one YAML document in the file (a second '---')")
 
     def _open(self, event: events.CollectionStartEvent) -> None:
         mapping = isinstance(event, events.MappingStartEvent)
@@ -185,7 +195,12 @@ class _Builder:
         if anchor is not None:
             self.anchors[anchor] = (value, size)
 
+    def _at_key(self) -> bool:
+        return bool(self.stack) and isinstance(self.stack[-1].items, dict) and self.stack[-1].key is _NO_KEY
+
     def _add(self, value: Any, size: int, event: events.Event) -> None:
+        if value is _MERGE_KEY and not self._at_key():
+            value = "<<"  # a `<<` that is not a mapping's key is just text
         if not self.stack:
             self.documents.append(value)
             return
@@ -231,10 +246,7 @@ def load_yaml(text: str) -> Any:
     parser = _loader_class()(text)
     builder = _Builder()
     try:
-        while parser.check_event():
-            event = parser.get_event()
-            if isinstance(event, events.DocumentStartEvent) and builder.documents:
-                raise YamlError(f"{_at(event)}: more than one YAML document in the file (a second '---')")
+        for event in iter(parser.get_event, None):
             builder.feed(event)
     finally:
         parser.dispose()

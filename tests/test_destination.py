@@ -62,13 +62,13 @@ def _names(dest: Destination) -> tuple[str, str, str]:
     [
         ("x.parquet", None, (Format.PARQUET, "x.status.parquet", "x.manifest.json")),
         ("x.csv", None, (Format.CSV, "x.status.csv", "x.manifest.json")),
-        ("x.parquet", Format.CSV, (Format.CSV, "x.status.csv", "x.manifest.json")),
+        ("x.parquet", Format.PARQUET, (Format.PARQUET, "x.status.parquet", "x.manifest.json")),
         (
             "lambda-2026.x.parquet",
             None,
             (Format.PARQUET, "lambda-2026.x.status.parquet", "lambda-2026.x.manifest.json"),
         ),
-        ("x", None, (Format.PARQUET, "x.status.parquet", "x.manifest.json")),
+        ("x.txt", Format.CSV, (Format.CSV, "x.status.csv", "x.manifest.json")),
     ],
 )
 def test_local_file(tmp_path: Path, name: str, fmt: Format | None, expected: tuple[Format, str, str]) -> None:
@@ -154,8 +154,7 @@ def test_s3_prefix_sharded_csv() -> None:
     [
         ("s3://b-1/k.parquet", None, ("k.parquet", "k.status.parquet", "k.manifest.json", Format.PARQUET)),
         ("s3://b-1/d/e/k.csv", None, ("d/e/k.csv", "d/e/k.status.csv", "d/e/k.manifest.json", Format.CSV)),
-        ("s3://b-1/d/k.csv", Format.PARQUET, ("d/k.csv", "d/k.status.parquet", "d/k.manifest.json", Format.PARQUET)),
-        ("s3://b-1/d/k", None, ("d/k", "d/k.status.parquet", "d/k.manifest.json", Format.PARQUET)),
+        ("s3://b-1/d/k.csv", Format.CSV, ("d/k.csv", "d/k.status.csv", "d/k.manifest.json", Format.CSV)),
     ],
 )
 def test_s3_exact_key(output: str, fmt: Format | None, expected: tuple[str, str, str, Format]) -> None:
