@@ -625,3 +625,38 @@ def test_s3_failed_multipart_upload_leaves_no_object_and_no_parts(
     assert _keys(admin, bucket) == []
     assert admin.list_multipart_uploads(Bucket=bucket).get("Uploads", []) == []  # every attempt was aborted
     assert list(scratch.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("output", "expected"),
+    [
+        ("s3://b-1/a/../b/", "the S3 key has a '.' or '..' segment"),
+        ("s3://b-1/./k.parquet", "the S3 key has a '.' or '..' segment"),
+        ("s3://b-1/a\nb/", "the S3 key has a control character"),
+        ("s3://b-1/a\x00b.parquet", "the S3 key has a control character"),
+        ("s3://b-1/" + "é" * 600 + ".parquet", "is over 1024 bytes"),  # 1200 bytes of UTF-8
+        ("s3://b-1/" + "p" * 990 + "/", "is over 1024 bytes"),  # the partitioned keys add their own parts
+    ],
+)
+def test_unusable_s3_key_is_one_line(output: str, expected: str) -> None:
+    with pytest.raises(OutputError) as info:
+        _resolve(output, None)
+    assert expected in str(info.value) and "\n" not in str(info.value)
+    assert len(str(info.value)) < 400
+
+
+@pytest.mark.parametrize(
+    ("output", "fmt", "expected"),
+    [
+        ("x.csv", Format.PARQUET, "the name ends in .csv but the format is parquet; name it x.parquet"),
+        ("x.parquet", Format.CSV, "the name ends in .parquet but the format is csv; name it x.csv"),
+        ("out", None, "no file extension and not an existing directory; write {p}/ for a directory or {p}.parquet"),
+        ("out", Format.CSV, "write {p}/ for a directory or {p}.csv for a file"),
+        ("s3://b-1/d/k", None, "write s3://b-1/d/k/ for a directory or s3://b-1/d/k.parquet"),
+    ],
+)
+def test_output_name_and_format_must_agree(tmp_path: Path, output: str, fmt: Format | None, expected: str) -> None:
+    target = output if output.startswith("s3://") else str(tmp_path / output)
+    with pytest.raises(OutputError) as info:
+        _resolve(target, fmt)
+    assert expected.format(p=target) in str(info.value)
