@@ -173,8 +173,8 @@ def _check_semantics(config: RunConfig, known_regions: frozenset[str]) -> None:
 
 
 def _check_external_id(path: str, value: str | None) -> None:
-    """STS's rule for ExternalId. The value is never echoed: it is shared with the member account's trust."""
-    if value is not None and not _EXTERNAL_ID.match(value):
+    """STS's rule for ExternalId (an empty one means none). Never echoed: it is shared with the member's trust."""
+    if value and not _EXTERNAL_ID.match(value):
         raise ConfigError(f"{path}: must be 2-1224 characters of letters, digits and _+=,.@:/- (value not shown)")
 
 
