@@ -51,6 +51,7 @@ class Scenario:
     """(account, region) -> how many functions and how the target behaves; anything else is ok and empty."""
 
     targets: dict[tuple[str, str], TargetSpec] = field(default_factory=dict)
+    deny_echo: set[str] = field(default_factory=set)  # accounts whose AssumeRole is denied, echoing the request
 
     def add(self, account: str, region: str, functions: int, behaviour: Behaviour | None = None) -> Scenario:
         self.targets[(account, region)] = TargetSpec(functions, behaviour or Ok())
@@ -86,7 +87,7 @@ class FakeAws:
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
         self._server.daemon_threads = True
         self._server.fake = self  # type: ignore[attr-defined]
-        self._thread = threading.Thread(target=self._server.serve_forever, name="fake-aws", daemon=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), name="fake-aws", daemon=True)
 
     @property
     def endpoint(self) -> str:
@@ -114,13 +115,17 @@ class FakeAws:
 
     # --- STS
 
-    def assume_role(self, form: dict[str, str]) -> Reply:
+    def assume_role(self, form: dict[str, str], authorization: str) -> Reply:
         match = ROLE_ARN.match(form.get("RoleArn", ""))
         if form.get("Action") != "AssumeRole" or not match:
             return _xml_error(400, "InvalidAction", f"the fake does not answer {form.get('Action')!r}")
         account = match.group(1)
         with self.lock:
             self.assume_roles[account] += 1
+            self.echoed.append(authorization)
+            if account in self.scenario.deny_echo:  # a message that echoes the hub's own request
+                message = f"not authorized to perform sts:AssumeRole on {form['RoleArn']}; request: {authorization}"
+                return _xml_error(403, "AccessDenied", message)
             key_id = f"ASIA{account}{len(self.issued) % 36**4:04X}"
             issued = Issued(account, f"FAKESECRET{secrets.token_hex(15)}", _session_token())
             self.issued[key_id] = issued
@@ -215,12 +220,16 @@ class _Handler(BaseHTTPRequestHandler):
         service = scope.group(3) if scope else ""
         answer: Reply | Drop | Delayed
         if service == "sts":
-            answer = fake.assume_role({k: v[-1] for k, v in parse_qs(body or url.query).items()})
+            form = {k: v[-1] for k, v in parse_qs(body or url.query).items()}
+            answer = fake.assume_role(form, headers.get("authorization", ""))
         elif scope and service == "lambda" and self.command == "GET" and LIST_PATH.match(url.path):
             answer = fake.list_functions(scope.group(1), scope.group(2), url.query, headers)
         else:
             answer = json_error(400, "UnknownOperationException", f"the fake does not answer {self.command} {url.path}")
-        self._send(fake, answer, scope.group(1) if scope else "", scope.group(2) if scope else "", url.query)
+        try:
+            self._send(fake, answer, scope.group(1) if scope else "", scope.group(2) if scope else "", url.query)
+        except OSError:  # the client gave up on this request (a deadline): nothing to answer
+            self.close_connection = True
 
     def _send(self, fake: FakeAws, answer: Reply | Drop | Delayed, key_id: str, region: str, query: str) -> None:
         if isinstance(answer, Delayed):

@@ -27,6 +27,7 @@ FAST_RETRY = {"max_attempts": 4, "base_delay": 0.01, "max_delay": 0.05}
 SHORT_TIMEOUTS = {"connect_seconds": 1, "read_seconds": 1, "target_seconds": 5}
 RUN_TIMEOUT = 45.0  # seconds before the test kills the run (a hang on the original code ends here)
 BOUND = 30.0  # the generous bound a run under short deadlines must finish in
+HUB_KEY_ID = "AKIAFAKEHUBKEY000001"  # the hub's own credentials, shaped like real ones
 HUB_SECRET = "FAKEHUBSECRETb5c1d0e7a9f34c2e8d61"
 
 
@@ -84,7 +85,7 @@ def run_cli(fake: FakeAws, config: Path, tmp: Path, log_format: str = "json", ti
     out = tmp / "out"
     args = [str(console_script()), "run", "--config", str(config), "--output", str(out / "inventory.parquet")]
     args += ["--log-format", log_format, "--log-level", "debug"]
-    env = subprocess_env(fake.endpoint, AWS_SECRET_ACCESS_KEY=HUB_SECRET)
+    env = subprocess_env(fake.endpoint, AWS_ACCESS_KEY_ID=HUB_KEY_ID, AWS_SECRET_ACCESS_KEY=HUB_SECRET)
     started = time.monotonic()
     try:
         proc = subprocess.run(args, env=env, cwd=tmp, capture_output=True, text=True, timeout=timeout, check=False)
@@ -124,7 +125,7 @@ def check_run(
 
 def assert_no_secrets(run: Run, fake: FakeAws) -> None:
     """No credential (issued or the hub's), signature, token or environment value in any stream or file."""
-    needles = [*fake.secrets(), HUB_SECRET]
+    needles = [*fake.secrets(), HUB_KEY_ID, HUB_SECRET]
     haystacks = {"stdout": run.stdout.encode(), "stderr": run.stderr.encode()}
     haystacks.update({str(p.relative_to(run.out)): p.read_bytes() for p in run.files})
     for where, data in haystacks.items():

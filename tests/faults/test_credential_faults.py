@@ -12,7 +12,7 @@ from .behaviours import EchoToken, ExpireAfter
 from .fake_aws import FakeAws, Scenario
 from .harness import assert_exact_rows, assert_failed, assert_ok, check_run, run_cli, write_config
 
-A, B = "340000000001", "340000000002"
+A, B, C = "340000000001", "340000000002", "340000000003"
 R1, R2 = "us-east-1", "eu-west-1"
 StartFake = Callable[[Scenario], FakeAws]
 
@@ -20,9 +20,10 @@ StartFake = Callable[[Scenario], FakeAws]
 @pytest.mark.parametrize("log_format", ["json", "text"])
 def test_an_echoed_token_is_masked_everywhere(fake_aws: StartFake, tmp_path: Path, log_format: str) -> None:
     scenario = Scenario().add(A, R1, 10, EchoToken("json")).add(A, R2, 10, EchoToken("html"))
-    fake = fake_aws(scenario.add(B, R1, 60).add(B, R2, 3))
+    scenario.deny_echo.add(C)  # AssumeRole denied with a message that echoes the hub's key and signature
+    fake = fake_aws(scenario.add(B, R1, 60).add(B, R2, 3).add(C, R1, 4))
 
-    run = run_cli(fake, write_config(tmp_path / "accounts.yaml", [A, B], [R1, R2]), tmp_path, log_format)
+    run = run_cli(fake, write_config(tmp_path / "accounts.yaml", [A, B, C], [R1, R2]), tmp_path, log_format)
 
     # check_run: no key id, secret, token or signature in stdout, stderr (debug), status, manifest, inventory
     status = check_run(run, fake, exit_code=1, log_format=log_format)
@@ -32,6 +33,10 @@ def test_an_echoed_token_is_masked_everywhere(fake_aws: StartFake, tmp_path: Pat
     assert "***" in row["error_message"]
     assert status[(A, R2)]["status"] == "failed"
     assert fake.requests[(A, R1)] == 1  # access denied: not retried
+    for region in (R1, R2):
+        denied = assert_failed(run, fake, status, (C, region), "AccessDenied")
+        assert "sts:AssumeRole" in denied["error_message"]
+    assert fake.assume_roles[C] == 1
     assert_ok(run, fake, status, (B, R1), (B, R2))
     assert_exact_rows(run, fake, (B, R1), (B, R2))
 
