@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from urllib.parse import parse_qs, urlsplit
+from xml.sax.saxutils import escape
 
 from .behaviours import Behaviour, Call, Delayed, Drop, Ok, Reply, expired_reply, json_error, ok_body
 from .population import ENV_SECRET, arns, offset_of, page
@@ -126,7 +127,7 @@ class FakeAws:
             if account in self.scenario.deny_echo:  # a message that echoes the hub's own request
                 message = f"not authorized to perform sts:AssumeRole on {form['RoleArn']}; request: {authorization}"
                 return _xml_error(403, "AccessDenied", message)
-            key_id = f"ASIA{account}{len(self.issued) % 36**4:04X}"
+            key_id = f"ASIA{account}{len(self.issued) % 0x10000:04X}"  # 20 characters, as real ones
             issued = Issued(account, f"FAKESECRET{secrets.token_hex(15)}", _session_token())
             self.issued[key_id] = issued
         expires = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 3600))
@@ -194,7 +195,7 @@ def _session_token() -> str:
 def _xml_error(status: int, code: str, message: str) -> Reply:
     xml = (
         '<ErrorResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><Error><Type>Sender</Type>'
-        f"<Code>{code}</Code><Message>{message}</Message></Error><RequestId>fake</RequestId></ErrorResponse>"
+        f"<Code>{code}</Code><Message>{escape(message)}</Message></Error><RequestId>fake</RequestId></ErrorResponse>"
     )
     return Reply(status, (("Content-Type", "text/xml"),), xml.encode())
 
