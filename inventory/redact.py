@@ -24,9 +24,9 @@ _SECRET_NAMES = (
     r"security[-_]?token|session[-_]?token|secret[-_]?access[-_]?key|aws[-_]secret[-_]access[-_]key|"
     r"aws[-_]session[-_]token|authorization"
 )
-_PAIR = re.compile(rf"(?i)\b({_SECRET_NAMES})([\"']?\s*[=:]\s*[\"']?)(?!\*\*\*)([^\s&,;\"'<>]+)")
+_PAIR = re.compile(rf"(?i)\b({_SECRET_NAMES})(\\?[\"']?\s*[=:]\s*\\?[\"']?)(?!\*\*\*)([^\s&,;\"'<>\\]+)")
 # Access key ids: AKIA (long-term), ASIA (temporary) and the other IAM unique-id prefixes of the same shape.
-_KEY_ID = re.compile(r"\b(?:AKIA|ASIA|ABIA|ACCA|AGPA|AIDA|AIPA|ANPA|ANVA|APKA|AROA|ASCA)[A-Z0-9]{16}\b")
+_KEY_ID = re.compile(r"(?<![A-Z0-9])(?:AKIA|ASIA|ABIA|ACCA|AGPA|AIDA|AIPA|ANPA|ANVA|APKA|AROA|ASCA)[A-Z0-9]{16}\b")
 # STS session tokens (plain or URL-encoded) start with these; any long base64 run is treated as one too.
 _TOKEN = re.compile(r"(?:IQoJb3JpZ2lu|FwoGZXIvYXdz|FQoGZXIvYXdz)[A-Za-z0-9/+=%]*|[A-Za-z0-9/+=%]{100,}")
 # A secret access key: exactly 40 base64 characters with a digit, an upper and a lower case letter.

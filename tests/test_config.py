@@ -14,6 +14,7 @@ from inventory.config import (
     AccountConfig,
     RetryConfig,
     RunConfig,
+    TimeoutsConfig,
     load_config,
     parse_config,
     with_accounts_from,
@@ -199,6 +200,16 @@ BAD_CONFIGS: list[tuple[str, object, str, str]] = [
     ("base_delay huge", _base(retry={"base_delay": 61}), "retry.base_delay", "out of range [0, 60]"),
     ("max_delay negative", _base(retry={"max_delay": -1}), "retry.max_delay", "out of range [0, 600]"),
     ("max_delay huge", _base(retry={"max_delay": 601.5}), "retry.max_delay", "out of range [0, 600]"),
+    # timeouts
+    ("timeouts not mapping", _base(timeouts=30), "timeouts", "must be a mapping, got int"),
+    ("timeouts unknown key", _base(timeouts={"total_seconds": 5}), "timeouts.total_seconds", "unknown key"),
+    ("string read_seconds", _base(timeouts={"read_seconds": "30"}), "timeouts.read_seconds", "valid"),
+    ("connect 0", _base(timeouts={"connect_seconds": 0}), "timeouts.connect_seconds", "out of range [0.1, 300]"),
+    ("connect huge", _base(timeouts={"connect_seconds": 301}), "timeouts.connect_seconds", "out of range [0.1, 300]"),
+    ("read tiny", _base(timeouts={"read_seconds": 0.05}), "timeouts.read_seconds", "out of range [0.1, 300]"),
+    ("read huge", _base(timeouts={"read_seconds": 300.5}), "timeouts.read_seconds", "out of range [0.1, 300]"),
+    ("target 0.5", _base(timeouts={"target_seconds": 0.5}), "timeouts.target_seconds", "out of range [1, 86400]"),
+    ("target huge", _base(timeouts={"target_seconds": 86401}), "timeouts.target_seconds", "out of range [1, 86400]"),
     # session name
     ("session_name space", _base(session_name="a b"), "session_name", "2-64"),
     ("session_name short", _base(session_name="a"), "session_name", "2-64"),
@@ -334,6 +345,7 @@ def test_minimal_config_gets_defaults() -> None:
     assert config.max_workers == 64
     assert config.sts_region is None
     assert config.retry == RetryConfig(max_attempts=8, base_delay=0.5, max_delay=20.0)
+    assert config.timeouts == TimeoutsConfig(connect_seconds=10, read_seconds=30, target_seconds=1800)
     (account,) = config.accounts
     assert account == AccountConfig(account_id=A1)
     assert account.name is None and account.role is None and account.external_id is None
@@ -690,3 +702,13 @@ def test_accounts_from_flag_overrides_and_is_rechecked() -> None:
     with pytest.raises(ConfigError) as caught:
         with_accounts_from(no_regions, "organization")
     assert str(caught.value).startswith("--accounts-from organization: regions:")
+
+
+def test_timeouts_are_read() -> None:
+    data = {"regions": ["us-east-1"], "accounts": [{"account_id": A1}]}
+    config = parse_config(
+        {**data, "timeouts": {"connect_seconds": 2, "read_seconds": 0.5, "target_seconds": 60}}, REGIONS
+    )
+    assert config.timeouts == TimeoutsConfig(connect_seconds=2, read_seconds=0.5, target_seconds=60)
+    partial = parse_config({**data, "timeouts": {"target_seconds": 5}}, REGIONS)
+    assert partial.timeouts == TimeoutsConfig(10, 30, 5)
