@@ -132,9 +132,10 @@ class LambdaLister:
         return self._http
 
     def _client_timeout(self) -> aiohttp.ClientTimeout:
-        """connect: getting a connection; read: between reads, and the whole request (connect included)."""
+        """connect: a new connection (TCP and TLS); read: between reads, and the whole request (connect
+        included). `sock_connect`, not `connect`: the latter arms one more timer on every request."""
         limits = self.timeouts
-        return aiohttp.ClientTimeout(total=limits.read, connect=limits.connect, sock_read=limits.read)
+        return aiohttp.ClientTimeout(total=limits.read, sock_connect=limits.connect, sock_read=limits.read)
 
     def _ssl_context(self) -> ssl.SSLContext:
         # as botocore's endpoint does: AWS_CA_BUNDLE / ca_bundle, then REQUESTS_CA_BUNDLE, then certifi's

@@ -194,22 +194,11 @@ def _timestamps(text: pa.Array) -> pa.Array:
         return pa.array([parse_lambda_time(value) for value in text.to_pylist()], _TS)
 
 
-_SPLITTABLE = ("Architectures", "VpcConfig.SubnetIds", "VpcConfig.SecurityGroupIds")  # list<string> fields
-
-
-def _suspect(api: pa.StructArray, fields: _Fields) -> bool:
-    """Cheap signs (vectorised) of what Arrow accepts silently: a null item, a string split into characters."""
-    if api.null_count:
-        return True
-    for path in _SPLITTABLE:
-        values = fields.get(path).values
-        if len(values) and pc.min(pc.utf8_length(values)).as_py() == 1:
-            return True
-    return False
-
-
-def _env_names(items: Sequence[Mapping[str, Any]]) -> pa.Array:
+def _env_names(items: Sequence[Mapping[str, Any]]) -> tuple[pa.Array, bool]:
+    """The variable names of each item (sorted), and whether a list field arrived as a string (which Arrow
+    silently splits into characters): one Python pass over the items, which this column needs anyway."""
     names = []
+    split = False
     for index, item in enumerate(items):  # the values may hold secrets: only the keys are read, never shown
         environment = item.get("Environment")
         variables = environment.get("Variables") if isinstance(environment, dict) else None
@@ -220,7 +209,12 @@ def _env_names(items: Sequence[Mapping[str, Any]]) -> pa.Array:
         else:
             field = "Environment.Variables" if isinstance(environment, dict) else "Environment"
             raise InvalidItem(f"{describe_item(index, item)}: {field} is not an object")
-    return pa.array(names, _STRINGS)
+        vpc = item.get("VpcConfig")
+        if type(item.get("Architectures")) is str or (
+            type(vpc) is dict and (type(vpc.get("SubnetIds")) is str or type(vpc.get("SecurityGroupIds")) is str)
+        ):
+            split = True
+    return pa.array(names, _STRINGS), split
 
 
 def function_batch(target: Target, snapshot_time: datetime, items: Iterable[Mapping[str, Any]]) -> pa.RecordBatch:
@@ -234,9 +228,12 @@ def function_batch(target: Target, snapshot_time: datetime, items: Iterable[Mapp
         api = pa.array(items, type=api_item_type())
     except (pa.ArrowException, TypeError, ValueError, OverflowError) as err:
         raise check_items(items, _ITEM_FIELDS) or InvalidItem(f"ListFunctions items could not be typed: {err}") from err
+    if api.null_count:  # an item that is null: Arrow takes it as a null struct
+        raise check_items(items, _ITEM_FIELDS) or InvalidItem("a ListFunctions item is null")
+    env_names, split = _env_names(items)
+    if split:  # a string where a list belongs: Arrow would have split it into characters
+        raise check_items(items, _ITEM_FIELDS) or InvalidItem("a ListFunctions list field is a string")
     fields = _Fields(api)
-    if _suspect(api, fields) and (invalid := check_items(items, _ITEM_FIELDS)) is not None:
-        raise invalid
     account = target.account
     columns: list[pa.Array] = [
         pa.array([snapshot_time] * n, _TS),
@@ -246,5 +243,5 @@ def function_batch(target: Target, snapshot_time: datetime, items: Iterable[Mapp
         pa.array([target.region] * n, _S),
     ]
     for name, kind, path in FUNCTION_COLUMNS:
-        columns.append(_env_names(items) if name == _ENV_COLUMN else fields.column(path, kind))
+        columns.append(env_names if name == _ENV_COLUMN else fields.column(path, kind))
     return pa.RecordBatch.from_arrays(columns, schema=INVENTORY_SCHEMA)
