@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -131,12 +131,5 @@ def by_marker(pages: dict[str | None, Reply]) -> Script:
 
     def script(_: int, request: Request) -> Reply:
         return pages[request.marker]
-
-    return script
-
-
-def iter_replies(replies: Iterator[Reply]) -> Script:
-    def script(_: int, __: Request) -> Reply:
-        return next(replies)
 
     return script

@@ -538,9 +538,16 @@ def test_an_item_without_a_name_is_named_by_its_index() -> None:
         function_batch(TARGET, SNAPSHOT, [{"Timeout": "3"}])
 
 
-def test_well_typed_single_character_values_are_not_mistaken_for_a_split_string() -> None:
-    item = {**_good(), "Architectures": ["a"], "VpcConfig": {"SecurityGroupIds": ["b", "sg-1"]}}
-    batch = function_batch(TARGET, SNAPSHOT, [item])
+def test_a_split_string_is_told_from_well_typed_single_character_values() -> None:
+    """Arrow turns "x86_64" into ["x", "8", "6", ...]; a real one-character element must not be blamed."""
+    single = {**_good(), "FunctionName": "single", "Architectures": ["a"], "VpcConfig": {"SecurityGroupIds": ["b"]}}
+    split = {**_good(), "FunctionName": "split", "VpcConfig": {"SecurityGroupIds": "sg-0123"}}
+    with pytest.raises(InvalidItem) as err:
+        function_batch(TARGET, SNAPSHOT, [single, split])
+    assert str(err.value) == (
+        "ListFunctions item 1 (FunctionName 'split'): "
+        "VpcConfig.SecurityGroupIds is 'sg-0123' (str), expected a list of strings"
+    )
+    batch = function_batch(TARGET, SNAPSHOT, [single])
     assert batch.column("architectures").to_pylist() == [["a"]]
-    assert batch.column("security_group_ids").to_pylist() == [["b", "sg-1"]]
-    assert batch.column("environment_variable_names").to_pylist() == [["A", "B"]]
+    assert batch.column("security_group_ids").to_pylist() == [["b"]]
