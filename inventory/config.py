@@ -59,6 +59,16 @@ class RetryConfig:
 
 
 @dataclass(frozen=True, config=_STRICT)
+class TimeoutsConfig:
+    """Seconds. connect/read are per request (read also caps a whole request); target is the deadline for
+    listing one (account, region), retries and backoff included: past it the target fails DeadlineExceeded."""
+
+    connect_seconds: StrictFloat = 10.0
+    read_seconds: StrictFloat = 30.0
+    target_seconds: StrictFloat = 1800.0
+
+
+@dataclass(frozen=True, config=_STRICT)
 class AccountConfig:
     account_id: StrictStr
     name: StrictStr | None = None
@@ -94,6 +104,7 @@ class RunConfig:
     max_requests_per_second: StrictFloat = 10.0  # to one account-region; Lambda's quota is shared with users
     sts_region: StrictStr | None = None  # default: the hub's region, else us-east-1
     retry: RetryConfig = RetryConfig()
+    timeouts: TimeoutsConfig = TimeoutsConfig()
 
     _check_regions = field_validator("regions", mode="before")(_regions_before)
     _check_ids = field_validator("include_accounts", "exclude_accounts", mode="before")(
@@ -212,6 +223,9 @@ def _check_ranges(config: RunConfig) -> None:
         ("retry.max_attempts", config.retry.max_attempts, 1, 50),
         ("retry.base_delay", config.retry.base_delay, 0, 60),
         ("retry.max_delay", config.retry.max_delay, 0, 600),
+        ("timeouts.connect_seconds", config.timeouts.connect_seconds, 0.1, 300),
+        ("timeouts.read_seconds", config.timeouts.read_seconds, 0.1, 300),
+        ("timeouts.target_seconds", config.timeouts.target_seconds, 1, 86400),
     ]
     for path, value, low, high in checks:
         if not low <= value <= high:

@@ -31,6 +31,7 @@ from botocore.exceptions import BotoCoreError, ProfileNotFound, UnknownRegionErr
 from botocore.regions import EndpointResolver
 
 from inventory import __version__
+from inventory.config import TimeoutsConfig
 from inventory.errors import CredentialsError, shown
 from inventory.lambda_api import LambdaLister
 from inventory.redact import clean
@@ -40,13 +41,15 @@ from inventory.targets import Account
 REFRESH_MARGIN = timedelta(minutes=5)
 
 
-def botocore_config(max_workers: int) -> Config:
-    """botocore retries off (our retry layer owns them), one pooled connection per worker."""
+def botocore_config(max_workers: int, timeouts: TimeoutsConfig | None = None) -> Config:
+    """botocore retries off (our retry layer owns them), one pooled connection per worker, the run's timeouts
+    (the same ones LambdaLister uses, from the config's `timeouts` block)."""
+    timeouts = timeouts or TimeoutsConfig()
     return Config(
         retries={"mode": "standard", "total_max_attempts": 1},
         max_pool_connections=max(10, max_workers),
-        connect_timeout=10,
-        read_timeout=30,
+        connect_timeout=timeouts.connect_seconds,
+        read_timeout=timeouts.read_seconds,
         user_agent_appid=f"lambda-inventory-{__version__}",
     )
 
@@ -134,8 +137,16 @@ class ClientFactory:
         self._partitions: dict[str, str] = {}
 
     def lister(self) -> LambdaLister:
-        """A new ListFunctions lister (it opens its connection pool in the event loop that uses it)."""
+        """A new ListFunctions lister (it opens its connection pool in the event loop that uses it); its
+        per-request timeouts are the clients' (see use_timeouts)."""
         return LambdaLister(self._core, self._config, max(10, self._max_workers))
+
+    def use_timeouts(self, timeouts: TimeoutsConfig) -> None:
+        """The run's `timeouts` for every client and lister made from now on (call before making any)."""
+        with self._lock:
+            self._config = self._config.merge(
+                Config(connect_timeout=timeouts.connect_seconds, read_timeout=timeouts.read_seconds)
+            )
 
     @classmethod
     def from_environment(cls, max_workers: int) -> ClientFactory:

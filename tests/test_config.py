@@ -15,6 +15,7 @@ from inventory.config import (
     AccountConfig,
     RetryConfig,
     RunConfig,
+    TimeoutsConfig,
     load_config,
     parse_config,
     with_accounts_from,
@@ -200,6 +201,16 @@ BAD_CONFIGS: list[tuple[str, object, str, str]] = [
     ("base_delay huge", _base(retry={"base_delay": 61}), "retry.base_delay", "out of range [0, 60]"),
     ("max_delay negative", _base(retry={"max_delay": -1}), "retry.max_delay", "out of range [0, 600]"),
     ("max_delay huge", _base(retry={"max_delay": 601.5}), "retry.max_delay", "out of range [0, 600]"),
+    # timeouts
+    ("timeouts not mapping", _base(timeouts=30), "timeouts", "must be a mapping, got int"),
+    ("timeouts unknown key", _base(timeouts={"total_seconds": 5}), "timeouts.total_seconds", "unknown key"),
+    ("string read_seconds", _base(timeouts={"read_seconds": "30"}), "timeouts.read_seconds", "valid"),
+    ("connect 0", _base(timeouts={"connect_seconds": 0}), "timeouts.connect_seconds", "out of range [0.1, 300]"),
+    ("connect huge", _base(timeouts={"connect_seconds": 301}), "timeouts.connect_seconds", "out of range [0.1, 300]"),
+    ("read tiny", _base(timeouts={"read_seconds": 0.05}), "timeouts.read_seconds", "out of range [0.1, 300]"),
+    ("read huge", _base(timeouts={"read_seconds": 300.5}), "timeouts.read_seconds", "out of range [0.1, 300]"),
+    ("target 0.5", _base(timeouts={"target_seconds": 0.5}), "timeouts.target_seconds", "out of range [1, 86400]"),
+    ("target huge", _base(timeouts={"target_seconds": 86401}), "timeouts.target_seconds", "out of range [1, 86400]"),
     # session name
     ("session_name space", _base(session_name="a b"), "session_name", "2-64"),
     ("session_name short", _base(session_name="a"), "session_name", "2-64"),
@@ -335,6 +346,7 @@ def test_minimal_config_gets_defaults() -> None:
     assert config.max_workers == 64
     assert config.sts_region is None
     assert config.retry == RetryConfig(max_attempts=8, base_delay=0.5, max_delay=20.0)
+    assert config.timeouts == TimeoutsConfig(connect_seconds=10, read_seconds=30, target_seconds=1800)
     (account,) = config.accounts
     assert account == AccountConfig(account_id=A1)
     assert account.name is None and account.role is None and account.external_id is None
@@ -793,3 +805,13 @@ def test_good_external_id_passes() -> None:
 def test_unknown_sts_region_is_refused() -> None:
     assert str(_config_error(_base(sts_region="mars-1"))) == "sts_region: 'mars-1' is not a known AWS region"
     assert parse_config(_base(sts_region="eu-west-1"), REGIONS).sts_region == "eu-west-1"
+
+
+def test_timeouts_are_read() -> None:
+    data = {"regions": ["us-east-1"], "accounts": [{"account_id": A1}]}
+    config = parse_config(
+        {**data, "timeouts": {"connect_seconds": 2, "read_seconds": 0.5, "target_seconds": 60}}, REGIONS
+    )
+    assert config.timeouts == TimeoutsConfig(connect_seconds=2, read_seconds=0.5, target_seconds=60)
+    partial = parse_config({**data, "timeouts": {"target_seconds": 5}}, REGIONS)
+    assert partial.timeouts == TimeoutsConfig(10, 30, 5)

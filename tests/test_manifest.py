@@ -223,8 +223,9 @@ def test_manifest_of_a_real_run_has_no_secret(
     hub_token = f"hub-session-token-{uuid.uuid4()}"
     monkeypatch.setenv("AWS_SESSION_TOKEN", hub_token)
     emu.app.behaviour.deny_roles.add(job_role_arn(DENIED))
-    emu.app.behaviour.disabled.add((DEV, "us-east-1"))
+    emu.app.behaviour.disabled.add((DEV, "eu-south-1"))  # an opt-in region DEV has not enabled: skipped
     accounts = [{"account_id": a, "name": n} for a, n in ((PROD, "prod"), (DEV, "dev"), (DENIED, "denied"))]
+    accounts[1]["regions"] = ["eu-west-1", "eu-south-1"]
     config = make_config(accounts, regions=list(REGIONS[:2]), external_id=EXTERNAL_ID)
     info = RunInfo.start(config)
     _, results = run_inventory(config, tmp_path / "inv.parquet")
