@@ -53,7 +53,7 @@ def _regions_before(value: object) -> object:
 class RetryConfig:
     """The one retry layer: bounded attempts, exponential backoff with full jitter (seconds)."""
 
-    max_attempts: StrictInt = 8
+    max_attempts: StrictInt = 12  # at 30% throttling a page is lost with p = 0.3**12 = 5e-7
     base_delay: StrictFloat = 0.5  # StrictFloat takes ints too, but not "1", true or null
     max_delay: StrictFloat = 20.0
 

@@ -119,7 +119,7 @@ class RetryPolicy:
     Both apply the same rules; neither is ever wrapped around the other.
     """
 
-    max_attempts: int = 8
+    max_attempts: int = 12
     base_delay: float = 0.5
     max_delay: float = 20.0
     sleep: Callable[[float], None] = time.sleep

@@ -345,7 +345,7 @@ def test_minimal_config_gets_defaults() -> None:
     assert config.function_version == "LATEST"
     assert config.max_workers == 64
     assert config.sts_region is None
-    assert config.retry == RetryConfig(max_attempts=8, base_delay=0.5, max_delay=20.0)
+    assert config.retry == RetryConfig(max_attempts=12, base_delay=0.5, max_delay=20.0)
     assert config.timeouts == TimeoutsConfig(connect_seconds=10, read_seconds=30, target_seconds=1800)
     (account,) = config.accounts
     assert account == AccountConfig(account_id=A1)

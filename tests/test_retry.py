@@ -333,7 +333,7 @@ def test_zero_delays_allowed() -> None:
 
 def test_default_policy_values() -> None:
     policy = RetryPolicy()
-    assert (policy.max_attempts, policy.base_delay, policy.max_delay) == (8, 0.5, 20.0)
+    assert (policy.max_attempts, policy.base_delay, policy.max_delay) == (12, 0.5, 20.0)
 
 
 # --- RetryPolicy.call_async (ListFunctions from the event loop) and aiohttp's errors ------------------
