@@ -10,14 +10,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
-from botocore.exceptions import (
-    CredentialRetrievalError,
-    EndpointConnectionError,
-    NoCredentialsError,
-    NoRegionError,
-    ProfileNotFound,
-    UnknownRegionError,
-)
+from botocore import exceptions as boto_errors
 
 from inventory import __version__
 from inventory.cli_env import ENV, LOG_FORMATS, LOG_LEVELS, apply_environment, env, positive_int
@@ -40,12 +33,12 @@ from inventory.targets import build_targets
 
 # botocore errors about the hub's own setup that a check missed: ENVIRONMENT (3), not a crash
 _HUB_PROBLEMS = (
-    CredentialRetrievalError,
-    EndpointConnectionError,
-    NoCredentialsError,
-    NoRegionError,
-    ProfileNotFound,
-    UnknownRegionError,
+    boto_errors.CredentialRetrievalError,
+    boto_errors.EndpointConnectionError,
+    boto_errors.NoCredentialsError,
+    boto_errors.NoRegionError,
+    boto_errors.ProfileNotFound,
+    boto_errors.UnknownRegionError,
 )
 
 
