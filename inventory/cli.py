@@ -22,6 +22,7 @@ from inventory.logs import setup_logging
 from inventory.pipeline import JobOptions, run_job
 from inventory.render import require_charts, write_output
 from inventory.report import exit_code, render_summary
+from inventory.signals import Stopped, stop_on_signals
 from inventory.sink import Format, resolve_output
 from inventory.snapshot import load_snapshot
 from inventory.targets import Shard, build_targets
@@ -252,6 +253,11 @@ def command_diff(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    with stop_on_signals():  # SIGTERM takes the KeyboardInterrupt path below
+        return _main(argv)
+
+
+def _main(argv: Sequence[str] | None) -> int:
     args = build_parser().parse_args(argv)
     live = setup_logging(args.log_level, args.log_format)
     try:
@@ -274,10 +280,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except InventoryError as err:
         print(f"lambda-inventory: error: {err}", file=sys.stderr)
         return err.exit_code
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as err:
         # The temporary files are already gone (the sink aborts on any exception). Leave now rather than
         # let the interpreter join AssumeRole threads that may still be backing off.
-        print("lambda-inventory: interrupted; nothing was written", file=sys.stderr)
+        stop = err if isinstance(err, Stopped) else Stopped()
+        print(stop.describe(), file=sys.stderr)
         sys.stdout.flush()
         sys.stderr.flush()
-        os._exit(ExitCode.INTERRUPTED)
+        os._exit(stop.exit_code)

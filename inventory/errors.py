@@ -14,7 +14,8 @@ class ExitCode(IntEnum):
     USAGE = 2  # bad config, flags, unreadable input or unwritable destination; nothing written
     ENVIRONMENT = 3  # no hub credentials or the run could not start
     GATE = 4  # a gate tripped: `report --fail-on STATUS` or `diff --fail-on-change` (the output is still written)
-    INTERRUPTED = 130
+    INTERRUPTED = 130  # SIGINT (Ctrl-C); nothing written
+    TERMINATED = 143  # SIGTERM (ECS stopping the task); nothing written
 
 
 class InventoryError(Exception):

@@ -1,0 +1,147 @@
+"""Signals end to end: the CLI in a subprocess against the session emulator, stopped by SIGTERM / SIGINT
+(prompt exit, documented code, one line, no temporary file) or SIGKILL (the previous output survives)."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import IO, Any
+
+import pytest
+import yaml
+from conftest import config_dict, seed_members, subprocess_env
+
+from inventory.demo.emulator import Emulator
+from inventory.demo.seed import FunctionSpec, MemberSpec, Seeded
+
+# Account ids used only by this module.
+FAST, WIDE, SLOW, ALL = "250000000001", "250000000002", "250000000003", "250000000004"
+TIMEOUT = 120
+LONG_BACKOFF = {"max_attempts": 50, "base_delay": 5, "max_delay": 20}
+
+
+@pytest.fixture(scope="module")
+def org(emulator: Emulator) -> Seeded:
+    regions = ("us-east-1", "eu-west-1", "eu-central-1")
+    return seed_members(
+        emulator,
+        [
+            MemberSpec(FAST, "fast", {"us-east-1": (FunctionSpec("fast", 3),)}),
+            MemberSpec(WIDE, "wide", {r: (FunctionSpec(f"wide-{r}", 60),) for r in regions}),
+            MemberSpec(SLOW, "slow", {r: (FunctionSpec(f"slow-{r}", 2),) for r in regions}),
+            MemberSpec(ALL, "all", {}),
+        ],
+    )
+
+
+def _config(path: Path, accounts: Sequence[dict[str, Any]], **top: Any) -> Path:
+    path.write_text(yaml.safe_dump(config_dict(accounts, **top), sort_keys=False), encoding="utf-8")
+    return path
+
+
+class Lines:
+    """A child's stderr read line by line in a thread, so a test can wait for a line and still see all."""
+
+    def __init__(self, stream: IO[str]) -> None:
+        self.lines: list[str] = []
+        self._changed = threading.Condition()
+        self._thread = threading.Thread(target=self._read, args=(stream,), daemon=True)
+        self._thread.start()
+
+    def _read(self, stream: IO[str]) -> None:
+        for line in stream:
+            with self._changed:
+                self.lines.append(line.rstrip("\n"))
+                self._changed.notify_all()
+
+    def wait_for(self, predicate: Callable[[str], bool], timeout: float = 60) -> None:
+        with self._changed:
+            found = self._changed.wait_for(lambda: any(predicate(line) for line in self.lines), timeout)
+        assert found, "\n".join(self.lines)
+
+    def text(self) -> str:
+        self._thread.join(timeout=10)
+        return "\n".join(self.lines)
+
+
+def _start(config: Path, output: str, emulator: Emulator, *flags: str) -> subprocess.Popen[str]:
+    args = [sys.executable, "-m", "inventory", "run", "--config", str(config), "--output", output, *flags]
+    env = subprocess_env(emulator.endpoint, LAMBDA_INVENTORY_LOG_FORMAT="json")
+    return subprocess.Popen(args, env=env, cwd=config.parent, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
+
+
+def _wait(proc: subprocess.Popen[str], timeout: float) -> int | None:
+    """The exit code, or None (and the process killed) if it is still running after `timeout` s."""
+    try:
+        return proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+        return None
+
+
+def _message(line: str) -> str:
+    try:
+        return str(json.loads(line).get("message", ""))
+    except json.JSONDecodeError:
+        return line
+
+
+def _leftovers(directory: Path, *keep: Path) -> list[str]:
+    return sorted(str(p.relative_to(directory)) for p in directory.rglob("*") if p.is_file() and p not in keep)
+
+
+@pytest.fixture
+def stalled(emu: Emulator) -> Iterator[Emulator]:
+    """ListRegions of every account answers 429 (its retries sleep in an AssumeRole-pool thread)."""
+    emu.app.behaviour.throttle_list_regions = 10**6
+    yield emu
+
+
+@pytest.mark.parametrize(("signum", "code", "line"), [
+    (signal.SIGTERM, 143, "lambda-inventory: terminated (SIGTERM); nothing was written"),
+    (signal.SIGINT, 130, "lambda-inventory: interrupted; nothing was written"),
+])
+def test_signal_during_backoff_exits_fast_with_its_code_and_leaves_nothing(
+    stalled: Emulator, org: Seeded, tmp_path: Path, signum: int, code: int, line: str
+) -> None:
+    """After the first rows, every listing left is backing off (seconds per attempt) and one thread sleeps
+    in ListRegions' backoff: the signal still ends the run within the bound, with nothing left behind."""
+    accounts = [
+        {"account_id": FAST, "regions": ["us-east-1"]},
+        {"account_id": ALL, "regions": "all"},
+        {"account_id": WIDE},
+        {"account_id": SLOW},
+    ]
+    regions = ["us-east-1", "eu-west-1", "eu-central-1"]
+    config = _config(tmp_path / "accounts.yaml", accounts, regions=regions, retry=LONG_BACKOFF, max_workers=3)
+    out = tmp_path / "out"
+
+    with _start(config, f"{out}/", stalled, "--log-level", "debug") as proc:
+        assert proc.stderr is not None
+        stderr = Lines(proc.stderr)
+        stderr.wait_for(lambda text: _message(text).startswith("target ok"))
+        stalled.app.behaviour.throttle_rate = 1.0  # from now on every ListFunctions backs off for seconds
+        before = sum(stalled.app.stats.list_calls.values())
+        deadline = time.monotonic() + 30
+        while sum(stalled.app.stats.list_calls.values()) < before + 2 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert stalled.app.stats.list_regions_calls[ALL] >= 1, "ListRegions is retrying in its thread"
+        started = time.monotonic()
+        proc.send_signal(signum)
+        returncode = _wait(proc, 30)
+        elapsed = time.monotonic() - started
+        text = stderr.text()
+
+    print(f"signal {signum}: exit {returncode} after {elapsed:.2f} s")
+    assert returncode == code, text
+    assert elapsed < 10, f"took {elapsed:.1f} s"
+    assert [t for t in text.splitlines() if not t.startswith("{")] == [line]
+    assert "Traceback" not in text
+    assert _leftovers(tmp_path, config) == []
