@@ -4,6 +4,7 @@ unwritable destinations. S3 destinations are tested in test_destination.py."""
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
 import os
 from datetime import UTC, datetime
@@ -556,11 +557,28 @@ def test_local_file_gets_a_manifest_beside_it(tmp_path: Path) -> None:
     sink.commit(_status(), _manifest())
     assert _listing(tmp_path) == ["x.manifest.json", "x.parquet", "x.status.parquet"]
     text = (tmp_path / "x.manifest.json").read_text(encoding="utf-8")
-    assert json.loads(text) == _manifest()
+    written = json.loads(text)
+    assert {k: v for k, v in written.items() if k != "files"} == _manifest()
+    assert written["files"] == {
+        "inventory": {
+            "sha256": _sha256(tmp_path / "x.parquet"),
+            "bytes": (tmp_path / "x.parquet").stat().st_size,
+            "rows": 1,
+        },
+        "status": {
+            "sha256": _sha256(tmp_path / "x.status.parquet"),
+            "bytes": (tmp_path / "x.status.parquet").stat().st_size,
+            "rows": 1,
+        },
+    }
     assert text.endswith("\n") and text.index('"a"') < text.index('"b"')  # sorted keys
     assert text.startswith('{\n  "a": null,')  # pretty-printed
     assert (tmp_path / "x.manifest.json").stat().st_mode & 0o777 == 0o666 & ~_current_umask()
     assert pq.read_table(tmp_path / "x.parquet").num_rows == 1
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def _current_umask() -> int:
