@@ -136,8 +136,12 @@ def table_csv(table: Table) -> str:
     Text cells a spreadsheet would run as a formula get a leading `'` (csvsafe.py; numbers never do)."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
+    # csv quotes a field with "\n" (the line end) but not one with a lone "\r": quote such a row whole
+    quoted = csv.writer(out, lineterminator="\n", quoting=csv.QUOTE_ALL)
     writer.writerow(table.columns)
-    writer.writerows([_csv_cell(c) for c in row] for row in table.rows)
+    for row in table.rows:
+        cells = [_csv_cell(c) for c in row]
+        (quoted if any("\r" in c for c in cells) else writer).writerow(cells)
     return out.getvalue()
 
 

