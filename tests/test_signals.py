@@ -4,21 +4,34 @@
 from __future__ import annotations
 
 import json
+import os
+import secrets
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import IO, Any
 
+import boto3
 import pytest
 import yaml
-from conftest import config_dict, seed_members, subprocess_env
+from boto3.s3.transfer import TransferConfig
+from conftest import config_dict, new_bucket, seed_members, subprocess_env
 
+from inventory.credentials import ClientFactory
 from inventory.demo.emulator import Emulator
 from inventory.demo.seed import FunctionSpec, MemberSpec, Seeded
+from inventory.destination import S3Store, resolve_destination
+from inventory.retry import RetryPolicy
+from inventory.schema import STATUS_SCHEMA, function_batch
+from inventory.signals import Stopped, stop_on_signals
+from inventory.sink import RunSink
+from inventory.targets import Account, Target
 
 # Account ids used only by this module.
 FAST, WIDE, SLOW, ALL = "250000000001", "250000000002", "250000000003", "250000000004"
@@ -107,14 +120,15 @@ def stalled(emu: Emulator) -> Iterator[Emulator]:
 
 
 @pytest.mark.parametrize(
-    ("signum", "code", "line"),
+    "case",
     [
         (signal.SIGTERM, 143, "lambda-inventory: terminated (SIGTERM); nothing was written"),
         (signal.SIGINT, 130, "lambda-inventory: interrupted; nothing was written"),
     ],
+    ids=["SIGTERM", "SIGINT"],
 )
 def test_signal_during_backoff_exits_fast_with_its_code_and_leaves_nothing(
-    stalled: Emulator, org: Seeded, tmp_path: Path, signum: int, code: int, line: str
+    stalled: Emulator, org: Seeded, tmp_path: Path, case: tuple[int, int, str]
 ) -> None:
     """After the first rows, every listing left is backing off (seconds per attempt) and one thread sleeps
     in ListRegions' backoff: the signal still ends the run within the bound, with nothing left behind."""
@@ -124,6 +138,7 @@ def test_signal_during_backoff_exits_fast_with_its_code_and_leaves_nothing(
         {"account_id": WIDE},
         {"account_id": SLOW},
     ]
+    signum, code, line = case
     regions = ["us-east-1", "eu-west-1", "eu-central-1"]
     config = _config(tmp_path / "accounts.yaml", accounts, regions=regions, retry=LONG_BACKOFF, max_workers=3)
     out = tmp_path / "out"
@@ -150,3 +165,48 @@ def test_signal_during_backoff_exits_fast_with_its_code_and_leaves_nothing(
     assert [t for t in text.splitlines() if not t.startswith("{")] == [line]
     assert "Traceback" not in text
     assert _leftovers(tmp_path, config) == []
+
+
+# --- SIGTERM while the inventory goes up to S3 in parts ---------------------------------------------------
+
+
+def test_sigterm_during_a_multipart_upload_aborts_it_and_publishes_nothing(
+    emu: Emulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    scratch = tmp_path / "systemp"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    admin = boto3.client("s3", region_name="us-east-1")
+    bucket = new_bucket(admin, "sigterm")
+    client = ClientFactory.from_environment(4).client("s3", "us-east-1")
+    parts: list[int] = []
+
+    def after_part(**_: Any) -> None:
+        parts.append(1)
+        if len(parts) == 1:
+            os.kill(os.getpid(), signal.SIGTERM)  # ECS stops the task while the upload is under way
+
+    client.meta.events.register("after-call.s3.UploadPart", after_part)
+    dest = resolve_destination(f"s3://{bucket}/inv/", None, False, date(2026, 11, 28), None)
+    transfer = TransferConfig(multipart_threshold=1 << 20, multipart_chunksize=5 << 20, max_concurrency=1)
+    sink = RunSink(dest, STATUS_SCHEMA, S3Store(client, RetryPolicy(3, 0.001, 0.01), transfer))
+    target = Target(Account("012345678901", "a", (), "arn:aws:iam::012345678901:role/R", None), "eu-west-1")
+    items = [{"FunctionName": secrets.token_urlsafe(3000), "Runtime": "python3.12"} for _ in range(6000)]
+    sink.write(function_batch(target, datetime(2026, 11, 28, tzinfo=UTC), items))  # ~18 MiB: 4 parts
+
+    started = time.monotonic()
+    with stop_on_signals(), pytest.raises(Stopped) as stopped:
+        try:
+            sink.commit(STATUS_SCHEMA.empty_table(), {"run_id": "x"})
+        except BaseException:
+            sink.abort()  # as pipeline.run_job does
+            raise
+    elapsed = time.monotonic() - started
+
+    print(f"multipart upload stopped after {len(parts)} part(s), {elapsed:.2f} s")
+    assert stopped.value.signum == signal.SIGTERM and not stopped.value.published
+    assert elapsed < 10
+    assert 1 <= len(parts) < 4
+    assert admin.list_multipart_uploads(Bucket=bucket).get("Uploads", []) == []
+    assert admin.list_objects_v2(Bucket=bucket).get("Contents", []) == []
+    assert list(scratch.iterdir()) == []

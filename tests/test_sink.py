@@ -4,9 +4,12 @@ unwritable destinations. S3 destinations are tested in test_destination.py."""
 from __future__ import annotations
 
 import csv
+import fcntl
 import hashlib
 import json
 import os
+import signal
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -21,6 +24,7 @@ import inventory.sink
 from inventory.destination import file_destination, resolve_destination
 from inventory.errors import ExitCode, OutputError
 from inventory.schema import INVENTORY_SCHEMA, STATUS_SCHEMA, function_batch
+from inventory.signals import Stopped, stop_on_signals
 from inventory.sink import (
     AtomicTableFile,
     Format,
@@ -754,3 +758,67 @@ def test_csv_escaping_is_undone_by_the_documented_pandas_and_duckdb_expressions(
     assert [d for d, _ in got] == list(HOSTILE_CELLS)
     assert {a for _, a in got} == {"=cmd|'/C calc'!A0"}
     assert [e for (e,) in errors] == list(HOSTILE_CELLS)
+
+
+# --- temporary files left by a killed run; signals during the renames -----------------------------------
+
+
+def test_a_run_sweeps_the_unlocked_temp_files_of_its_own_names_only(tmp_path: Path) -> None:
+    victim = tmp_path / "victim"
+    victim.write_text("keep", encoding="utf-8")
+    dead = [
+        tmp_path / ".x.parquet.dead.tmp",
+        tmp_path / ".x.status.parquet.dead.tmp",
+        tmp_path / ".x.manifest.json.d.tmp",
+    ]
+    for path in dead:
+        path.write_bytes(b"left by a SIGKILLed run")
+    live = tmp_path / ".x.parquet.live.tmp"
+    live.write_bytes(b"another run still writing")
+    (tmp_path / ".x.parquet.link.tmp").symlink_to(victim)
+    (tmp_path / ".other.parquet.dead.tmp").write_bytes(b"not ours")
+    with live.open("rb") as holder:
+        fcntl.flock(holder.fileno(), fcntl.LOCK_EX)  # what a live run holds on its temporary files
+        sink = open_sink(resolve_destination(str(tmp_path / "x.parquet"), None, False, DAY, None), STATUS_SCHEMA)
+        sink.commit(_status(), _manifest())
+    assert [p for p in dead if p.exists()] == []
+    assert live.read_bytes() == b"another run still writing"
+    assert victim.read_text(encoding="utf-8") == "keep"
+    assert _listing(tmp_path) == [
+        ".other.parquet.dead.tmp",
+        ".x.parquet.link.tmp",
+        ".x.parquet.live.tmp",
+        "victim",
+        "x.manifest.json",
+        "x.parquet",
+        "x.status.parquet",
+    ]
+
+
+def test_a_signal_during_the_renames_is_delivered_once_all_three_files_are_in_place(tmp_path: Path) -> None:
+    """SIGTERM lands the moment the inventory is renamed (an audit hook sends it): the status file and the
+    manifest still follow before it acts, so they are never left from the previous run."""
+    out = tmp_path / "x.parquet"
+    first = open_sink(resolve_destination(str(out), None, False, DAY, None), STATUS_SCHEMA)
+    first.commit(_status(), _manifest("previous"))
+    armed = {"on": True}
+
+    def hook(event: str, args: tuple[Any, ...]) -> None:
+        if event == "os.rename" and armed["on"] and str(args[1]) == str(out):
+            armed["on"] = False
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    sink = open_sink(resolve_destination(str(out), None, False, DAY, None), STATUS_SCHEMA)
+    sink.write(_batch("a", "b"))
+    sys.addaudithook(hook)  # cannot be removed; `armed` makes it fire once
+    with stop_on_signals(), pytest.raises(Stopped) as stopped:
+        sink.commit(_status(2), _manifest("next"))
+    assert not armed["on"], "the signal was sent"
+    assert stopped.value.signum == signal.SIGTERM and stopped.value.published
+    assert stopped.value.describe() == "lambda-inventory: terminated (SIGTERM); the output had already been published"
+    manifest = json.loads((tmp_path / "x.manifest.json").read_text(encoding="utf-8"))
+    assert manifest["run_id"] == "next"
+    for name, path in (("inventory", out), ("status", tmp_path / "x.status.parquet")):
+        assert manifest["files"][name]["sha256"] == _sha256(path)
+    assert pq.read_table(out).num_rows == 2
+    assert _listing(tmp_path) == ["x.manifest.json", "x.parquet", "x.status.parquet"]
