@@ -6,7 +6,12 @@ ever appears under a final name half-written, and an aborted run (any exception,
 nothing. The temporary files are opened before the first AWS call, which doubles as the check that the
 destination is writable; an S3 destination's bucket is checked then too (destination.S3Store.preflight).
 
-Publishing order is inventory, status, manifest: a manifest's presence says the run's files are complete.
+Publishing order is inventory, status, manifest: a manifest's presence says the run's files are complete,
+and its `files` (sha256, bytes, rows of each) let a reader check it holds the files the manifest describes.
+Locally all three are complete on disk before the first rename and the renames run back to back with
+SIGTERM/SIGINT held (signals.deferred), so only SIGKILL at that instant can split them. Temporary files are
+locked while their run lives; a run sweeps the ones a killed run left (tempfiles.py). CSV cells that a
+spreadsheet would run as formulas are neutralised, reversibly (csvsafe.py).
 """
 
 from __future__ import annotations

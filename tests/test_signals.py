@@ -3,8 +3,10 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import random
 import secrets
 import signal
 import subprocess
@@ -12,12 +14,14 @@ import sys
 import tempfile
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import IO, Any
 
 import boto3
+import pyarrow.parquet as pq
 import pytest
 import yaml
 from boto3.s3.transfer import TransferConfig
@@ -210,3 +214,75 @@ def test_sigterm_during_a_multipart_upload_aborts_it_and_publishes_nothing(
     assert admin.list_multipart_uploads(Bucket=bucket).get("Uploads", []) == []
     assert admin.list_objects_v2(Bucket=bucket).get("Contents", []) == []
     assert list(scratch.iterdir()) == []
+
+
+# --- SIGKILL at random points: the previous complete output survives ---------------------------------------
+
+KILLS = 12
+
+
+def _check_destination(out: Path, arns: set[str]) -> dict[str, Any]:
+    """The files under the final names are complete, readable and agree with the manifest; its data."""
+    manifest = json.loads((out / "inventory.manifest.json").read_text(encoding="utf-8"))
+    inventory, status = pq.read_table(out / "inventory.parquet"), pq.read_table(out / "inventory.status.parquet")
+    for name, path in (("inventory", out / "inventory.parquet"), ("status", out / "inventory.status.parquet")):
+        assert manifest["files"][name]["sha256"] == hashlib.sha256(path.read_bytes()).hexdigest(), name
+    assert manifest["files"]["inventory"]["rows"] == inventory.num_rows == manifest["counts"]["functions"]
+    assert manifest["files"]["status"]["rows"] == status.num_rows == manifest["counts"]["targets"]
+    assert set(inventory.column("function_arn").to_pylist()) == arns
+    assert set(inventory.column("snapshot_time").to_pylist()) == set(status.column("snapshot_time").to_pylist())
+    return dict(manifest)
+
+
+def _phase(out: Path, previous_run: str) -> str:
+    names = [p.name for p in out.iterdir()]
+    if json.loads((out / "inventory.manifest.json").read_text(encoding="utf-8"))["run_id"] != previous_run:
+        return "after commit"
+    if any(n.startswith(".inventory.manifest.json.") for n in names):
+        return "during commit"
+    return "while listing" if any(n.endswith(".tmp") for n in names) else "before the sink opened"
+
+
+def test_sigkill_at_random_points_never_breaks_the_previous_output(emu: Emulator, org: Seeded, tmp_path: Path) -> None:
+    emu.app.behaviour.throttle_rate = 0.5  # retries stretch the listing so kills land inside it
+    accounts = [{"account_id": a} for a in (FAST, WIDE, SLOW)]
+    retry = {"max_attempts": 30, "base_delay": 0.05, "max_delay": 0.3}
+    config = _config(
+        tmp_path / "accounts.yaml", accounts, regions=["us-east-1", "eu-west-1", "eu-central-1"], retry=retry
+    )
+    out = tmp_path / "out"
+    arns = {arn for (account, _), found in org.functions.items() if account in {FAST, WIDE, SLOW} for arn in found}
+
+    started = time.monotonic()
+    with _start(config, f"{out}/", emu) as first:
+        assert _wait(first, TIMEOUT) == 0
+    full_run = time.monotonic() - started
+    previous = _check_destination(out, arns)
+
+    seed = random.randrange(2**32)
+    rng = random.Random(seed)
+    delays = [round(rng.uniform(0.2, 1.2) * full_run, 3) for _ in range(KILLS)]
+    print(f"full run {full_run:.2f} s; kill seed {seed}; delays {delays}")
+    phases = []
+    for delay in delays:
+        with _start(config, f"{out}/", emu) as proc:
+            time.sleep(delay)
+            proc.kill()
+            proc.wait(timeout=TIMEOUT)
+        phases.append(_phase(out, previous["run_id"]))
+        manifest = _check_destination(out, arns)
+        assert manifest["run_id"] in {
+            previous["run_id"],
+            *(m for m in [manifest["run_id"]] if phases[-1] == "after commit"),
+        }
+        previous = manifest
+    print("killed:", dict(Counter(phases)))
+
+    with _start(config, f"{out}/", emu) as last:  # a run after the kills sweeps what they left
+        assert _wait(last, TIMEOUT) == 0
+    _check_destination(out, arns)
+    assert sorted(p.name for p in out.iterdir()) == [
+        "inventory.manifest.json",
+        "inventory.parquet",
+        "inventory.status.parquet",
+    ]

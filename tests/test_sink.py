@@ -738,6 +738,7 @@ def test_csv_cells_never_start_a_formula(tmp_path: Path) -> None:
 def test_csv_escaping_is_undone_by_the_documented_pandas_and_duckdb_expressions(tmp_path: Path) -> None:
     docs = (ROOT / "docs" / "schema.md").read_text(encoding="utf-8")
     assert PANDAS_UNESCAPE in docs and DUCKDB_MACRO in docs
+    assert PANDAS_UNESCAPE in (ROOT / "README.md").read_text(encoding="utf-8")
     inventory, status = _hostile_inventory(tmp_path)
 
     frame = pd.read_csv(inventory, dtype={"account_id": str}).replace(PANDAS_PATTERN, PANDAS_REPLACEMENT, regex=True)
