@@ -5,62 +5,68 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import traceback
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
+from botocore.exceptions import (
+    CredentialRetrievalError,
+    EndpointConnectionError,
+    NoCredentialsError,
+    NoRegionError,
+    ProfileNotFound,
+    UnknownRegionError,
+)
+
 from inventory import __version__
+from inventory.cli_env import ENV, LOG_FORMATS, LOG_LEVELS, apply_environment, env, positive_int
 from inventory.compliance import AFFECTED, build_report, parse_day, parse_within
 from inventory.compliance_view import render_report
 from inventory.config import load_config, with_accounts_from
-from inventory.credentials import ClientFactory, lambda_regions
+from inventory.credentials import ClientFactory, lambda_regions, partition_lookup
 from inventory.diff import diff_snapshots
 from inventory.diff_render import DiffFormat, render_diff
-from inventory.errors import ConfigError, ExitCode, InventoryError
+from inventory.errors import ConfigError, ExitCode, InventoryError, shown_text
 from inventory.lifecycle import Lifecycle, load_catalog
 from inventory.logs import setup_logging
 from inventory.pipeline import JobOptions, run_job
+from inventory.redact import clean
 from inventory.render import require_charts, write_output
 from inventory.report import exit_code, render_summary
 from inventory.signals import Stopped, stop_on_signals
 from inventory.sink import Format, resolve_output
 from inventory.snapshot import load_snapshot
-from inventory.targets import Shard, build_targets
+from inventory.targets import build_targets
 
-ENV = "LAMBDA_INVENTORY_"
-
-
-def _env(name: str, default: str | None = None) -> str | None:
-    return os.environ.get(ENV + name, default)
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if not 1 <= value <= 1024:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number from 1 to 1024")
-    return value
+# botocore errors about the hub's own setup that a check missed: ENVIRONMENT (3), not a crash
+_HUB_PROBLEMS = (
+    CredentialRetrievalError,
+    EndpointConnectionError,
+    NoCredentialsError,
+    NoRegionError,
+    ProfileNotFound,
+    UnknownRegionError,
+)
 
 
 def _common(parser: argparse.ArgumentParser, default_output: str | None) -> None:
     parser.add_argument(
         "--output",
-        default=_env("OUTPUT", default_output),
-        required=_env("OUTPUT", default_output) is None,
+        default=env("OUTPUT", default_output),
+        required=env("OUTPUT", default_output) is None,
         help=f"file to write, a directory for inventory.<format>, s3://bucket/key.parquet, or s3://bucket/prefix/ "
         f"for the partitioned layout [env {ENV}OUTPUT]",
     )
     parser.add_argument(
         "--format",
         choices=[f.value for f in Format],
-        default=_env("FORMAT"),
+        default=None,
         help=f"parquet or csv; default from the file extension, else parquet [env {ENV}FORMAT]",
     )
     parser.add_argument(
         "--max-workers",
-        type=_positive_int,
+        type=positive_int,
         default=None,
         help=f"targets listed concurrently; overrides the config [env {ENV}MAX_WORKERS]",
     )
@@ -71,7 +77,7 @@ def _organisation_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--accounts-from",
         choices=["file", "organization"],
-        default=_env("ACCOUNTS_FROM"),
+        default=None,
         help=f"where accounts come from; overrides accounts_from in the config [env {ENV}ACCOUNTS_FROM]",
     )
     parser.add_argument(
@@ -84,32 +90,18 @@ def _organisation_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--partitioned",
         action="store_true",
-        default=(_env("PARTITIONED", "") or "").lower() in {"1", "true", "yes"},
+        default=None,
         help=f"write a local directory in the S3 layout: DIR/snapshot_date=YYYY-MM-DD/... [env {ENV}PARTITIONED]",
     )
 
 
-def shard_of(flag: str | None) -> Shard | None:
-    """--shard, else LAMBDA_INVENTORY_SHARD, else an AWS Batch array index with LAMBDA_INVENTORY_SHARD_COUNT."""
-    if flag is not None:
-        return Shard.parse(flag)
-    if (text := _env("SHARD")) is not None:
-        return Shard.parse(text, f"{ENV}SHARD")
-    index, count = os.environ.get("AWS_BATCH_JOB_ARRAY_INDEX"), _env("SHARD_COUNT")
-    if count is None:
-        return None
-    if index is None:
-        raise ConfigError(f"{ENV}SHARD_COUNT is set but AWS_BATCH_JOB_ARRAY_INDEX is not (or use {ENV}SHARD=I/N)")
-    return Shard.parse(f"{index}/{count}", f"AWS_BATCH_JOB_ARRAY_INDEX/{ENV}SHARD_COUNT")
-
-
 def _log_flags(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--log-level", default=_env("LOG_LEVEL", "info"), choices=["debug", "info", "warning", "error"])
+    parser.add_argument("--log-level", default=None, choices=LOG_LEVELS, help=f"default info [env {ENV}LOG_LEVEL]")
     parser.add_argument(
         "--log-format",
-        default=_env("LOG_FORMAT", "auto"),
-        choices=["auto", "json", "text"],
-        help="auto: text with a progress line on a terminal, JSON lines otherwise",
+        default=None,
+        choices=LOG_FORMATS,
+        help=f"auto (default): text with a progress line on a terminal, JSON lines otherwise [env {ENV}LOG_FORMAT]",
     )
 
 
@@ -117,22 +109,38 @@ def _config_flag(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--config",
         type=Path,
-        default=Path(_env("CONFIG", "config/accounts.yaml") or ""),
+        default=Path(env("CONFIG") or "config/accounts.yaml"),
         help=f"accounts file (default config/accounts.yaml) [env {ENV}CONFIG]",
     )
 
 
+def exit_codes_help() -> str:
+    """The exit-code table for --help, made from ExitCode so it cannot drift."""
+    return "exit codes:\n" + "\n".join(f"  {code.value:>3}  {code.meaning}" for code in ExitCode)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="lambda-inventory", description="Inventory every AWS Lambda function across accounts and regions."
+        prog="lambda-inventory",
+        description="Inventory every AWS Lambda function across accounts and regions.",
+        epilog=exit_codes_help(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
-    run = commands.add_parser("run", help="run the inventory job with the hub's AWS credentials")
+    raw = argparse.RawDescriptionHelpFormatter
+    run = commands.add_parser(
+        "run",
+        help="run the inventory job with the hub's AWS credentials",
+        epilog=exit_codes_help(),
+        formatter_class=raw,
+    )
     _config_flag(run)
     _common(run, None)
     _organisation_flags(run)
-    validate = commands.add_parser("validate", help="check an accounts file without calling AWS")
+    validate = commands.add_parser(
+        "validate", help="check an accounts file without calling AWS", epilog=exit_codes_help(), formatter_class=raw
+    )
     _config_flag(validate)
     _log_flags(validate)
     demo = commands.add_parser("demo", help="run the real job against an embedded AWS emulator (needs [demo])")
@@ -186,21 +194,7 @@ def _diff_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     _log_flags(diff)
 
 
-def _max_workers(flag: int | None, configured: int) -> int:
-    if flag is not None:
-        return flag
-    from_env = _env("MAX_WORKERS")
-    if from_env is None:
-        return configured
-    try:
-        return _positive_int(from_env)
-    except argparse.ArgumentTypeError as err:
-        raise ConfigError(f"{ENV}MAX_WORKERS: {err}") from err
-
-
 def _format_of(args: argparse.Namespace) -> Format | None:
-    if args.format is not None and args.format not in {f.value for f in Format}:
-        raise ConfigError(f"{ENV}FORMAT: {args.format!r} is not one of parquet, csv")
     return Format(args.format) if args.format else None
 
 
@@ -211,10 +205,9 @@ def output_of(args: argparse.Namespace) -> tuple[Path, Format]:
 
 def command_run(args: argparse.Namespace, live: bool) -> int:
     config = with_accounts_from(load_config(args.config, lambda_regions()), args.accounts_from)
-    fmt = _format_of(args)
-    workers = _max_workers(args.max_workers, config.max_workers)
+    workers = args.max_workers or config.max_workers
     clients = ClientFactory.from_environment(workers)
-    options = JobOptions(config, args.output, fmt, workers, live, args.partitioned, shard_of(args.shard))
+    options = JobOptions(config, args.output, _format_of(args), workers, live, args.partitioned, args.shard)
     summary, results = run_job(options, clients)
     print(render_summary(summary, results))
     return exit_code(results)
@@ -225,7 +218,7 @@ def command_validate(args: argparse.Namespace) -> int:
     if config.from_organization:
         print(f"{args.config}: ok, accounts from AWS Organizations (listed when the job runs; validate calls no AWS)")
         return ExitCode.OK
-    targets = build_targets(config, ClientFactory.from_environment(1).partition_of)
+    targets = build_targets(config, partition_lookup())  # the hub's profile and region play no part here
     every = "" if config.regions != "all" and all(a.regions != "all" for a in config.accounts) else ", regions: all"
     print(f"{args.config}: ok, {len(config.accounts)} accounts, {len(targets)} targets (account x region){every}")
     return ExitCode.OK
@@ -252,6 +245,36 @@ def command_diff(args: argparse.Namespace) -> int:
     return ExitCode.GATE if args.fail_on_change and result.has_changes else ExitCode.OK
 
 
+def _dispatch(args: argparse.Namespace, live: bool) -> int:
+    if args.command == "demo":
+        try:
+            from inventory.demo.run import command_demo  # noqa: PLC0415 - moto is an optional extra
+        except ImportError as err:
+            raise ConfigError(f"the demo needs the demo extra: pip install 'lambda-inventory[demo]' ({err})") from err
+        return command_demo(args, live)
+    if args.command == "validate":
+        return command_validate(args)
+    if args.command == "report":
+        return command_report(args)
+    if args.command == "diff":
+        return command_diff(args)
+    return command_run(args, live)
+
+
+def crash(err: Exception, debug: bool) -> int:
+    """An exception that is neither bad input nor a target's failure: one line on stderr, exit INTERNAL (5);
+    an AWS SDK complaint about the hub's own setup (credentials, region, endpoint) is ENVIRONMENT (3).
+    The message is masked and cut; the traceback only with --log-level debug."""
+    if debug:
+        traceback.print_exception(err, file=sys.stderr)
+    message = clean(f"{type(err).__name__}: {err}")
+    if isinstance(err, _HUB_PROBLEMS):
+        print(f"lambda-inventory: error: {message}", file=sys.stderr)
+        return ExitCode.ENVIRONMENT
+    print(f"lambda-inventory: internal error: {message}", file=sys.stderr)
+    return ExitCode.INTERNAL
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     with stop_on_signals():  # SIGTERM takes the KeyboardInterrupt path below
         return _main(argv)
@@ -259,26 +282,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _main(argv: Sequence[str] | None) -> int:
     args = build_parser().parse_args(argv)
-    live = setup_logging(args.log_level, args.log_format)
     try:
-        if args.command == "demo":
-            try:
-                from inventory.demo.run import command_demo  # noqa: PLC0415 - moto is an optional extra
-            except ImportError as err:
-                raise ConfigError(
-                    f"the demo needs the demo extra: pip install 'lambda-inventory[demo]' ({err})"
-                ) from err
-
-            return command_demo(args, live)
-        if args.command == "validate":
-            return command_validate(args)
-        if args.command == "report":
-            return command_report(args)
-        if args.command == "diff":
-            return command_diff(args)
-        return command_run(args, live)
+        apply_environment(args)
+        live = setup_logging(args.log_level, args.log_format)
+        return _dispatch(args, live)
     except InventoryError as err:
-        print(f"lambda-inventory: error: {err}", file=sys.stderr)
+        print(f"lambda-inventory: error: {shown_text(str(err), 1000)}", file=sys.stderr)
         return err.exit_code
     except KeyboardInterrupt as err:
         # The temporary files are already gone (the sink aborts on any exception). Leave now rather than
@@ -288,3 +297,5 @@ def _main(argv: Sequence[str] | None) -> int:
         sys.stdout.flush()
         sys.stderr.flush()
         os._exit(stop.exit_code)
+    except Exception as err:  # noqa: BLE001 - the last resort: one line and a code of its own, not "partial"
+        return crash(err, args.log_level == "debug")

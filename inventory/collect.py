@@ -3,13 +3,21 @@
 Pages come 50 at a time (Marker / NextMarker) from lambda_api.LambdaLister. Each page has its own retry
 budget: after a throttle or a dropped connection the listing resumes from the last good marker, so a retry
 never repeats or skips a page. A target that fails keeps no partial rows.
+
+A listing cannot hang or lie: a NextMarker seen before in the target (the same one again, or a cycle) fails
+it with `RepeatedMarker`; the whole listing, retries and backoff included, runs under the config's
+`timeouts.target_seconds` (`DeadlineExceeded`); a malformed item fails it with `InvalidItem` (schema.py).
+`UnrecognizedClientException` is `skipped` only where the region is provably not enabled: an opt-in region
+(optin.py's packaged data) that the account's ListRegions, when the run asked it, does not list as enabled.
+Anywhere else it means the credentials were not recognised, and the target fails.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -18,10 +26,13 @@ from typing import Any
 import pyarrow as pa
 
 from inventory.credentials import AccountCredentials, AssumeRoleFailed
+from inventory.items import InvalidItem
 from inventory.lambda_api import LambdaLister
+from inventory.optin import is_opt_in
 from inventory.ratelimit import Pacer
+from inventory.redact import clean
 from inventory.regions import EnabledRegions, RegionsUnknown
-from inventory.retry import Fault, FaultKind, RetryPolicy, classify
+from inventory.retry import Fault, FaultError, FaultKind, RetryPolicy, classify
 from inventory.schema import function_batch
 from inventory.targets import Target
 
@@ -56,6 +67,7 @@ class _Listing:
         self._target = target
         self._pacer = Pacer(collector.max_requests_per_second)
         self.marker: str | None = None
+        self.seen: set[str] = set()  # every marker this listing has been given: a repeat or a cycle never ends
         self.items: list[Mapping[str, Any]] = []
         self.batches: list[pa.RecordBatch] = []
         self.count = 0
@@ -87,9 +99,16 @@ class _Listing:
                 collector.credentials.expire(target.account, credentials)
             raise
         self.pages += 1
+        marker = page.next_marker
+        if marker is not None and marker in self.seen:
+            shown = marker if len(marker) <= 40 else f"{marker[:40]}..."
+            message = f"ListFunctions page {self.pages} gave NextMarker {shown!r}, already given: the listing loops"
+            raise FaultError(Fault(FaultKind.FATAL, "RepeatedMarker", message))
         self.items.extend(page.functions)
-        self.marker = page.next_marker
-        return self.marker is not None
+        self.marker = marker
+        if marker is not None:
+            self.seen.add(marker)
+        return marker is not None
 
 
 @dataclass(frozen=True)
@@ -103,6 +122,8 @@ class Collector:
     snapshot_time: datetime
     max_requests_per_second: float
     regions: EnabledRegions | None = None  # for accounts with `regions: all`
+    target_seconds: float = 1800.0  # the deadline for one target's whole listing, retries included
+    opt_in: Callable[[str], bool] = is_opt_in  # region -> not enabled unless the account opted in
 
     @staticmethod
     def log_fields(target: Target) -> dict[str, str]:
@@ -111,6 +132,17 @@ class Collector:
     async def __call__(self, target: Target) -> TargetResult:
         started = time.monotonic()
         listing = _Listing(self, target)
+        try:
+            async with asyncio.timeout(self.target_seconds):
+                return await self._list(target, listing, started)
+        except TimeoutError:
+            message = (
+                f"the listing did not finish within timeouts.target_seconds ({self.target_seconds:g}s): "
+                f"{listing.pages} pages, {listing.retries} retries so far"
+            )
+            return self._failed(target, listing, started, Fault(FaultKind.FATAL, "DeadlineExceeded", message))
+
+    async def _list(self, target: Target, listing: _Listing, started: float) -> TargetResult:
         try:
             if not await self._enabled(target):
                 fault = Fault(FaultKind.NOT_ENABLED, "RegionNotEnabled", "the account's ListRegions does not list it")
@@ -126,8 +158,13 @@ class Collector:
             fault = err.fault
             message = f"could not determine the account's enabled regions (ListRegions): {fault.message}"
             return self._failed(target, listing, started, Fault(FaultKind.FATAL, fault.code, message))
+        except InvalidItem as err:  # a malformed item fails the target, named; never a silent gap
+            return self._failed(target, listing, started, Fault(FaultKind.FATAL, "InvalidItem", str(err)))
         except Exception as err:  # noqa: BLE001 - errors are data: nothing escapes to the caller
-            return self._failed(target, listing, started, classify(err))
+            fault = classify(err)
+            if fault.kind is FaultKind.NOT_ENABLED:
+                fault = self._not_recognised(target, fault)
+            return self._failed(target, listing, started, fault)
         elapsed = time.monotonic() - started
         batches = tuple(listing.batches)
         return TargetResult(target, Status.OK, listing.count, batches, listing.pages, listing.retries, elapsed)
@@ -137,6 +174,18 @@ class Collector:
         if not target.account.all_regions or self.regions is None:
             return True
         return target.region in await self.regions.get(target.account)
+
+    def _not_recognised(self, target: Target, fault: Fault) -> Fault:
+        """UnrecognizedClientException: NOT_ENABLED (skipped) only where the region is provably not enabled."""
+        region = target.region
+        if target.account.all_regions and self.regions is not None:
+            why = "a region the account's ListRegions reports enabled"  # else _enabled() had skipped it
+        elif self.opt_in(region):
+            return Fault(FaultKind.NOT_ENABLED, fault.code, f"{region} is an opt-in region: {fault.message}")
+        else:
+            why = "a region enabled by default"
+        message = f"{fault.code} in {region}, {why}: the credentials were not recognised (bad or revoked token)"
+        return Fault(FaultKind.FATAL, fault.code, f"{message}: {fault.message}")
 
     def _failed(self, target: Target, listing: _Listing, started: float, fault: Fault) -> TargetResult:
         status = Status.SKIPPED if fault.kind is FaultKind.NOT_ENABLED else Status.FAILED
@@ -154,5 +203,5 @@ class Collector:
             listing.retries,
             time.monotonic() - started,
             fault.code,
-            message,
+            clean(message),
         )

@@ -15,43 +15,91 @@ Credentials are never logged, written or put in a repr.
 from __future__ import annotations
 
 import asyncio
+import os
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import boto3
 import botocore.credentials
+import botocore.loaders
 import botocore.session
 from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ProfileNotFound, UnknownRegionError
+from botocore.regions import EndpointResolver
 
 from inventory import __version__
-from inventory.errors import CredentialsError
+from inventory.config import TimeoutsConfig
+from inventory.errors import CredentialsError, shown
 from inventory.lambda_api import LambdaLister
+from inventory.redact import clean
 from inventory.retry import Fault, RetryPolicy, classify
 from inventory.targets import Account
 
 REFRESH_MARGIN = timedelta(minutes=5)
 
 
-def botocore_config(max_workers: int) -> Config:
-    """botocore retries off (our retry layer owns them), one pooled connection per worker."""
+def botocore_config(max_workers: int, timeouts: TimeoutsConfig | None = None) -> Config:
+    """botocore retries off (our retry layer owns them), one pooled connection per worker, the run's timeouts
+    (the same ones LambdaLister uses, from the config's `timeouts` block)."""
+    timeouts = timeouts or TimeoutsConfig()
     return Config(
         retries={"mode": "standard", "total_max_attempts": 1},
         max_pool_connections=max(10, max_workers),
-        connect_timeout=10,
-        read_timeout=30,
+        connect_timeout=timeouts.connect_seconds,
+        read_timeout=timeouts.read_seconds,
         user_agent_appid=f"lambda-inventory-{__version__}",
     )
 
 
+def endpoint_resolver() -> EndpointResolver:
+    """botocore's endpoint data, read without the AWS profile: a missing profile must not stop `validate`."""
+    loader = botocore.loaders.create_loader(os.environ.get("AWS_DATA_PATH"))
+    endpoints, path = loader.load_data_with_path("endpoints")
+    return EndpointResolver(endpoints, uses_builtin_data=loader.is_builtin_path(path))
+
+
 def lambda_regions(partition: str | None = None) -> frozenset[str]:
     """Every region botocore's endpoint data lists for Lambda, in one partition or all (no AWS call)."""
-    session = botocore.session.Session()
+    resolver = endpoint_resolver()
     names: set[str] = set()
-    for name in [partition] if partition else session.get_available_partitions():
-        names.update(session.get_available_regions("lambda", name))
+    for name in [partition] if partition else resolver.get_available_partitions():
+        names.update(resolver.get_available_endpoints("lambda", name))
     return frozenset(names)
+
+
+def partition_lookup() -> Callable[[str], str]:
+    """region -> aws / aws-cn / ... from the endpoint data alone (memoised; no profile, no AWS call)."""
+    resolver = endpoint_resolver()
+    known: dict[str, str] = {}
+
+    def partition_of(region: str) -> str:
+        if region not in known:
+            known[region] = str(resolver.get_partition_for_region(region))
+        return known[region]
+
+    return partition_of
+
+
+def check_hub(core: botocore.session.Session) -> None:
+    """Before any AWS call: the named profile exists and the hub's region is one botocore knows.
+    Raises CredentialsError (exit 3) with one line; never reads or shows credentials."""
+    try:
+        region = core.get_config_variable("region")
+    except ProfileNotFound as err:
+        raise CredentialsError(
+            f"AWS_PROFILE names profile {shown(core.profile)}, which is not in ~/.aws/config or ~/.aws/credentials "
+            "(or the files AWS_CONFIG_FILE / AWS_SHARED_CREDENTIALS_FILE name)"
+        ) from err
+    if region is None:
+        return
+    try:
+        partition_lookup()(region)
+    except (UnknownRegionError, ValueError) as err:
+        source = "AWS_DEFAULT_REGION" if os.environ.get("AWS_DEFAULT_REGION") == region else "the profile's region"
+        raise CredentialsError(f"hub region {shown(region)} (from {source}) is not a known AWS region") from err
 
 
 @dataclass(frozen=True)
@@ -86,14 +134,24 @@ class ClientFactory:
         self._lock = threading.Lock()
         self._core = core
         self._max_workers = max_workers
+        self._partitions: dict[str, str] = {}
 
     def lister(self) -> LambdaLister:
-        """A new ListFunctions lister (it opens its connection pool in the event loop that uses it)."""
+        """A new ListFunctions lister (it opens its connection pool in the event loop that uses it); its
+        per-request timeouts are the clients' (see use_timeouts)."""
         return LambdaLister(self._core, self._config, max(10, self._max_workers))
+
+    def use_timeouts(self, timeouts: TimeoutsConfig) -> None:
+        """The run's `timeouts` for every client and lister made from now on (call before making any)."""
+        with self._lock:
+            self._config = self._config.merge(
+                Config(connect_timeout=timeouts.connect_seconds, read_timeout=timeouts.read_seconds)
+            )
 
     @classmethod
     def from_environment(cls, max_workers: int) -> ClientFactory:
         core = botocore.session.Session()
+        check_hub(core)
         core.set_config_variable("sts_regional_endpoints", "regional")
         return cls(core, botocore_config(max_workers), max_workers)
 
@@ -103,11 +161,18 @@ class ClientFactory:
         return region
 
     def partition_of(self, region: str) -> str:
-        partition: str = self._session.get_partition_for_region(region)
-        return partition
+        """aws, aws-cn, ... (memoised: build_targets asks once per account)."""
+        if region not in self._partitions:
+            self._partitions[region] = self._session.get_partition_for_region(region)
+        return self._partitions[region]
 
     def require_hub_credentials(self) -> None:
-        if self._session.get_credentials() is None:
+        """Resolve the hub's credentials from the local chain (runs credential_process, if configured)."""
+        try:
+            found = self._session.get_credentials()
+        except BotoCoreError as err:  # e.g. credential_process failed: its stderr is in the message, so mask it
+            raise CredentialsError(f"cannot get the hub's AWS credentials: {clean(str(err))}") from err
+        if found is None:
             raise CredentialsError(
                 "no AWS credentials for the hub account (set AWS_PROFILE, AWS_ACCESS_KEY_ID/"
                 "AWS_SECRET_ACCESS_KEY, or run with a task role)"

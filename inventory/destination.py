@@ -37,13 +37,15 @@ from typing import Any, Protocol
 from boto3.s3.transfer import TransferConfig, create_transfer_manager
 from botocore.exceptions import BotoCoreError, ClientError
 
-from inventory.errors import OutputError
+from inventory.errors import OutputError, shown_text
 from inventory.retry import RetryPolicy
 
 S3_SCHEME = "s3://"
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
 # S3's rules for new buckets: 3-63 of lowercase letters, digits, dots and hyphens, letter or digit at the ends.
 _BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+S3_KEY_BYTES = 1024  # S3's limit on a key's UTF-8 length
 
 
 class Format(StrEnum):
@@ -126,7 +128,7 @@ def resolve_destination(
     if output.endswith(("/", os.sep)) or path.is_dir():
         chosen = fmt or Format.PARQUET
         return _beside(output, chosen, path / f"{name}.{chosen.value}")
-    return _beside(output, fmt or Format.from_path(path), path)
+    return _beside(output, _file_format(output, path, fmt), path)
 
 
 def _s3_destination(output: str, fmt: Format | None, partitioned: bool, snapshot_date: date, name: str) -> Destination:
@@ -137,13 +139,48 @@ def _s3_destination(output: str, fmt: Format | None, partitioned: bool, snapshot
         raise OutputError(f"{output}: {bucket!r} is not a valid S3 bucket name")
     if "//" in key or key.startswith("/"):
         raise OutputError(f"{output}: empty path segment in the key")
+    _check_key(output, key)
     if partitioned or not key or key.endswith("/"):
         prefix = key if not key or key.endswith("/") else f"{key}/"
-        return _partitioned(
+        destination = _partitioned(
             output, fmt or Format.PARQUET, lambda rel: S3Object(bucket, prefix + rel), snapshot_date, name
         )
-    chosen = fmt or Format.from_path(PurePosixPath(key))
-    return _beside(output, chosen, S3Object(bucket, key))
+    else:
+        destination = _beside(output, _file_format(output, PurePosixPath(key), fmt), S3Object(bucket, key))
+    for location in destination.locations:
+        if len(_s3(location).key.encode()) > S3_KEY_BYTES:
+            raise OutputError(f"{_said(output)}: the key {shown_text(_s3(location).key)} is over {S3_KEY_BYTES} bytes")
+    return destination
+
+
+def _said(output: str) -> str:
+    return shown_text(output, 200)
+
+
+def _check_key(output: str, key: str) -> None:
+    """No control characters (a newline would split log lines and listings) and no '.' or '..' segments."""
+    if _CONTROL.search(key):
+        raise OutputError(f"{_said(output)}: the S3 key has a control character (e.g. a newline)")
+    if any(part in {".", ".."} for part in key.split("/")):
+        raise OutputError(f"{_said(output)}: the S3 key has a '.' or '..' segment")
+
+
+def _file_format(output: str, path: PurePosixPath | Path, fmt: Format | None) -> Format:
+    """A named file's format: --format, else its extension; the two must agree, and a name needs one."""
+    suffix = path.suffix.lower().removeprefix(".")
+    named = {f.value: f for f in Format}.get(suffix)
+    if fmt is not None and named is not None and named is not fmt:
+        raise OutputError(
+            f"{_said(output)}: the name ends in .{suffix} but the format is {fmt.value}; "
+            f"name it {path.stem}.{fmt.value} or use --format {suffix}"
+        )
+    if not suffix:
+        chosen = (fmt or Format.PARQUET).value
+        raise OutputError(
+            f"{_said(output)}: no file extension and not an existing directory; "
+            f"write {_said(output)}/ for a directory or {_said(output)}.{chosen} for a file"
+        )
+    return fmt or named or Format.PARQUET
 
 
 def _partitioned(

@@ -8,7 +8,9 @@ inventory and status files are complete.
 
 from __future__ import annotations
 
+import base64
 import json
+import math
 import os
 import platform
 import re
@@ -40,10 +42,28 @@ def _utc(moment: datetime) -> str:
 
 
 def config_sha256(config: RunConfig) -> str:
-    """sha256 of the validated config as canonical JSON (sorted keys): the same config, the same digest."""
-    data = TypeAdapter(RunConfig).dump_python(config, mode="json")
-    canonical = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return sha256(canonical.encode()).hexdigest()
+    """sha256 of the validated config as canonical JSON (sorted keys): the same config, the same digest.
+
+    Never raises: `vars` is free-form (c7n-org), so any value in it (bytes, a date, a non-string key, NaN)
+    is given a stable text form rather than trusted to be JSON."""
+    data = _canonical(TypeAdapter(RunConfig).dump_python(config, mode="python"))
+    canonical = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=repr)
+    return sha256(canonical.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def _canonical(value: object) -> object:
+    """JSON-ready data: string keys, lists for tuples and sets (sets sorted), text for anything else."""
+    if isinstance(value, dict):
+        return {k if isinstance(k, str) else f"{type(k).__name__}:{k!r}": _canonical(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_canonical(v) for v in value]
+    if isinstance(value, (set, frozenset)):
+        return sorted((_canonical(v) for v in value), key=repr)
+    if value is None or isinstance(value, (str, bool, int, float)):
+        return value if not isinstance(value, float) or math.isfinite(value) else repr(value)
+    if isinstance(value, bytes):
+        return {"bytes": base64.b64encode(value).decode()}
+    return f"{type(value).__name__}:{value!s}"
 
 
 @dataclass(frozen=True)

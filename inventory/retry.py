@@ -1,6 +1,8 @@
 """The one retry layer: which errors are worth another attempt, and how long to wait.
 
 botocore's own retries are switched off (see credentials.botocore_config) so attempts never multiply.
+Every Fault's message is cleaned when it is made (redact.clean: credentials masked, one line, at most 300
+characters), so nothing that carries one downstream (status file, logs, summary, manifest) can leak.
 """
 
 from __future__ import annotations
@@ -16,7 +18,10 @@ import aiohttp
 from botocore.exceptions import BotoCoreError, ClientError, ConnectionError, HTTPClientError
 from tenacity import AsyncRetrying, Retrying, retry_if_exception, stop_after_attempt, wait_random_exponential
 
+from inventory.redact import clean
+
 T = TypeVar("T")
+CODE_LIMIT = 100
 
 _THROTTLES = frozenset(
     {
@@ -32,7 +37,8 @@ _THROTTLES = frozenset(
 )
 _TRANSIENT = frozenset({"ServiceException", "InternalFailure", "InternalError", "ServiceUnavailable", "RequestTimeout"})
 _EXPIRED = frozenset({"ExpiredToken", "ExpiredTokenException", "TokenRefreshRequired"})
-# Lambda answers these in an opt-in region the account has not enabled.
+# Lambda answers these in an opt-in region the account has not enabled, and to a bad or revoked token
+# anywhere: collect.py tells the two apart from region data, never from the error alone.
 _NOT_ENABLED = frozenset({"UnrecognizedClientException", "InvalidClientTokenId"})
 
 
@@ -40,7 +46,7 @@ class FaultKind(Enum):
     THROTTLED = "throttled"  # retry with backoff
     TRANSIENT = "transient"  # 5xx or connection trouble: retry with backoff
     EXPIRED = "expired"  # credentials expired: assume the role again, then retry
-    NOT_ENABLED = "not_enabled"  # the region is not enabled for the account: skip
+    NOT_ENABLED = "not_enabled"  # credentials not recognised: skip if the region is provably not enabled
     FATAL = "fatal"  # access denied, bad request, unknown: fail the target, no retry
 
     @property
@@ -52,18 +58,39 @@ class FaultKind(Enum):
 class Fault:
     kind: FaultKind
     code: str
-    message: str
+    message: str  # cleaned on creation: masked, one line, at most 300 characters
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "code", clean(self.code, CODE_LIMIT))
+        object.__setattr__(self, "message", clean(self.message))
+
+
+class FaultError(Exception):
+    """A fault the job detected itself (a bad answer, a repeated marker, a timeout): raised with its Fault."""
+
+    def __init__(self, fault: Fault) -> None:
+        super().__init__(f"{fault.code}: {fault.message}")
+        self.fault = fault
+
+
+def normalise_code(code: str) -> str:
+    """An AWS error code as botocore normalises it: `ns#Code:uri` -> `Code` (the ':' part first, then '#')."""
+    return code.split(":", 1)[0].rsplit("#", 1)[-1]
 
 
 def classify(err: BaseException) -> Fault:
     """Map any exception raised by an AWS call to a Fault. Never raises."""
+    if isinstance(err, FaultError):
+        return err.fault
     if isinstance(err, ClientError):
         error = err.response.get("Error", {})
-        code = str(error.get("Code") or "Unknown")
+        code = normalise_code(str(error.get("Code") or "")) or "Unknown"
         message = str(error.get("Message") or err)
         status = int(err.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0)
         return Fault(_client_error_kind(code, status, err.operation_name), code, message)
-    if isinstance(err, (ConnectionError, HTTPClientError, aiohttp.ClientError, TimeoutError)):
+    if isinstance(err, TimeoutError):  # aiohttp's ServerTimeoutError and the total timeout are TimeoutErrors
+        return Fault(FaultKind.TRANSIENT, "Timeout", str(err) or "the request timed out")
+    if isinstance(err, (ConnectionError, HTTPClientError, aiohttp.ClientError)):
         return Fault(FaultKind.TRANSIENT, type(err).__name__, str(err) or type(err).__name__)
     if isinstance(err, BotoCoreError):
         return Fault(FaultKind.FATAL, type(err).__name__, str(err))

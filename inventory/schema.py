@@ -7,6 +7,10 @@ docs/schema.md; keep the two in step (tests/test_schema.py checks).
 Flattening is done by Arrow, not a Python loop: the items are converted once to a struct array of just the
 fields below (in C++), and each column is a field of it. That is ~6x cheaper per function than building rows
 in Python, which matters at a million functions on a quarter of a CPU.
+
+Items are validated by that same conversion: when Arrow refuses a batch (an item that is not an object, a
+field of the wrong type such as `"MemorySize": "128"`), the batch is walked again in Python, only then, to
+find the first bad item and field, and `InvalidItem` names them. The happy path pays nothing for it.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from inventory.items import InvalidItem, check_items, describe_item
 from inventory.targets import Target
 
 _TS = pa.timestamp("us", tz="UTC")
@@ -88,6 +93,7 @@ FUNCTION_COLUMNS: tuple[tuple[str, pa.DataType, str], ...] = (
     ("environment_variable_names", _STRINGS, "Environment.Variables"),  # names only; see _env_names
 )
 _ENV_COLUMN = "environment_variable_names"
+_ITEM_FIELDS = tuple((path, kind) for name, kind, path in FUNCTION_COLUMNS if name != _ENV_COLUMN)
 
 TARGET_FIELDS: tuple[pa.Field, ...] = (
     pa.field("snapshot_time", _TS, nullable=False),
@@ -188,19 +194,46 @@ def _timestamps(text: pa.Array) -> pa.Array:
         return pa.array([parse_lambda_time(value) for value in text.to_pylist()], _TS)
 
 
-def _env_names(items: Sequence[Mapping[str, Any]]) -> pa.Array:
+def _env_names(items: Sequence[Mapping[str, Any]]) -> tuple[pa.Array, bool]:
+    """The variable names of each item (sorted), and whether a list field arrived as a string (which Arrow
+    silently splits into characters): one Python pass over the items, which this column needs anyway."""
     names = []
-    for item in items:  # the values may hold secrets: only the keys are read, and nothing else is kept
-        variables = (item.get("Environment") or {}).get("Variables")
-        names.append(sorted(str(name) for name in variables) if isinstance(variables, Mapping) else [])
-    return pa.array(names, _STRINGS)
+    split = False
+    for index, item in enumerate(items):  # the values may hold secrets: only the keys are read, never shown
+        environment = item.get("Environment")
+        variables = environment.get("Variables") if isinstance(environment, dict) else None
+        if isinstance(variables, dict):
+            names.append(sorted(variables))  # JSON object keys are always strings
+        elif variables is None and (environment is None or isinstance(environment, dict)):
+            names.append([])
+        else:
+            field = "Environment.Variables" if isinstance(environment, dict) else "Environment"
+            raise InvalidItem(f"{describe_item(index, item)}: {field} is not an object")
+        vpc = item.get("VpcConfig")
+        if type(item.get("Architectures")) is str or (
+            type(vpc) is dict and (type(vpc.get("SubnetIds")) is str or type(vpc.get("SecurityGroupIds")) is str)
+        ):
+            split = True
+    return pa.array(names, _STRINGS), split
 
 
 def function_batch(target: Target, snapshot_time: datetime, items: Iterable[Mapping[str, Any]]) -> pa.RecordBatch:
-    """Flatten one target's ListFunctions items into a RecordBatch of INVENTORY_SCHEMA."""
+    """Flatten one target's ListFunctions items into a RecordBatch of INVENTORY_SCHEMA.
+
+    Raises InvalidItem (naming the item and field) when an item is not an object or a field has the wrong type.
+    """
     items = items if isinstance(items, list) else list(items)
     n = len(items)
-    api = pa.array(items, type=api_item_type())
+    try:
+        api = pa.array(items, type=api_item_type())
+    except (pa.ArrowException, TypeError, ValueError, OverflowError) as err:
+        raise check_items(items, _ITEM_FIELDS) or InvalidItem(f"ListFunctions items could not be typed: {err}") from err
+    if api.null_count:  # an item that is null: Arrow takes it as a null struct
+        raise check_items(items, _ITEM_FIELDS) or InvalidItem("a ListFunctions item is null")
+    env_names, split = _env_names(items)
+    if split:  # a string where a list belongs: Arrow would have split it into characters
+        raise check_items(items, _ITEM_FIELDS) or InvalidItem("a ListFunctions list field is a string")
+    fields = _Fields(api)
     account = target.account
     columns: list[pa.Array] = [
         pa.array([snapshot_time] * n, _TS),
@@ -209,7 +242,6 @@ def function_batch(target: Target, snapshot_time: datetime, items: Iterable[Mapp
         pa.array([list(account.tags)] * n, _STRINGS),
         pa.array([target.region] * n, _S),
     ]
-    fields = _Fields(api)
     for name, kind, path in FUNCTION_COLUMNS:
-        columns.append(_env_names(items) if name == _ENV_COLUMN else fields.column(path, kind))
+        columns.append(env_names if name == _ENV_COLUMN else fields.column(path, kind))
     return pa.RecordBatch.from_arrays(columns, schema=INVENTORY_SCHEMA)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import re
 import signal
 import subprocess
 import sys
@@ -19,6 +21,7 @@ from conftest import config_dict, console_script, job_role_arn, seed_members, su
 
 from inventory.demo.emulator import Emulator
 from inventory.demo.seed import FunctionSpec, MemberSpec, Seeded
+from inventory.errors import ExitCode
 from inventory.schema import INVENTORY_SCHEMA, STATUS_SCHEMA
 
 # Account ids used only by this module.
@@ -413,3 +416,158 @@ def test_validate_an_organization_config_calls_nothing(emu: Emulator, tmp_path: 
     assert proc.returncode == 0, proc.stderr
     assert "accounts from AWS Organizations" in proc.stdout
     assert sum(emu.app.stats.assume_calls.values()) == 0
+
+
+# --- hostile input, the hub's environment, crashes: one line and the right exit code ---------------------
+
+OK_CONFIG = "regions: [us-east-1]\naccounts:\n  - account_id: '240000000001'\n"
+MEASURE = """
+import resource, subprocess, sys, time
+start = time.monotonic()
+proc = subprocess.run(sys.argv[1:], capture_output=True, text=True, timeout=60)
+seconds = time.monotonic() - start
+print(proc.returncode, seconds, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss // 1024)
+sys.stderr.write(proc.stderr)
+"""
+
+
+def _laughs(indent: str, as_list: bool) -> str:
+    """~500 bytes: 9 levels of nine aliases each, 9**9 (387 million) values once expanded."""
+    names = "abcdefghi"
+    values = ["[lol, lol, lol, lol, lol, lol, lol, lol, lol]"]
+    values += [f"[{', '.join([f'*{p}'] * 9)}]" for p in names[:-1]]
+    return "".join(
+        f"{indent}- &{n} {v}\n" if as_list else f"{indent}{n}: &{n} {v}\n" for n, v in zip(names, values, strict=True)
+    )
+
+
+BOMBS = {
+    "under-tags": OK_CONFIG + "    vars:\n" + _laughs("      ", as_list=False) + "    tags: *i\n",
+    "top-level-list": _laughs("", as_list=True),
+}
+
+
+def _one_error_line(proc: subprocess.CompletedProcess[str], code: int) -> str:
+    assert proc.returncode == code, (proc.returncode, proc.stderr)
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1, proc.stderr
+    assert "Traceback" not in proc.stderr
+    return lines[0]
+
+
+@pytest.mark.parametrize("case", sorted(BOMBS))
+def test_alias_bomb_exits_2_quickly_in_bounded_memory(tmp_path: Path, case: str) -> None:
+    config = tmp_path / "bomb.yaml"
+    config.write_text(BOMBS[case], encoding="utf-8")
+    assert config.stat().st_size < 700
+    measured = _run(
+        [sys.executable, "-c", MEASURE, *_script("validate", "--config", config)], subprocess_env(None), tmp_path
+    )
+    code, seconds, peak_mib = measured.stdout.split()
+    assert int(code) == 2, measured.stderr
+    assert float(seconds) < 20
+    assert int(peak_mib) < 300
+    line = measured.stderr.strip()
+    assert "\n" not in line and "aliases expand the config by more than 2,000,000 values" in line, line
+    assert len(line) < 400
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("LOG_LEVEL", "loud"), ("LOG_FORMAT", "yaml"), ("PARTITIONED", "maybe"), ("ACCOUNTS_FROM", "org")],
+)
+def test_bad_environment_default_exits_2_naming_the_variable(
+    emu: Emulator, tmp_path: Path, name: str, value: str
+) -> None:
+    config = _write_config(tmp_path / "accounts.yaml", MAIN)
+    env = subprocess_env(emu.endpoint, **{f"LAMBDA_INVENTORY_{name}": value})
+    proc = _run(_module("run", "--config", config, "--output", f"{tmp_path}/out/"), env, tmp_path)
+    line = _one_error_line(proc, 2)
+    assert line.startswith(f"lambda-inventory: error: LAMBDA_INVENTORY_{name}: '{value}' is not one of"), line
+    assert not (tmp_path / "out").exists()
+
+
+def _aws_config(tmp_path: Path, text: str) -> dict[str, str]:
+    path = tmp_path / "aws-config"
+    path.write_text(text, encoding="utf-8")
+    env = subprocess_env(None, AWS_CONFIG_FILE=str(path), AWS_EC2_METADATA_DISABLED="true")
+    env["AWS_SHARED_CREDENTIALS_FILE"] = os.devnull
+    return env
+
+
+LEAKED = "AKIAEXAMPLEEXAMPLE12"
+
+
+@pytest.mark.parametrize(
+    ("extra", "expected"),
+    [
+        ({"AWS_PROFILE": "nope"}, "AWS_PROFILE names profile 'nope', which is not in ~/.aws/config"),
+        ({"AWS_PROFILE": "broken"}, "cannot get the hub's AWS credentials: Error when retrieving credentials"),
+        (
+            {"AWS_DEFAULT_REGION": "mars-1", "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"},
+            "hub region 'mars-1' (from AWS_DEFAULT_REGION) is not a known AWS region",
+        ),
+    ],
+)
+def test_unusable_hub_environment_exits_3_in_one_line(tmp_path: Path, extra: dict[str, str], expected: str) -> None:
+    process = f"sh -c 'echo {LEAKED} token expired >&2; exit 1'"
+    env = _aws_config(tmp_path, f"[profile broken]\ncredential_process = {process}\n") | extra
+    config = tmp_path / "accounts.yaml"
+    config.write_text(OK_CONFIG, encoding="utf-8")
+    proc = _run(_script("run", "--config", config, "--output", f"{tmp_path}/out/"), env, tmp_path)
+    line = _one_error_line(proc, 3)
+    assert line.startswith(f"lambda-inventory: error: {expected}"), line
+    assert LEAKED not in proc.stderr + proc.stdout
+    assert not (tmp_path / "out").exists()
+
+
+def test_validate_does_not_need_the_hub_profile(tmp_path: Path) -> None:
+    config = tmp_path / "accounts.yaml"
+    config.write_text(OK_CONFIG, encoding="utf-8")
+    env = _aws_config(tmp_path, "") | {"AWS_PROFILE": "nope"}
+    proc = _run(_script("validate", "--config", config), env, tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "ok, 1 accounts, 1 targets" in proc.stdout
+
+
+@pytest.mark.parametrize(
+    ("output", "fmt", "expected"),
+    [
+        ("x.csv", "parquet", "x.csv: the name ends in .csv but the format is parquet"),
+        ("out", None, "out: no file extension and not an existing directory; write out/ for a directory"),
+        ("s3://bucket-x/a/../b/", None, "the S3 key has a '.' or '..' segment"),
+        ("s3://bucket-x/a\nb/", None, "the S3 key has a control character"),
+        ("s3://bucket-x/" + "k" * 1100 + ".parquet", None, "is over 1024 bytes"),
+    ],
+)
+def test_unusable_output_exits_2_before_any_call(
+    emu: Emulator, tmp_path: Path, output: str, fmt: str | None, expected: str
+) -> None:
+    config = _write_config(tmp_path / "accounts.yaml", MAIN)
+    flags = ["--format", fmt] if fmt else []
+    before = sum(emu.app.stats.assume_calls.values())
+    proc = _run(_module("run", "--config", config, "--output", output, *flags), subprocess_env(emu.endpoint), tmp_path)
+    line = _one_error_line(proc, 2)
+    assert expected in line, line
+    assert _files(tmp_path) == ["accounts.yaml"]
+    assert sum(emu.app.stats.assume_calls.values()) == before
+
+
+def test_a_crash_is_exit_5_in_one_line_and_the_traceback_only_with_debug(tmp_path: Path) -> None:
+    crash = ["demo", "--port", "-5", "--output", f"{tmp_path}/out/"]  # the emulator cannot bind port -5
+    proc = _run(_script(*crash), subprocess_env(None), tmp_path)
+    line = _one_error_line(proc, 5)
+    assert line.startswith("lambda-inventory: internal error: OverflowError: "), line
+    debug = _run(_script(*crash, "--log-level", "debug"), subprocess_env(None), tmp_path)
+    assert debug.returncode == 5
+    assert "Traceback" in debug.stderr and "lambda-inventory: internal error: OverflowError" in debug.stderr
+
+
+@pytest.mark.parametrize("command", [[], ["run"], ["validate"]])
+def test_help_lists_every_exit_code(command: list[str]) -> None:
+    proc = subprocess.run(_script(*command, "--help"), capture_output=True, text=True, timeout=60, check=False)
+    assert proc.returncode == 0
+    table = proc.stdout.split("exit codes:\n", 1)[1]
+    for code in ExitCode:
+        assert re.search(rf"^\s+{code.value}\s+{re.escape(code.meaning)}$", table, re.MULTILINE), code
+    assert re.search(r"^\s+5\s+an unexpected crash", table, re.MULTILINE)

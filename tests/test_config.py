@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import re
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,7 @@ from inventory.config import (
     AccountConfig,
     RetryConfig,
     RunConfig,
+    TimeoutsConfig,
     load_config,
     parse_config,
     with_accounts_from,
@@ -199,6 +201,16 @@ BAD_CONFIGS: list[tuple[str, object, str, str]] = [
     ("base_delay huge", _base(retry={"base_delay": 61}), "retry.base_delay", "out of range [0, 60]"),
     ("max_delay negative", _base(retry={"max_delay": -1}), "retry.max_delay", "out of range [0, 600]"),
     ("max_delay huge", _base(retry={"max_delay": 601.5}), "retry.max_delay", "out of range [0, 600]"),
+    # timeouts
+    ("timeouts not mapping", _base(timeouts=30), "timeouts", "must be a mapping, got int"),
+    ("timeouts unknown key", _base(timeouts={"total_seconds": 5}), "timeouts.total_seconds", "unknown key"),
+    ("string read_seconds", _base(timeouts={"read_seconds": "30"}), "timeouts.read_seconds", "valid"),
+    ("connect 0", _base(timeouts={"connect_seconds": 0}), "timeouts.connect_seconds", "out of range [0.1, 300]"),
+    ("connect huge", _base(timeouts={"connect_seconds": 301}), "timeouts.connect_seconds", "out of range [0.1, 300]"),
+    ("read tiny", _base(timeouts={"read_seconds": 0.05}), "timeouts.read_seconds", "out of range [0.1, 300]"),
+    ("read huge", _base(timeouts={"read_seconds": 300.5}), "timeouts.read_seconds", "out of range [0.1, 300]"),
+    ("target 0.5", _base(timeouts={"target_seconds": 0.5}), "timeouts.target_seconds", "out of range [1, 86400]"),
+    ("target huge", _base(timeouts={"target_seconds": 86401}), "timeouts.target_seconds", "out of range [1, 86400]"),
     # session name
     ("session_name space", _base(session_name="a b"), "session_name", "2-64"),
     ("session_name short", _base(session_name="a"), "session_name", "2-64"),
@@ -334,6 +346,7 @@ def test_minimal_config_gets_defaults() -> None:
     assert config.max_workers == 64
     assert config.sts_region is None
     assert config.retry == RetryConfig(max_attempts=8, base_delay=0.5, max_delay=20.0)
+    assert config.timeouts == TimeoutsConfig(connect_seconds=10, read_seconds=30, target_seconds=1800)
     (account,) = config.accounts
     assert account == AccountConfig(account_id=A1)
     assert account.name is None and account.role is None and account.external_id is None
@@ -469,19 +482,22 @@ def test_load_good_yaml(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    ("yaml_id", "shown"),
+    ("yaml_id", "said"),
     [
-        ("123456789012", "123456789012"),  # a plain YAML int
-        ("012345670123", str(0o12345670123)),  # YAML 1.1 reads a leading 0 as octal: the id is silently changed
-        ("0123_4567_0123", str(0o12345670123)),  # YAML 1.1 allows _ in numbers
+        ("123456789012", 'is a YAML number, not a string; quote it: "123456789012"'),  # a plain YAML int
+        # YAML 1.1 reads a leading 0 as octal: the id would silently change. Say so, with the text as written.
+        ("011111111111", 'was read by YAML as an octal number; quote it: "011111111111"'),
+        ("012345670123", 'was read by YAML as an octal number; quote it: "012345670123"'),
+        ("0123_4567_0123", 'was read by YAML as an octal number; quote it: "0123_4567_0123"'),  # _ allowed
+        ("0x1F", 'is a YAML number, not a string; quote it: "0x1F"'),
     ],
 )
-def test_unquoted_account_id_is_rejected(tmp_path: Path, yaml_id: str, shown: str) -> None:
+def test_unquoted_account_id_is_rejected(tmp_path: Path, yaml_id: str, said: str) -> None:
     text = f"regions: [us-east-1]\naccounts:\n  - account_id: {yaml_id}\n"
     path = _write(tmp_path, text)
     message = _load_error(path)
-    assert message.startswith(f"{path}: accounts[0].account_id: {shown} is a YAML number"), message
-    assert "quote" in message
+    assert message == f"{path}: accounts[0].account_id: {yaml_id} {said}", message
+    assert "1227133513" not in message and str(0o12345670123) not in message  # not the octal's decimal value
 
 
 @pytest.mark.parametrize(
@@ -690,3 +706,112 @@ def test_accounts_from_flag_overrides_and_is_rechecked() -> None:
     with pytest.raises(ConfigError) as caught:
         with_accounts_from(no_regions, "organization")
     assert str(caught.value).startswith("--accounts-from organization: regions:")
+
+
+# --- hostile YAML: aliases, duplicate keys, tags, size; echoed values bounded ---------------------------
+
+ACCOUNT = "regions: [us-east-1]\naccounts:\n  - account_id: '111111111111'\n"
+
+
+def _laughs(indent: str = "") -> str:
+    """A ~500-byte alias bomb: 9 levels of nine aliases each, 9**9 (387 million) values once expanded."""
+    names = "abcdefghi"
+    lines = [f"{indent}a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]"]
+    for prev, name in itertools.pairwise(names):
+        lines.append(f"{indent}{name}: &{name} [{', '.join([f'*{prev}'] * 9)}]")
+    return "\n".join(lines) + "\n"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        ACCOUNT + "    vars:\n" + _laughs("      ") + "    tags: *i\n",  # under tags (and vars)
+        _laughs(),  # the whole document
+        ACCOUNT + "    vars:\n" + _laughs("      "),  # only under vars: used to pass validate, then crash run
+    ],
+)
+def test_alias_bomb_is_refused_naming_the_alias_line(tmp_path: Path, text: str) -> None:
+    assert len(text) < 1000
+    message = _load_error(_write(tmp_path, text))
+    assert re.search(r": line \d+ column \d+: aliases expand the config by more than 2,000,000 values", message), (
+        message
+    )
+    assert len(message) < 300
+
+
+def test_aliases_are_bounded_not_banned(tmp_path: Path) -> None:
+    bomb = ACCOUNT + "    vars:\n" + _laughs("      ")
+    assert "aliases expand the config" in _load_error(_write(tmp_path, bomb, "bomb.yaml"))
+    text = (
+        "regions: &r [us-east-1]\n"
+        "accounts:\n"
+        "  - &first {account_id: '111111111111', role: Audit, regions: [eu-west-1], name: one}\n"
+        "  - {<<: *first, account_id: '222222222222', regions: *r}\n"
+    )
+    first, second = load_config(_write(tmp_path, text), REGIONS).accounts
+    assert (first.name, first.role, first.regions) == ("one", "Audit", ("eu-west-1",))
+    # merged keys fill in; explicit keys win over merged ones, wherever they stand
+    assert (second.account_id, second.name, second.role, second.regions) == (A2, "one", "Audit", ("us-east-1",))
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (ACCOUNT + "regions: [eu-west-1]\n", "line 4 column 1: duplicate key 'regions'"),
+        (ACCOUNT + "    name: a\n    name: b\n", "line 5 column 5: duplicate key 'name'"),
+        (ACCOUNT + "    vars: {k: !!binary aGVsbG8=}\n", "line 4 column 15: tag !!binary is not allowed"),
+        (ACCOUNT + "    vars: !!set {a, b}\n", "line 4 column 11: tag !!set is not allowed"),
+        (ACCOUNT + "    name: !custom x\n", "line 4 column 11: tag !custom is not allowed"),
+        ("x: &a [*a]\n", "line 1 column 8: alias *a has no finished anchor"),
+        ("regions: [us-east-1]\n---\nregions: [us-east-1]\n", "line 2 column 1: more than one YAML document"),
+        ("x: " + "[" * 70 + "]" * 70 + "\n", "nested deeper than 64 levels"),
+    ],
+)
+def test_hostile_yaml_is_one_line_naming_the_line(tmp_path: Path, text: str, expected: str) -> None:
+    path = _write(tmp_path, text)
+    message = _load_error(path)
+    assert message.startswith(f"{path}: ") and expected in message, message
+
+
+def test_config_over_the_size_limit_is_refused_before_reading(tmp_path: Path) -> None:
+    path = tmp_path / "accounts.yaml"
+    with path.open("wb") as handle:  # sparse: 33 MiB of nothing, never parsed
+        handle.truncate(33 * 1024 * 1024)
+    assert _load_error(path) == f"{path}: config is 33.0 MiB, more than the 32 MiB limit"
+
+
+def test_long_input_is_never_echoed_whole(tmp_path: Path) -> None:
+    message = _load_error(_write(tmp_path, "x" * 100_000 + "\n"))  # e.g. a config symlinked to a big file
+    assert message.endswith("... (100000 characters)"), message
+    assert len(message) < len(str(tmp_path)) + 200
+    long_name = {"regions": ["us-east-1"], "accounts": [{"account_id": "9" * 5000}]}
+    text = str(_config_error(long_name))
+    assert text.startswith("accounts[0].account_id: '9999") and "(5000 characters)" in text and len(text) < 200
+
+
+@pytest.mark.parametrize("where", ["top", "account"])
+@pytest.mark.parametrize("value", ["x", "has space", "s" * 1225])
+def test_bad_external_id_is_refused_without_echoing_it(where: str, value: str) -> None:
+    data = _base(external_id=value) if where == "top" else _base(accounts=[_acct(external_id=value)])
+    text = str(_config_error(data))
+    path = "external_id" if where == "top" else "accounts[0].external_id"
+    assert text == f"{path}: must be 2-1224 characters of letters, digits and _+=,.@:/- (value not shown)"
+
+
+def test_good_external_id_passes() -> None:
+    assert parse_config(_base(accounts=[_acct(external_id="Ext-1:a/b@c.d")]), REGIONS).accounts[0].external_id
+
+
+def test_unknown_sts_region_is_refused() -> None:
+    assert str(_config_error(_base(sts_region="mars-1"))) == "sts_region: 'mars-1' is not a known AWS region"
+    assert parse_config(_base(sts_region="eu-west-1"), REGIONS).sts_region == "eu-west-1"
+
+
+def test_timeouts_are_read() -> None:
+    data = {"regions": ["us-east-1"], "accounts": [{"account_id": A1}]}
+    config = parse_config(
+        {**data, "timeouts": {"connect_seconds": 2, "read_seconds": 0.5, "target_seconds": 60}}, REGIONS
+    )
+    assert config.timeouts == TimeoutsConfig(connect_seconds=2, read_seconds=0.5, target_seconds=60)
+    partial = parse_config({**data, "timeouts": {"target_seconds": 5}}, REGIONS)
+    assert partial.timeouts == TimeoutsConfig(10, 30, 5)

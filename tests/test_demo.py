@@ -154,3 +154,20 @@ def test_night_defaults_to_one(given: dict[str, int], night: int) -> None:
 def test_an_unknown_night_is_a_config_error(bad: object) -> None:
     with pytest.raises(ConfigError, match="--night"):
         night_of(argparse.Namespace(night=bad))
+
+
+def test_demo_in_csv_passes_its_own_check(tmp_path: Path) -> None:
+    """The check reads the CSV back with the schema's types, so it compares like with like."""
+    script = Path(sys.executable).parent / "lambda-inventory"
+    proc = subprocess.run(
+        [str(script), "demo", "--format", "csv", "--output", f"{tmp_path}/outcsv/"],
+        env=_environment(),
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    assert "demo check passed" in proc.stdout
+    assert (tmp_path / "outcsv" / "inventory.csv").read_bytes().startswith(b'"snapshot_time"')

@@ -62,13 +62,13 @@ def _names(dest: Destination) -> tuple[str, str, str]:
     [
         ("x.parquet", None, (Format.PARQUET, "x.status.parquet", "x.manifest.json")),
         ("x.csv", None, (Format.CSV, "x.status.csv", "x.manifest.json")),
-        ("x.parquet", Format.CSV, (Format.CSV, "x.status.csv", "x.manifest.json")),
+        ("x.parquet", Format.PARQUET, (Format.PARQUET, "x.status.parquet", "x.manifest.json")),
         (
             "lambda-2026.x.parquet",
             None,
             (Format.PARQUET, "lambda-2026.x.status.parquet", "lambda-2026.x.manifest.json"),
         ),
-        ("x", None, (Format.PARQUET, "x.status.parquet", "x.manifest.json")),
+        ("x.txt", Format.CSV, (Format.CSV, "x.status.csv", "x.manifest.json")),
     ],
 )
 def test_local_file(tmp_path: Path, name: str, fmt: Format | None, expected: tuple[Format, str, str]) -> None:
@@ -154,8 +154,7 @@ def test_s3_prefix_sharded_csv() -> None:
     [
         ("s3://b-1/k.parquet", None, ("k.parquet", "k.status.parquet", "k.manifest.json", Format.PARQUET)),
         ("s3://b-1/d/e/k.csv", None, ("d/e/k.csv", "d/e/k.status.csv", "d/e/k.manifest.json", Format.CSV)),
-        ("s3://b-1/d/k.csv", Format.PARQUET, ("d/k.csv", "d/k.status.parquet", "d/k.manifest.json", Format.PARQUET)),
-        ("s3://b-1/d/k", None, ("d/k", "d/k.status.parquet", "d/k.manifest.json", Format.PARQUET)),
+        ("s3://b-1/d/k.csv", Format.CSV, ("d/k.csv", "d/k.status.csv", "d/k.manifest.json", Format.CSV)),
     ],
 )
 def test_s3_exact_key(output: str, fmt: Format | None, expected: tuple[str, str, str, Format]) -> None:
@@ -626,3 +625,38 @@ def test_s3_failed_multipart_upload_leaves_no_object_and_no_parts(
     assert _keys(admin, bucket) == []
     assert admin.list_multipart_uploads(Bucket=bucket).get("Uploads", []) == []  # every attempt was aborted
     assert list(scratch.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("output", "expected"),
+    [
+        ("s3://b-1/a/../b/", "the S3 key has a '.' or '..' segment"),
+        ("s3://b-1/./k.parquet", "the S3 key has a '.' or '..' segment"),
+        ("s3://b-1/a\nb/", "the S3 key has a control character"),
+        ("s3://b-1/a\x00b.parquet", "the S3 key has a control character"),
+        ("s3://b-1/" + "é" * 600 + ".parquet", "is over 1024 bytes"),  # 1200 bytes of UTF-8
+        ("s3://b-1/" + "p" * 990 + "/", "is over 1024 bytes"),  # the partitioned keys add their own parts
+    ],
+)
+def test_unusable_s3_key_is_one_line(output: str, expected: str) -> None:
+    with pytest.raises(OutputError) as info:
+        _resolve(output, None)
+    assert expected in str(info.value) and "\n" not in str(info.value)
+    assert len(str(info.value)) < 400
+
+
+@pytest.mark.parametrize(
+    ("output", "fmt", "expected"),
+    [
+        ("x.csv", Format.PARQUET, "the name ends in .csv but the format is parquet; name it x.parquet"),
+        ("x.parquet", Format.CSV, "the name ends in .parquet but the format is csv; name it x.csv"),
+        ("out", None, "no file extension and not an existing directory; write {p}/ for a directory or {p}.parquet"),
+        ("out", Format.CSV, "write {p}/ for a directory or {p}.csv for a file"),
+        ("s3://b-1/d/k", None, "write s3://b-1/d/k/ for a directory or s3://b-1/d/k.parquet"),
+    ],
+)
+def test_output_name_and_format_must_agree(tmp_path: Path, output: str, fmt: Format | None, expected: str) -> None:
+    target = output if output.startswith("s3://") else str(tmp_path / output)
+    with pytest.raises(OutputError) as info:
+        _resolve(target, fmt)
+    assert expected.format(p=target) in str(info.value)

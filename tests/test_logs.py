@@ -83,3 +83,56 @@ def test_progress_logs_periodically_and_at_the_end_off_a_terminal(caplog: pytest
     progress.update(3, 9, 0)  # the last target: always logged
     messages = [r.getMessage() for r in caplog.records if r.name == "inventory.progress"]
     assert messages == ["3/3 targets, 9 functions, 0 failed"]
+
+
+# --- masking: defence in depth for whatever a caller logs ------------------------------------------------
+
+KEY_ID = "ASIAQWERTYUIOPASDFGH"
+TOKEN = "IQoJb3JpZ2luX2VjEKr" + "Zm9vYmFy" * 20
+
+
+@pytest.mark.parametrize("fmt", ["json", "text"])
+@pytest.mark.parametrize("level", ["debug", "info", "warning", "error"])
+def test_every_record_is_masked_in_both_formats_at_every_level(fmt: str, level: str) -> None:
+    stream = io.StringIO()
+    setup_logging("debug", fmt, stream)
+    log = logging.getLogger("inventory.anything")
+    getattr(log, level)(
+        "denied: %s X-Amz-Security-Token=%s",
+        KEY_ID,
+        TOKEN,
+        extra={"account_id": "111111111111", "region": "eu-west-1", "error_code": f"Bad{KEY_ID}"},
+    )
+    out = stream.getvalue()
+    assert "denied: *** X-Amz-Security-Token=***" in out
+    assert KEY_ID not in out and TOKEN[:24] not in out
+    assert "111111111111" in out and "eu-west-1" in out
+
+
+def test_an_exception_logged_as_json_is_masked() -> None:
+    stream = io.StringIO()
+    setup_logging("debug", "json", stream)
+    try:
+        raise RuntimeError(f"request failed: Credential={KEY_ID}/20261130/us-east-1/lambda/aws4_request")
+    except RuntimeError:
+        logging.getLogger("inventory.x").exception("boom")
+    entry = json.loads(stream.getvalue())
+    assert "Credential=***" in entry["exception"]
+    assert KEY_ID not in stream.getvalue()
+
+
+def test_formatters_mask_without_the_filter_too() -> None:
+    record = _record()
+    record.msg, record.args = "key %s", (KEY_ID,)
+    assert JsonFormatter().format(record).count(KEY_ID) == 0
+    assert TextFormatter().format(record) == "warning key ***"
+
+
+def test_a_record_with_bad_arguments_does_not_raise_from_the_filter() -> None:
+    stream = io.StringIO()
+    setup_logging("info", "json", stream)
+    logging.raiseExceptions = False  # logging's own handleError, not ours, deals with the bad format string
+    try:
+        logging.getLogger("inventory.x").info("%d items", "not a number")
+    finally:
+        logging.raiseExceptions = True

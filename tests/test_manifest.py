@@ -223,8 +223,9 @@ def test_manifest_of_a_real_run_has_no_secret(
     hub_token = f"hub-session-token-{uuid.uuid4()}"
     monkeypatch.setenv("AWS_SESSION_TOKEN", hub_token)
     emu.app.behaviour.deny_roles.add(job_role_arn(DENIED))
-    emu.app.behaviour.disabled.add((DEV, "us-east-1"))
+    emu.app.behaviour.disabled.add((DEV, "eu-south-1"))  # an opt-in region DEV has not enabled: skipped
     accounts = [{"account_id": a, "name": n} for a, n in ((PROD, "prod"), (DEV, "dev"), (DENIED, "denied"))]
+    accounts[1]["regions"] = ["eu-west-1", "eu-south-1"]
     config = make_config(accounts, regions=list(REGIONS[:2]), external_id=EXTERNAL_ID)
     info = RunInfo.start(config)
     _, results = run_inventory(config, tmp_path / "inv.parquet")
@@ -244,3 +245,20 @@ def test_manifest_of_a_real_run_has_no_secret(
         assert forbidden not in text
     assert not re.search(r"(AKIA|ASIA)[A-Z0-9]{16}", text)  # no access key id, the member roles' included
     assert "external_id" not in text and "role_name" not in text  # the config is hashed, never copied
+
+
+def test_config_sha256_never_crashes_on_free_form_vars() -> None:
+    """`vars` is free-form (c7n-org): bytes, dates, non-string keys, NaN and sets must not crash the digest."""
+    odd: dict[str, Any] = {
+        "blob": b"\xff\x00binary",
+        "when": date(2026, 1, 2),
+        "nested": {1: "int key", None: "null key", (1, 2): "tuple key"},
+        "nan": float("nan"),
+        "set": {"b", "a"},
+    }
+    config = make_config([{"account_id": PROD, "vars": odd}], regions=["us-east-1"])
+    digest = config_sha256(config)
+    assert re.fullmatch(r"[0-9a-f]{64}", digest)
+    assert config_sha256(make_config([{"account_id": PROD, "vars": dict(odd)}], regions=["us-east-1"])) == digest
+    changed = make_config([{"account_id": PROD, "vars": {**odd, "blob": b"\xfe"}}], regions=["us-east-1"])
+    assert config_sha256(changed) != digest

@@ -26,13 +26,14 @@ from inventory.sink import Format
 # Account ids used only by this module.
 PROD, DEV, DATA, LEGACY, EDGE = (f"23000000000{i}" for i in range(1, 6))
 EMPTY = "230000000006"  # never seeded: AssumeRole works, every region lists zero functions
-DISABLED = (DEV, "eu-central-1")
+OPT_IN = "ap-east-1"  # an opt-in region (Hong Kong): DEV lists it instead of eu-central-1
+DISABLED = (DEV, OPT_IN)
 SECRET = f"s3cr3t-{uuid.uuid4()}"
 ENV = {"DB_HOST": "db.internal", "DB_PASSWORD": SECRET}
 
 ACCOUNTS: dict[str, dict[str, Any]] = {
     PROD: {"account_id": PROD, "name": "prod", "tags": ["env:prod"]},
-    DEV: {"account_id": DEV, "name": "dev", "tags": ["env:dev"]},
+    DEV: {"account_id": DEV, "name": "dev", "tags": ["env:dev"], "regions": ["us-east-1", "eu-west-1", OPT_IN]},
     DATA: {"account_id": DATA, "name": "data"},
     LEGACY: {"account_id": LEGACY, "name": "legacy"},
     EDGE: {"account_id": EDGE, "name": "edge"},
@@ -61,7 +62,7 @@ def org(emulator: Emulator) -> Seeded:
                 {
                     "us-east-1": (fs("api", 3, publish=True),),
                     "eu-west-1": (fs("image", 2, runtime=None, package_type="Image"),),
-                    "eu-central-1": (fs("unseen", 2),),  # the disabled region
+                    OPT_IN: (fs("unseen", 2),),  # the disabled region
                 },
             ),
             MemberSpec(DATA, "data", {"us-east-1": (fs("etl", 2, vpc=True),), "eu-central-1": (fs("job", 1),)}),

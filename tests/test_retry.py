@@ -361,7 +361,6 @@ def _async(fn: Flaky) -> Callable[[], Awaitable[object]]:
         aiohttp.ServerDisconnectedError(),
         aiohttp.ClientPayloadError("Response payload is not completed"),
         aiohttp.ClientOSError(104, "Connection reset by peer"),
-        TimeoutError(),
     ],
     ids=lambda e: type(e).__name__,
 )
@@ -369,6 +368,17 @@ def test_aiohttp_connection_errors_are_transient(err: Exception) -> None:
     fault = classify(err)
     assert fault.kind is FaultKind.TRANSIENT
     assert fault.code == type(err).__name__
+    assert fault.message
+
+
+@pytest.mark.parametrize(
+    "err",
+    [TimeoutError(), aiohttp.ServerTimeoutError("Timeout on reading data from socket"), aiohttp.SocketTimeoutError()],
+    ids=["TimeoutError", "ServerTimeoutError", "SocketTimeoutError"],
+)
+def test_timeouts_are_transient_with_code_timeout(err: Exception) -> None:
+    fault = classify(err)
+    assert (fault.kind, fault.code) == (FaultKind.TRANSIENT, "Timeout")
     assert fault.message  # never empty, even for a bare TimeoutError
 
 

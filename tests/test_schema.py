@@ -11,6 +11,7 @@ from typing import Any
 import pyarrow as pa
 import pytest
 
+from inventory.items import InvalidItem
 from inventory.schema import FUNCTION_COLUMNS, INVENTORY_SCHEMA, STATUS_SCHEMA, function_batch, parse_lambda_time
 from inventory.targets import Account, Target
 
@@ -478,3 +479,75 @@ def test_function_batch_survives_an_impossible_timestamp() -> None:
     items = [{"FunctionName": "odd", "LastModified": "2019-02-30T00:00:00.000+0000"}]
     batch = function_batch(TARGET, SNAPSHOT, items)
     assert batch.column("last_modified").to_pylist() == [None]
+
+
+# --- malformed items: the target fails naming the function and the field, never a silent gap or a crash ------
+
+
+def _good() -> dict[str, Any]:
+    return {
+        "FunctionName": "good",
+        "MemorySize": 128,
+        "Architectures": ["x86_64"],
+        "VpcConfig": {"SubnetIds": ["subnet-0abc"], "Ipv6AllowedForDualStack": False},
+        "Layers": [{"Arn": "arn:aws:lambda:eu-west-1:123456789012:layer:shared:3"}],
+        "Environment": {"Variables": {"B": "secret-b", "A": "secret-a"}},
+    }
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "problem"),
+    [
+        ("MemorySize", "128", "MemorySize is '128' (str), expected int32"),
+        ("MemorySize", True, "MemorySize is True (bool), expected int32"),
+        ("MemorySize", 2**40, "MemorySize is 1099511627776 (int), expected int32"),
+        ("CodeSize", "big", "CodeSize is 'big' (str), expected int64"),
+        ("Runtime", 3.12, "Runtime is 3.12 (float), expected text"),
+        ("LastModified", 1700000000, "LastModified is 1700000000 (int), expected text"),
+        ("Architectures", "x86_64", "Architectures is 'x86_64' (str), expected a list of strings"),  # not x,8,6,...
+        ("Architectures", [1], "Architectures is [1] (list), expected a list of strings"),
+        ("VpcConfig", "vpc-1", "VpcConfig is 'vpc-1' (str), expected an object"),
+        ("VpcConfig", {"SubnetIds": "subnet-1"}, "VpcConfig.SubnetIds is 'subnet-1' (str), expected a list of strings"),
+        (
+            "VpcConfig",
+            {"Ipv6AllowedForDualStack": "no"},
+            "VpcConfig.Ipv6AllowedForDualStack is 'no' (str), expected bool",
+        ),
+        ("Layers", "shared", "Layers is 'shared' (str), expected a list of objects"),
+        ("Layers", [{"Arn": 7}], "Layers[0].Arn is 7 (int), expected text"),
+        ("Environment", "A=1", "Environment is not an object"),
+        ("Environment", {"Variables": ["A"]}, "Environment.Variables is not an object"),
+    ],
+)
+def test_a_wrongly_typed_field_names_the_function_and_field(field: str, value: Any, problem: str) -> None:
+    bad = {**_good(), "FunctionName": "orders-007", field: value}
+    with pytest.raises(InvalidItem) as err:
+        function_batch(TARGET, SNAPSHOT, [_good(), _good(), bad])
+    assert str(err.value) == f"ListFunctions item 2 (FunctionName 'orders-007'): {problem}"
+    assert "secret-" not in str(err.value)
+
+
+@pytest.mark.parametrize(("item", "kind"), [(None, "NoneType"), ([1, 2], "list"), ("orders", "str"), (5, "int")])
+def test_an_item_that_is_not_an_object_is_named_by_its_index(item: Any, kind: str) -> None:
+    with pytest.raises(InvalidItem, match=rf"^ListFunctions item 1 is a {kind}, not an object$"):
+        function_batch(TARGET, SNAPSHOT, [_good(), item])
+
+
+def test_an_item_without_a_name_is_named_by_its_index() -> None:
+    with pytest.raises(InvalidItem, match=r"^ListFunctions item 0: Timeout is '3' \(str\), expected int32$"):
+        function_batch(TARGET, SNAPSHOT, [{"Timeout": "3"}])
+
+
+def test_a_split_string_is_told_from_well_typed_single_character_values() -> None:
+    """Arrow turns "x86_64" into ["x", "8", "6", ...]; a real one-character element must not be blamed."""
+    single = {**_good(), "FunctionName": "single", "Architectures": ["a"], "VpcConfig": {"SecurityGroupIds": ["b"]}}
+    split = {**_good(), "FunctionName": "split", "VpcConfig": {"SecurityGroupIds": "sg-0123"}}
+    with pytest.raises(InvalidItem) as err:
+        function_batch(TARGET, SNAPSHOT, [single, split])
+    assert str(err.value) == (
+        "ListFunctions item 1 (FunctionName 'split'): "
+        "VpcConfig.SecurityGroupIds is 'sg-0123' (str), expected a list of strings"
+    )
+    batch = function_batch(TARGET, SNAPSHOT, [single])
+    assert batch.column("architectures").to_pylist() == [["a"]]
+    assert batch.column("security_group_ids").to_pylist() == [["b"]]

@@ -113,11 +113,9 @@ def _sink(path: Path, fmt: Format) -> RunSink:
         ("inv.parquet", None, "inv.parquet", Format.PARQUET),
         ("inv.csv", None, "inv.csv", Format.CSV),
         ("inv.CSV", None, "inv.CSV", Format.CSV),
-        ("inv", None, "inv", Format.PARQUET),
         ("inv.txt", None, "inv.txt", Format.PARQUET),
-        ("inv.parquet", Format.CSV, "inv.parquet", Format.CSV),  # --format wins over the extension
-        ("inv.csv", Format.PARQUET, "inv.csv", Format.PARQUET),
-        ("inv", Format.CSV, "inv", Format.CSV),
+        ("inv.txt", Format.CSV, "inv.txt", Format.CSV),
+        ("inv.csv", Format.CSV, "inv.csv", Format.CSV),
     ],
 )
 def test_resolve_output_file(
@@ -378,27 +376,18 @@ def test_csv_ready_empty_inventory_schema() -> None:
     assert not any(pa.types.is_list(t) for t in ready.schema.types)
 
 
-# --- --format overrides the extension -----------------------------------------------------------------
+# --- --format and the extension must agree; a file needs an extension -------------------------------
 
 
-def test_format_flag_overrides_extension_csv_in_parquet_name(tmp_path: Path) -> None:
-    path, fmt = resolve_output(str(tmp_path / "inv.parquet"), Format.CSV)
-    sink = _sink(path, fmt)
-    sink.write(_batch("a"))
-    sink.commit(_status())
-    assert path.read_bytes().startswith(b'"snapshot_time"')
-    assert sink.status_path == tmp_path / "inv.status.csv"
-    assert _read_csv(path)[0]["function_name"] == "a"
-
-
-def test_format_flag_overrides_extension_parquet_in_csv_name(tmp_path: Path) -> None:
-    path, fmt = resolve_output(str(tmp_path / "inv.csv"), Format.PARQUET)
-    sink = _sink(path, fmt)
-    sink.write(_batch("a"))
-    sink.commit(_status())
-    assert path.read_bytes()[:4] == b"PAR1"
-    assert pq.read_table(path).num_rows == 1
-    assert sink.status_path == tmp_path / "inv.status.parquet"
+@pytest.mark.parametrize(("name", "fmt"), [("inv.parquet", Format.CSV), ("inv.csv", Format.PARQUET), ("inv", None)])
+def test_output_format_conflict_or_no_extension_is_refused_before_any_file(
+    tmp_path: Path, name: str, fmt: Format | None
+) -> None:
+    with pytest.raises(OutputError) as info:
+        resolve_output(str(tmp_path / name), fmt)
+    assert info.value.exit_code == 2
+    assert "\n" not in str(info.value)
+    assert list(tmp_path.iterdir()) == []
 
 
 @pytest.mark.parametrize(("fmt", "name"), [(None, "inventory.parquet"), (Format.CSV, "inventory.csv")])

@@ -1,0 +1,70 @@
+"""The network: a request that never gets an answer, a target slower than its deadline, and connections
+closed without (or in the middle of) an answer. Short deadlines come from the config's `timeouts:`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from .behaviours import Hang, Reset, Slow
+from .fake_aws import FakeAws, Scenario
+from .harness import (
+    FAST_RETRY,
+    SHORT_TIMEOUTS,
+    assert_exact_rows,
+    assert_failed,
+    assert_ok,
+    check_run,
+    run_cli,
+    write_config,
+)
+
+A, B = "330000000001", "330000000002"
+R1, R2 = "us-east-1", "eu-west-1"
+StartFake = Callable[[Scenario], FakeAws]
+
+
+def test_a_hanging_endpoint_times_out_and_fails_only_its_target(fake_aws: StartFake, tmp_path: Path) -> None:
+    fake = fake_aws(Scenario().add(A, R1, 10, Hang()).add(A, R2, 60).add(B, R1, 5))
+    retry = {**FAST_RETRY, "max_attempts": 3}
+    config = write_config(tmp_path / "accounts.yaml", [A, B], [R1, R2], retry=retry, timeouts=SHORT_TIMEOUTS)
+
+    run = run_cli(fake, config, tmp_path)
+
+    status = check_run(run, fake, exit_code=1)  # check_run bounds the wall time (read 1 s, target 5 s)
+    row = status[(A, R1)]
+    assert row["error_code"] in {"Timeout", "DeadlineExceeded"}, row
+    assert_failed(run, fake, status, (A, R1), row["error_code"])
+    assert 1 <= fake.requests[(A, R1)] <= retry["max_attempts"]
+    assert row["duration_ms"] < 15_000, row
+    assert_ok(run, fake, status, (A, R2), (B, R1), (B, R2))
+    assert_exact_rows(run, fake, (A, R2), (B, R1))
+
+
+def test_a_target_slower_than_its_deadline_fails_with_deadline_exceeded(fake_aws: StartFake, tmp_path: Path) -> None:
+    fake = fake_aws(Scenario().add(A, R1, 500, Slow(0.5)).add(A, R2, 60).add(B, R1, 5))  # 10 pages: ~5 s
+    timeouts = {**SHORT_TIMEOUTS, "target_seconds": 2}
+    config = write_config(tmp_path / "accounts.yaml", [A, B], [R1, R2], timeouts=timeouts)
+
+    run = run_cli(fake, config, tmp_path)
+
+    status = check_run(run, fake, exit_code=1)
+    row = assert_failed(run, fake, status, (A, R1), "DeadlineExceeded")
+    assert fake.pages_served[(A, R1)] < 10  # it was stopped, not allowed to finish
+    assert row["duration_ms"] < 10_000, row
+    assert_ok(run, fake, status, (A, R2), (B, R1), (B, R2))
+    assert_exact_rows(run, fake, (A, R2), (B, R1))
+
+
+def test_connection_resets_are_retried_and_lose_nothing(fake_aws: StartFake, tmp_path: Path) -> None:
+    scenario = Scenario().add(A, R1, 120, Reset(2)).add(A, R2, 60, Reset(1, partial=True))
+    fake = fake_aws(scenario.add(B, R1, 5))
+
+    run = run_cli(fake, write_config(tmp_path / "accounts.yaml", [A, B], [R1, R2]), tmp_path)
+
+    status = check_run(run, fake, exit_code=0)
+    assert fake.requests[(A, R1)] >= 2 + 3  # the resets, then its three pages
+    assert fake.requests[(A, R2)] >= 1 + 2
+    assert fake.pages_served[(A, R1)] == 3
+    assert_ok(run, fake, status, (A, R1), (A, R2), (B, R1), (B, R2))
+    assert_exact_rows(run, fake, (A, R1), (A, R2), (B, R1))
