@@ -27,6 +27,7 @@ from inventory.pipeline import JobOptions, run_job
 from inventory.redact import clean
 from inventory.render import require_charts, write_output
 from inventory.report import exit_code, render_summary
+from inventory.signals import Stopped, stop_on_signals
 from inventory.sink import Format, resolve_output
 from inventory.snapshot import load_snapshot
 from inventory.targets import build_targets
@@ -268,6 +269,11 @@ def crash(err: Exception, debug: bool) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    with stop_on_signals():  # SIGTERM takes the KeyboardInterrupt path below
+        return _main(argv)
+
+
+def _main(argv: Sequence[str] | None) -> int:
     args = build_parser().parse_args(argv)
     try:
         apply_environment(args)
@@ -276,12 +282,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except InventoryError as err:
         print(f"lambda-inventory: error: {shown_text(str(err), 1000)}", file=sys.stderr)
         return err.exit_code
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as err:
         # The temporary files are already gone (the sink aborts on any exception). Leave now rather than
         # let the interpreter join AssumeRole threads that may still be backing off.
-        print("lambda-inventory: interrupted; nothing was written", file=sys.stderr)
+        stop = err if isinstance(err, Stopped) else Stopped()
+        print(stop.describe(), file=sys.stderr)
         sys.stdout.flush()
         sys.stderr.flush()
-        os._exit(ExitCode.INTERRUPTED)
+        os._exit(stop.exit_code)
     except Exception as err:  # noqa: BLE001 - the last resort: one line and a code of its own, not "partial"
         return crash(err, args.log_level == "debug")

