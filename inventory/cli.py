@@ -13,24 +13,24 @@ from pathlib import Path
 from botocore import exceptions as boto_errors
 
 from inventory import __version__
+from inventory.aws.credentials import ClientFactory, lambda_regions, partition_lookup
 from inventory.cli_env import ENV, LOG_FORMATS, LOG_LEVELS, apply_environment, env, positive_int
-from inventory.compliance import AFFECTED, build_report, parse_day, parse_within
-from inventory.compliance_view import render_report
-from inventory.config import load_config, with_accounts_from
-from inventory.credentials import ClientFactory, lambda_regions, partition_lookup
-from inventory.diff import diff_snapshots
-from inventory.diff_render import DiffFormat, render_diff
 from inventory.errors import ConfigError, ExitCode, InventoryError, shown_text
-from inventory.lifecycle import Lifecycle, load_catalog
+from inventory.job.config import load_config, with_accounts_from
+from inventory.job.pipeline import JobOptions, run_job
+from inventory.job.summary import exit_code, render_summary
+from inventory.job.targets import build_targets
 from inventory.logs import setup_logging
-from inventory.pipeline import JobOptions, run_job
+from inventory.output.sink import Format, resolve_output
+from inventory.output.snapshot import load_snapshot
 from inventory.redact import clean
-from inventory.render import require_charts, write_output
-from inventory.report import exit_code, render_summary
+from inventory.reports.compliance import AFFECTED, build_report, parse_day, parse_within
+from inventory.reports.compliance_render import render_report
+from inventory.reports.diff import diff_snapshots
+from inventory.reports.diff_render import DiffFormat, render_diff
+from inventory.reports.document import require_charts, write_output
+from inventory.reports.lifecycle import Lifecycle, load_catalog
 from inventory.signals import Stopped, stop_on_signals
-from inventory.sink import Format, resolve_output
-from inventory.snapshot import load_snapshot
-from inventory.targets import build_targets
 
 # botocore errors about the hub's own setup that a check missed: ENVIRONMENT (3), not a crash
 _HUB_PROBLEMS = (

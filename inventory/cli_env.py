@@ -13,8 +13,8 @@ import os
 from collections.abc import Sequence
 
 from inventory.errors import ConfigError, shown
-from inventory.sink import Format
-from inventory.targets import Shard
+from inventory.job.targets import Shard
+from inventory.output.sink import Format
 
 ENV = "LAMBDA_INVENTORY_"
 LOG_LEVELS = ("debug", "info", "warning", "error")

@@ -27,7 +27,9 @@ def restore_root_logger() -> Iterator[None]:
 
 
 def _record(**extra: object) -> logging.LogRecord:
-    record = logging.LogRecord("inventory.pipeline", logging.WARNING, __file__, 1, "target failed: %s", ("X",), None)
+    record = logging.LogRecord(
+        "inventory.job.pipeline", logging.WARNING, __file__, 1, "target failed: %s", ("X",), None
+    )
     for key, value in extra.items():
         setattr(record, key, value)
     return record

@@ -11,13 +11,13 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 from conftest import make_config, run_inventory, seed_members
-from hostile_lambda import HostileLambda, Reply, Request
+from support.hostile_lambda import HostileLambda, Reply, Request
 
 from inventory.demo.emulator import Emulator
 from inventory.demo.seed import FunctionSpec, MemberSpec
+from inventory.job.summary import render_summary
 from inventory.logs import setup_logging
 from inventory.redact import MESSAGE_LIMIT, clean, mask, one_line
-from inventory.report import render_summary
 
 
 @pytest.fixture(autouse=True)

@@ -1,0 +1,1 @@
+"""AWS helpers: credentials, ListFunctions, Organizations, regions, retries, pacing. Never imports job/ or reports/."""

@@ -1,0 +1,1 @@
+"""The job: config -> targets -> collect -> the run (pipeline) -> summary."""

@@ -1,0 +1,1 @@
+"""The on-disk contract: schema, status vocabulary, layout, destinations, writers, manifest, the reader."""

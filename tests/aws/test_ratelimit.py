@@ -1,0 +1,67 @@
+"""The pacer keeps requests to one account-region at or under the configured rate."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import math
+
+import pytest
+
+from inventory.aws.ratelimit import Pacer
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 100.0
+        self.slept: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += seconds
+
+
+def wait(pacer: Pacer) -> None:
+    asyncio.run(pacer.wait())
+
+
+def test_first_request_does_not_wait() -> None:
+    clock = FakeClock()
+    wait(Pacer(10, clock, clock.sleep))
+    assert clock.slept == []
+
+
+def test_back_to_back_requests_are_spaced_by_the_interval() -> None:
+    clock = FakeClock()
+    pacer = Pacer(10, clock, clock.sleep)
+    starts = []
+    for _ in range(5):
+        wait(pacer)
+        starts.append(clock.now)
+    gaps = [b - a for a, b in itertools.pairwise(starts)]
+    assert gaps == pytest.approx([0.1] * 4)
+
+
+def test_slow_requests_are_not_delayed() -> None:
+    clock = FakeClock()
+    pacer = Pacer(10, clock, clock.sleep)
+    wait(pacer)
+    clock.now += 0.25  # the request (latency) took longer than the interval
+    wait(pacer)
+    assert clock.slept == []
+
+
+@pytest.mark.parametrize("rate", [15.0, 10.0, 2.5])
+def test_no_one_second_window_exceeds_the_rate(rate: float) -> None:
+    clock = FakeClock()
+    pacer = Pacer(rate, clock, clock.sleep)
+    starts = []
+    for _ in range(100):
+        wait(pacer)
+        starts.append(clock.now)
+        clock.now += 0.001  # near-instant responses: the pacer alone sets the pace
+    worst = max(sum(1 for t in starts if s <= t < s + 1.0 - 1e-9) for s in starts)  # float spacing
+    assert worst <= math.ceil(rate)  # spacing 1/rate fits ceil(rate) starts in any one second

@@ -1,0 +1,415 @@
+"""Error classification and the one retry layer, driven by real botocore exceptions."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+
+import aiohttp
+import pytest
+from botocore.exceptions import (
+    ClientError,
+    ConnectionClosedError,
+    ConnectTimeoutError,
+    EndpointConnectionError,
+    NoCredentialsError,
+    ParamValidationError,
+    ReadTimeoutError,
+)
+
+from inventory.aws.retry import Fault, FaultKind, RetryPolicy, classify
+
+
+def client_error(
+    code: str, status: int = 400, operation: str = "ListFunctions", message: str | None = None
+) -> ClientError:
+    """Built the way botocore builds it from a parsed error response."""
+    response = {
+        "Error": {"Code": code, "Message": message if message is not None else f"{code} happened"},
+        "ResponseMetadata": {"RequestId": "4f5e6a7b-0000-1111-2222-333344445555", "HTTPStatusCode": status},
+    }
+    return ClientError(response, operation)  # type: ignore[arg-type]
+
+
+URL = "https://lambda.eu-west-1.amazonaws.com/2015-03-31/functions/"
+
+
+# --- classify -----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("code", "status", "kind"),
+    [
+        ("TooManyRequestsException", 429, FaultKind.THROTTLED),
+        ("TooManyRequestsException", 400, FaultKind.THROTTLED),
+        ("SomethingNew", 429, FaultKind.THROTTLED),
+        ("Throttling", 400, FaultKind.THROTTLED),
+        ("ThrottlingException", 400, FaultKind.THROTTLED),
+        ("ThrottledException", 400, FaultKind.THROTTLED),
+        ("RequestLimitExceeded", 503, FaultKind.THROTTLED),
+        ("RequestThrottled", 400, FaultKind.THROTTLED),
+        ("RequestThrottledException", 400, FaultKind.THROTTLED),
+        ("SlowDown", 503, FaultKind.THROTTLED),
+        ("ServiceException", 500, FaultKind.TRANSIENT),
+        ("ServiceException", 400, FaultKind.TRANSIENT),
+        ("InternalFailure", 500, FaultKind.TRANSIENT),
+        ("InternalError", 500, FaultKind.TRANSIENT),
+        ("ServiceUnavailable", 503, FaultKind.TRANSIENT),
+        ("RequestTimeout", 408, FaultKind.TRANSIENT),
+        ("500", 500, FaultKind.TRANSIENT),
+        ("502", 502, FaultKind.TRANSIENT),
+        ("503", 503, FaultKind.TRANSIENT),
+        ("504", 504, FaultKind.TRANSIENT),
+        ("SomethingNew", 500, FaultKind.TRANSIENT),
+        ("SomethingNew", 599, FaultKind.TRANSIENT),
+        ("ExpiredToken", 400, FaultKind.EXPIRED),
+        ("ExpiredTokenException", 403, FaultKind.EXPIRED),
+        ("TokenRefreshRequired", 400, FaultKind.EXPIRED),
+        ("AccessDenied", 403, FaultKind.FATAL),
+        ("AccessDeniedException", 403, FaultKind.FATAL),
+        ("AccessDeniedException", 500, FaultKind.FATAL),  # denied is denied, whatever the status
+        ("AccessDeniedException", 429, FaultKind.FATAL),
+        ("UnrecognizedClientException", 403, FaultKind.NOT_ENABLED),
+        ("InvalidClientTokenId", 403, FaultKind.NOT_ENABLED),
+        ("ValidationException", 400, FaultKind.FATAL),
+        ("InvalidParameterValueException", 400, FaultKind.FATAL),
+        ("ResourceNotFoundException", 404, FaultKind.FATAL),
+        ("SomethingNew", 400, FaultKind.FATAL),
+        ("SomethingNew", 0, FaultKind.FATAL),
+    ],
+)
+def test_classify_client_errors_on_list_functions(code: str, status: int, kind: FaultKind) -> None:
+    fault = classify(client_error(code, status, "ListFunctions", message="the message"))
+    assert fault == Fault(kind, code, "the message")
+
+
+@pytest.mark.parametrize("code", ["UnrecognizedClientException", "InvalidClientTokenId"])
+@pytest.mark.parametrize("operation", ["AssumeRole", "GetCallerIdentity", "ListTags"])
+def test_not_enabled_only_for_list_functions(code: str, operation: str) -> None:
+    assert classify(client_error(code, 403, operation)).kind is FaultKind.FATAL
+
+
+@pytest.mark.parametrize("operation", ["AssumeRole", "ListFunctions"])
+@pytest.mark.parametrize(
+    ("code", "kind"),
+    [
+        ("AccessDenied", FaultKind.FATAL),
+        ("ExpiredToken", FaultKind.EXPIRED),
+        ("Throttling", FaultKind.THROTTLED),
+        ("InternalFailure", FaultKind.TRANSIENT),
+    ],
+)
+def test_classification_same_for_assume_role(operation: str, code: str, kind: FaultKind) -> None:
+    assert classify(client_error(code, 400, operation)).kind is kind
+
+
+@pytest.mark.parametrize(
+    "err",
+    [
+        EndpointConnectionError(endpoint_url=URL),
+        ReadTimeoutError(endpoint_url=URL),
+        ConnectionClosedError(endpoint_url=URL),
+        ConnectTimeoutError(endpoint_url=URL),
+    ],
+    ids=lambda e: type(e).__name__,
+)
+def test_connection_errors_are_transient(err: Exception) -> None:
+    fault = classify(err)
+    assert fault.kind is FaultKind.TRANSIENT
+    assert fault.kind.retryable
+    assert fault.code == type(err).__name__
+    assert URL in fault.message
+
+
+@pytest.mark.parametrize(
+    "err",
+    [
+        NoCredentialsError(),
+        ParamValidationError(report="Invalid type for parameter MaxItems"),
+        ValueError("boom"),
+        RuntimeError(),
+        KeyError("Functions"),
+    ],
+    ids=lambda e: type(e).__name__,
+)
+def test_other_errors_are_fatal(err: Exception) -> None:
+    fault = classify(err)
+    assert fault.kind is FaultKind.FATAL
+    assert not fault.kind.retryable
+    assert fault.code == type(err).__name__
+    assert fault.message  # never empty, even for RuntimeError()
+
+
+def test_classify_client_error_without_message_or_code() -> None:
+    err = ClientError({"Error": {}, "ResponseMetadata": {"HTTPStatusCode": 400}}, "ListFunctions")  # type: ignore[typeddict-item]
+    fault = classify(err)
+    assert fault.kind is FaultKind.FATAL
+    assert fault.code == "Unknown"
+    assert fault.message == str(err)
+
+
+def test_classify_client_error_without_metadata() -> None:
+    err = ClientError({"Error": {"Code": "Throttling", "Message": "slow down"}}, "ListFunctions")  # type: ignore[typeddict-item]
+    assert classify(err) == Fault(FaultKind.THROTTLED, "Throttling", "slow down")
+
+
+@pytest.mark.parametrize(
+    ("kind", "retryable"),
+    [
+        (FaultKind.THROTTLED, True),
+        (FaultKind.TRANSIENT, True),
+        (FaultKind.EXPIRED, True),
+        (FaultKind.NOT_ENABLED, False),
+        (FaultKind.FATAL, False),
+    ],
+)
+def test_retryable(kind: FaultKind, retryable: bool) -> None:
+    assert kind.retryable is retryable
+
+
+# --- RetryPolicy.call ---------------------------------------------------------------------------------
+
+
+class Flaky:
+    """Raises the given errors in order, then returns `result`."""
+
+    def __init__(self, errors: list[BaseException], result: object = "done") -> None:
+        self.errors = list(errors)
+        self.result = result
+        self.calls = 0
+
+    def __call__(self) -> object:
+        self.calls += 1
+        if self.errors:
+            raise self.errors.pop(0)
+        return self.result
+
+
+def _policy(max_attempts: int = 5, base: float = 0.5, cap: float = 20.0) -> tuple[RetryPolicy, list[float]]:
+    delays: list[float] = []
+    return RetryPolicy(max_attempts=max_attempts, base_delay=base, max_delay=cap, sleep=delays.append), delays
+
+
+RETRYABLE: list[Callable[[], Exception]] = [
+    lambda: client_error("TooManyRequestsException", 429),
+    lambda: client_error("Throttling", 400),
+    lambda: client_error("ThrottlingException", 400),
+    lambda: client_error("ServiceException", 500),
+    lambda: client_error("ExpiredTokenException", 403),
+    lambda: EndpointConnectionError(endpoint_url=URL),
+    lambda: ReadTimeoutError(endpoint_url=URL),
+    lambda: ConnectionClosedError(endpoint_url=URL),
+]
+RETRYABLE_IDS = ["429", "Throttling", "ThrottlingException", "5xx", "expired", "endpoint", "read-timeout", "closed"]
+
+
+@pytest.mark.parametrize("make", RETRYABLE, ids=RETRYABLE_IDS)
+def test_retryable_error_then_success(make: Callable[[], Exception]) -> None:
+    policy, delays = _policy(max_attempts=5)
+    fn = Flaky([make(), make()], result={"Functions": []})
+    faults: list[Fault] = []
+    assert policy.call(fn, on_retry=faults.append) == {"Functions": []}
+    assert fn.calls == 3
+    assert len(delays) == 2
+    assert len(faults) == 2
+    assert all(f.kind.retryable for f in faults)
+
+
+@pytest.mark.parametrize("make", RETRYABLE, ids=RETRYABLE_IDS)
+@pytest.mark.parametrize("max_attempts", [1, 2, 4])
+def test_gives_up_after_max_attempts_with_the_original_error(make: Callable[[], Exception], max_attempts: int) -> None:
+    policy, delays = _policy(max_attempts=max_attempts)
+    errors = [make() for _ in range(max_attempts + 3)]
+    fn = Flaky(errors)
+    faults: list[Fault] = []
+    with pytest.raises(type(errors[0])) as info:
+        policy.call(fn, on_retry=faults.append)
+    assert fn.calls == max_attempts
+    # the last error raised by fn, unchanged (not a tenacity RetryError, not a copy)
+    assert info.value is errors[max_attempts - 1]
+    assert len(faults) == max_attempts - 1
+    assert len(delays) == max_attempts - 1
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: client_error("AccessDenied", 403, "AssumeRole"),
+        lambda: client_error("AccessDeniedException", 403),
+        lambda: client_error("UnrecognizedClientException", 403),  # not enabled: skip, do not retry
+        lambda: client_error("UnrecognizedClientException", 403, "AssumeRole"),
+        lambda: client_error("ValidationException", 400),
+        lambda: ValueError("bug"),
+    ],
+    ids=["AccessDenied", "AccessDeniedException", "not-enabled", "unrecognised-assume", "validation", "ValueError"],
+)
+def test_non_retryable_called_exactly_once(make: Callable[[], Exception]) -> None:
+    policy, delays = _policy(max_attempts=8)
+    err = make()
+    fn = Flaky([err, err])
+    faults: list[Fault] = []
+    with pytest.raises(type(err)) as info:
+        policy.call(fn, on_retry=faults.append)
+    assert info.value is err
+    assert fn.calls == 1
+    assert faults == []
+    assert delays == []
+
+
+def test_fatal_after_retryable_stops_immediately() -> None:
+    policy, delays = _policy(max_attempts=8)
+    denied = client_error("AccessDeniedException", 403)
+    fn = Flaky([client_error("Throttling"), denied, client_error("Throttling")])
+    with pytest.raises(ClientError) as info:
+        policy.call(fn)
+    assert info.value is denied
+    assert fn.calls == 2
+    assert len(delays) == 1
+
+
+def test_on_retry_gets_each_fault_in_order() -> None:
+    policy, _ = _policy(max_attempts=5)
+    fn = Flaky(
+        [
+            client_error("TooManyRequestsException", 429, message="Rate exceeded"),
+            EndpointConnectionError(endpoint_url=URL),
+            client_error("ExpiredTokenException", 403, message="The security token included in the request is expired"),
+        ]
+    )
+    faults: list[Fault] = []
+    assert policy.call(fn, on_retry=faults.append) == "done"
+    assert [f.kind for f in faults] == [FaultKind.THROTTLED, FaultKind.TRANSIENT, FaultKind.EXPIRED]
+    assert faults[0] == Fault(FaultKind.THROTTLED, "TooManyRequestsException", "Rate exceeded")
+    assert faults[1].code == "EndpointConnectionError"
+    assert faults[2].code == "ExpiredTokenException"
+
+
+def test_no_on_retry_is_fine() -> None:
+    policy, delays = _policy(max_attempts=3)
+    assert policy.call(Flaky([client_error("Throttling")])) == "done"
+    assert len(delays) == 1
+
+
+def test_success_first_time_does_not_sleep() -> None:
+    policy, delays = _policy()
+    fn = Flaky([], result=42)
+    assert policy.call(fn) == 42
+    assert fn.calls == 1
+    assert delays == []
+
+
+@pytest.mark.parametrize(
+    ("base", "cap", "attempts"),
+    [(0.5, 20.0, 12), (1.0, 3.0, 10), (0.1, 2.0, 8), (2.0, 600.0, 15), (0.5, 0.5, 6), (0.001, 60.0, 20)],
+)
+def test_waits_are_bounded_full_jitter(base: float, cap: float, attempts: int) -> None:
+    policy, delays = _policy(max_attempts=attempts, base=base, cap=cap)
+    with pytest.raises(ClientError):
+        policy.call(Flaky([client_error("Throttling") for _ in range(attempts)]))
+    assert len(delays) == attempts - 1
+    for n, delay in enumerate(delays):
+        assert 0 <= delay <= min(cap, base * 2**n) + 1e-9, (n, delay)
+    assert any(delay > 0 for delay in delays)
+
+
+def test_waits_jittered_across_many_runs() -> None:
+    firsts: list[float] = []
+    for _ in range(30):
+        policy, delays = _policy(max_attempts=2, base=1.0, cap=10.0)
+        with pytest.raises(ClientError):
+            policy.call(Flaky([client_error("Throttling"), client_error("Throttling")]))
+        firsts.extend(delays)
+    assert len(firsts) == 30
+    assert all(0 <= d <= 1.0 for d in firsts)
+    assert len(set(firsts)) > 1  # random, not a fixed schedule
+
+
+def test_zero_delays_allowed() -> None:
+    policy, delays = _policy(max_attempts=4, base=0, cap=0)
+    with pytest.raises(ClientError):
+        policy.call(Flaky([client_error("Throttling") for _ in range(4)]))
+    assert delays == [0, 0, 0]
+
+
+def test_default_policy_values() -> None:
+    policy = RetryPolicy()
+    assert (policy.max_attempts, policy.base_delay, policy.max_delay) == (12, 0.5, 20.0)
+
+
+# --- RetryPolicy.call_async (ListFunctions from the event loop) and aiohttp's errors ------------------
+
+
+def _async_policy(max_attempts: int = 5) -> tuple[RetryPolicy, list[float]]:
+    delays: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        delays.append(seconds)
+
+    return RetryPolicy(max_attempts=max_attempts, base_delay=0.5, max_delay=20.0, async_sleep=sleep), delays
+
+
+def _async(fn: Flaky) -> Callable[[], Awaitable[object]]:
+    async def call() -> object:
+        return fn()
+
+    return call
+
+
+@pytest.mark.parametrize(
+    "err",
+    [
+        aiohttp.ServerDisconnectedError(),
+        aiohttp.ClientPayloadError("Response payload is not completed"),
+        aiohttp.ClientOSError(104, "Connection reset by peer"),
+    ],
+    ids=lambda e: type(e).__name__,
+)
+def test_aiohttp_connection_errors_are_transient(err: Exception) -> None:
+    fault = classify(err)
+    assert fault.kind is FaultKind.TRANSIENT
+    assert fault.code == type(err).__name__
+    assert fault.message
+
+
+@pytest.mark.parametrize(
+    "err",
+    [TimeoutError(), aiohttp.ServerTimeoutError("Timeout on reading data from socket"), aiohttp.SocketTimeoutError()],
+    ids=["TimeoutError", "ServerTimeoutError", "SocketTimeoutError"],
+)
+def test_timeouts_are_transient_with_code_timeout(err: Exception) -> None:
+    fault = classify(err)
+    assert (fault.kind, fault.code) == (FaultKind.TRANSIENT, "Timeout")
+    assert fault.message  # never empty, even for a bare TimeoutError
+
+
+def test_async_retryable_then_success_sleeps_without_blocking() -> None:
+    policy, delays = _async_policy(max_attempts=5)
+    fn = Flaky([client_error("TooManyRequestsException", 429), aiohttp.ServerDisconnectedError()], result="page")
+    faults: list[Fault] = []
+    assert asyncio.run(policy.call_async(_async(fn), on_retry=faults.append)) == "page"
+    assert fn.calls == 3
+    assert len(delays) == 2
+    assert [f.kind for f in faults] == [FaultKind.THROTTLED, FaultKind.TRANSIENT]
+
+
+def test_async_gives_up_after_max_attempts_with_the_original_error() -> None:
+    policy, delays = _async_policy(max_attempts=3)
+    errors = [client_error("TooManyRequestsException", 429) for _ in range(5)]
+    fn = Flaky(errors)
+    with pytest.raises(ClientError) as info:
+        asyncio.run(policy.call_async(_async(fn)))
+    assert info.value is errors[2]
+    assert fn.calls == 3
+    assert len(delays) == 2
+    assert all(0 <= d <= 20.0 for d in delays)
+
+
+def test_async_non_retryable_called_once() -> None:
+    policy, delays = _async_policy(max_attempts=8)
+    denied = client_error("AccessDeniedException", 403)
+    fn = Flaky([denied])
+    with pytest.raises(ClientError) as info:
+        asyncio.run(policy.call_async(_async(fn)))
+    assert info.value is denied
+    assert fn.calls == 1
+    assert delays == []

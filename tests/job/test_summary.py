@@ -1,0 +1,256 @@
+"""Status rows, the run summary, and results -> exit code."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pyarrow as pa
+import pytest
+
+from inventory.errors import ExitCode
+from inventory.job.collect import Status, TargetResult
+from inventory.job.summary import RunSummary, exit_code, render_summary, status_table, summarise
+from inventory.job.targets import Account, Target
+from inventory.output.schema import STATUS_SCHEMA
+
+SNAPSHOT = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
+OUT = Path("out/inventory.parquet")
+STATUS_OUT = Path("out/inventory.status.parquet")
+
+
+def _account(account_id: str, name: str | None = None) -> Account:
+    return Account(account_id, name or f"name-{account_id}", (), f"arn:aws:iam::{account_id}:role/R", None)
+
+
+def ok(
+    account_id: str, region: str, count: int = 3, *, pages: int = 1, retries: int = 0, duration: float = 0.25
+) -> TargetResult:
+    return TargetResult(Target(_account(account_id), region), Status.OK, count, (), pages, retries, duration)
+
+
+def skipped(account_id: str, region: str) -> TargetResult:
+    return TargetResult(
+        Target(_account(account_id), region),
+        Status.SKIPPED,
+        None,
+        (),
+        0,
+        0,
+        0.01,
+        "UnrecognizedClientException",
+        "region not enabled for this account (The security token included in the request is invalid.)",
+    )
+
+
+def failed(account_id: str, region: str, code: str = "AccessDenied", retries: int = 0) -> TargetResult:
+    return TargetResult(
+        Target(_account(account_id), region),
+        Status.FAILED,
+        None,
+        (),
+        0,
+        retries,
+        1.5,
+        code,
+        f"AssumeRole failed: not authorized ({code})",
+    )
+
+
+def _summary(results: list[TargetResult], assume_role_calls: int = 4, duration: float = 12.34) -> RunSummary:
+    return summarise(
+        results, assume_role_calls=assume_role_calls, duration_s=duration, output=OUT, status_output=STATUS_OUT
+    )
+
+
+MIXED = [
+    ok("333333333333", "us-east-1", 5, pages=2, retries=1),
+    failed("555555555555", "eu-west-1"),
+    ok("222222222222", "eu-west-1", 0),
+    skipped("333333333333", "ap-east-1"),
+    ok("222222222222", "us-east-1", 7, retries=2),
+    failed("555555555555", "us-east-1", "TooManyRequestsException", retries=7),
+]
+
+
+# --- status_table -------------------------------------------------------------------------------------
+
+
+def test_status_table_schema_and_rows() -> None:
+    table = status_table(MIXED, SNAPSHOT)
+    assert isinstance(table, pa.Table)
+    assert table.schema.equals(STATUS_SCHEMA)
+    assert table.num_rows == len(MIXED)
+
+
+def test_status_table_sorted_by_account_then_region() -> None:
+    table = status_table(MIXED, SNAPSHOT)
+    keys = list(zip(table.column("account_id").to_pylist(), table.column("region").to_pylist(), strict=True))
+    assert keys == [
+        ("222222222222", "eu-west-1"),
+        ("222222222222", "us-east-1"),
+        ("333333333333", "ap-east-1"),
+        ("333333333333", "us-east-1"),
+        ("555555555555", "eu-west-1"),
+        ("555555555555", "us-east-1"),
+    ]
+
+
+def test_status_table_row_values() -> None:
+    rows = {(r["account_id"], r["region"]): r for r in status_table(MIXED, SNAPSHOT).to_pylist()}
+    assert rows[("333333333333", "us-east-1")] == {
+        "snapshot_time": SNAPSHOT,
+        "account_id": "333333333333",
+        "account_name": "name-333333333333",
+        "region": "us-east-1",
+        "status": "ok",
+        "function_count": 5,
+        "pages": 2,
+        "retries": 1,
+        "error_code": None,
+        "error_message": None,
+        "duration_ms": 250,
+    }
+    zero = rows[("222222222222", "eu-west-1")]
+    assert zero["status"] == "ok" and zero["function_count"] == 0  # a real zero, not null
+    skip = rows[("333333333333", "ap-east-1")]
+    assert skip["status"] == "skipped" and skip["function_count"] is None
+    assert skip["error_code"] == "UnrecognizedClientException"
+    fail = rows[("555555555555", "us-east-1")]
+    assert fail["status"] == "failed" and fail["function_count"] is None
+    assert fail["error_code"] == "TooManyRequestsException"
+    assert fail["retries"] == 7
+    assert fail["duration_ms"] == 1500
+
+
+@pytest.mark.parametrize(("seconds", "ms"), [(0.0, 0), (0.0004, 0), (0.0016, 2), (1.2344, 1234), (61.0, 61000)])
+def test_status_duration_ms(seconds: float, ms: int) -> None:
+    result = TargetResult(Target(_account("111111111111"), "us-east-1"), Status.OK, 1, (), 1, 0, seconds)
+    (row,) = status_table([result], SNAPSHOT).to_pylist()
+    assert row["duration_ms"] == ms
+
+
+def test_status_table_empty() -> None:
+    table = status_table([], SNAPSHOT)
+    assert table.num_rows == 0
+    assert table.schema.equals(STATUS_SCHEMA)
+
+
+def test_status_table_does_not_reorder_input() -> None:
+    results = list(MIXED)
+    status_table(results, SNAPSHOT)
+    assert results == MIXED
+
+
+# --- summarise ----------------------------------------------------------------------------------------
+
+
+def test_summarise_counts() -> None:
+    summary = _summary(MIXED)
+    assert summary == RunSummary(
+        targets=6,
+        ok=3,
+        skipped=1,
+        failed=2,
+        functions=12,
+        accounts=3,
+        retries=10,
+        assume_role_calls=4,
+        duration_s=12.34,
+        output=OUT,
+        status_output=STATUS_OUT,
+    )
+
+
+def test_summarise_nothing() -> None:
+    summary = _summary([], assume_role_calls=0, duration=0.0)
+    assert (summary.targets, summary.ok, summary.skipped, summary.failed, summary.functions, summary.accounts) == (
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+    )
+
+
+# --- exit_code ----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("results", "code"),
+    [
+        ([], ExitCode.OK),
+        ([ok("111111111111", "us-east-1")], ExitCode.OK),
+        ([ok("111111111111", "us-east-1", 0)], ExitCode.OK),
+        ([skipped("111111111111", "ap-east-1")], ExitCode.OK),
+        ([ok("111111111111", "us-east-1"), skipped("111111111111", "ap-east-1")], ExitCode.OK),
+        ([failed("111111111111", "us-east-1")], ExitCode.PARTIAL),
+        ([ok("111111111111", "us-east-1"), failed("222222222222", "us-east-1")], ExitCode.PARTIAL),
+        ([skipped("111111111111", "ap-east-1"), failed("222222222222", "us-east-1")], ExitCode.PARTIAL),
+        (MIXED, ExitCode.PARTIAL),
+    ],
+)
+def test_exit_code(results: list[TargetResult], code: ExitCode) -> None:
+    assert exit_code(results) is code
+
+
+def test_exit_code_values() -> None:
+    assert int(ExitCode.OK) == 0
+    assert int(ExitCode.PARTIAL) == 1
+
+
+# --- render_summary -----------------------------------------------------------------------------------
+
+
+def test_render_summary_counts_and_paths() -> None:
+    text = render_summary(_summary(MIXED), MIXED)
+    first = text.splitlines()[0]
+    assert "12 functions" in first and "3 accounts" in first and "12.3s" in first
+    assert "6: 3 ok, 1 skipped, 2 failed" in text
+    assert "4 AssumeRole" in text and "10 retries" in text
+    assert str(OUT) in text and str(STATUS_OUT) in text
+
+
+def test_render_summary_lists_failed_and_skipped_targets() -> None:
+    text = render_summary(_summary(MIXED), MIXED)
+    lines = text.splitlines()
+    failed_lines = [line for line in lines if line.strip().startswith("failed")]
+    assert len(failed_lines) == 2
+    assert any("555555555555/eu-west-1" in line and "AccessDenied" in line for line in failed_lines)
+    assert any("555555555555/us-east-1" in line and "TooManyRequestsException" in line for line in failed_lines)
+    assert all("name-555555555555" in line for line in failed_lines)
+    skipped_lines = [line for line in lines if line.strip().startswith("skipped")]
+    assert len(skipped_lines) == 1
+    assert "333333333333/ap-east-1" in skipped_lines[0]
+    # ok targets are not listed individually
+    assert "222222222222/us-east-1" not in text
+    assert "333333333333/us-east-1" not in text
+
+
+def test_render_summary_all_ok_lists_no_targets() -> None:
+    results = [ok("111111111111", "us-east-1"), ok("111111111111", "eu-west-1")]
+    text = render_summary(_summary(results), results)
+    assert len(text.splitlines()) == 5
+    assert "2: 2 ok, 0 skipped, 0 failed" in text
+    assert "failed " not in text.replace("0 failed", "")
+
+
+def test_render_summary_caps_the_list() -> None:
+    results = [failed(f"{i:012d}", "us-east-1") for i in range(1, 26)]
+    text = render_summary(_summary(results), results)
+    target_lines = [line for line in text.splitlines() if line.strip().startswith("failed")]
+    assert len(target_lines) == 10
+    assert "... and 15 more in the status file" in text
+
+
+def test_render_summary_exactly_ten_has_no_more_line() -> None:
+    results = [failed(f"{i:012d}", "us-east-1") for i in range(1, 11)]
+    text = render_summary(_summary(results), results)
+    assert "more in the status file" not in text
+
+
+def test_render_summary_lines_have_no_embedded_newlines_from_results() -> None:
+    results = [ok("111111111111", "us-east-1"), failed("222222222222", "eu-west-1")]
+    text = render_summary(_summary(results), results)
+    assert len(text.splitlines()) == 6

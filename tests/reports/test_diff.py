@@ -1,0 +1,440 @@
+"""`lambda-inventory diff`: functions added / removed / changed / unknown between two snapshots.
+
+Inventories are built here with the real schema, written as the job writes them (Parquet, or CSV through
+the sink's encoding), read back with load_snapshot and compared. Reports are checked against golden files
+in tests/fixtures/diff/ (regenerate with UPDATE_GOLDEN=1 and review the diff).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import subprocess
+import sys
+from collections import Counter
+from collections.abc import Sequence
+from datetime import UTC, date, datetime
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+import pytest
+from conftest import subprocess_env
+
+from inventory.output.schema import INVENTORY_SCHEMA, STATUS_SCHEMA
+from inventory.output.sink import csv_ready
+from inventory.output.snapshot import load_snapshot
+from inventory.reports.diff import COMPARED_FIELDS, Category, Diff, diff_snapshots
+from inventory.reports.diff_render import CSV_COLUMNS, DiffFormat, render_diff
+
+GOLDEN = Path(__file__).parent.parent / "fixtures" / "diff"
+OLD_TIME = datetime(2026, 11, 27, 2, 0, tzinfo=UTC)
+NEW_TIME = datetime(2026, 11, 28, 2, 0, tzinfo=UTC)
+PROD, DEV, SANDBOX = "111111111111", "222222222222", "333333333333"
+NAMES = {PROD: "prod", DEV: "dev", SANDBOX: "sandbox"}
+EAST, WEST = "us-east-1", "eu-west-1"
+Row = dict[str, Any]
+
+
+def fn(account: str, region: str, name: str, version: str = "$LATEST", *, arn: str | None = None, **fields: Any) -> Row:
+    """One function row of INVENTORY_SCHEMA: typical values, every other column null (lists empty)."""
+    base = f"arn:aws:lambda:{region}:{account}:function:{name}"
+    row: Row = {f.name: [] if pa.types.is_list(f.type) else None for f in INVENTORY_SCHEMA}
+    row.update(
+        snapshot_time=OLD_TIME,
+        account_id=account,
+        account_name=NAMES[account],
+        region=region,
+        function_name=name,
+        function_arn=arn or (base if version == "$LATEST" else f"{base}:{version}"),
+        version=version,
+        runtime="python3.12",
+        handler="app.handler",
+        package_type="Zip",
+        architectures=["x86_64"],
+        role=f"arn:aws:iam::{account}:role/{name}-role",
+        code_size=1024,
+        code_sha256="c2hhLW9uZQ==",
+        memory_size=128,
+        timeout=3,
+        environment_variable_names=["LOG_LEVEL"],
+        description="",
+    )
+    row.update(fields)
+    return row
+
+
+def target(account: str, region: str, status: str = "ok", error_code: str | None = None, name: str = "") -> Row:
+    return {
+        "snapshot_time": OLD_TIME,
+        "account_id": account,
+        "account_name": name or NAMES[account],
+        "region": region,
+        "status": status,
+        "function_count": None,
+        "pages": 1 if status == "ok" else 0,
+        "retries": 0,
+        "error_code": error_code,
+        "error_message": f"{error_code}: not authorized" if error_code else None,
+        "duration_ms": 10,
+    }
+
+
+def _at(rows: Sequence[Row], moment: datetime) -> list[Row]:
+    return [{**row, "snapshot_time": moment} for row in rows]
+
+
+def _count(status: Sequence[Row], functions: Sequence[Row]) -> list[Row]:
+    """function_count of each ok target (null otherwise), as the job writes it."""
+    listed = Counter((f["account_id"], f["region"]) for f in functions)
+    return [
+        {**s, "function_count": listed[s["account_id"], s["region"]] if s["status"] == "ok" else None} for s in status
+    ]
+
+
+def write(path: Path, functions: Sequence[Row], status: Sequence[Row], moment: datetime = OLD_TIME) -> Path:
+    """An inventory file and its status file beside it, in the format of path's extension."""
+    tables = (
+        (path, pa.Table.from_pylist(_at(functions, moment), schema=INVENTORY_SCHEMA)),
+        (
+            path.with_name(f"{path.stem}.status{path.suffix}"),
+            pa.Table.from_pylist(_at(_count(status, functions), moment), schema=STATUS_SCHEMA),
+        ),
+    )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    for where, table in tables:
+        if where.suffix == ".csv":
+            pacsv.write_csv(csv_ready(table), where)
+        else:
+            pq.write_table(table, where)
+    return path
+
+
+def diff(
+    old: tuple[Sequence[Row], Sequence[Row]], new: tuple[Sequence[Row], Sequence[Row]], ext: str = "parquet"
+) -> Diff:
+    """Write OLD and NEW (functions, status) as old.<ext> / new.<ext> in the current directory and diff them."""
+    write(Path(f"old.{ext}"), *old, OLD_TIME)
+    write(Path(f"new.{ext}"), *new, NEW_TIME)
+    return diff_snapshots(load_snapshot(f"old.{ext}"), load_snapshot(f"new.{ext}"))
+
+
+def golden(name: str, text: str) -> None:
+    path = GOLDEN / name
+    if os.environ.get("UPDATE_GOLDEN"):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    assert path.exists(), f"{path} missing: run with UPDATE_GOLDEN=1"
+    assert text == path.read_text(encoding="utf-8")
+
+
+def check_golden(name: str, result: Diff) -> None:
+    golden(f"{name}.md", render_diff(result, DiffFormat.MARKDOWN))
+    golden(f"{name}.csv", render_diff(result, DiffFormat.CSV))
+
+
+def categories(result: Diff) -> dict[str, set[str]]:
+    found: dict[str, set[str]] = {}
+    for change in result.changes:
+        found.setdefault(change.category.value, set()).add(change.function_arn.split(":function:")[1])
+    return found
+
+
+@pytest.fixture(autouse=True)
+def _in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)  # relative sources: the reports name old.parquet, not a random tmp path
+
+
+# --- the scenarios ------------------------------------------------------------------------------------
+
+BASE = [fn(PROD, EAST, "api"), fn(PROD, EAST, "worker"), fn(PROD, WEST, "edge"), fn(DEV, EAST, "api")]
+BASE_STATUS = [target(PROD, EAST), target(PROD, WEST), target(DEV, EAST)]
+
+
+def test_empty_to_empty() -> None:
+    result = diff(([], []), ([], []))
+    assert result.changes == () and result.unchanged == 0 and result.accounts == ()
+    check_golden("empty", result)
+
+
+def test_identical_snapshots_have_no_changes() -> None:
+    result = diff((BASE, BASE_STATUS), (BASE, BASE_STATUS))
+    assert result.changes == ()
+    assert result.unchanged == 4
+    assert not result.has_changes
+    check_golden("identical", result)
+
+
+def test_a_failed_target_in_new_makes_its_functions_unknown_not_removed() -> None:
+    new = [f for f in BASE if f["account_id"] != DEV and f["function_name"] != "worker"]
+    new_status = [target(PROD, EAST), target(PROD, WEST), target(DEV, EAST, "failed", "AccessDenied")]
+    result = diff((BASE, BASE_STATUS), (new, new_status))
+    assert categories(result) == {"removed": {"worker"}, "unknown": {"api"}}
+    (unknown,) = result.of(Category.UNKNOWN)
+    assert unknown.account_id == DEV
+    (cause,) = result.unknown_targets
+    assert (cause.account_id, cause.region, cause.new.status, cause.new.error_code) == (
+        DEV,
+        EAST,
+        "failed",
+        "AccessDenied",
+    )
+    assert cause.functions == 1
+    check_golden("failed_in_new", result)
+
+
+def test_a_failed_target_in_old_makes_its_functions_unknown_not_added() -> None:
+    old = [f for f in BASE if f["account_id"] != DEV]
+    old_status = [target(PROD, EAST), target(PROD, WEST), target(DEV, EAST, "failed", "AccessDeniedException")]
+    new = [*BASE, fn(DEV, EAST, "cron"), fn(PROD, WEST, "edge-2")]
+    result = diff((old, old_status), (new, BASE_STATUS))
+    assert categories(result) == {"added": {"edge-2"}, "unknown": {"api", "cron"}}
+    assert {c.account_id for c in result.of(Category.UNKNOWN)} == {DEV}
+    assert [(t.old.status, t.new.status, t.functions) for t in result.unknown_targets] == [("failed", "ok", 2)]
+    check_golden("failed_in_old", result)
+
+
+def test_targets_new_to_coverage_are_added_and_targets_gone_from_it_are_unknown() -> None:
+    """SANDBOX joined the organization (no old status row): added. DEV left it (no new status row): unknown."""
+    new = [f for f in BASE if f["account_id"] != DEV] + [fn(SANDBOX, EAST, "poc")]
+    new_status = [target(PROD, EAST), target(PROD, WEST), target(SANDBOX, EAST)]
+    result = diff((BASE, BASE_STATUS), (new, new_status))
+    assert categories(result) == {"added": {"poc"}, "unknown": {"api"}}
+    (gone,) = result.unknown_targets
+    assert (gone.account_id, gone.old.status, gone.new.status) == (DEV, "ok", "absent")
+    check_golden("coverage", result)
+
+
+def test_a_skipped_target_in_either_snapshot_is_not_compared() -> None:
+    old_status = [*BASE_STATUS, target(SANDBOX, WEST, "skipped", "UnrecognizedClientException")]
+    new_status = [*BASE_STATUS, target(SANDBOX, WEST)]
+    result = diff((BASE, old_status), ([*BASE, fn(SANDBOX, WEST, "new-region")], new_status))
+    assert categories(result) == {"unknown": {"new-region"}}
+    assert result.unknown_targets[0].old.status == "skipped"
+
+
+ROLE_A, ROLE_B = f"arn:aws:iam::{PROD}:role/a", f"arn:aws:iam::{PROD}:role/b"
+LAYER = f"arn:aws:lambda:{EAST}:{PROD}:layer:otel:3"
+CHANGES: dict[str, tuple[Any, Any, str, str]] = {  # field: (old value, new value, old shown, new shown)
+    "runtime": ("python3.9", "python3.12", "python3.9", "python3.12"),
+    "memory_size": (128, 1024, "128", "1024"),
+    "timeout": (3, 30, "3", "30"),
+    "role": (ROLE_A, ROLE_B, ROLE_A, ROLE_B),
+    "architectures": (["x86_64"], ["arm64"], '["x86_64"]', '["arm64"]'),
+    "code_sha256": ("b2xk", "bmV3", "b2xk", "bmV3"),
+    "layer_arns": ([], [LAYER], "[]", f'["{LAYER}"]'),
+    "environment_variable_names": (
+        ["LOG_LEVEL"],
+        ["DB_HOST", "LOG_LEVEL"],
+        '["LOG_LEVEL"]',
+        '["DB_HOST", "LOG_LEVEL"]',
+    ),
+}
+
+
+def test_every_compared_field_is_covered() -> None:
+    assert set(CHANGES) == set(COMPARED_FIELDS)
+
+
+@pytest.mark.parametrize("field", list(CHANGES))
+def test_each_compared_field_change_is_reported_old_to_new(field: str) -> None:
+    before, after, shown_before, shown_after = CHANGES[field]
+    old, new = fn(PROD, EAST, "f", **{field: before}), fn(PROD, EAST, "f", **{field: after})
+    result = diff(([old], BASE_STATUS), ([new], BASE_STATUS))
+    (change,) = result.changes
+    assert change.category is Category.CHANGED
+    assert [(f.field, f.old, f.new) for f in change.fields] == [(field, shown_before, shown_after)]
+
+
+def test_null_and_empty_are_the_same_and_env_var_order_does_not_matter() -> None:
+    old = fn(PROD, EAST, "f", layer_arns=None, runtime="", environment_variable_names=["B", "A"])
+    new = fn(PROD, EAST, "f", layer_arns=[], runtime=None, environment_variable_names=["A", "B"])
+    result = diff(([old], BASE_STATUS), ([new], BASE_STATUS))
+    assert result.changes == () and result.unchanged == 1
+
+
+def _fields_scenario() -> tuple[tuple[list[Row], list[Row]], tuple[list[Row], list[Row]]]:
+    old = [
+        fn(PROD, EAST, "runtime-bump", runtime="python3.9"),
+        fn(PROD, EAST, "env-var-added"),
+        fn(PROD, EAST, "layer-added", layer_arns=["arn:aws:lambda:us-east-1:111111111111:layer:otel:3"]),
+        fn(PROD, EAST, "to-graviton", architectures=["x86_64"]),
+        fn(PROD, EAST, "many", memory_size=128, timeout=3, code_sha256="b2xk", role="arn:aws:iam::111111111111:role/a"),
+        fn(PROD, EAST, "cosmetic", description="old words", code_size=1, last_modified=OLD_TIME),
+        fn(DEV, EAST, "gone"),
+    ]
+    new = [
+        fn(PROD, EAST, "runtime-bump", runtime="python3.12"),
+        fn(PROD, EAST, "env-var-added", environment_variable_names=["DB_HOST", "LOG_LEVEL"]),
+        fn(
+            PROD,
+            EAST,
+            "layer-added",
+            layer_arns=[
+                "arn:aws:lambda:us-east-1:111111111111:layer:otel:3",
+                "arn:aws:lambda:us-east-1:111111111111:layer:secrets|ext:1",
+            ],
+        ),
+        fn(PROD, EAST, "to-graviton", architectures=["arm64"]),
+        fn(
+            PROD, EAST, "many", memory_size=512, timeout=30, code_sha256="bmV3", role="arn:aws:iam::111111111111:role/b"
+        ),
+        fn(PROD, EAST, "cosmetic", description="new words", code_size=2, last_modified=NEW_TIME),
+        fn(DEV, EAST, "fresh"),
+    ]
+    return (old, BASE_STATUS), (new, BASE_STATUS)
+
+
+def test_changed_fields_env_var_layer_and_architecture() -> None:
+    result = diff(*_fields_scenario())
+    changed = {c.function_name: {f.field: (f.old, f.new) for f in c.fields} for c in result.of(Category.CHANGED)}
+    assert changed["env-var-added"] == {"environment_variable_names": ('["LOG_LEVEL"]', '["DB_HOST", "LOG_LEVEL"]')}
+    assert list(changed["layer-added"]) == ["layer_arns"]
+    assert changed["to-graviton"] == {"architectures": ('["x86_64"]', '["arm64"]')}
+    assert set(changed["many"]) == {"memory_size", "timeout", "code_sha256", "role"}
+    assert "cosmetic" not in changed  # description, code_size, last_modified are not compared
+    assert categories(result)["added"] == {"fresh"} and categories(result)["removed"] == {"gone"}
+    assert result.unchanged == 1
+    check_golden("fields", result)
+
+
+def test_csv_input_gives_the_same_diff_as_parquet_input() -> None:
+    old, new = _fields_scenario()
+    from_parquet, from_csv = diff(old, new, "parquet"), diff(old, new, "csv")
+    assert from_csv.changes == from_parquet.changes
+    assert from_csv.accounts == from_parquet.accounts
+    assert render_diff(from_csv, DiffFormat.CSV) == render_diff(from_parquet, DiffFormat.CSV)
+    same = diff_snapshots(load_snapshot("old.csv"), load_snapshot("old.parquet"))  # one file each way round
+    assert same.changes == () and same.unchanged == len(old[0])
+
+
+def test_published_versions_are_compared_version_by_version() -> None:
+    """function_version: ALL. $LATEST keys the same whether its ARN is qualified (`:$LATEST`) or not."""
+    latest_arn = f"arn:aws:lambda:{EAST}:{PROD}:function:svc:$LATEST"
+    old = [fn(PROD, EAST, "svc"), fn(PROD, EAST, "svc", "1"), fn(PROD, EAST, "svc", "2", memory_size=128)]
+    new = [
+        fn(PROD, EAST, "svc", arn=latest_arn),
+        fn(PROD, EAST, "svc", "2", memory_size=256),
+        fn(PROD, EAST, "svc", "3"),
+    ]
+    result = diff((old, BASE_STATUS), (new, BASE_STATUS))
+    assert [(c.category.value, c.version, c.function_arn) for c in result.changes] == [
+        ("removed", "1", f"arn:aws:lambda:{EAST}:{PROD}:function:svc:1"),
+        ("changed", "2", f"arn:aws:lambda:{EAST}:{PROD}:function:svc:2"),
+        ("added", "3", f"arn:aws:lambda:{EAST}:{PROD}:function:svc:3"),
+    ]
+    assert result.unchanged == 1  # $LATEST
+    check_golden("versions", result)
+
+
+def test_csv_report_has_one_row_per_changed_field() -> None:
+    result = diff(*_fields_scenario())
+    rows = list(csv.DictReader(io.StringIO(render_diff(result, DiffFormat.CSV))))
+    assert tuple(rows[0]) == CSV_COLUMNS
+    many = [r for r in rows if r["function_name"] == "many"]
+    assert {r["field"] for r in many} == {"memory_size", "timeout", "code_sha256", "role"}
+    assert all(r["field"] == "" and r["old"] == "" for r in rows if r["category"] in ("added", "removed"))
+    assert {r["account_id"] for r in rows} == {PROD, DEV}  # ids stay text
+
+
+# --- HTML ---------------------------------------------------------------------------------------------
+
+VOID = {"meta", "br", "hr", "img", "input", "link", "col", "area", "base", "source", "wbr"}
+
+
+class _Checker(HTMLParser):
+    """Fails on a mismatched or unclosed element and collects every URL-bearing attribute."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.open: list[str] = []
+        self.urls: list[str] = []
+        self.text: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.urls += [v or "" for k, v in attrs if k in {"src", "href", "action", "xlink:href", "srcset"}]
+        if tag not in VOID:
+            self.open.append(tag)
+
+    def handle_endtag(self, tag: str) -> None:
+        assert self.open and self.open[-1] == tag, f"</{tag}> closes {self.open[-1:]}"
+        self.open.pop()
+
+    def handle_data(self, data: str) -> None:
+        self.text.append(data)
+
+
+def test_html_is_well_formed_self_contained_and_escaped() -> None:
+    old, new = _fields_scenario()
+    evil = "<script>alert(1)</script> & co"
+    new = ([*new[0], fn(SANDBOX, WEST, "x", account_name=evil)], [*new[1], target(SANDBOX, WEST, name=evil)])
+    page = render_diff(diff(old, new), DiffFormat.HTML)
+    checker = _Checker()
+    checker.feed(page)
+    checker.close()
+    assert checker.open == []
+    assert checker.urls == []
+    assert "http://" not in page and "https://" not in page and "<script" not in page
+    text = " ".join(checker.text)
+    assert "<script>alert(1)</script> & co" in text  # shown as text, escaped in the markup
+    assert "to-graviton" in text and '["arm64"]' in text
+
+
+# --- the command line ---------------------------------------------------------------------------------
+
+
+def _partition(root: Path, day: date, functions: Sequence[Row], status: Sequence[Row]) -> None:
+    moment = datetime(day.year, day.month, day.day, 2, 0, tzinfo=UTC)
+    inventory = root / f"snapshot_date={day}" / "inventory.parquet"
+    write(inventory, functions, status, moment)
+    status_file = root / "_status" / f"snapshot_date={day}" / "inventory.parquet"
+    status_file.parent.mkdir(parents=True)
+    inventory.with_name("inventory.status.parquet").rename(status_file)
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "inventory", "diff", *args],
+        env=subprocess_env(None),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_cli_diffs_two_partitions_of_a_prefix(tmp_path: Path) -> None:
+    (old, old_status), (new, new_status) = _fields_scenario()
+    _partition(tmp_path / "lake", date(2026, 11, 27), old, old_status)
+    _partition(tmp_path / "lake", date(2026, 11, 28), new, new_status)
+    out = tmp_path / "diff.csv"
+    proc = _cli(
+        "lake", "lake", "--old-date", "2026-11-27", "--new-date", "2026-11-28", "--format", "csv", "--output", str(out)
+    )
+    assert proc.returncode == 0, proc.stderr
+    expected = diff_snapshots(load_snapshot("lake", date(2026, 11, 27)), load_snapshot("lake", date(2026, 11, 28)))
+    assert out.read_text(encoding="utf-8") == render_diff(expected, DiffFormat.CSV)
+    gate = _cli("lake", "lake", "--old-date", "2026-11-27", "--fail-on-change")
+    assert gate.returncode == 4, gate.stderr
+    assert "# Lambda inventory diff" in gate.stdout  # markdown on stdout by default
+    same = _cli("lake", "lake", "--old-date", "2026-11-28", "--fail-on-change")
+    assert same.returncode == 0, same.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["missing.parquet", "missing.parquet"], "missing.parquet"),
+        (["old.parquet", "old.parquet", "--old-date", "27/11/2026"], "--old-date"),
+    ],
+)
+def test_cli_bad_input_exits_2_with_one_line(args: list[str], message: str) -> None:
+    write(Path("old.parquet"), BASE, BASE_STATUS)
+    proc = _cli(*args)
+    assert proc.returncode == 2
+    assert len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+    assert message in proc.stderr
