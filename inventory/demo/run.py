@@ -26,12 +26,12 @@ from inventory.cli import output_of
 from inventory.demo.emulator import Behaviour, Emulator
 from inventory.demo.seed import FunctionSpec, MemberSpec, Seeded, seed
 from inventory.errors import ConfigError, ExitCode
-from inventory.job.collect import Status
 from inventory.job.config import load_config
 from inventory.job.pipeline import JobOptions, run_job
 from inventory.job.summary import render_summary
 from inventory.output.schema import INVENTORY_SCHEMA, STATUS_SCHEMA
 from inventory.output.sink import Format, status_path
+from inventory.output.status import Status
 
 HUB_ACCOUNT = "123456789012"  # moto's default account: the hub's own credentials act as it
 DENIED_ACCOUNT = "555555555555"

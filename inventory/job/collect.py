@@ -20,7 +20,6 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from enum import StrEnum
 from typing import Any
 
 import pyarrow as pa
@@ -34,16 +33,11 @@ from inventory.aws.retry import Fault, FaultError, FaultKind, RetryPolicy, class
 from inventory.job.targets import Target
 from inventory.output.items import InvalidItem
 from inventory.output.schema import function_batch
+from inventory.output.status import Status
 from inventory.redact import clean
 
 CHUNK_FUNCTIONS = 1000  # raw items held per listing before they become compact Arrow rows
 log = logging.getLogger(__name__)
-
-
-class Status(StrEnum):
-    OK = "ok"
-    SKIPPED = "skipped"
-    FAILED = "failed"
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ from inventory.aws.lambda_api import LambdaLister
 from inventory.aws.organization import OrgAccount, active, list_organization_accounts
 from inventory.aws.regions import EnabledRegions
 from inventory.aws.retry import RetryPolicy
-from inventory.job.collect import Collector, Status, TargetResult
+from inventory.job.collect import Collector, TargetResult
 from inventory.job.config import RunConfig
 from inventory.job.summary import RunSummary, status_table, summarise
 from inventory.job.targets import Shard, Target, build_targets
@@ -33,6 +33,7 @@ from inventory.output.destination import resolve_destination
 from inventory.output.manifest import RunInfo, build_manifest
 from inventory.output.schema import STATUS_SCHEMA
 from inventory.output.sink import Format, RunSink, open_sink
+from inventory.output.status import Status
 
 STS_THREADS = 16  # AssumeRole runs through boto3 in threads: one per account per hour, so a few suffice
 log = logging.getLogger(__name__)

@@ -10,8 +10,9 @@ from datetime import datetime
 import pyarrow as pa
 
 from inventory.errors import ExitCode
-from inventory.job.collect import Status, TargetResult
+from inventory.job.collect import TargetResult
 from inventory.output.schema import STATUS_SCHEMA
+from inventory.output.status import Status
 
 _FAILURES_SHOWN = 10
 

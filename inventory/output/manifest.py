@@ -28,9 +28,10 @@ import pyarrow
 from pydantic import TypeAdapter
 
 from inventory import __version__
-from inventory.job.collect import Status, TargetResult
+from inventory.job.collect import TargetResult
 from inventory.job.config import RunConfig
 from inventory.output.destination import Destination, Location, S3Object
+from inventory.output.status import Status
 
 MANIFEST_VERSION = 1
 # An AWS access key id (long-term AKIA, temporary ASIA) or a long unbroken base64 run such as a session token.

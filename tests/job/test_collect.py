@@ -20,10 +20,11 @@ from inventory.aws.regions import EnabledRegions
 from inventory.aws.retry import RetryPolicy
 from inventory.demo.emulator import Emulator
 from inventory.demo.seed import FunctionSpec, MemberSpec, Seeded
-from inventory.job.collect import Collector, Status, TargetResult
+from inventory.job.collect import Collector, TargetResult
 from inventory.job.config import RunConfig
 from inventory.job.targets import Target, build_targets
 from inventory.output.schema import INVENTORY_SCHEMA
+from inventory.output.status import Status
 
 # Account ids used only by this module.
 HEAVY = "220000000001"  # 120 functions in us-east-1: three pages of 50/50/20

@@ -18,10 +18,10 @@ from conftest import REGIONS, job_role_arn, make_config, run_inventory, seed_mem
 from inventory.demo.emulator import Emulator
 from inventory.demo.seed import FunctionSpec, MemberSpec, Seeded
 from inventory.errors import ExitCode
-from inventory.job.collect import Status
 from inventory.job.summary import exit_code
 from inventory.output.schema import INVENTORY_SCHEMA, STATUS_SCHEMA
 from inventory.output.sink import Format
+from inventory.output.status import Status
 
 # Account ids used only by this module.
 PROD, DEV, DATA, LEGACY, EDGE = (f"23000000000{i}" for i in range(1, 6))

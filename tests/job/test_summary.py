@@ -9,10 +9,11 @@ import pyarrow as pa
 import pytest
 
 from inventory.errors import ExitCode
-from inventory.job.collect import Status, TargetResult
+from inventory.job.collect import TargetResult
 from inventory.job.summary import RunSummary, exit_code, render_summary, status_table, summarise
 from inventory.job.targets import Account, Target
 from inventory.output.schema import STATUS_SCHEMA
+from inventory.output.status import Status
 
 SNAPSHOT = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 OUT = Path("out/inventory.parquet")

@@ -21,11 +21,12 @@ from pydantic import TypeAdapter
 import inventory
 from inventory.demo.emulator import Emulator
 from inventory.demo.seed import FunctionSpec, MemberSpec, Seeded
-from inventory.job.collect import Status, TargetResult
+from inventory.job.collect import TargetResult
 from inventory.job.config import RunConfig
 from inventory.job.targets import Account, Target
 from inventory.output.destination import Format, resolve_destination
 from inventory.output.manifest import RunInfo, build_manifest, config_sha256, mask_credentials, render_manifest
+from inventory.output.status import Status
 
 STARTED = datetime(2026, 11, 28, 15, 30, 0, 123456, tzinfo=UTC)
 FINISHED = STARTED + timedelta(minutes=2, seconds=5)
