@@ -33,13 +33,12 @@ from inventory.aws.retry import RetryPolicy
 from inventory.demo.emulator import Emulator
 from inventory.errors import ExitCode, OutputError
 from inventory.job.collect import TargetResult
-from inventory.job.summary import status_table
 from inventory.job.targets import Account, Target
 from inventory.output.destination import Destination, Format, S3Object, S3Store, file_destination, resolve_destination
 from inventory.output.manifest import RunInfo, build_manifest
 from inventory.output.schema import INVENTORY_SCHEMA, STATUS_SCHEMA, function_batch
 from inventory.output.sink import RunSink, open_sink
-from inventory.output.status import Status
+from inventory.output.status import Status, status_table
 
 DAY = date(2026, 11, 28)
 PART = "snapshot_date=2026-11-28"
