@@ -30,9 +30,10 @@ from inventory.job.summary import RunSummary, summarise
 from inventory.job.targets import Shard, Target, build_targets
 from inventory.logs import Progress
 from inventory.output.destination import resolve_destination
+from inventory.output.layout import Format
 from inventory.output.manifest import RunInfo, build_manifest
 from inventory.output.schema import STATUS_SCHEMA
-from inventory.output.sink import Format, RunSink, open_sink
+from inventory.output.sink import RunSink, open_sink
 from inventory.output.status import Status, status_table
 
 STS_THREADS = 16  # AssumeRole runs through boto3 in threads: one per account per hour, so a few suffice
