@@ -21,7 +21,8 @@ from inventory.job.pipeline import JobOptions, run_job
 from inventory.job.summary import exit_code, render_summary
 from inventory.job.targets import build_targets
 from inventory.logs import setup_logging
-from inventory.output.sink import Format, resolve_output
+from inventory.output.destination import resolve_output
+from inventory.output.layout import Format
 from inventory.output.snapshot import load_snapshot
 from inventory.redact import clean
 from inventory.reports.compliance import AFFECTED, build_report, parse_day, parse_within

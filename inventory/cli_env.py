@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 from inventory.errors import ConfigError, shown
 from inventory.job.targets import Shard
-from inventory.output.sink import Format
+from inventory.output.layout import Format
 
 ENV = "LAMBDA_INVENTORY_"
 LOG_LEVELS = ("debug", "info", "warning", "error")

@@ -8,7 +8,6 @@ account failing and the disabled region being skipped are part of what is expect
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import secrets
 import time
@@ -18,8 +17,6 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
-import pyarrow.csv as pacsv
-import pyarrow.parquet as pq
 
 from inventory.aws.credentials import ClientFactory, lambda_regions
 from inventory.cli import output_of
@@ -29,8 +26,8 @@ from inventory.errors import ConfigError, ExitCode
 from inventory.job.config import load_config
 from inventory.job.pipeline import JobOptions, run_job
 from inventory.job.summary import render_summary
-from inventory.output.schema import INVENTORY_SCHEMA, STATUS_SCHEMA
-from inventory.output.sink import Format, status_path
+from inventory.output.layout import Format, status_name
+from inventory.output.snapshot import load_snapshot
 from inventory.output.status import Status
 
 HUB_ACCOUNT = "123456789012"  # moto's default account: the hub's own credentials act as it
@@ -260,20 +257,6 @@ def _report(problems: list[str], seeded: Seeded) -> int:
     return ExitCode.PARTIAL if problems else ExitCode.OK
 
 
-def read_table(path: Path, fmt: Format, schema: pa.Schema) -> pa.Table:
-    """The table as written, with the schema's types: a CSV is read back typed (ids stay text, numbers are
-    numbers, the JSON-encoded list columns are lists again), so the checks compare like with like."""
-    if fmt is Format.PARQUET:
-        return pq.read_table(path)
-    lists = {f.name for f in schema if pa.types.is_list(f.type)}
-    types = {f.name: pa.string() if f.name in lists else f.type for f in schema if not pa.types.is_timestamp(f.type)}
-    table = pacsv.read_csv(path, convert_options=pacsv.ConvertOptions(column_types=types))
-    for name in lists:
-        column = [None if v is None else json.loads(v) for v in table.column(name).to_pylist()]
-        table = table.set_column(table.schema.get_field_index(name), name, pa.array(column, schema.field(name).type))
-    return table
-
-
 def _expected_status(key: tuple[str, str]) -> Status:
     if key[0] == DENIED_ACCOUNT:
         return Status.FAILED
@@ -302,9 +285,10 @@ def _cell(value: object) -> object:
 
 
 def check_demo(output: Path, fmt: Format, seeded: Seeded, night: int = 1) -> list[str]:
-    """Compare the written files with what was seeded; an empty list means correct to the last function."""
-    table = read_table(output, fmt, INVENTORY_SCHEMA)
-    status = read_table(status_path(output, fmt), fmt, STATUS_SCHEMA)
+    """Compare the written files, read back as the reports read them (output/snapshot.py), with what was
+    seeded; an empty list means correct to the last function."""
+    snapshot = load_snapshot(str(output), fmt=fmt)
+    table, status = snapshot.functions, snapshot.status
     found: dict[tuple[str, str], set[str]] = {}
     for account, region, arn in zip(
         *(table.column(c).to_pylist() for c in ("account_id", "region", "function_arn")), strict=True
@@ -327,7 +311,7 @@ def check_demo(output: Path, fmt: Format, seeded: Seeded, night: int = 1) -> lis
             problems.append(
                 f"{key}: expected {want.value} with {len(expected)} functions, got {got} with {len(found.get(key, ()))}"
             )
-    for path in (output, status_path(output, fmt)):
+    for path in (output, output.with_name(status_name(output.stem, fmt))):
         data = path.read_bytes()
         problems.extend(f"{path}: contains a secret value" for s in seeded.secrets if s.encode() in data)
     cells = " ".join(str(v) for column in table.columns for v in column.to_pylist())

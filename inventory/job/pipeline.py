@@ -1,4 +1,4 @@
-"""The job: config -> targets -> credentials -> collect -> schema -> sink -> report.
+"""The job: config -> targets -> credentials -> collect -> schema -> sink -> summary.
 
 All concurrency lives here: one asyncio event loop lists max_workers targets at a time (ListFunctions
 over aiohttp), and the few blocking AssumeRole calls go to a small thread pool (STS_THREADS). Listings
@@ -26,14 +26,15 @@ from inventory.aws.regions import EnabledRegions
 from inventory.aws.retry import RetryPolicy
 from inventory.job.collect import Collector, TargetResult
 from inventory.job.config import RunConfig
-from inventory.job.summary import RunSummary, status_table, summarise
+from inventory.job.summary import RunSummary, summarise
 from inventory.job.targets import Shard, Target, build_targets
 from inventory.logs import Progress
 from inventory.output.destination import resolve_destination
+from inventory.output.layout import Format
 from inventory.output.manifest import RunInfo, build_manifest
 from inventory.output.schema import STATUS_SCHEMA
-from inventory.output.sink import Format, RunSink, open_sink
-from inventory.output.status import Status
+from inventory.output.sink import RunSink, open_sink
+from inventory.output.status import Status, status_table
 
 STS_THREADS = 16  # AssumeRole runs through boto3 in threads: one per account per hour, so a few suffice
 log = logging.getLogger(__name__)

@@ -1,17 +1,14 @@
-"""Stage 7: the status rows, the end-of-run summary, and the one place results become an exit code."""
+"""The summary: the end-of-run counts and the lines printed after a run, and the one place results become
+an exit code. (The status rows the sink writes are output/status.py's.)"""
 
 from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
-
-import pyarrow as pa
 
 from inventory.errors import ExitCode
 from inventory.job.collect import TargetResult
-from inventory.output.schema import STATUS_SCHEMA
 from inventory.output.status import Status
 
 _FAILURES_SHOWN = 10
@@ -31,26 +28,6 @@ class RunSummary:
     output: str  # a path or an s3:// URL
     status_output: str
     manifest_output: str | None = None
-
-
-def status_table(results: Sequence[TargetResult], snapshot_time: datetime) -> pa.Table:
-    rows = [
-        {
-            "snapshot_time": snapshot_time,
-            "account_id": r.target.account.account_id,
-            "account_name": r.target.account.name,
-            "region": r.target.region,
-            "status": r.status.value,
-            "function_count": r.function_count,
-            "pages": r.pages,
-            "retries": r.retries,
-            "error_code": r.error_code,
-            "error_message": r.error_message,
-            "duration_ms": round(r.duration_s * 1000),
-        }
-        for r in sorted(results, key=lambda r: (r.target.account.account_id, r.target.region))
-    ]
-    return pa.Table.from_pylist(rows, schema=STATUS_SCHEMA)
 
 
 def summarise(

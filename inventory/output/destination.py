@@ -2,23 +2,18 @@
 
 `resolve_destination` turns `--output` into the three locations of one run (inventory, status, manifest)
 without touching the filesystem beyond asking whether a local path is a directory, and without any AWS
-call. The layouts:
+call. The names are layout.py's:
 
 * a file `out/x.parquet`: `out/x.parquet`, `out/x.status.parquet`, `out/x.manifest.json`;
-* a directory `out/` (existing, or written with a trailing slash): the same with the name `inventory`
-  (`shard-<I>-of-<N>` for a sharded run, so shards never overwrite each other);
+* a directory `out/` (existing, or written with a trailing slash): the same with the run's name,
+  `inventory` (`shard-<I>-of-<N>` for a sharded run);
 * a partitioned dataset: any `s3://bucket/prefix/` (ending in `/`, or just `s3://bucket`), or a local
-  directory with `partitioned=True`:
-  `PREFIX/snapshot_date=YYYY-MM-DD/<name>.<fmt>`, `PREFIX/_status/snapshot_date=YYYY-MM-DD/<name>.<fmt>`,
-  `PREFIX/_manifests/snapshot_date=YYYY-MM-DD/<name>.json`. Readers (pyarrow, duckdb, Athena, Hive)
-  skip `_`-prefixed folders, so a glob over PREFIX sees only the inventory's schema;
+  directory with `partitioned=True`: the night's `snapshot_date=YYYY-MM-DD` folders under PREFIX,
+  `PREFIX/_status/` and `PREFIX/_manifests/`;
 * an object `s3://bucket/key.parquet`: that object, `key.status.parquet` and `key.manifest.json`.
 
 A re-run of the same night (and shard) writes the same names, so it replaces its own files rather than
-adding duplicate rows.
-
-A `Store` publishes finished files: `S3Store` (here) uploads them, multipart for large files (a failed
-multipart upload is aborted, so no half object ever appears); sink.LocalStore renames them into place.
+adding duplicate rows. The files are published by a store (stores.py).
 """
 
 from __future__ import annotations
@@ -26,39 +21,19 @@ from __future__ import annotations
 import os
 import posixpath
 import re
-import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
-from enum import StrEnum
 from pathlib import Path, PurePosixPath
-from typing import Any, Protocol
 
-from boto3.s3.transfer import TransferConfig, create_transfer_manager
-from botocore.exceptions import BotoCoreError, ClientError
-
-from inventory.aws.retry import RetryPolicy
 from inventory.errors import OutputError, shown_text
+from inventory.output.layout import S3_SCHEME, Format, manifest_name, partitioned_files, run_name, status_name
 
-S3_SCHEME = "s3://"
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
 # S3's rules for new buckets: 3-63 of lowercase letters, digits, dots and hyphens, letter or digit at the ends.
 _BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 S3_KEY_BYTES = 1024  # S3's limit on a key's UTF-8 length
-
-
-class Format(StrEnum):
-    PARQUET = "parquet"
-    CSV = "csv"
-
-    @classmethod
-    def from_path(cls, path: PurePosixPath | Path) -> Format:
-        return cls.CSV if path.suffix.lower() == ".csv" else cls.PARQUET
-
-    @property
-    def content_type(self) -> str:
-        return "text/csv; charset=utf-8" if self is Format.CSV else "application/vnd.apache.parquet"
 
 
 @dataclass(frozen=True)
@@ -115,7 +90,7 @@ def resolve_destination(
     """
     if shard is not None and not 0 <= shard[0] < shard[1]:
         raise ValueError(f"shard {shard!r}: need 0 <= index < count")
-    name = "inventory" if shard is None else f"shard-{shard[0]}-of-{shard[1]}"
+    name = run_name(shard)
     if output.startswith(S3_SCHEME):
         return _s3_destination(output, fmt, partitioned, snapshot_date, name)
     if _SCHEME.match(output):
@@ -148,8 +123,9 @@ def _s3_destination(output: str, fmt: Format | None, partitioned: bool, snapshot
     else:
         destination = _beside(output, _file_format(output, PurePosixPath(key), fmt), S3Object(bucket, key))
     for location in destination.locations:
-        if len(_s3(location).key.encode()) > S3_KEY_BYTES:
-            raise OutputError(f"{_said(output)}: the key {shown_text(_s3(location).key)} is over {S3_KEY_BYTES} bytes")
+        key = s3_object(location).key
+        if len(key.encode()) > S3_KEY_BYTES:
+            raise OutputError(f"{_said(output)}: the key {shown_text(key)} is over {S3_KEY_BYTES} bytes")
     return destination
 
 
@@ -186,25 +162,19 @@ def _file_format(output: str, path: PurePosixPath | Path, fmt: Format | None) ->
 def _partitioned(
     output: str, fmt: Format, join: Callable[[str], Location], snapshot_date: date, name: str
 ) -> Destination:
-    partition = f"snapshot_date={snapshot_date.isoformat()}"
-    return Destination(
-        output=output,
-        fmt=fmt,
-        inventory=join(f"{partition}/{name}.{fmt.value}"),
-        status=join(f"_status/{partition}/{name}.{fmt.value}"),
-        manifest=join(f"_manifests/{partition}/{name}.json"),
-    )
+    inventory, status, manifest = partitioned_files(snapshot_date, name, fmt)
+    return Destination(output=output, fmt=fmt, inventory=join(inventory), status=join(status), manifest=join(manifest))
 
 
 def _beside(output: str, fmt: Format, inventory: Location) -> Destination:
     """A named file or object, its status and manifest next to it: x.parquet, x.status.parquet, x.manifest.json."""
     if isinstance(inventory, S3Object):
         key = PurePosixPath(inventory.key)
-        status: Location = S3Object(inventory.bucket, str(key.with_name(f"{key.stem}.status.{fmt.value}")))
-        manifest: Location = S3Object(inventory.bucket, str(key.with_name(f"{key.stem}.manifest.json")))
+        status: Location = S3Object(inventory.bucket, str(key.with_name(status_name(key.stem, fmt))))
+        manifest: Location = S3Object(inventory.bucket, str(key.with_name(manifest_name(key.stem))))
     else:
-        status = status_path(inventory, fmt)
-        manifest = inventory.with_name(f"{inventory.stem}.manifest.json")
+        status = inventory.with_name(status_name(inventory.stem, fmt))
+        manifest = inventory.with_name(manifest_name(inventory.stem))
     return Destination(output, fmt, inventory, status, manifest)
 
 
@@ -216,102 +186,15 @@ def resolve_output(output: str, fmt: Format | None) -> tuple[Path, Format]:
     return destination.inventory, destination.fmt
 
 
-def status_path(path: Path, fmt: Format) -> Path:
-    """out/inventory.parquet -> out/inventory.status.parquet"""
-    return path.with_name(f"{path.stem}.status.{fmt.value}")
-
-
-def file_destination(path: Path, fmt: Format) -> Destination:
-    """A local file as it is given, with its status and manifest next to it."""
-    return _beside(str(path), fmt, path)
-
-
-# --- publishing ---------------------------------------------------------------------------------------
-
-
-def new_file_mode() -> int:
-    """The mode a new file gets under the process umask (mkstemp makes 0600)."""
-    current = os.umask(0o022)
-    os.umask(current)
-    return 0o666 & ~current
-
-
-def one_line(err: BaseException) -> str:
-    return " ".join(str(err).split()) or type(err).__name__
-
-
-class Store(Protocol):
-    """Where finished files are published: checked first, written to temp files, then published."""
-
-    def preflight(self, destination: Destination) -> None: ...
-    def temp_dir(self, location: Location) -> Path: ...
-    def publish_file(self, tmp: Path, location: Location, content_type: str) -> None: ...
-    def publish_bytes(self, data: bytes, location: Location, content_type: str) -> None: ...
-
-
-def _s3(location: Location) -> S3Object:
+def s3_object(location: Location) -> S3Object:
+    """`location` when it is an S3 object; TypeError when it is a local path."""
     if not isinstance(location, S3Object):
         raise TypeError(f"{location}: not an S3 object")
     return location
 
 
-@dataclass(frozen=True)
-class S3Store:
-    """Temporary files in the system temp directory, uploaded on publish. `client` is a boto3 S3 client
-    (botocore retries off: every call goes through `policy`, the job's one retry layer)."""
-
-    client: Any
-    policy: RetryPolicy
-    transfer: TransferConfig = field(default_factory=TransferConfig)
-
-    def preflight(self, destination: Destination) -> None:
-        """One ListObjectsV2 on the destination's prefix: the bucket exists and the job may use it.
-
-        Not HeadBucket: this answers the same NoSuchBucket / AccessDenied, works where s3:ListBucket is
-        granted with a plain StringLike on s3:prefix (which denies HeadBucket: it names no prefix), and
-        checks the prefix the job will really write under."""
-        bucket, prefix = destination.bucket, destination.s3_prefix
-        try:
-            self.policy.call(lambda: self.client.list_objects_v2(Bucket=bucket, Prefix=prefix, MaxKeys=1))
-        except (ClientError, BotoCoreError) as err:
-            raise OutputError(_bucket_problem(destination.output, bucket or "", err)) from err
-
-    def temp_dir(self, location: Location) -> Path:
-        return Path(tempfile.gettempdir())
-
-    def publish_file(self, tmp: Path, location: Location, content_type: str) -> None:
-        """Upload through s3transfer (what boto3's upload_file uses, but without its wrapping of
-        ClientError, which would hide throttling from the retry layer). Multipart above 8 MiB."""
-        target = _s3(location)
-
-        def upload() -> None:
-            with create_transfer_manager(self.client, self.transfer) as manager:
-                extra = {"ContentType": content_type}
-                manager.upload(str(tmp), target.bucket, target.key, extra_args=extra).result()
-
-        self._call(target, upload)
-        tmp.unlink(missing_ok=True)
-
-    def publish_bytes(self, data: bytes, location: Location, content_type: str) -> None:
-        target = _s3(location)
-        self._call(
-            target,
-            lambda: self.client.put_object(Bucket=target.bucket, Key=target.key, Body=data, ContentType=content_type),
-        )
-
-    def _call(self, target: S3Object, fn: Callable[[], object]) -> None:
-        try:
-            self.policy.call(fn)
-        except (ClientError, BotoCoreError) as err:
-            raise OutputError(f"{target}: upload failed: {one_line(err)}") from err
-
-
-def _bucket_problem(output: str, bucket: str, err: ClientError | BotoCoreError) -> str:
-    if isinstance(err, ClientError):
-        code = str(err.response.get("Error", {}).get("Code") or "")
-        status = int(err.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0)
-        if code in {"NoSuchBucket", "NotFound", "404"}:
-            return f"{output}: bucket '{bucket}' does not exist"
-        if code.startswith("AccessDenied") or code in {"AllAccessDisabled", "403"} or status == 403:
-            return f"{output}: access to bucket '{bucket}' denied (the job needs s3:ListBucket and s3:PutObject)"
-    return f"{output}: cannot use bucket '{bucket}': {one_line(err)}"
+def local_path(location: Location) -> Path:
+    """`location` when it is a local path; TypeError when it is an S3 object."""
+    if not isinstance(location, Path):
+        raise TypeError(f"{location}: not a local path")
+    return location

@@ -28,10 +28,8 @@ import pyarrow
 from pydantic import TypeAdapter
 
 from inventory import __version__
-from inventory.job.collect import TargetResult
-from inventory.job.config import RunConfig
 from inventory.output.destination import Destination, Location, S3Object
-from inventory.output.status import Status
+from inventory.output.status import Status, TargetOutcome
 
 MANIFEST_VERSION = 1
 # An AWS access key id (long-term AKIA, temporary ASIA) or a long unbroken base64 run such as a session token.
@@ -42,12 +40,13 @@ def _utc(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
-def config_sha256(config: RunConfig) -> str:
-    """sha256 of the validated config as canonical JSON (sorted keys): the same config, the same digest.
+def config_sha256(config: object) -> str:
+    """sha256 of the validated config (job/config.py's RunConfig, a pydantic dataclass) as canonical JSON
+    (sorted keys): the same config, the same digest.
 
     Never raises: `vars` is free-form (c7n-org), so any value in it (bytes, a date, a non-string key, NaN)
     is given a stable text form rather than trusted to be JSON."""
-    data = _canonical(TypeAdapter(RunConfig).dump_python(config, mode="python"))
+    data = _canonical(TypeAdapter(type(config)).dump_python(config, mode="python"))
     canonical = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=repr)
     return sha256(canonical.encode("utf-8", "surrogatepass")).hexdigest()
 
@@ -82,14 +81,14 @@ class RunInfo:
         return self.started_at.astimezone(UTC).date()
 
     @classmethod
-    def start(cls, config: RunConfig, shard: tuple[int, int] | None = None, now: datetime | None = None) -> RunInfo:
+    def start(cls, config: object, shard: tuple[int, int] | None = None, now: datetime | None = None) -> RunInfo:
         started = (now or datetime.now(UTC)).astimezone(UTC)
         run_id = f"{started:%Y%m%dT%H%M%SZ}-{secrets.token_hex(4)}"
         return cls(run_id, started, config_sha256(config), shard)
 
 
 def build_manifest(
-    info: RunInfo, results: Sequence[TargetResult], destination: Destination, finished_at: datetime
+    info: RunInfo, results: Sequence[TargetOutcome], destination: Destination, finished_at: datetime
 ) -> dict[str, Any]:
     """The manifest of a finished run, as JSON-ready data (see render_manifest)."""
     return {
@@ -127,7 +126,7 @@ def versions() -> dict[str, str]:
     }
 
 
-def _counts(results: Sequence[TargetResult]) -> dict[str, int]:
+def _counts(results: Sequence[TargetOutcome]) -> dict[str, int]:
     statuses = Counter(r.status for r in results)
     return {
         "targets": len(results),
@@ -139,7 +138,7 @@ def _counts(results: Sequence[TargetResult]) -> dict[str, int]:
     }
 
 
-def _functions_by_account(results: Sequence[TargetResult]) -> dict[str, dict[str, int | None]]:
+def _functions_by_account(results: Sequence[TargetOutcome]) -> dict[str, dict[str, int | None]]:
     """{account_id: {region: count}}; null where the target was skipped or failed (unknown, not zero)."""
     out: dict[str, dict[str, int | None]] = {}
     for r in results:
@@ -148,7 +147,7 @@ def _functions_by_account(results: Sequence[TargetResult]) -> dict[str, dict[str
     return out
 
 
-def _errors(results: Sequence[TargetResult]) -> list[dict[str, str | None]]:
+def _errors(results: Sequence[TargetOutcome]) -> list[dict[str, str | None]]:
     not_ok = [r for r in results if r.status is not Status.OK]
     return [
         {

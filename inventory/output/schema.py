@@ -1,8 +1,8 @@
-"""Stage 5: the inventory's contract. An explicit pyarrow schema, and ListFunctions items flattened into it.
+"""The schema: the inventory's contract. An explicit pyarrow schema, and ListFunctions items flattened into it.
 
 Only the fields named here are read from the API, so a newer API's extra fields cannot break a run, and
 environment variable *values* are never read at all (only their names). Every column is documented in
-docs/schema.md; keep the two in step (tests/test_schema.py checks).
+docs/schema.md; keep the two in step (tests/output/test_schema.py checks).
 
 Flattening is done by Arrow, not a Python loop: the items are converted once to a struct array of just the
 fields below (in C++), and each column is a field of it. That is ~6x cheaper per function than building rows
@@ -19,12 +19,11 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta, timezone
 from functools import cache
-from typing import Any
+from typing import Any, Protocol
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from inventory.job.targets import Target
 from inventory.output.items import InvalidItem, check_items, describe_item
 
 _TS = pa.timestamp("us", tz="UTC")
@@ -94,6 +93,28 @@ FUNCTION_COLUMNS: tuple[tuple[str, pa.DataType, str], ...] = (
 )
 _ENV_COLUMN = "environment_variable_names"
 _ITEM_FIELDS = tuple((path, kind) for name, kind, path in FUNCTION_COLUMNS if name != _ENV_COLUMN)
+
+
+class AccountLike(Protocol):
+    """What the rows say about an account (job/targets.py's Account is one)."""
+
+    @property
+    def tags(self) -> tuple[str, ...]: ...
+    @property
+    def account_id(self) -> str: ...
+    @property
+    def name(self) -> str: ...
+
+
+class TargetLike(Protocol):
+    """What the rows say about an (account, region) target: the target columns (TARGET_FIELDS) of every
+    row. job/targets.py's Target is one."""
+
+    @property
+    def account(self) -> AccountLike: ...
+    @property
+    def region(self) -> str: ...
+
 
 TARGET_FIELDS: tuple[pa.Field, ...] = (
     pa.field("snapshot_time", _TS, nullable=False),
@@ -217,7 +238,7 @@ def _env_names(items: Sequence[Mapping[str, Any]]) -> tuple[pa.Array, bool]:
     return pa.array(names, _STRINGS), split
 
 
-def function_batch(target: Target, snapshot_time: datetime, items: Iterable[Mapping[str, Any]]) -> pa.RecordBatch:
+def function_batch(target: TargetLike, snapshot_time: datetime, items: Iterable[Mapping[str, Any]]) -> pa.RecordBatch:
     """Flatten one target's ListFunctions items into a RecordBatch of INVENTORY_SCHEMA.
 
     Raises InvalidItem (naming the item and field) when an item is not an object or a field has the wrong type.

@@ -1,10 +1,10 @@
-"""Stage 6: write the inventory, its status file and the run manifest, streaming rows as targets finish.
+"""The sink: write the inventory, its status file and the run manifest, streaming rows as targets finish.
 
 Rows go to temporary files (beside the destination for a local one, in the system temp directory for
 S3) and are published only when the run completes: renamed into place locally, uploaded to S3. Nothing
 ever appears under a final name half-written, and an aborted run (any exception, Ctrl-C) publishes
 nothing. The temporary files are opened before the first AWS call, which doubles as the check that the
-destination is writable; an S3 destination's bucket is checked then too (destination.S3Store.preflight).
+destination is writable; an S3 destination's bucket is checked then too (stores.S3Store.preflight).
 
 Publishing order is inventory, status, manifest: a manifest's presence says the run's files are complete,
 and its `files` (sha256, bytes, rows of each) let a reader check it holds the files the manifest describes.
@@ -20,7 +20,6 @@ import contextlib
 import json
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any, Protocol
 
@@ -31,32 +30,13 @@ import pyarrow.parquet as pq
 from inventory.aws.retry import RetryPolicy
 from inventory.errors import OutputError
 from inventory.output.csvsafe import escape_strings
-from inventory.output.destination import (
-    Destination,
-    Format,
-    Location,
-    S3Store,
-    Store,
-    resolve_output,
-    status_path,
-)
+from inventory.output.destination import Destination, Location
+from inventory.output.layout import Format
 from inventory.output.manifest import render_manifest
 from inventory.output.schema import INVENTORY_SCHEMA
+from inventory.output.stores import LocalStore, S3Store, Store
 from inventory.output.tempfiles import file_digest, open_temp
 from inventory.signals import Stopped, deferred
-
-__all__ = [
-    "ROW_GROUP_ROWS",
-    "AtomicTableFile",
-    "Format",
-    "LocalStore",
-    "RunSink",
-    "TableFile",
-    "csv_ready",
-    "open_sink",
-    "resolve_output",
-    "status_path",
-]
 
 ROW_GROUP_ROWS = 65_536
 
@@ -86,12 +66,6 @@ def _open_writer(handle: Any, schema: pa.Schema, fmt: Format) -> _Writer:
     else:
         writer = pacsv.CSVWriter(handle, csv_ready(schema.empty_table()).schema)
     return writer
-
-
-def _local(location: Location) -> Path:
-    if not isinstance(location, Path):
-        raise TypeError(f"{location}: not a local path")
-    return location
 
 
 class TableFile:
@@ -130,73 +104,6 @@ class TableFile:
             with contextlib.suppress(Exception):  # best effort on the way out; the temp file goes anyway
                 close()
         self.tmp.unlink(missing_ok=True)
-
-
-@dataclass(frozen=True)
-class LocalStore:
-    """Temporary files beside their destination, renamed over it: a crash never leaves a torn file."""
-
-    def preflight(self, destination: Destination) -> None:
-        for location in destination.locations:
-            self.temp_dir(location)
-
-    def temp_dir(self, location: Location) -> Path:
-        path = _local(location)
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-        except OSError as err:
-            raise OutputError(f"{path}: cannot write output: {err.strerror or err}") from err
-        if path.is_dir():
-            raise OutputError(f"{path}: is a directory")
-        return path.parent
-
-    def publish_file(self, tmp: Path, location: Location, content_type: str) -> None:
-        path = _local(location)
-        try:
-            os.replace(tmp, path)
-        except OSError as err:
-            raise OutputError(f"{path}: cannot write output: {err.strerror or err}") from err
-
-    def publish_bytes(self, data: bytes, location: Location, content_type: str) -> None:
-        tmp = self.stage_bytes(data, location)
-        try:
-            self.publish_file(tmp, location, content_type)
-        except BaseException:
-            tmp.unlink(missing_ok=True)
-            raise
-
-    def stage_bytes(self, data: bytes, location: Location) -> Path:
-        """`data` in a new temporary file beside `location`, on disk (fsynced), not yet published."""
-        path = _local(location)
-        try:
-            fd, tmp = open_temp(path.parent, f".{path.name}.")
-        except OSError as err:
-            raise OutputError(f"{path}: cannot write output: {err.strerror or err}") from err
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(data)
-                handle.flush()
-                os.fsync(handle.fileno())
-        except BaseException as err:
-            tmp.unlink(missing_ok=True)
-            if isinstance(err, OSError):
-                raise OutputError(f"{path}: cannot write output: {err.strerror or err}") from err
-            raise
-        return tmp
-
-
-class AtomicTableFile(TableFile):
-    """One local output file: a temp file beside the destination, renamed over it on commit."""
-
-    def __init__(self, path: Path, schema: pa.Schema, fmt: Format) -> None:
-        self.path = path
-        super().__init__(path, LocalStore().temp_dir(path), schema, fmt)
-
-    def commit(self) -> None:
-        os.replace(self.finish(), self.path)
-
-    def abort(self) -> None:
-        self.discard()
 
 
 class RunSink:

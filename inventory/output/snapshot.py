@@ -1,10 +1,9 @@
 """Read one inventory snapshot back: its functions and its status rows, typed as the job wrote them.
 
 A source is an inventory file (Parquet or CSV, local or `s3://bucket/key.parquet`), whose status file is
-`<stem>.status.<fmt>` beside it, or a partitioned prefix (a local directory or `s3://bucket/prefix/`):
-`PREFIX/snapshot_date=YYYY-MM-DD/<name>.<fmt>` with `PREFIX/_status/snapshot_date=YYYY-MM-DD/<name>.<fmt>`,
-where <name> is `inventory` or `shard-I-of-N`. Every object of the chosen partition is read (all shards),
-each with its status file. S3 objects are downloaded into memory through a boto3 client (no s3fs).
+beside it, or a partitioned prefix (a local directory or `s3://bucket/prefix/`), in the layout the job
+writes (layout.py). Every object of the chosen partition is read (all shards), each with its status file.
+S3 objects are downloaded into memory through a boto3 client (no s3fs).
 
 Anything missing (the file, its status, the partition) is a ConfigError of one line naming it. A shard
 absent altogether (its run may have failed) is a warning on the Snapshot: the coverage is incomplete.
@@ -14,7 +13,6 @@ from __future__ import annotations
 
 import os
 import posixpath
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
@@ -31,14 +29,22 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 
 from inventory.errors import ConfigError, CredentialsError
-from inventory.output.destination import S3_SCHEME, Format, one_line
+from inventory.output.layout import (
+    S3_SCHEME,
+    SUFFIXES,
+    Format,
+    is_status_stem,
+    partition,
+    partition_date,
+    partition_folders,
+    run_name,
+    shard_of,
+    status_name,
+)
 from inventory.output.schema import INVENTORY_SCHEMA, STATUS_SCHEMA
+from inventory.redact import one_line
 
 __all__ = ["Snapshot", "load_snapshot"]
-
-_PARTITION = re.compile(r"^snapshot_date=(\d{4}-\d\d-\d\d)$")
-_SHARD = re.compile(r"^shard-(\d+)-of-(\d+)$")
-_SUFFIXES = (".parquet", ".csv")
 
 
 @dataclass(frozen=True)
@@ -120,15 +126,18 @@ class _S3:
                 raise FileNotFoundError(path) from err
             if code == "NoSuchBucket":
                 raise ConfigError(f"{self.url(path)}: bucket '{self.bucket}' does not exist") from err
-            raise ConfigError(f"{self.url(path)}: cannot read: {one_line(err)}") from err
+            raise ConfigError(f"{self.url(path)}: cannot read: {one_line(str(err))}") from err
         except BotoCoreError as err:
-            raise ConfigError(f"{self.url(path)}: cannot read: {one_line(err)}") from err
+            raise ConfigError(f"{self.url(path)}: cannot read: {one_line(str(err))}") from err
 
 
-def load_snapshot(source: str, snapshot_date: date | None = None, *, s3: Any = None) -> Snapshot:
+def load_snapshot(
+    source: str, snapshot_date: date | None = None, *, s3: Any = None, fmt: Format | None = None
+) -> Snapshot:
     """Read an inventory file or a partitioned prefix (the given snapshot_date, else the latest partition).
 
-    `s3` is a boto3 S3 client for an s3:// source (default: one from the standard AWS chain).
+    `s3` is a boto3 S3 client for an s3:// source (default: one from the standard AWS chain). `fmt` is a
+    single file's format when it was written under a name that does not say (default: from its name).
     Raises ConfigError (one line) when the source, its status or the partition is missing or unreadable."""
     store, path, is_file = _locate(source, s3)
     if is_file:
@@ -136,7 +145,7 @@ def load_snapshot(source: str, snapshot_date: date | None = None, *, s3: Any = N
             raise ConfigError(
                 f"{source}: is a single inventory file; a snapshot date applies only to a partitioned prefix"
             )
-        return _load_file(store, path, source)
+        return _load_file(store, path, source, fmt)
     root, date_in_path = _partition_root(path)
     if date_in_path is not None and snapshot_date is not None and snapshot_date != date_in_path:
         raise ConfigError(f"{source}: is the partition of {date_in_path}, not of {snapshot_date}")
@@ -153,7 +162,7 @@ def _locate(source: str, s3: Any) -> tuple[_Store, str, bool]:
         if not bucket:
             raise ConfigError(f"{source}: no bucket name (expected s3://bucket/prefix/ or s3://bucket/key.parquet)")
         client = s3 if s3 is not None else _default_s3_client()
-        is_file = key.lower().endswith(_SUFFIXES)
+        is_file = key.lower().endswith(SUFFIXES)
         return _S3(client, bucket), key if is_file else key.strip("/"), is_file
     path = Path(source)
     if path.is_dir():
@@ -175,25 +184,16 @@ def _split(path: str) -> tuple[str, str]:
 _join = posixpath.join  # '' joins as nothing: _join('', 'x') == 'x'
 
 
-def _partition_date(name: str) -> date | None:
-    """'snapshot_date=2026-11-28' -> that date; None for any other name (or an impossible date)."""
-    match = _PARTITION.match(name)
-    try:
-        return date.fromisoformat(match.group(1)) if match else None
-    except ValueError:
-        return None
-
-
 def _partition_root(path: str) -> tuple[str, date | None]:
     """A partition folder itself (`.../snapshot_date=2026-11-28`) -> its root and date; else (path, None)."""
     parent, name = _split(path)
-    day = _partition_date(name)
+    day = partition_date(name)
     return (parent, day) if day is not None else (path, None)
 
 
 def _dates(store: _Store, root: str) -> list[date]:
     folders, _ = store.listdir(root)
-    return sorted(day for name in folders if (day := _partition_date(name)) is not None)
+    return sorted(day for name in folders if (day := partition_date(name)) is not None)
 
 
 def _latest(store: _Store, root: str, source: str) -> date:
@@ -206,13 +206,13 @@ def _latest(store: _Store, root: str, source: str) -> date:
 def _table_files(store: _Store, folder: str) -> dict[str, str]:
     """{stem: file name} of the Parquet/CSV files in a folder (temporary and hidden files left out)."""
     _, files = store.listdir(folder)
-    chosen = sorted(n for n in files if n.lower().endswith(_SUFFIXES) and not n.startswith((".", "_")))
+    chosen = sorted(n for n in files if n.lower().endswith(SUFFIXES) and not n.startswith((".", "_")))
     return {posixpath.splitext(name)[0]: name for name in chosen}
 
 
 def _load_partition(store: _Store, root: str, day: date, source: str) -> Snapshot:
-    partition = f"snapshot_date={day.isoformat()}"
-    data_folder, status_folder = _join(root, partition), _join(root, "_status", partition)
+    data, status_in, _ = partition_folders(day)
+    data_folder, status_folder = _join(root, data), _join(root, status_in)
     inventories, statuses = _table_files(store, data_folder), _table_files(store, status_folder)
     if not inventories:
         latest = _dates(store, root)
@@ -234,40 +234,40 @@ def _load_partition(store: _Store, root: str, day: date, source: str) -> Snapsho
         status=pa.concat_tables(status),
         source=store.url(root),
         snapshot_date=day,
-        warnings=_shard_warnings(list(inventories), partition),
+        warnings=_shard_warnings(list(inventories), partition(day)),
     )
 
 
-def _shard_warnings(stems: list[str], partition: str) -> tuple[str, ...]:
+def _shard_warnings(stems: list[str], folder: str) -> tuple[str, ...]:
     """A shard absent from the partition, or shards mixed with an unsharded file: the counts are not whole."""
-    shards = {(int(m.group(1)), int(m.group(2))) for s in stems if (m := _SHARD.match(s))}
+    shards = {shard for s in stems if (shard := shard_of(s)) is not None}
     warnings = []
     for count in sorted({n for _, n in shards}):
-        missing = [f"shard-{i}-of-{count}" for i in range(count) if (i, count) not in shards]
+        missing = [run_name((i, count)) for i in range(count) if (i, count) not in shards]
         if missing:
-            warnings.append(f"{partition}: {', '.join(missing)} missing: their accounts are not covered")
+            warnings.append(f"{folder}: {', '.join(missing)} missing: their accounts are not covered")
     if len({n for _, n in shards}) > 1 or (shards and len(shards) < len(stems)):
-        warnings.append(f"{partition}: files of differently sharded runs ({', '.join(stems)}): rows may repeat")
+        warnings.append(f"{folder}: files of differently sharded runs ({', '.join(stems)}): rows may repeat")
     return tuple(warnings)
 
 
-def _load_file(store: _Store, path: str, source: str) -> Snapshot:
+def _load_file(store: _Store, path: str, source: str, fmt: Format | None) -> Snapshot:
     parent, name = _split(path)
-    stem, fmt = posixpath.splitext(name)[0], Format.from_path(Path(name))
-    if stem.endswith(".status"):
+    stem, fmt = posixpath.splitext(name)[0], fmt or Format.from_path(Path(name))
+    if is_status_stem(stem):
         raise ConfigError(f"{source}: is a status file; give the inventory file beside it")
-    status_path = _join(parent, f"{stem}.status.{fmt.value}")
-    functions = _read(store, path, INVENTORY_SCHEMA)
-    status = _read(store, status_path, STATUS_SCHEMA, f" (the status file of {source})")
+    status_path = _join(parent, status_name(stem, fmt))
+    functions = _read(store, path, INVENTORY_SCHEMA, fmt)
+    status = _read(store, status_path, STATUS_SCHEMA, fmt, f" (the status file of {source})")
     return Snapshot(functions, status, source, _rows_date(functions) or _rows_date(status))
 
 
-def _read(store: _Store, path: str, schema: pa.Schema, what: str = "") -> pa.Table:
+def _read(store: _Store, path: str, schema: pa.Schema, fmt: Format | None = None, what: str = "") -> pa.Table:
     try:
         data = store.read(path)
     except FileNotFoundError as err:
         raise ConfigError(f"{store.url(path)}: missing{what}") from err
-    return _decode(data, Format.from_path(Path(path)), schema, store.url(path))
+    return _decode(data, fmt or Format.from_path(Path(path)), schema, store.url(path))
 
 
 def _decode(data: bytes, fmt: Format, schema: pa.Schema, where: str) -> pa.Table:
@@ -276,14 +276,14 @@ def _decode(data: bytes, fmt: Format, schema: pa.Schema, where: str) -> pa.Table
     try:
         table = pq.read_table(pa.BufferReader(data)) if fmt is Format.PARQUET else _read_csv(data, schema)
     except (pa.ArrowException, OSError, ValueError) as err:
-        raise ConfigError(f"{where}: not readable as {kind} {fmt.value} file: {one_line(err)}") from err
+        raise ConfigError(f"{where}: not readable as {kind} {fmt.value} file: {one_line(str(err))}") from err
     missing = [name for name in schema.names if name not in table.column_names]
     if missing:
         raise ConfigError(f"{where}: not {kind} file: no column {', '.join(missing)}")
     try:
         return table.select(schema.names).cast(schema)
     except (pa.ArrowException, ValueError) as err:
-        raise ConfigError(f"{where}: not {kind} file: {one_line(err)}") from err
+        raise ConfigError(f"{where}: not {kind} file: {one_line(str(err))}") from err
 
 
 def _read_csv(data: bytes, schema: pa.Schema) -> pa.Table:

@@ -1,15 +1,65 @@
-"""The status vocabulary of the on-disk contract: every (account, region) target ends with one of these.
+"""The status file's contract: the status vocabulary and the status rows, one per (account, region) target.
 
-Written by the job (job/collect.py, the status file) and read back by the reports (reports/compliance.py,
-reports/diff.py); both use this enum, never the bare strings.
+Written by the job (the sink's commit, job/pipeline.py) and read back by the reports (reports/compliance.py,
+reports/diff.py); both use `Status`, never the bare strings, and the rows are always made by `status_table`.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from datetime import datetime
 from enum import StrEnum
+from typing import Protocol
+
+import pyarrow as pa
+
+from inventory.output.schema import STATUS_SCHEMA, TargetLike
 
 
 class Status(StrEnum):
     OK = "ok"  # listed completely: every function is in the inventory
     SKIPPED = "skipped"  # provably not enabled for the account: nothing to list
     FAILED = "failed"  # could not be listed: its functions are missing, function_count is null
+
+
+class TargetOutcome(Protocol):
+    """How one target's listing ended, as the status file and the manifest record it
+    (job/collect.py's TargetResult is one)."""
+
+    @property
+    def target(self) -> TargetLike: ...
+    @property
+    def status(self) -> Status: ...
+    @property
+    def function_count(self) -> int | None: ...  # None (unknown), never 0, when the target did not finish
+    @property
+    def pages(self) -> int: ...
+    @property
+    def error_code(self) -> str | None: ...
+    @property
+    def error_message(self) -> str | None: ...
+    @property
+    def retries(self) -> int: ...
+    @property
+    def duration_s(self) -> float: ...
+
+
+def status_table(results: Sequence[TargetOutcome], snapshot_time: datetime) -> pa.Table:
+    """The status rows of a run (STATUS_SCHEMA), sorted by account, then region."""
+    rows = [
+        {
+            "snapshot_time": snapshot_time,
+            "account_id": r.target.account.account_id,
+            "account_name": r.target.account.name,
+            "region": r.target.region,
+            "status": r.status.value,
+            "function_count": r.function_count,
+            "pages": r.pages,
+            "retries": r.retries,
+            "error_code": r.error_code,
+            "error_message": r.error_message,
+            "duration_ms": round(r.duration_s * 1000),
+        }
+        for r in sorted(results, key=lambda r: (r.target.account.account_id, r.target.region))
+    ]
+    return pa.Table.from_pylist(rows, schema=STATUS_SCHEMA)

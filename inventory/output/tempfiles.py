@@ -1,4 +1,4 @@
-"""The sink's temporary files: unpredictable names, locked while their run lives, swept when it died.
+"""Temporary files: unpredictable names, locked while their run lives, swept when it died; atomic writes.
 
 A run writes `.<name>.<random>.tmp` beside each local output (`lambda-inventory-<name>.<random>.tmp` in
 the system temp directory for S3) with `mkstemp` (O_EXCL, mode 0600: a planted file or symlink is never
@@ -6,6 +6,9 @@ followed) and holds an exclusive `flock` on it until it is published or deleted.
 delete them (signals.py); SIGKILL or a power cut cannot. So before creating its own, a run deletes the
 temporary files of *its own* output names that no live process holds locked: the leftovers of a killed
 run. A run still writing the same destination keeps its lock, so it is never swept.
+
+`write_atomic` replaces a file whole the same way (a report written with `--output`); `stage_bytes` is its
+first half, for the sink's manifest, which is renamed into place together with the run's other files.
 """
 
 from __future__ import annotations
@@ -19,12 +22,18 @@ import stat
 import tempfile
 from pathlib import Path
 
-from inventory.output.destination import new_file_mode
+__all__ = ["file_digest", "new_file_mode", "open_temp", "stage_bytes", "sweep_stale", "write_atomic"]
 
-__all__ = ["file_digest", "open_temp", "sweep_stale"]
 
 log = logging.getLogger(__name__)
 _CHUNK = 1 << 20
+
+
+def new_file_mode() -> int:
+    """The mode a new file gets under the process umask (mkstemp makes 0600)."""
+    current = os.umask(0o022)
+    os.umask(current)
+    return 0o666 & ~current
 
 
 def _try_lock(fd: int) -> bool:
@@ -70,6 +79,31 @@ def open_temp(directory: Path, prefix: str) -> tuple[int, Path]:
         Path(name).unlink(missing_ok=True)
         raise
     return fd, Path(name)
+
+
+def stage_bytes(data: bytes, path: Path) -> Path:
+    """`data` in a new temporary file beside `path`, on disk (fsynced), not yet renamed. Raises OSError."""
+    fd, tmp = open_temp(path.parent, f".{path.name}.")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return tmp
+
+
+def write_atomic(data: bytes, path: Path) -> None:
+    """Replace `path` whole with `data`: a temporary file beside it, renamed over it, removed on failure.
+    Raises OSError."""
+    tmp = stage_bytes(data, path)
+    try:
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 def file_digest(path: Path) -> tuple[str, int]:

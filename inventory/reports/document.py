@@ -15,10 +15,8 @@ from __future__ import annotations
 import csv
 import html
 import io
-import os
 import re
 import sys
-import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,7 +24,7 @@ from typing import Any
 
 from inventory.errors import ConfigError, OutputError
 from inventory.output.csvsafe import escape
-from inventory.output.destination import new_file_mode
+from inventory.output.tempfiles import write_atomic
 
 __all__ = [
     "Cell",
@@ -204,27 +202,17 @@ def render_html(doc: Document) -> str:
 
 
 def write_output(text: str, output: str | None) -> None:
-    """Write to stdout (None or '-'), or to a file replaced whole: a new temporary file beside it (unpredictable
-    name, created exclusively, so nothing planted there is followed), renamed over it, removed on failure."""
+    """Write to stdout (None or '-'), or to a file replaced whole (output/tempfiles.py's write_atomic): a new
+    temporary file beside it (unpredictable name, created exclusively, so nothing planted there is followed),
+    renamed over it, removed on failure."""
     if output is None or output == "-":
         sys.stdout.write(text)
         sys.stdout.flush()
         return
-    path = Path(output)
-    tmp: Path | None = None
     try:
-        fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-        tmp = Path(name)
-        os.chmod(fd, new_file_mode())  # mkstemp makes 0600; the report gets the usual mode
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.replace(tmp, path)
-    except BaseException as err:
-        if tmp is not None:
-            tmp.unlink(missing_ok=True)
-        if isinstance(err, OSError):
-            raise OutputError(f"{output}: cannot write: {err.strerror or err}") from err
-        raise
+        write_atomic(text.encode("utf-8"), Path(output))
+    except OSError as err:
+        raise OutputError(f"{output}: cannot write: {err.strerror or err}") from err
 
 
 # --- charts -------------------------------------------------------------------------------------------

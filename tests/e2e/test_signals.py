@@ -32,9 +32,10 @@ from inventory.aws.retry import RetryPolicy
 from inventory.demo.emulator import Emulator
 from inventory.demo.seed import FunctionSpec, MemberSpec, Seeded
 from inventory.job.targets import Account, Target
-from inventory.output.destination import S3Store, resolve_destination
+from inventory.output.destination import resolve_destination
 from inventory.output.schema import STATUS_SCHEMA, function_batch
 from inventory.output.sink import RunSink
+from inventory.output.stores import S3Store
 from inventory.signals import Stopped, stop_on_signals
 
 # Account ids used only by this module.

@@ -19,8 +19,8 @@ from inventory.demo.emulator import Emulator
 from inventory.demo.seed import FunctionSpec, MemberSpec, Seeded
 from inventory.errors import ExitCode
 from inventory.job.summary import exit_code
+from inventory.output.layout import Format
 from inventory.output.schema import INVENTORY_SCHEMA, STATUS_SCHEMA
-from inventory.output.sink import Format
 from inventory.output.status import Status
 
 # Account ids used only by this module.

@@ -1,21 +1,17 @@
-"""Status rows, the run summary, and results -> exit code."""
+"""The run summary, and results -> exit code. (The status rows: tests/output/test_status.py.)"""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from pathlib import Path
 
-import pyarrow as pa
 import pytest
 
 from inventory.errors import ExitCode
 from inventory.job.collect import TargetResult
-from inventory.job.summary import RunSummary, exit_code, render_summary, status_table, summarise
+from inventory.job.summary import RunSummary, exit_code, render_summary, summarise
 from inventory.job.targets import Account, Target
-from inventory.output.schema import STATUS_SCHEMA
 from inventory.output.status import Status
 
-SNAPSHOT = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 OUT = Path("out/inventory.parquet")
 STATUS_OUT = Path("out/inventory.status.parquet")
 
@@ -72,75 +68,6 @@ MIXED = [
     ok("222222222222", "us-east-1", 7, retries=2),
     failed("555555555555", "us-east-1", "TooManyRequestsException", retries=7),
 ]
-
-
-# --- status_table -------------------------------------------------------------------------------------
-
-
-def test_status_table_schema_and_rows() -> None:
-    table = status_table(MIXED, SNAPSHOT)
-    assert isinstance(table, pa.Table)
-    assert table.schema.equals(STATUS_SCHEMA)
-    assert table.num_rows == len(MIXED)
-
-
-def test_status_table_sorted_by_account_then_region() -> None:
-    table = status_table(MIXED, SNAPSHOT)
-    keys = list(zip(table.column("account_id").to_pylist(), table.column("region").to_pylist(), strict=True))
-    assert keys == [
-        ("222222222222", "eu-west-1"),
-        ("222222222222", "us-east-1"),
-        ("333333333333", "ap-east-1"),
-        ("333333333333", "us-east-1"),
-        ("555555555555", "eu-west-1"),
-        ("555555555555", "us-east-1"),
-    ]
-
-
-def test_status_table_row_values() -> None:
-    rows = {(r["account_id"], r["region"]): r for r in status_table(MIXED, SNAPSHOT).to_pylist()}
-    assert rows[("333333333333", "us-east-1")] == {
-        "snapshot_time": SNAPSHOT,
-        "account_id": "333333333333",
-        "account_name": "name-333333333333",
-        "region": "us-east-1",
-        "status": "ok",
-        "function_count": 5,
-        "pages": 2,
-        "retries": 1,
-        "error_code": None,
-        "error_message": None,
-        "duration_ms": 250,
-    }
-    zero = rows[("222222222222", "eu-west-1")]
-    assert zero["status"] == "ok" and zero["function_count"] == 0  # a real zero, not null
-    skip = rows[("333333333333", "ap-east-1")]
-    assert skip["status"] == "skipped" and skip["function_count"] is None
-    assert skip["error_code"] == "UnrecognizedClientException"
-    fail = rows[("555555555555", "us-east-1")]
-    assert fail["status"] == "failed" and fail["function_count"] is None
-    assert fail["error_code"] == "TooManyRequestsException"
-    assert fail["retries"] == 7
-    assert fail["duration_ms"] == 1500
-
-
-@pytest.mark.parametrize(("seconds", "ms"), [(0.0, 0), (0.0004, 0), (0.0016, 2), (1.2344, 1234), (61.0, 61000)])
-def test_status_duration_ms(seconds: float, ms: int) -> None:
-    result = TargetResult(Target(_account("111111111111"), "us-east-1"), Status.OK, 1, (), 1, 0, seconds)
-    (row,) = status_table([result], SNAPSHOT).to_pylist()
-    assert row["duration_ms"] == ms
-
-
-def test_status_table_empty() -> None:
-    table = status_table([], SNAPSHOT)
-    assert table.num_rows == 0
-    assert table.schema.equals(STATUS_SCHEMA)
-
-
-def test_status_table_does_not_reorder_input() -> None:
-    results = list(MIXED)
-    status_table(results, SNAPSHOT)
-    assert results == MIXED
 
 
 # --- summarise ----------------------------------------------------------------------------------------

@@ -33,13 +33,14 @@ from inventory.aws.retry import RetryPolicy
 from inventory.demo.emulator import Emulator
 from inventory.errors import ExitCode, OutputError
 from inventory.job.collect import TargetResult
-from inventory.job.summary import status_table
 from inventory.job.targets import Account, Target
-from inventory.output.destination import Destination, Format, S3Object, S3Store, file_destination, resolve_destination
+from inventory.output.destination import Destination, S3Object, resolve_destination
+from inventory.output.layout import Format
 from inventory.output.manifest import RunInfo, build_manifest
 from inventory.output.schema import INVENTORY_SCHEMA, STATUS_SCHEMA, function_batch
 from inventory.output.sink import RunSink, open_sink
-from inventory.output.status import Status
+from inventory.output.status import Status, status_table
+from inventory.output.stores import S3Store
 
 DAY = date(2026, 11, 28)
 PART = "snapshot_date=2026-11-28"
@@ -114,11 +115,6 @@ def test_local_partitioned_csv_and_shard(tmp_path: Path) -> None:
     assert dest.inventory == tmp_path / PART / "shard-0-of-3.csv"
     assert dest.status == tmp_path / "_status" / PART / "shard-0-of-3.csv"
     assert dest.manifest == tmp_path / "_manifests" / PART / "shard-0-of-3.json"
-
-
-def test_file_destination_is_the_file_as_given() -> None:
-    dest = file_destination(Path("out/inv.csv"), Format.PARQUET)
-    assert _names(dest) == ("out/inv.csv", "out/inv.status.parquet", "out/inv.manifest.json")
 
 
 # --- S3 -----------------------------------------------------------------------------------------------

@@ -24,7 +24,8 @@ from inventory.demo.seed import FunctionSpec, MemberSpec, Seeded
 from inventory.job.collect import TargetResult
 from inventory.job.config import RunConfig
 from inventory.job.targets import Account, Target
-from inventory.output.destination import Format, resolve_destination
+from inventory.output.destination import resolve_destination
+from inventory.output.layout import Format
 from inventory.output.manifest import RunInfo, build_manifest, config_sha256, mask_credentials, render_manifest
 from inventory.output.status import Status
 

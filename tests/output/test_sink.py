@@ -23,20 +23,14 @@ import pytest
 import inventory.output.sink
 from inventory.errors import ExitCode, OutputError
 from inventory.job.targets import Account, Target
-from inventory.output.destination import file_destination, resolve_destination
+from inventory.output.destination import resolve_destination, resolve_output
+from inventory.output.layout import Format, status_name
 from inventory.output.schema import INVENTORY_SCHEMA, STATUS_SCHEMA, function_batch
-from inventory.output.sink import (
-    AtomicTableFile,
-    Format,
-    RunSink,
-    csv_ready,
-    open_sink,
-    resolve_output,
-    status_path,
-)
+from inventory.output.sink import RunSink, csv_ready, open_sink
 from inventory.signals import Stopped, stop_on_signals
 
 SNAPSHOT = datetime(2026, 11, 28, 11, 55, 26, 113611, tzinfo=UTC)
+DAY = SNAPSHOT.date()
 
 
 def _target(
@@ -100,11 +94,11 @@ def _one_line(err: OutputError) -> str:
 
 
 def _sink(path: Path, fmt: Format) -> RunSink:
-    """A local file sink, as the job opens it for `--output FILE`."""
-    return open_sink(file_destination(path, fmt), STATUS_SCHEMA)
+    """A local file sink, as the job opens it for `--output FILE --format FMT`."""
+    return open_sink(resolve_destination(str(path), fmt, False, DAY, None), STATUS_SCHEMA)
 
 
-# --- resolve_output / status_path / Format ------------------------------------------------------------
+# --- resolve_output / status_name / Format ------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -165,8 +159,8 @@ def test_resolve_output_existing_directory_named_like_a_file(tmp_path: Path) -> 
         ("/abs/dir/x.y.parquet", Format.PARQUET, "/abs/dir/x.y.status.parquet"),
     ],
 )
-def test_status_path(path: str, fmt: Format, expected: str) -> None:
-    assert status_path(Path(path), fmt) == Path(expected)
+def test_status_name(path: str, fmt: Format, expected: str) -> None:
+    assert Path(path).with_name(status_name(Path(path).stem, fmt)) == Path(expected)
 
 
 @pytest.mark.parametrize(
@@ -463,32 +457,34 @@ def test_commit_replaces_previous_run(tmp_path: Path) -> None:
         sink.write(_batch(*names))
         sink.commit(_status(len(names)))
     assert pq.read_table(path).column("function_name").to_pylist() == ["new1", "new2"]
-    assert pq.read_table(status_path(path, Format.PARQUET)).num_rows == 2
+    assert pq.read_table(tmp_path / "inventory.status.parquet").num_rows == 2
     assert _listing(tmp_path) == ["inventory.parquet", "inventory.status.parquet"]
 
 
 @pytest.mark.parametrize("fmt", [Format.PARQUET, Format.CSV])
-def test_atomic_table_file_directly(tmp_path: Path, fmt: Format) -> None:
+def test_table_files_written_through_temp_files(tmp_path: Path, fmt: Format) -> None:
     path = tmp_path / f"t.{fmt.value}"
-    table = pa.Table.from_batches([_batch("a", "b")])
-    out = AtomicTableFile(path, INVENTORY_SCHEMA, fmt)
-    (tmp,) = tmp_path.iterdir()
-    assert tmp.name.startswith(f".t.{fmt.value}.") and tmp.name.endswith(".tmp")
-    out.write(table)
-    out.write(table.slice(0, 0))
+    sink = _sink(path, fmt)
+    temps = sorted(p.name for p in tmp_path.iterdir())
+    assert len(temps) == 2 and all(n.endswith(".tmp") for n in temps)
+    assert sum(n.startswith(f".t.{fmt.value}.") for n in temps) == 1
+    sink.write(_batch("a", "b"))
+    sink.write(_batch())
     assert not path.exists()
-    out.commit()
-    assert _listing(tmp_path) == [path.name]
+    sink.commit(STATUS_SCHEMA.empty_table())  # an empty table written to the status file: header only
+    assert _listing(tmp_path) == sorted([path.name, f"t.status.{fmt.value}"])
     if fmt is Format.PARQUET:
         assert pq.read_table(path).num_rows == 2
+        assert pq.read_table(sink.status_path).num_rows == 0
     else:
         assert len(_read_csv(path)) == 2
+        assert _read_csv(sink.status_path) == []
 
 
-def test_atomic_table_file_abort(tmp_path: Path) -> None:
-    out = AtomicTableFile(tmp_path / "t.parquet", INVENTORY_SCHEMA, Format.PARQUET)
-    out.write(pa.Table.from_batches([_batch("a")]))
-    out.abort()
+def test_table_files_abort(tmp_path: Path) -> None:
+    sink = _sink(tmp_path / "t.parquet", Format.PARQUET)
+    sink.write(_batch("a"))
+    sink.abort()
     assert _listing(tmp_path) == []
 
 
@@ -512,10 +508,11 @@ def test_destination_under_a_regular_file(tmp_path: Path, fmt: Format, depth: in
 def test_destination_is_a_directory(tmp_path: Path) -> None:
     target = tmp_path / "inventory.parquet"
     target.mkdir()
-    with pytest.raises(OutputError) as info:
-        AtomicTableFile(target, INVENTORY_SCHEMA, Format.PARQUET)
+    with pytest.raises(OutputError) as info:  # the run's file in a directory `tmp_path/` is taken by a directory
+        open_sink(resolve_destination(f"{tmp_path}/", None, False, DAY, None), STATUS_SCHEMA)
     assert _one_line(info.value) == f"{target}: is a directory"
     assert _listing(target) == []
+    assert _listing(tmp_path) == ["inventory.parquet"]
 
 
 def test_status_destination_unwritable_cleans_inventory_temp(tmp_path: Path) -> None:
@@ -532,7 +529,6 @@ def test_output_error_is_usage() -> None:
 
 # --- RunSink: destinations with a manifest ------------------------------------------------------------
 
-DAY = SNAPSHOT.date()
 PART = "snapshot_date=2026-11-28"
 
 

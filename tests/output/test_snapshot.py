@@ -31,7 +31,7 @@ from support.inventories import (
 from inventory.aws.credentials import ClientFactory
 from inventory.demo.emulator import Emulator
 from inventory.errors import ConfigError, ExitCode
-from inventory.output.destination import Format
+from inventory.output.layout import Format
 from inventory.output.schema import INVENTORY_SCHEMA, STATUS_SCHEMA
 from inventory.output.snapshot import Snapshot, load_snapshot
 

@@ -38,7 +38,7 @@ from support.inventories import (
 )
 
 from inventory.errors import ConfigError, ExitCode
-from inventory.output.destination import Format
+from inventory.output.layout import Format
 from inventory.output.snapshot import Snapshot
 from inventory.reports.compliance import (
     AFFECTED,

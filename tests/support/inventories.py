@@ -15,7 +15,8 @@ from typing import Any
 import pyarrow as pa
 
 from inventory.aws.retry import RetryPolicy
-from inventory.output.destination import Destination, Format, resolve_destination
+from inventory.output.destination import Destination, resolve_destination
+from inventory.output.layout import Format
 from inventory.output.schema import INVENTORY_SCHEMA, STATUS_SCHEMA
 from inventory.output.sink import open_sink
 from inventory.output.snapshot import Snapshot
