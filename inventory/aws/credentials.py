@@ -1,4 +1,4 @@
-"""Stage 3: hub session, clients, and member-account credentials (AssumeRole once per account).
+"""Credentials: the hub session, clients, and member-account credentials (AssumeRole once per account).
 
 boto3 Sessions are not thread-safe and a new one costs ~100 ms of CPU (it reloads the service models), so
 the job makes exactly one, in the main thread, and creates clients from it under a lock. Clients are
@@ -6,10 +6,11 @@ thread-safe and shared.
 
 No Lambda client is made per (account, region): a client costs ~2-4 ms of CPU and a new connection pool
 (a new TLS handshake per target against real AWS), which at thousands of targets was most of the job's
-CPU. ListFunctions goes through one `LambdaLister` per run (see lambda_api.py), which signs each request
+CPU. ListFunctions goes through one `LambdaLister` per run (see aws/lambda_api.py), which signs each request
 with the member account's credentials and shares one connection pool.
 
-Credentials are never logged, written or put in a repr.
+A member account is anything with an account id, a role ARN and an optional ExternalId (`RoleTarget`;
+job/targets.py's Account is one). Credentials are never logged, written or put in a repr.
 """
 
 from __future__ import annotations
@@ -20,7 +21,8 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from functools import partial
+from typing import Any, Protocol
 
 import boto3
 import botocore.credentials
@@ -31,25 +33,24 @@ from botocore.exceptions import BotoCoreError, ProfileNotFound, UnknownRegionErr
 from botocore.regions import EndpointResolver
 
 from inventory import __version__
-from inventory.aws.lambda_api import LambdaLister
-from inventory.aws.retry import Fault, RetryPolicy, classify
+from inventory.aws.lambda_api import LambdaLister, Timeouts
+from inventory.aws.once import AccountFault, PerAccount
+from inventory.aws.retry import RetryPolicy
 from inventory.errors import CredentialsError, shown
-from inventory.job.config import TimeoutsConfig
-from inventory.job.targets import Account
 from inventory.redact import clean
 
 REFRESH_MARGIN = timedelta(minutes=5)
 
 
-def botocore_config(max_workers: int, timeouts: TimeoutsConfig | None = None) -> Config:
+def botocore_config(max_workers: int, timeouts: Timeouts | None = None) -> Config:
     """botocore retries off (our retry layer owns them), one pooled connection per worker, the run's timeouts
     (the same ones LambdaLister uses, from the config's `timeouts` block)."""
-    timeouts = timeouts or TimeoutsConfig()
+    timeouts = timeouts or Timeouts()
     return Config(
         retries={"mode": "standard", "total_max_attempts": 1},
         max_pool_connections=max(10, max_workers),
-        connect_timeout=timeouts.connect_seconds,
-        read_timeout=timeouts.read_seconds,
+        connect_timeout=timeouts.connect,
+        read_timeout=timeouts.read,
         user_agent_appid=f"lambda-inventory-{__version__}",
     )
 
@@ -117,12 +118,19 @@ class Credentials:
         return self.expiration - REFRESH_MARGIN > now
 
 
-class AssumeRoleFailed(Exception):
-    """AssumeRole did not give credentials; the Fault says why."""
+class RoleTarget(Protocol):
+    """What the credentials need of a member account (job/targets.py's Account is one)."""
 
-    def __init__(self, fault: Fault) -> None:
-        super().__init__(f"{fault.code}: {fault.message}")
-        self.fault = fault
+    @property
+    def account_id(self) -> str: ...
+    @property
+    def role_arn(self) -> str: ...
+    @property
+    def external_id(self) -> str | None: ...
+
+
+class AssumeRoleFailed(AccountFault):
+    """AssumeRole did not give credentials; the Fault says why."""
 
 
 class ClientFactory:
@@ -141,12 +149,10 @@ class ClientFactory:
         per-request timeouts are the clients' (see use_timeouts)."""
         return LambdaLister(self._core, self._config, max(10, self._max_workers))
 
-    def use_timeouts(self, timeouts: TimeoutsConfig) -> None:
+    def use_timeouts(self, connect_seconds: float, read_seconds: float) -> None:
         """The run's `timeouts` for every client and lister made from now on (call before making any)."""
         with self._lock:
-            self._config = self._config.merge(
-                Config(connect_timeout=timeouts.connect_seconds, read_timeout=timeouts.read_seconds)
-            )
+            self._config = self._config.merge(Config(connect_timeout=connect_seconds, read_timeout=read_seconds))
 
     @classmethod
     def from_environment(cls, max_workers: int) -> ClientFactory:
@@ -199,9 +205,9 @@ class ClientFactory:
 class AccountCredentials:
     """Assumes each member role once per credential lifetime, however many regions ask for it.
 
-    Used from the event loop: a per-account asyncio lock makes the regions of one account wait for the
-    one AssumeRole, which runs (with its retries) in a worker thread because it goes through boto3.
-    A failed AssumeRole is remembered too, so a denied account costs one call, not one per region.
+    Used from the event loop (aws/once.py): the regions of one account wait for the one AssumeRole, which
+    runs (with its retries) in a worker thread because it goes through boto3. A failed AssumeRole is
+    remembered too, so a denied account costs one call, not one per region.
     """
 
     def __init__(self, sts: Any, session_name: str, duration_seconds: int, policy: RetryPolicy) -> None:
@@ -209,36 +215,22 @@ class AccountCredentials:
         self._session_name = session_name
         self._duration = duration_seconds
         self._policy = policy
-        self._account_locks: dict[str, asyncio.Lock] = {}
-        self._cache: dict[str, Credentials | Fault] = {}
+        self._once: PerAccount[Credentials] = PerAccount(AssumeRoleFailed, lambda c: c.fresh(datetime.now(UTC)))
         self._count_lock = threading.Lock()
         self.assume_calls = 0
 
-    async def get(self, account: Account) -> Credentials:
-        """Credentials for the account's role; raises AssumeRoleFailed (remembered for the run)."""
-        cached = self._cache.get(account.account_id)
-        if isinstance(cached, Credentials) and cached.fresh(datetime.now(UTC)):
-            return cached  # the common case: no lock, no thread
-        async with self._account_locks.setdefault(account.account_id, asyncio.Lock()):
-            cached = self._cache.get(account.account_id)
-            if isinstance(cached, Fault):
-                raise AssumeRoleFailed(cached)
-            if cached is not None and cached.fresh(datetime.now(UTC)):
-                return cached
-            try:
-                cached = await asyncio.to_thread(self._policy.call, lambda: self._assume(account))
-            except Exception as err:  # every failure becomes data for the target
-                self._cache[account.account_id] = classify(err)
-                raise AssumeRoleFailed(classify(err)) from err
-            self._cache[account.account_id] = cached
-            return cached
+    async def get(self, account: RoleTarget) -> Credentials:
+        """Credentials for the account's role (refreshed near expiry); raises AssumeRoleFailed (remembered for
+        the run)."""
+        return await self._once.get(
+            account.account_id, lambda: asyncio.to_thread(self._policy.call, partial(self._assume, account))
+        )
 
-    def expire(self, account: Account, stale: Credentials) -> None:
+    def expire(self, account: RoleTarget, stale: Credentials) -> None:
         """Forget `stale` (the service said ExpiredToken) so the next get() assumes the role again."""
-        if self._cache.get(account.account_id) is stale:
-            del self._cache[account.account_id]
+        self._once.forget(account.account_id, stale)
 
-    def _assume(self, account: Account) -> Credentials:
+    def _assume(self, account: RoleTarget) -> Credentials:
         """One AssumeRole call (runs in a worker thread)."""
         kwargs: dict[str, Any] = {
             "RoleArn": account.role_arn,

@@ -3,7 +3,7 @@
 Lambda answers `UnrecognizedClientException` both in an opt-in region the account has not enabled and, in any
 region, to a bad or revoked token. Only the first is "not enabled" (skipped); telling them apart needs data,
 never the error alone: `inventory/data/regions.yaml` (the partition's default-enabled regions, sourced in the
-file's comment), or the account's own ListRegions answer where the run has it (collect.py).
+file's comment), or the account's own ListRegions answer where the run has it (job/collect.py).
 """
 
 from __future__ import annotations

@@ -1,9 +1,10 @@
 """`regions: all`: which regions each member account has enabled, asked once per account per run.
 
 The answer comes from the Account API's ListRegions, signed with the member's assumed-role credentials
-(so the member role needs `account:ListRegions`). As with AssumeRole, the regions of one account wait on a
-per-account asyncio lock for the one call, which runs (with its retries) in a worker thread because it goes
-through boto3. A failure is remembered too, so a denied account costs one call, not one per region.
+(so the member role needs `account:ListRegions`). As with AssumeRole, it is asked once per account
+(aws/once.py): the regions of one account wait for the one call, which runs (with its retries) in a worker
+thread because it goes through boto3. A failure is remembered too, so a denied account costs one call, not
+one per region.
 """
 
 from __future__ import annotations
@@ -12,19 +13,15 @@ import asyncio
 import threading
 from typing import Any
 
-from inventory.aws.credentials import AccountCredentials, ClientFactory, Credentials
-from inventory.aws.retry import Fault, RetryPolicy, classify
-from inventory.job.targets import Account
+from inventory.aws.credentials import AccountCredentials, ClientFactory, Credentials, RoleTarget
+from inventory.aws.once import AccountFault, PerAccount
+from inventory.aws.retry import RetryPolicy
 
 ENABLED_STATUSES = ("ENABLED", "ENABLED_BY_DEFAULT")
 
 
-class RegionsUnknown(Exception):
+class RegionsUnknown(AccountFault):
     """The account's enabled regions could not be determined; the Fault says why."""
-
-    def __init__(self, fault: Fault) -> None:
-        super().__init__(f"{fault.code}: {fault.message}")
-        self.fault = fault
 
 
 class EnabledRegions:
@@ -37,32 +34,18 @@ class EnabledRegions:
         self._clients = clients
         self._policy = policy
         self._api_region = api_region
-        self._account_locks: dict[str, asyncio.Lock] = {}
-        self._cache: dict[str, frozenset[str] | Fault] = {}
+        self._once: PerAccount[frozenset[str]] = PerAccount(RegionsUnknown)
         self._count_lock = threading.Lock()
         self.list_calls = 0  # ListRegions listings attempted (a retry counts again)
 
-    async def get(self, account: Account) -> frozenset[str]:
+    async def get(self, account: RoleTarget) -> frozenset[str]:
         """The account's enabled regions. Raises RegionsUnknown (remembered for the run), or AssumeRoleFailed
         unchanged when the member role cannot be assumed (AccountCredentials remembers that one)."""
-        cached = self._cache.get(account.account_id)
-        if isinstance(cached, frozenset):
-            return cached  # the common case: no lock, no thread
-        async with self._account_locks.setdefault(account.account_id, asyncio.Lock()):
-            cached = self._cache.get(account.account_id)
-            if isinstance(cached, Fault):
-                raise RegionsUnknown(cached)
-            if cached is not None:
-                return cached
-            credentials = await self._credentials.get(account)
-            try:
-                regions = await asyncio.to_thread(self._list, credentials)
-            except Exception as err:  # every failure becomes data for the account's targets
-                fault = classify(err)
-                self._cache[account.account_id] = fault
-                raise RegionsUnknown(fault) from err
-            self._cache[account.account_id] = regions
-            return regions
+        return await self._once.get(account.account_id, lambda: self._ask(account))
+
+    async def _ask(self, account: RoleTarget) -> frozenset[str]:
+        credentials = await self._credentials.get(account)  # AssumeRoleFailed passes through PerAccount
+        return await asyncio.to_thread(self._list, credentials)
 
     def _list(self, credentials: Credentials) -> frozenset[str]:
         """Runs in a worker thread: one client for the account, then the paged listing with retries."""

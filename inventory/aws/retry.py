@@ -1,7 +1,7 @@
 """The one retry layer: which errors are worth another attempt, and how long to wait.
 
-botocore's own retries are switched off (see credentials.botocore_config) so attempts never multiply.
-Every Fault's message is cleaned when it is made (redact.clean: credentials masked, one line, at most 300
+botocore's own retries are switched off (see aws/credentials.py's botocore_config) so attempts never multiply.
+Every Fault's message is cleaned when it is made (redact.py's clean: credentials masked, one line, at most 300
 characters), so nothing that carries one downstream (status file, logs, summary, manifest) can leak.
 """
 
@@ -38,7 +38,7 @@ _THROTTLES = frozenset(
 _TRANSIENT = frozenset({"ServiceException", "InternalFailure", "InternalError", "ServiceUnavailable", "RequestTimeout"})
 _EXPIRED = frozenset({"ExpiredToken", "ExpiredTokenException", "TokenRefreshRequired"})
 # Lambda answers these in an opt-in region the account has not enabled, and to a bad or revoked token
-# anywhere: collect.py tells the two apart from region data, never from the error alone.
+# anywhere: job/collect.py tells the two apart from region data, never from the error alone.
 _NOT_ENABLED = frozenset({"UnrecognizedClientException", "InvalidClientTokenId"})
 
 

@@ -76,14 +76,18 @@ StartResponse = Callable[..., Any]
 
 @dataclass
 class Behaviour:
-    """What the emulator does beyond stock moto. Mutable on purpose: tests adjust it between runs."""
+    """What the emulator does beyond stock moto. Mutable on purpose: tests adjust it between runs.
+
+    The demo sets deny_roles, disabled and throttle_rate; the rest are faults only tests inject (they sit in
+    the same request handlers, under the same lock, as the demo's: see the module docstring).
+    """
 
     deny_roles: set[str] = field(default_factory=set)
     disabled: set[tuple[str, str]] = field(default_factory=set)  # (account_id, region)
     throttle_rate: float = 0.0
-    expire_after: int | None = None
-    deny_list_regions: set[str] = field(default_factory=set)  # account ids whose ListRegions is denied
-    throttle_list_regions: int = 0  # the first N ListRegions calls of each account are answered 429
+    expire_after: int | None = None  # tests only
+    deny_list_regions: set[str] = field(default_factory=set)  # tests only: account ids whose ListRegions is denied
+    throttle_list_regions: int = 0  # tests only: the first N ListRegions calls of each account are answered 429
     seed: int = 7
 
 

@@ -1,14 +1,14 @@
-"""Stage 4: list one target's functions. Every outcome is a TargetResult; nothing is raised to the caller.
+"""Collect: list one target's functions. Every outcome is a TargetResult; nothing is raised to the caller.
 
-Pages come 50 at a time (Marker / NextMarker) from lambda_api.LambdaLister. Each page has its own retry
+Pages come 50 at a time (Marker / NextMarker) from aws/lambda_api.py's LambdaLister. Each page has its own retry
 budget: after a throttle or a dropped connection the listing resumes from the last good marker, so a retry
 never repeats or skips a page. A target that fails keeps no partial rows.
 
 A listing cannot hang or lie: a NextMarker seen before in the target (the same one again, or a cycle) fails
 it with `RepeatedMarker`; the whole listing, retries and backoff included, runs under the config's
-`timeouts.target_seconds` (`DeadlineExceeded`); a malformed item fails it with `InvalidItem` (schema.py).
+`timeouts.target_seconds` (`DeadlineExceeded`); a malformed item fails it with `InvalidItem` (output/items.py).
 `UnrecognizedClientException` is `skipped` only where the region is provably not enabled: an opt-in region
-(optin.py's packaged data) that the account's ListRegions, when the run asked it, does not list as enabled.
+(aws/optin.py's packaged data) that the account's ListRegions, when the run asked it, does not list as enabled.
 Anywhere else it means the credentials were not recognised, and the target fails.
 """
 

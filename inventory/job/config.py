@@ -1,4 +1,4 @@
-"""Stage 1: read and validate config/accounts.yaml into frozen dataclasses, before any AWS call.
+"""Config: read and validate config/accounts.yaml into frozen dataclasses, before any AWS call.
 
 Field names follow c7n-org's accounts.yml where they overlap. Every problem becomes one `ConfigError`
 line naming the YAML path, e.g. `accounts[3].account_id: '12345' is not a 12-digit account id`.

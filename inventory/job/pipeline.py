@@ -60,7 +60,7 @@ def run_job(options: JobOptions, clients: ClientFactory) -> tuple[RunSummary, li
     info = RunInfo.start(config, shard)
     destination = resolve_destination(options.output, options.fmt, options.partitioned, info.snapshot_date, shard)
     clients.require_hub_credentials()  # reads the local credential chain; no AWS API call
-    clients.use_timeouts(config.timeouts)
+    clients.use_timeouts(config.timeouts.connect_seconds, config.timeouts.read_seconds)
     retry = config.retry
     policy = RetryPolicy(retry.max_attempts, float(retry.base_delay), float(retry.max_delay))
     hub_region = config.sts_region or clients.region or "us-east-1"

@@ -1,4 +1,4 @@
-"""Stage 2: expand the config (and the organization's accounts, if asked) into (account, region) targets.
+"""Targets: expand the config (and the organization's accounts, if asked) into (account, region) targets.
 
 Accounts come from the file, from AWS Organizations (`accounts_from: organization`), or both: the
 organization says which accounts exist and are ACTIVE, the file's entry for an account overrides its
@@ -12,10 +12,13 @@ import logging
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from typing import Protocol
+from typing import TYPE_CHECKING
 
 from inventory.errors import ConfigError
 from inventory.job.config import ALL_REGIONS, AccountConfig, RunConfig
+
+if TYPE_CHECKING:  # the organization's accounts are data here: no AWS code is imported to expand targets
+    from inventory.aws.organization import OrgAccount
 
 log = logging.getLogger(__name__)
 _SHARD = re.compile(r"^\s*(\d+)\s*/\s*(\d+)\s*$")
@@ -23,7 +26,7 @@ _SHARD = re.compile(r"^\s*(\d+)\s*/\s*(\d+)\s*$")
 
 @dataclass(frozen=True)
 class Account:
-    """A member account as the job sees it: who it is and how to get in."""
+    """A member account as the job sees it: who it is and how to get in (an aws.credentials.RoleTarget)."""
 
     account_id: str
     name: str
@@ -72,17 +75,6 @@ class Shard:
         return f"shard-{self.index}-of-{self.count}"
 
 
-class Member(Protocol):
-    """An account as AWS Organizations lists it (organization.OrgAccount)."""
-
-    @property
-    def account_id(self) -> str: ...
-    @property
-    def name(self) -> str: ...
-    @property
-    def status(self) -> str: ...
-
-
 def role_arn(account: AccountConfig, default_role: str, partition: str) -> str:
     """An account's `role` may be a full ARN or a name (with an optional path)."""
     role = account.role or default_role
@@ -91,7 +83,7 @@ def role_arn(account: AccountConfig, default_role: str, partition: str) -> str:
     return f"arn:{partition}:iam::{account.account_id}:role/{role.strip('/')}"
 
 
-def select_accounts(config: RunConfig, members: Sequence[Member] = ()) -> tuple[AccountConfig, ...]:
+def select_accounts(config: RunConfig, members: Sequence[OrgAccount] = ()) -> tuple[AccountConfig, ...]:
     """The accounts to inventory: the organization's ACTIVE ones (filtered) merged with the file's."""
     excluded = set(config.exclude_accounts)
     listed = {entry.account_id: entry for entry in config.accounts if entry.account_id not in excluded}
@@ -114,7 +106,7 @@ def select_accounts(config: RunConfig, members: Sequence[Member] = ()) -> tuple[
     return (*chosen, *rest)
 
 
-def _named(entry: AccountConfig | None, member: Member) -> AccountConfig:
+def _named(entry: AccountConfig | None, member: OrgAccount) -> AccountConfig:
     if entry is None:
         return AccountConfig(account_id=member.account_id, name=member.name)
     return replace(entry, name=member.name)
@@ -123,7 +115,7 @@ def _named(entry: AccountConfig | None, member: Member) -> AccountConfig:
 def build_targets(
     config: RunConfig,
     partition_of: Callable[[str], str],
-    members: Sequence[Member] = (),
+    members: Sequence[OrgAccount] = (),
     all_regions: Sequence[str] = (),
     shard: Shard | None = None,
 ) -> tuple[Target, ...]:

@@ -13,15 +13,17 @@ with `function_version: ALL` (a published version keeps the runtime it was publi
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from inventory.errors import ConfigError
 from inventory.output.snapshot import Snapshot
+from inventory.output.status import Status
 from inventory.reports.lifecycle import Lifecycle, RuntimeCatalog
 
 _ORDER = tuple(Lifecycle)  # most severe first
@@ -61,11 +63,22 @@ class RuntimeCount:
 
 
 @dataclass(frozen=True)
-class AffectedFunction:
+class AccountRegion:
+    """Where a function or a target is, as the inventory and the status file name it."""
+
     account_id: str
     account_name: str
-    account_tags: tuple[str, ...]
     region: str
+
+    @classmethod
+    def of(cls, row: Mapping[str, Any]) -> AccountRegion:
+        return cls(row["account_id"], row["account_name"], row["region"])
+
+
+@dataclass(frozen=True)
+class AffectedFunction:
+    where: AccountRegion
+    account_tags: tuple[str, ...]
     function_name: str
     version: str | None
     function_arn: str | None
@@ -83,9 +96,7 @@ class Share:
 
 @dataclass(frozen=True)
 class Package:
-    account_id: str
-    account_name: str
-    region: str
+    where: AccountRegion
     function_name: str
     runtime: str | None
     package_type: str | None
@@ -102,16 +113,16 @@ class Posture:
 
 @dataclass(frozen=True)
 class TargetProblem:
-    account_id: str
-    account_name: str
-    region: str
-    status: str  # failed or skipped
+    where: AccountRegion
+    status: str  # Status.FAILED or Status.SKIPPED, as the status file has it
     error_code: str | None
     error_message: str | None
 
 
 @dataclass(frozen=True)
-class Coverage:
+class ReportCoverage:
+    """Which of the snapshot's targets were listed, from its status rows: the counts cover only the ok ones."""
+
     targets: int
     ok: int
     failed: int
@@ -140,7 +151,7 @@ class ComplianceReport:
     by_runtime: tuple[RuntimeCount, ...]
     affected: tuple[AffectedFunction, ...]
     posture: Posture
-    coverage: Coverage
+    coverage: ReportCoverage
 
     def gate(self, threshold: Lifecycle) -> bool:
         """Whether any function is `threshold` or more severe (of the affected statuses; `unknown` is the
@@ -237,10 +248,8 @@ def _affected(table: pa.Table, catalog: RuntimeCatalog) -> tuple[AffectedFunctio
         status = Lifecycle(row["status"])
         rows.append(
             AffectedFunction(
-                row["account_id"],
-                row["account_name"],
+                AccountRegion.of(row),
                 tuple(row["account_tags"] or ()),
-                row["region"],
                 row["function_name"],
                 row["version"],
                 row["function_arn"],
@@ -253,7 +262,15 @@ def _affected(table: pa.Table, catalog: RuntimeCatalog) -> tuple[AffectedFunctio
 
 
 def _affected_order(f: AffectedFunction) -> tuple[int, date, str, str, str, str]:
-    return (f.status.severity, f.status_date or date.max, f.account_id, f.region, f.function_name, f.version or "")
+    where = f.where
+    return (
+        f.status.severity,
+        f.status_date or date.max,
+        where.account_id,
+        where.region,
+        f.function_name,
+        f.version or "",
+    )
 
 
 def _shares(values: Iterable[str | None], total: int, first: Sequence[str], missing: str) -> tuple[Share, ...]:
@@ -273,27 +290,19 @@ def _posture(functions: pa.Table) -> Posture:
     order = [("code_size", "descending"), ("account_id", "ascending"), ("region", "ascending")]
     top = functions.filter(pc.is_valid(functions["code_size"])).sort_by([*order, ("function_name", "ascending")])
     largest = tuple(
-        Package(
-            r["account_id"],
-            r["account_name"],
-            r["region"],
-            r["function_name"],
-            r["runtime"],
-            r["package_type"],
-            r["code_size"],
-        )
+        Package(AccountRegion.of(r), r["function_name"], r["runtime"], r["package_type"], r["code_size"])
         for r in top.slice(0, LARGEST).to_pylist()
     )
     return Posture(tracing, architectures, Share("in a VPC", vpc, total), largest)
 
 
-def _coverage(snapshot: Snapshot) -> Coverage:
+def _coverage(snapshot: Snapshot) -> ReportCoverage:
     rows = snapshot.status.to_pylist()
     problems = tuple(
-        TargetProblem(r["account_id"], r["account_name"], r["region"], r["status"], r["error_code"], r["error_message"])
+        TargetProblem(AccountRegion.of(r), r["status"], r["error_code"], r["error_message"])
         for r in sorted(rows, key=lambda r: (r["status"], r["account_id"], r["region"]))
-        if r["status"] != "ok"
+        if r["status"] != Status.OK
     )
-    count = {s: sum(1 for r in rows if r["status"] == s) for s in ("ok", "failed", "skipped")}
+    count = {s: sum(1 for r in rows if r["status"] == s) for s in Status}
     warnings = snapshot.warnings + (() if rows else ("the status file lists no targets: nothing was inventoried",))
-    return Coverage(len(rows), count["ok"], count["failed"], count["skipped"], problems, warnings)
+    return ReportCoverage(len(rows), count[Status.OK], count[Status.FAILED], count[Status.SKIPPED], problems, warnings)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 
+from inventory.output.status import Status
 from inventory.reports.compliance import LARGEST, ComplianceReport, Share, Tally
 from inventory.reports.document import (
     Cell,
@@ -59,10 +60,10 @@ def affected_table(report: ComplianceReport) -> Table:
     """The CSV: every affected function, most severe first."""
     rows = tuple(
         (
-            f.account_id,
-            f.account_name,
+            f.where.account_id,
+            f.where.account_name,
             json.dumps(list(f.account_tags)),
-            f.region,
+            f.where.region,
             f.function_name,
             f.version,
             f.function_arn,
@@ -106,10 +107,10 @@ def _summary(report: ComplianceReport) -> Section:
 def _affected(report: ComplianceReport) -> Section:
     rows = tuple(
         (
-            f.account_id,
-            f.account_name,
+            f.where.account_id,
+            f.where.account_name,
             ", ".join(f.account_tags),
-            f.region,
+            f.where.region,
             f.function_name,
             f.version,
             f.runtime,
@@ -164,9 +165,9 @@ def _posture(report: ComplianceReport) -> tuple[Section, Section]:
     rows = tuple((kind, s.label, s.count, _percent(s)) for kind, s in shares)
     largest = tuple(
         (
-            p.account_id,
-            p.account_name,
-            p.region,
+            p.where.account_id,
+            p.where.account_name,
+            p.where.region,
             p.function_name,
             p.runtime or p.package_type,
             p.code_size,
@@ -188,12 +189,16 @@ def _posture(report: ComplianceReport) -> tuple[Section, Section]:
 def _not_listed(report: ComplianceReport) -> Section:
     coverage = report.coverage
     rows = tuple(
-        (p.account_id, p.account_name, p.region, p.status, p.error_code, p.error_message) for p in coverage.problems
+        (p.where.account_id, p.where.account_name, p.where.region, p.status, p.error_code, p.error_message)
+        for p in coverage.problems
     )
     columns = ("account_id", "account", "region", "status", "error_code", "error_message")
     return Section(
         "Targets not listed",
-        (coverage.line + ".", "skipped: the region is not enabled for the account; failed: it could not be listed."),
+        (
+            coverage.line + ".",
+            f"{Status.SKIPPED}: the region is not enabled for the account; {Status.FAILED}: it could not be listed.",
+        ),
         Table(columns, rows),
         empty="Every target was listed.",
     )

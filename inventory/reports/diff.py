@@ -32,6 +32,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from inventory.output.snapshot import Snapshot
+from inventory.output.status import Status
 
 _LISTS = ("architectures", "layer_arns", "environment_variable_names")
 COMPARED_FIELDS = ("runtime", "memory_size", "timeout", "role", "code_sha256", *_LISTS)
@@ -41,7 +42,6 @@ _KEY = ("account_id", "region", "base_arn", "version_key")
 _UNQUALIFIED = r"^(arn:[^:]*:lambda:[^:]*:[^:]*:function:[^:]*):.*$"
 LATEST = "$LATEST"
 ABSENT = "absent"  # a target with no row in a status table
-OK = "ok"
 _BATCH = 8192  # rows materialised at a time when comparing functions present in both snapshots
 
 
@@ -54,7 +54,7 @@ class Category(StrEnum):
 
 @dataclass(frozen=True)
 class TargetState:
-    status: str  # ok / skipped / failed, or `absent`
+    status: str  # a Status (ok / skipped / failed), or ABSENT
     error_code: str | None = None
 
     def __str__(self) -> str:
@@ -127,7 +127,7 @@ class Diff:
 
 
 def diff_snapshots(old: Snapshot, new: Snapshot) -> Diff:
-    coverage = Coverage.of(old.status, new.status)
+    coverage = DiffCoverage.of(old.status, new.status)
     joined = _keys(old.functions, "old_row").join(_keys(new.functions, "new_row"), list(_KEY), join_type="full outer")
     target = pc.binary_join_element_wise(joined["account_id"], joined["region"], "\x1f")
     known = pc.is_in(target, value_set=pa.array(["\x1f".join(t) for t in coverage.comparable], pa.string()))
@@ -166,44 +166,46 @@ def _accounts(
     )
 
 
-Target = tuple[str, str]  # (account_id, region)
+TargetKey = tuple[str, str]  # (account_id, region): a target as the status tables name it
 
 
 @dataclass(frozen=True)
-class Coverage:
+class DiffCoverage:
     """Each target's status in the old and the new snapshot, and which targets can be compared."""
 
-    old: Mapping[Target, TargetState]
-    new: Mapping[Target, TargetState]
+    old: Mapping[TargetKey, TargetState]
+    new: Mapping[TargetKey, TargetState]
     names: Mapping[str, str]  # account id -> name (the new snapshot's if both have it)
 
     @classmethod
-    def of(cls, old: pa.Table, new: pa.Table) -> Coverage:
+    def of(cls, old: pa.Table, new: pa.Table) -> DiffCoverage:
         return cls(_states(old), _states(new), _names(old) | _names(new))
 
-    def states(self, target: Target) -> tuple[TargetState, TargetState]:
+    def states(self, target: TargetKey) -> tuple[TargetState, TargetState]:
         return self.old.get(target, TargetState(ABSENT)), self.new.get(target, TargetState(ABSENT))
 
     @property
-    def comparable(self) -> frozenset[Target]:
+    def comparable(self) -> frozenset[TargetKey]:
         """Listed in the new snapshot, and listed in the old one or not a target of it at all (new coverage)."""
         return frozenset(
-            t for t in self.new if self.states(t)[1].status == OK and self.states(t)[0].status in (OK, ABSENT)
+            t
+            for t in self.new
+            if self.states(t)[1].status == Status.OK and self.states(t)[0].status in (Status.OK, ABSENT)
         )
 
-    def unknown_targets(self, unknown: Mapping[Target, int]) -> tuple[UnknownTarget, ...]:
+    def unknown_targets(self, unknown: Mapping[TargetKey, int]) -> tuple[UnknownTarget, ...]:
         """Targets not compared that matter: some of their functions are unknown, or one side failed."""
         listed = []
         for target in sorted((set(self.old) | set(self.new) | set(unknown)) - self.comparable):
             before, after = self.states(target)
             count = unknown.get(target, 0)
-            if count or "failed" in (before.status, after.status):
+            if count or Status.FAILED in (before.status, after.status):
                 name = self.names.get(target[0], target[0])
                 listed.append(UnknownTarget(target[0], name, target[1], before, after, count))
         return tuple(listed)
 
 
-def _states(status: pa.Table) -> dict[Target, TargetState]:
+def _states(status: pa.Table) -> dict[TargetKey, TargetState]:
     rows = status.select(["account_id", "region", "status", "error_code"]).to_pylist()
     return {(r["account_id"], r["region"]): TargetState(r["status"], r["error_code"]) for r in rows}
 
@@ -296,7 +298,7 @@ def text(value: Any) -> str:
     return str(value)
 
 
-def _unknown(old: pa.Table, new: pa.Table, joined: pa.Table, coverage: Coverage) -> list[FunctionChange]:
+def _unknown(old: pa.Table, new: pa.Table, joined: pa.Table, coverage: DiffCoverage) -> list[FunctionChange]:
     """Functions of targets not compared, from whichever snapshot has them (the new one if both do)."""
     from_new = _rows(new, joined.filter(pc.is_valid(joined["new_row"]))["new_row"], _IDENTITY)
     from_old = _rows(old, joined.filter(pc.is_null(joined["new_row"]))["old_row"], _IDENTITY)

@@ -14,6 +14,7 @@ from enum import StrEnum
 import pyarrow.compute as pc
 
 from inventory.output.snapshot import Snapshot
+from inventory.output.status import Status
 from inventory.reports.diff import COMPARED_FIELDS, AccountCounts, Category, Diff, FunctionChange, UnknownTarget
 from inventory.reports.document import Cell, Document, Section, Table, render_html, render_markdown, table_csv
 
@@ -29,7 +30,7 @@ CSV_COLUMNS = (
     "new",
 )
 _FUNCTION = ("account_id", "account_name", "region", "function_name", "version")
-_STATUS_ORDER = ("ok", "skipped", "failed")
+_STATUS_ORDER = tuple(Status)  # ok, skipped, failed
 _EXPLAINED = {
     Category.ADDED: "In the new snapshot only (its target was listed in both, or is new coverage).",
     Category.REMOVED: "In the old snapshot only, and its target was listed in the new one.",

@@ -131,7 +131,7 @@ def _csv_cell(cell: Cell) -> str:
 
 def table_csv(table: Table) -> str:
     """The table as CSV (header row, `\\n` line ends, quoted only where needed; None is an empty field).
-    Text cells a spreadsheet would run as a formula get a leading `'` (csvsafe.py; numbers never do)."""
+    Text cells a spreadsheet would run as a formula get a leading `'` (output/csvsafe.py; numbers never do)."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     # csv quotes a field with "\n" (the line end) but not one with a lone "\r": quote such a row whole

@@ -8,6 +8,7 @@ image has no managed runtime and is `image`.
 from __future__ import annotations
 
 import re
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -18,6 +19,7 @@ from pathlib import Path
 import yaml
 
 from inventory.errors import ConfigError
+from inventory.redact import one_line
 
 DATA_FILE = "runtimes.yaml"
 TOP_KEYS = frozenset({"checked", "source", "runtimes"})
@@ -88,7 +90,8 @@ def load_catalog(path: Path | None = None) -> RuntimeCatalog:
         text = path.read_text(encoding="utf-8") if path else (files("inventory.data") / DATA_FILE).read_text("utf-8")
         return _parse(yaml.load(text, Loader=_TextDates))
     except (OSError, UnicodeDecodeError, yaml.YAMLError, ValueError) as err:
-        raise ConfigError(f"{where}: not a runtime schedule: {_one_line(err)}") from err
+        # YAML's messages span lines (with a caret under the column); the error is one line on stderr, uncut
+        raise ConfigError(f"{where}: not a runtime schedule: {one_line(str(err), sys.maxsize)}") from err
 
 
 class _TextDates(yaml.SafeLoader):
@@ -101,11 +104,6 @@ def _date_as_text(loader: yaml.SafeLoader, node: yaml.Node) -> str:
 
 
 _TextDates.add_constructor("tag:yaml.org,2002:timestamp", _date_as_text)
-
-
-def _one_line(err: Exception) -> str:
-    """YAML's messages span lines (with a caret under the column); the error is one line on stderr."""
-    return " ".join(str(err).split())
 
 
 def _parse(data: object) -> RuntimeCatalog:

@@ -62,7 +62,7 @@ Scenario = Callable[[Collector, Target, AccountCredentials], Awaitable[TargetRes
 def _run(config: RunConfig, scenario: Scenario) -> tuple[TargetResult, AccountCredentials]:
     """Wire one Collector the way run_job does, for the config's single target, and run `scenario` with it."""
     clients = ClientFactory.from_environment(4)
-    clients.use_timeouts(config.timeouts)
+    clients.use_timeouts(config.timeouts.connect_seconds, config.timeouts.read_seconds)
     retry = config.retry
     policy = RetryPolicy(retry.max_attempts, float(retry.base_delay), float(retry.max_delay))
     credentials = AccountCredentials(

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
 from typing import Any
 
 import pytest
 
 from inventory.aws.credentials import lambda_regions
+from inventory.aws.organization import OrgAccount
 from inventory.errors import ConfigError
 from inventory.job.config import DEFAULT_ROLE_NAME, AccountConfig, RunConfig, parse_config
 from inventory.job.targets import Account, Shard, Target, build_targets, role_arn
@@ -216,17 +216,14 @@ def test_targets_are_hashable_and_frozen() -> None:
 # --- accounts from AWS Organizations, `regions: all`, shards ---------------------------------------
 
 
-@dataclass(frozen=True)
-class Member:
-    account_id: str
-    name: str
-    status: str = "ACTIVE"
+def member(account_id: str, name: str, status: str = "ACTIVE") -> OrgAccount:
+    return OrgAccount(account_id, name, f"{name}@example.com", status)
 
 
-ORG = [Member(A1, "one"), Member(A2, "two", "SUSPENDED"), Member(A3, "three"), Member("444444444444", "four")]
+ORG = [member(A1, "one"), member(A2, "two", "SUSPENDED"), member(A3, "three"), member("444444444444", "four")]
 
 
-def _org_targets(members: list[Member] = ORG, **top: Any) -> tuple[Target, ...]:
+def _org_targets(members: list[OrgAccount] = ORG, **top: Any) -> tuple[Target, ...]:
     config = _config(accounts_from="organization", **{"regions": ["us-east-1"], **top})
     return build_targets(config, partition_of, members)
 

@@ -168,7 +168,7 @@ def test_posture_shares_and_the_ten_largest(tmp_path: Path) -> None:
 def test_coverage_says_what_was_not_listed(tmp_path: Path) -> None:
     coverage = _report(tmp_path).coverage
     assert coverage.line == "3 of 5 targets ok; 1 failed, 1 skipped — counts below cover only ok targets"
-    assert [(p.account_id, p.region, p.status, p.error_code) for p in coverage.problems] == [
+    assert [(p.where.account_id, p.where.region, p.status, p.error_code) for p in coverage.problems] == [
         (PROD, "ap-southeast-2", "failed", "AccessDeniedException"),
         (DEV, "me-central-1", "skipped", "UnrecognizedClientException"),
     ]
