@@ -1,4 +1,4 @@
-"""Stage 7: the status rows, the end-of-run summary, and the one place results become an exit code."""
+"""Stage 7: the status rows and the end-of-run summary (cli.py turns the results into the exit code)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ from datetime import datetime
 
 import pyarrow as pa
 
-from inventory.errors import ExitCode
 from inventory.job.collect import TargetResult
 from inventory.output.schema import STATUS_SCHEMA
 from inventory.output.status import Status
@@ -77,11 +76,6 @@ def summarise(
         status_output=status_output,
         manifest_output=manifest_output,
     )
-
-
-def exit_code(results: Sequence[TargetResult]) -> ExitCode:
-    """0 when every target is ok or skipped, 1 when any failed (the rest is still written)."""
-    return ExitCode.PARTIAL if any(r.status is Status.FAILED for r in results) else ExitCode.OK
 
 
 def render_summary(summary: RunSummary, results: Sequence[TargetResult]) -> str:
