@@ -1,26 +1,35 @@
-"""The LAMBDA_INVENTORY_* environment variables that stand in for flags (the container's way to set them).
+"""Flag values: the LAMBDA_INVENTORY_* environment variables that stand in for flags (the container's way
+to set them), and the parsers of the flags argparse cannot check by itself (days, look-ahead windows).
 
 argparse checks a flag's value but not a default taken from the environment, so those flags default to
 None and `apply_environment` fills them after parsing, checking each variable exactly as its flag is
 checked: a bad value is one line naming the variable (ConfigError, exit 2), never a crash later. An empty
 variable counts as unset.
+
+Only the standard library is imported here at first: the output formats and the shard parser are imported
+when a command that takes them (run, demo) is parsed, so `--help` stays cheap.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import re
 from collections.abc import Sequence
+from datetime import date, timedelta
+from typing import TYPE_CHECKING
 
 from inventory.errors import ConfigError, shown
-from inventory.job.targets import Shard
-from inventory.output.layout import Format
+
+if TYPE_CHECKING:
+    from inventory.job.targets import Shard
 
 ENV = "LAMBDA_INVENTORY_"
 LOG_LEVELS = ("debug", "info", "warning", "error")
 LOG_FORMATS = ("auto", "json", "text")
 ACCOUNT_SOURCES = ("file", "organization")
 _TRUE, _FALSE = ("1", "true", "yes"), ("0", "false", "no")
+_WITHIN = re.compile(r"^(\d{1,5})d?$")
 
 
 def env(name: str, default: str | None = None) -> str | None:
@@ -35,6 +44,22 @@ def positive_int(text: str) -> int:
     if not 1 <= value <= 1024:
         raise argparse.ArgumentTypeError(f"{shown(text)} is not a whole number from 1 to 1024")
     return value
+
+
+def parse_day(text: str, flag: str) -> date:
+    """A YYYY-MM-DD flag (report's --as-of and --snapshot-date, diff's --old-date and --new-date)."""
+    try:
+        return date.fromisoformat(text)
+    except ValueError as err:
+        raise ConfigError(f"{flag}: {text!r} is not a date (YYYY-MM-DD)") from err
+
+
+def parse_within(text: str) -> timedelta:
+    """report's --within: '90d' or '90' -> 90 days."""
+    match = _WITHIN.match(text.strip())
+    if not match:
+        raise ConfigError(f"--within: {text!r} is not a number of days (e.g. 90d or 90)")
+    return timedelta(days=int(match.group(1)))
 
 
 def _choice(name: str, choices: Sequence[str], default: str | None) -> str | None:
@@ -69,6 +94,8 @@ def apply_environment(args: argparse.Namespace) -> None:
     args.log_format = args.log_format or _choice("LOG_FORMAT", LOG_FORMATS, "auto")
     if args.command not in ("run", "demo"):
         return
+    from inventory.output.layout import Format  # noqa: PLC0415 - only run and demo write output
+
     args.format = args.format or _choice("FORMAT", [f.value for f in Format], None)
     if args.max_workers is None:
         args.max_workers = _workers()
@@ -80,6 +107,8 @@ def apply_environment(args: argparse.Namespace) -> None:
 
 def shard_of(flag: str | None) -> Shard | None:
     """--shard, else LAMBDA_INVENTORY_SHARD, else an AWS Batch array index with LAMBDA_INVENTORY_SHARD_COUNT."""
+    from inventory.job.targets import Shard  # noqa: PLC0415 - only run shards; targets imports the config model
+
     if flag is not None:
         return Shard.parse(flag)
     if text := env("SHARD"):

@@ -5,13 +5,14 @@ ECS (and `docker stop`, Kubernetes, systemd) sends SIGTERM and, 30 s later, SIGK
 `Stopped` there, a KeyboardInterrupt: the path Ctrl-C has always taken. Whatever the main thread was doing
 (the event loop, waiting for an S3 upload, ...) unwinds; asyncio cancels the listings in flight, the sink
 deletes its temporary files and aborts multipart uploads (pipeline.run_job aborts on any BaseException),
-and cli.main prints one line and leaves with os._exit (130 for SIGINT, 143 for SIGTERM), so no AssumeRole
-thread still backing off can keep the process alive.
+and cli.main prints one line and leaves with os._exit (the code it maps the signal to: 130 for SIGINT, 143
+for SIGTERM), so no AssumeRole thread still backing off can keep the process alive.
 
 Unwinding can block where Python waits for threads (asyncio.run joins its default executor), so a
 watchdog bounds it: after `grace` seconds it raises `Stopped` in the main thread once more (a real signal
 to that thread, which interrupts a blocked wait), and after `deadline` seconds it prints the line and ends
-the process itself. Further signals during the unwinding are ignored; it is already bounded.
+the process itself, with the code `stop_on_signals` was given for the signal. Further signals during the
+unwinding are ignored; it is already bounded.
 
 `deferred` is for the few milliseconds of a local commit (three renames): a signal that arrives meanwhile
 is delivered right after them, so the three files are never split by SIGTERM or SIGINT (only SIGKILL or a
@@ -24,11 +25,9 @@ import os
 import signal
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from types import FrameType
-
-from inventory.errors import ExitCode
 
 GRACE_SECONDS = 3.0  # then interrupt whatever blocks the main thread's unwinding
 DEADLINE_SECONDS = 8.0  # then leave without waiting any longer (ECS's SIGKILL comes at 30 s)
@@ -45,10 +44,6 @@ class Stopped(KeyboardInterrupt):
         self.signum = signum
         self.published = published  # the signal arrived just after the output was published
 
-    @property
-    def exit_code(self) -> ExitCode:
-        return ExitCode.TERMINATED if self.signum == signal.SIGTERM else ExitCode.INTERRUPTED
-
     def describe(self) -> str:
         """The one line for stderr."""
         what = "interrupted" if self.signum == signal.SIGINT else f"terminated ({signal.Signals(self.signum).name})"
@@ -63,8 +58,8 @@ def _on_main_thread() -> bool:
 class _Stopping:
     """The state of one `stop_on_signals`: the first signal, and whether the watchdog has escalated."""
 
-    def __init__(self, grace: float, deadline: float) -> None:
-        self.grace, self.deadline = grace, deadline
+    def __init__(self, exit_code_of: Callable[[int], int], grace: float, deadline: float) -> None:
+        self.exit_code_of, self.grace, self.deadline = exit_code_of, grace, deadline
         self.first: Stopped | None = None
         self.escalated = threading.Event()
         self.done = threading.Event()
@@ -90,17 +85,20 @@ class _Stopping:
             return
         sys.stderr.write(f"{stop.describe()} (cleanup cut short after {self.deadline:g} s)\n")
         sys.stderr.flush()
-        os._exit(stop.exit_code)
+        os._exit(self.exit_code_of(stop.signum))
 
 
 @contextmanager
-def stop_on_signals(grace: float = GRACE_SECONDS, deadline: float = DEADLINE_SECONDS) -> Iterator[None]:
+def stop_on_signals(
+    exit_code_of: Callable[[int], int], grace: float = GRACE_SECONDS, deadline: float = DEADLINE_SECONDS
+) -> Iterator[None]:
     """Turn SIGTERM and SIGINT into `Stopped` on the main thread; the previous handlers are restored after.
+    `exit_code_of(signum)` is the code the watchdog ends the process with (the caller's mapping; cli.py's).
     Elsewhere than on the main thread (where Python allows no handler) it does nothing."""
     if not _on_main_thread():
         yield
         return
-    stopping = _Stopping(grace, deadline)
+    stopping = _Stopping(exit_code_of, grace, deadline)
     previous = {signum: signal.signal(signum, stopping.handle) for signum in STOP_SIGNALS}
     try:
         yield

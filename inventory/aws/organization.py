@@ -21,7 +21,7 @@ from botocore import xform_name
 from botocore.exceptions import BotoCoreError, ClientError
 
 from inventory.aws.retry import Fault, RetryPolicy, classify
-from inventory.errors import ExitCode, InventoryError
+from inventory.errors import OrganizationError
 
 PAGE_SIZE = 20  # the largest MaxResults that ListAccounts* and ListOrganizationalUnitsForParent accept
 ACTIVE = "ACTIVE"
@@ -35,12 +35,6 @@ class OrgAccount:
     name: str
     email: str
     status: str  # ACTIVE / SUSPENDED / PENDING_CLOSURE / CLOSED / ...: `State` when present, else `Status`
-
-
-class OrganizationError(InventoryError):
-    """The organisation's accounts could not be listed. The message names the call and the parent."""
-
-    exit_code = ExitCode.ENVIRONMENT
 
 
 def active(accounts: Iterable[OrgAccount]) -> tuple[OrgAccount, ...]:

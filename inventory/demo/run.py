@@ -1,13 +1,13 @@
 """`lambda-inventory demo`: start the emulator, seed an organisation, run the real job, check the result.
 
 The job runs exactly as `lambda-inventory run` does (same config loader, pipeline and writers), pointed at
-the emulator with AWS_ENDPOINT_URL. The demo exits 0 when the inventory matches what was seeded (the denied
-account failing and the disabled region being skipped are part of what is expected), 1 otherwise.
+the emulator with AWS_ENDPOINT_URL. `run_demo` returns what it found (a DemoOutcome): the problems of the
+check (none when the inventory matches what was seeded; the denied account failing and the disabled region
+being skipped are part of what is expected) and the run's results. cli.py turns that into the exit code.
 """
 
 from __future__ import annotations
 
-import argparse
 import os
 import secrets
 import time
@@ -19,10 +19,9 @@ from typing import Any
 import pyarrow as pa
 
 from inventory.aws.credentials import ClientFactory, lambda_regions
-from inventory.cli import output_of
 from inventory.demo.emulator import Behaviour, Emulator
 from inventory.demo.seed import FunctionSpec, MemberSpec, Seeded, seed
-from inventory.errors import ConfigError, ExitCode
+from inventory.job.collect import TargetResult
 from inventory.job.config import load_config
 from inventory.job.pipeline import JobOptions, run_job
 from inventory.job.summary import render_summary
@@ -35,7 +34,6 @@ DENIED_ACCOUNT = "555555555555"
 DISABLED = ("333333333333", "ap-east-1")
 JOB_ROLE = "CrossAccountListFunctionsRole"
 DEMO_TARGETS = 12  # 4 accounts x 3 regions in demo/accounts.yaml
-NIGHTS = (1, 2)  # --night: which organisation to seed (see NIGHT_TWO_CHANGES)
 
 
 NIGHT_TWO_LOG_LEVEL = "night-2-verbose"  # the value of the env var added on night 2 (checked never to leak)
@@ -186,14 +184,6 @@ def demo_behaviour(throttle_rate: float) -> Behaviour:
     )
 
 
-def night_of(args: argparse.Namespace) -> int:
-    """--night (1 or 2). Read with getattr: the flag is optional in the parser."""
-    night = getattr(args, "night", 1)
-    if night not in NIGHTS:
-        raise ConfigError(f"--night: {night!r} is not one of {', '.join(map(str, NIGHTS))}")
-    return int(night)
-
-
 def _announce(night: int) -> None:
     if night == 2:
         print("demo: night 2: the organisation changed since night 1:", flush=True)
@@ -201,29 +191,53 @@ def _announce(night: int) -> None:
             print(f"  {change}", flush=True)
 
 
-def command_demo(args: argparse.Namespace, live: bool) -> int:
-    night = night_of(args)
-    output, fmt = output_of(args)
+@dataclass(frozen=True)
+class DemoOptions:
+    """The demo's flags, checked by the parser (cli.py); `output` is the local inventory file to write."""
+
+    output: Path
+    fmt: Format
+    night: int = 1  # --night: 1, or 2 for the organisation a night later (NIGHT_TWO_CHANGES)
+    throttle_rate: float = 0.1
+    port: int = 0  # 0: a free one
+    serve: bool = False  # leave the job to another process and check what it writes
+    serve_timeout: float = 600.0
+    max_workers: int | None = None  # None: the config's
+
+
+@dataclass(frozen=True)
+class DemoOutcome:
+    """What the demo found: the check's problems (empty: the output is what was seeded) and the run's
+    results (empty with --serve, where another process runs the job)."""
+
+    problems: tuple[str, ...]
+    results: tuple[TargetResult, ...] = ()
+
+
+def run_demo(options: DemoOptions, live: bool) -> DemoOutcome:
+    night, output, fmt = options.night, options.output, options.fmt
     config_text = (files("inventory.demo") / "accounts.yaml").read_text(encoding="utf-8")
     with as_file(files("inventory.demo") / "accounts.yaml") as config_path:
         config = load_config(config_path, lambda_regions())
     secret = f"demo-secret-{secrets.token_hex(8)}"
-    with Emulator(demo_behaviour(args.throttle_rate), port=args.port) as emulator:
+    results: tuple[TargetResult, ...] = ()
+    with Emulator(demo_behaviour(options.throttle_rate), port=options.port) as emulator:
         _point_at(emulator.endpoint)
         print(f"demo: AWS emulator on {emulator.endpoint}; seeding 4 member accounts (night {night}) ...", flush=True)
         _announce(night)
         seeded = seed(emulator.endpoint, demo_org(secret, night))
-        if args.serve:
-            if not _wait_for_job(emulator.endpoint, output, config_text, args.serve_timeout):
-                return ExitCode.PARTIAL
+        if options.serve:
+            if not _wait_for_job(emulator.endpoint, output, config_text, options.serve_timeout):
+                return DemoOutcome(_report([f"no {output} after {options.serve_timeout:.0f}s"], seeded))
         else:
             print(f"demo: seeded {seeded.total} functions; running the inventory job", flush=True)
-            workers = args.max_workers or config.max_workers
-            summary, results = run_job(
+            workers = options.max_workers or config.max_workers
+            summary, listed = run_job(
                 JobOptions(config, str(output), fmt, workers, live), ClientFactory.from_environment(workers)
             )
-            print(render_summary(summary, results))
-    return _report(check_demo(output, fmt, seeded, night), seeded)
+            print(render_summary(summary, listed))
+            results = tuple(listed)
+    return DemoOutcome(_report(check_demo(output, fmt, seeded, night), seeded), results)
 
 
 def _wait_for_job(endpoint: str, output: Path, config_text: str, timeout: float) -> bool:
@@ -239,13 +253,13 @@ def _wait_for_job(endpoint: str, output: Path, config_text: str, timeout: float)
     deadline = time.monotonic() + timeout
     while not output.exists():  # the job renames its files into place only when it is done
         if time.monotonic() > deadline:
-            print(f"demo check FAILED: no {output} after {timeout:.0f}s")
             return False
         time.sleep(0.2)
     return True
 
 
-def _report(problems: list[str], seeded: Seeded) -> int:
+def _report(problems: list[str], seeded: Seeded) -> tuple[str, ...]:
+    """Print the check's verdict; the problems, as found."""
     for problem in problems:
         print(f"demo check FAILED: {problem}")
     reachable = sum(len(arns) for key, arns in seeded.functions.items() if _expected_status(key) is Status.OK)
@@ -254,7 +268,7 @@ def _report(problems: list[str], seeded: Seeded) -> int:
             f"demo check passed: all {reachable} reachable functions present, the denied account "
             "failed, the disabled region skipped, no secret value in any output"
         )
-    return ExitCode.PARTIAL if problems else ExitCode.OK
+    return tuple(problems)
 
 
 def _expected_status(key: tuple[str, str]) -> Status:

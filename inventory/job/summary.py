@@ -1,5 +1,5 @@
-"""The summary: the end-of-run counts and the lines printed after a run, and the one place results become
-an exit code. (The status rows the sink writes are output/status.py's.)"""
+"""The summary: the end-of-run counts and the lines printed after a run (cli.py turns the results into
+the exit code; the status rows the sink writes are output/status.py's)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from inventory.errors import ExitCode
 from inventory.job.collect import TargetResult
 from inventory.output.status import Status
 
@@ -54,11 +53,6 @@ def summarise(
         status_output=status_output,
         manifest_output=manifest_output,
     )
-
-
-def exit_code(results: Sequence[TargetResult]) -> ExitCode:
-    """0 when every target is ok or skipped, 1 when any failed (the rest is still written)."""
-    return ExitCode.PARTIAL if any(r.status is Status.FAILED for r in results) else ExitCode.OK
 
 
 def render_summary(summary: RunSummary, results: Sequence[TargetResult]) -> str:

@@ -5,7 +5,8 @@ beside it, or a partitioned prefix (a local directory or `s3://bucket/prefix/`),
 writes (layout.py). Every object of the chosen partition is read (all shards), each with its status file.
 S3 objects are downloaded into memory through a boto3 client (no s3fs).
 
-Anything missing (the file, its status, the partition) is a ConfigError of one line naming it. A shard
+Anything missing or unreadable (the file, its status, the partition) is a SnapshotError of one line naming
+it; a source that cannot name a snapshot (empty, no bucket, a date with a single file) a ConfigError. A shard
 absent altogether (its run may have failed) is a warning on the Snapshot: the coverage is incomplete.
 """
 
@@ -28,7 +29,7 @@ import pyarrow.parquet as pq
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 
-from inventory.errors import ConfigError, CredentialsError
+from inventory.errors import ConfigError, CredentialsError, SnapshotError
 from inventory.output.layout import (
     S3_SCHEME,
     SUFFIXES,
@@ -74,7 +75,7 @@ class _Local:
         except FileNotFoundError:
             return [], []  # as an S3 prefix with no objects
         except OSError as err:
-            raise ConfigError(f"{folder}: cannot read: {err.strerror or err}") from err
+            raise SnapshotError(f"{folder}: cannot read: {err.strerror or err}") from err
         folders = [e.name for e in entries if e.is_dir()]
         return folders, [e.name for e in entries if e.is_file()]
 
@@ -84,7 +85,7 @@ class _Local:
         except FileNotFoundError:
             raise
         except OSError as err:
-            raise ConfigError(f"{path}: cannot read: {err.strerror or err}") from err
+            raise SnapshotError(f"{path}: cannot read: {err.strerror or err}") from err
 
     def url(self, path: str) -> str:
         return path
@@ -125,10 +126,10 @@ class _S3:
             if code in {"NoSuchKey", "404", "NotFound"}:
                 raise FileNotFoundError(path) from err
             if code == "NoSuchBucket":
-                raise ConfigError(f"{self.url(path)}: bucket '{self.bucket}' does not exist") from err
-            raise ConfigError(f"{self.url(path)}: cannot read: {one_line(str(err))}") from err
+                raise SnapshotError(f"{self.url(path)}: bucket '{self.bucket}' does not exist") from err
+            raise SnapshotError(f"{self.url(path)}: cannot read: {one_line(str(err))}") from err
         except BotoCoreError as err:
-            raise ConfigError(f"{self.url(path)}: cannot read: {one_line(str(err))}") from err
+            raise SnapshotError(f"{self.url(path)}: cannot read: {one_line(str(err))}") from err
 
 
 def load_snapshot(
@@ -138,7 +139,7 @@ def load_snapshot(
 
     `s3` is a boto3 S3 client for an s3:// source (default: one from the standard AWS chain). `fmt` is a
     single file's format when it was written under a name that does not say (default: from its name).
-    Raises ConfigError (one line) when the source, its status or the partition is missing or unreadable."""
+    Raises SnapshotError (one line) when the source, its status or the partition is missing or unreadable."""
     store, path, is_file = _locate(source, s3)
     if is_file:
         if snapshot_date is not None:
@@ -169,7 +170,7 @@ def _locate(source: str, s3: Any) -> tuple[_Store, str, bool]:
         return _Local(), str(path), False
     if path.is_file():
         return _Local(), str(path), True
-    raise ConfigError(f"{source}: no such file or directory")
+    raise SnapshotError(f"{source}: no such file or directory")
 
 
 def _default_s3_client() -> Any:
@@ -199,7 +200,9 @@ def _dates(store: _Store, root: str) -> list[date]:
 def _latest(store: _Store, root: str, source: str) -> date:
     dates = _dates(store, root)
     if not dates:
-        raise ConfigError(f"{source}: no snapshot_date=YYYY-MM-DD partitions (expected an inventory file or a prefix)")
+        raise SnapshotError(
+            f"{source}: no snapshot_date=YYYY-MM-DD partitions (expected an inventory file or a prefix)"
+        )
     return dates[-1]
 
 
@@ -217,16 +220,16 @@ def _load_partition(store: _Store, root: str, day: date, source: str) -> Snapsho
     if not inventories:
         latest = _dates(store, root)
         hint = f" (latest is {latest[-1]})" if latest else ""
-        raise ConfigError(f"{store.url(data_folder)}: no such partition or no inventory in it{hint}")
+        raise SnapshotError(f"{store.url(data_folder)}: no such partition or no inventory in it{hint}")
     for stem, name in statuses.items():
         if stem not in inventories:
             missing = store.url(_join(data_folder, name))
-            raise ConfigError(f"{missing}: missing (its status file {store.url(_join(status_folder, name))} exists)")
+            raise SnapshotError(f"{missing}: missing (its status file {store.url(_join(status_folder, name))} exists)")
     functions, status = [], []
     for stem, name in inventories.items():
         if stem not in statuses:
             missing = store.url(_join(status_folder, name))
-            raise ConfigError(f"{missing}: missing (the status file of {store.url(_join(data_folder, name))})")
+            raise SnapshotError(f"{missing}: missing (the status file of {store.url(_join(data_folder, name))})")
         functions.append(_read(store, _join(data_folder, name), INVENTORY_SCHEMA))
         status.append(_read(store, _join(status_folder, statuses[stem]), STATUS_SCHEMA))
     return Snapshot(
@@ -266,7 +269,7 @@ def _read(store: _Store, path: str, schema: pa.Schema, fmt: Format | None = None
     try:
         data = store.read(path)
     except FileNotFoundError as err:
-        raise ConfigError(f"{store.url(path)}: missing{what}") from err
+        raise SnapshotError(f"{store.url(path)}: missing{what}") from err
     return _decode(data, fmt or Format.from_path(Path(path)), schema, store.url(path))
 
 
@@ -276,14 +279,14 @@ def _decode(data: bytes, fmt: Format, schema: pa.Schema, where: str) -> pa.Table
     try:
         table = pq.read_table(pa.BufferReader(data)) if fmt is Format.PARQUET else _read_csv(data, schema)
     except (pa.ArrowException, OSError, ValueError) as err:
-        raise ConfigError(f"{where}: not readable as {kind} {fmt.value} file: {one_line(str(err))}") from err
+        raise SnapshotError(f"{where}: not readable as {kind} {fmt.value} file: {one_line(str(err))}") from err
     missing = [name for name in schema.names if name not in table.column_names]
     if missing:
-        raise ConfigError(f"{where}: not {kind} file: no column {', '.join(missing)}")
+        raise SnapshotError(f"{where}: not {kind} file: no column {', '.join(missing)}")
     try:
         return table.select(schema.names).cast(schema)
     except (pa.ArrowException, ValueError) as err:
-        raise ConfigError(f"{where}: not {kind} file: {one_line(str(err))}") from err
+        raise SnapshotError(f"{where}: not {kind} file: {one_line(str(err))}") from err
 
 
 def _read_csv(data: bytes, schema: pa.Schema) -> pa.Table:

@@ -12,7 +12,6 @@ with `function_version: ALL` (a published version keeps the runtime it was publi
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -21,7 +20,6 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from inventory.errors import ConfigError
 from inventory.output.snapshot import Snapshot
 from inventory.output.status import Status
 from inventory.reports.lifecycle import Lifecycle, RuntimeCatalog
@@ -30,7 +28,6 @@ _ORDER = tuple(Lifecycle)  # most severe first
 # Listed as affected: deprecation_soon or worse, and runtimes the schedule does not know.
 AFFECTED = frozenset(s for s in Lifecycle if s.severity <= Lifecycle.DEPRECATION_SOON.severity) | {Lifecycle.UNKNOWN}
 LARGEST = 10
-_WITHIN = re.compile(r"^(\d{1,5})d?$")
 
 
 @dataclass(frozen=True)
@@ -159,21 +156,6 @@ class ComplianceReport:
         return any(
             self.overall.of(s) for s in AFFECTED if s.severity <= threshold.severity or threshold is Lifecycle.UNKNOWN
         )
-
-
-def parse_day(text: str, flag: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError as err:
-        raise ConfigError(f"{flag}: {text!r} is not a date (YYYY-MM-DD)") from err
-
-
-def parse_within(text: str) -> timedelta:
-    """'90d' or '90' -> 90 days."""
-    match = _WITHIN.match(text.strip())
-    if not match:
-        raise ConfigError(f"--within: {text!r} is not a number of days (e.g. 90d or 90)")
-    return timedelta(days=int(match.group(1)))
 
 
 def build_report(snapshot: Snapshot, catalog: RuntimeCatalog, as_of: date, within: timedelta) -> ComplianceReport:

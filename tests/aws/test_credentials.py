@@ -13,7 +13,8 @@ from conftest import FAST_RETRY, clear_aws_environment, job_role_arn, make_confi
 from inventory.aws.credentials import AccountCredentials, AssumeRoleFailed, ClientFactory, Credentials
 from inventory.aws.retry import RetryPolicy
 from inventory.demo.emulator import Emulator
-from inventory.errors import CredentialsError, ExitCode
+from inventory.errors import CredentialsError
+from inventory.exits import ExitCode, for_error
 from inventory.job.targets import Account, build_targets
 
 # Account ids used only by this module (moto's state is shared by the whole session).
@@ -188,7 +189,7 @@ def test_require_hub_credentials_without_credentials(monkeypatch: pytest.MonkeyP
     clients = ClientFactory.from_environment(4)
     with pytest.raises(CredentialsError) as caught:
         clients.require_hub_credentials()
-    assert caught.value.exit_code == ExitCode.ENVIRONMENT
+    assert for_error(caught.value) == ExitCode.ENVIRONMENT
     assert "no AWS credentials" in str(caught.value)
 
 

@@ -27,7 +27,8 @@ from inventory.aws.credentials import ClientFactory
 from inventory.aws.organization import OrgAccount, OrganizationError, active, list_organization_accounts
 from inventory.aws.retry import RetryPolicy
 from inventory.demo.emulator import Emulator
-from inventory.errors import ExitCode, InventoryError
+from inventory.errors import InventoryError
+from inventory.exits import ExitCode, for_error
 
 OPERATIONS = ("ListAccounts", "ListAccountsForParent", "ListOrganizationalUnitsForParent")
 MISSING_OU = "ou-abcd-12345678"
@@ -203,8 +204,8 @@ def test_unknown_ou_is_one_line_organization_error(tree: Tree, org: Any) -> None
     assert "attempts" not in message  # not retried
     assert isinstance(caught.value.__cause__, ClientError)
     assert isinstance(caught.value, InventoryError)
-    assert caught.value.exit_code is ExitCode.ENVIRONMENT
-    assert int(caught.value.exit_code) == 3
+    assert for_error(caught.value) is ExitCode.ENVIRONMENT
+    assert int(for_error(caught.value)) == 3
 
 
 # ---------------------------------------------------------------- answers moto never gives

@@ -1,13 +1,14 @@
 """The demo's two nights: run it twice, diff the inventories, and see exactly NIGHT_TWO_CHANGES.
 
-Each night runs `command_demo` in a fresh Python process, as a user running `lambda-inventory demo` twice
-would (moto's state is process-wide, and each night needs an empty emulator). The parser's `--night` flag
-lives in cli.py; here the namespace carries `night` the way argparse would.
+Each night runs `run_demo` in a fresh Python process, as a user running `lambda-inventory demo` twice
+would (moto's state is process-wide, and each night needs an empty emulator), and keeps the DemoOutcome it
+returns; the process exits with the code cli.py gives that outcome. The `--night` flag is cli.py's (its
+parser refuses any other value: tests/test_cli_env.py).
 """
 
 from __future__ import annotations
 
-import argparse
+import json
 import os
 import subprocess
 import sys
@@ -19,20 +20,23 @@ from typing import Any
 import pyarrow.parquet as pq
 import pytest
 
-from inventory.demo.run import NIGHT_TWO_CHANGES, Change, check_night, demo_org, night_of
-from inventory.errors import ConfigError
+from inventory.demo.run import NIGHT_TWO_CHANGES, Change, check_night, demo_org
 
 TIMEOUT = 300
 NIGHT_ONE_ROWS, NIGHT_TWO_ROWS = 154, 155  # reachable functions (test_cli checks 154 for the default night)
 PER_RUN = {"snapshot_time", "last_modified", "revision_id"}  # differ on every run, whatever was seeded
 
 RUN_NIGHT = """
-import argparse, sys
-from inventory.demo.run import command_demo
-output, night = sys.argv[1], int(sys.argv[2])
-args = argparse.Namespace(output=output, format=None, max_workers=None, throttle_rate=0.1, port=0,
-                          serve=False, serve_timeout=600.0, night=night)
-sys.exit(command_demo(args, False))
+import json, sys
+from pathlib import Path
+from inventory.demo.run import DemoOptions, run_demo
+from inventory.exits import for_demo
+from inventory.output.destination import Format
+output, night = Path(sys.argv[1]), int(sys.argv[2])
+outcome = run_demo(DemoOptions(output / "inventory.parquet", Format.PARQUET, night), False)
+statuses = sorted([r.target.account.account_id, r.target.region, r.status.value] for r in outcome.results)
+(output / "outcome.json").write_text(json.dumps({"problems": outcome.problems, "statuses": statuses}))
+sys.exit(for_demo(outcome.problems))
 """
 
 
@@ -41,6 +45,7 @@ class Night:
     number: int
     proc: subprocess.CompletedProcess[str]
     rows: dict[str, dict[str, Any]]  # function_arn -> the inventory row
+    outcome: dict[str, Any]  # the DemoOutcome: its problems and the (account, region, status) of its results
 
 
 def _environment() -> dict[str, str]:
@@ -59,9 +64,9 @@ def _run_night(number: int, tmp: Path) -> Night:
         timeout=TIMEOUT,
         check=False,
     )
-    path = out / "inventory.parquet"
+    path, found = out / "inventory.parquet", out / "outcome.json"
     rows = {row["function_arn"]: row for row in pq.read_table(path).to_pylist()} if path.is_file() else {}
-    return Night(number, proc, rows)
+    return Night(number, proc, rows, json.loads(found.read_text()) if found.is_file() else {})
 
 
 @pytest.fixture(scope="module")
@@ -76,6 +81,20 @@ def test_each_night_passes_the_demo_check(nights: dict[int, Night], number: int)
     assert night.proc.returncode == 0, night.proc.stdout + night.proc.stderr
     assert "demo check passed" in night.proc.stdout
     assert len(night.rows) == {1: NIGHT_ONE_ROWS, 2: NIGHT_TWO_ROWS}[number]
+
+
+@pytest.mark.parametrize("number", [1, 2])
+def test_the_demo_returns_its_findings(nights: dict[int, Night], number: int) -> None:
+    """No problem, and the run's results: the denied account failed and the disabled region skipped, which
+    the check expects (so the exit code is 0 although the run itself was partial)."""
+    outcome = nights[number].outcome
+    assert outcome["problems"] == []
+    assert len(outcome["statuses"]) == 12
+    not_ok = {(a, r, s) for a, r, s in outcome["statuses"] if s != "ok"}
+    assert not_ok == {
+        ("333333333333", "ap-east-1", "skipped"),
+        *{("555555555555", region, "failed") for region in ("us-east-1", "eu-west-1", "eu-central-1")},
+    }
 
 
 def test_night_two_says_what_changed(nights: dict[int, Night]) -> None:
@@ -145,15 +164,21 @@ def test_the_seeded_organisations_differ_by_one_function() -> None:
     assert (count(1), count(2)) == (158, 159)  # 4 more in the denied account, never listed
 
 
-@pytest.mark.parametrize(("given", "night"), [({}, 1), ({"night": 1}, 1), ({"night": 2}, 2)])
-def test_night_defaults_to_one(given: dict[str, int], night: int) -> None:
-    assert night_of(argparse.Namespace(**given)) == night
-
-
-@pytest.mark.parametrize("bad", [0, 3, "2"])
-def test_an_unknown_night_is_a_config_error(bad: object) -> None:
-    with pytest.raises(ConfigError, match="--night"):
-        night_of(argparse.Namespace(night=bad))
+def test_a_failed_check_exits_1_in_the_cli(tmp_path: Path) -> None:
+    """--serve with no job to wait for: the check fails ("no output"), which the CLI maps to 1 (PARTIAL)."""
+    script = Path(sys.executable).parent / "lambda-inventory"
+    proc = subprocess.run(
+        [str(script), "demo", "--serve", "--serve-timeout", "1", "--output", f"{tmp_path}/served/"],
+        env=_environment(),
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+        check=False,
+    )
+    assert proc.returncode == 1, proc.stdout[-2000:] + proc.stderr[-2000:]
+    assert f"demo check FAILED: no {tmp_path}/served/inventory.parquet after 1s\n" in proc.stdout
+    assert "demo check passed" not in proc.stdout
 
 
 def test_demo_in_csv_passes_its_own_check(tmp_path: Path) -> None:

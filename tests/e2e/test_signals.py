@@ -31,6 +31,7 @@ from inventory.aws.credentials import ClientFactory
 from inventory.aws.retry import RetryPolicy
 from inventory.demo.emulator import Emulator
 from inventory.demo.seed import FunctionSpec, MemberSpec, Seeded
+from inventory.exits import for_signal
 from inventory.job.targets import Account, Target
 from inventory.output.destination import resolve_destination
 from inventory.output.schema import STATUS_SCHEMA, function_batch
@@ -200,7 +201,7 @@ def test_sigterm_during_a_multipart_upload_aborts_it_and_publishes_nothing(
     sink.write(function_batch(target, datetime(2026, 11, 28, tzinfo=UTC), items))  # ~18 MiB: 4 parts
 
     started = time.monotonic()
-    with stop_on_signals(), pytest.raises(Stopped) as stopped:
+    with stop_on_signals(for_signal), pytest.raises(Stopped) as stopped:
         try:
             sink.commit(STATUS_SCHEMA.empty_table(), {"run_id": "x"})
         except BaseException:

@@ -11,7 +11,8 @@ from typing import Any
 import pytest
 
 from inventory.aws.credentials import lambda_regions
-from inventory.errors import ConfigError, ExitCode, InventoryError
+from inventory.errors import ConfigError, InventoryError
+from inventory.exits import ExitCode, for_error
 from inventory.job.config import (
     DEFAULT_ROLE_NAME,
     AccountConfig,
@@ -51,8 +52,8 @@ def _assert_one_line(err: ConfigError) -> str:
     text = str(err)
     assert text
     assert "\n" not in text and "\r" not in text
-    assert err.exit_code is ExitCode.USAGE
-    assert int(err.exit_code) == 2
+    assert for_error(err) is ExitCode.USAGE
+    assert int(for_error(err)) == 2
     return text
 
 
@@ -314,7 +315,7 @@ def test_error_with_newline_in_key_stays_one_line() -> None:
 
 def test_config_error_is_an_inventory_error() -> None:
     assert issubclass(ConfigError, InventoryError)
-    assert ConfigError("x").exit_code == ExitCode.USAGE == 2
+    assert for_error(ConfigError("x")) == ExitCode.USAGE == 2
 
 
 @pytest.mark.parametrize(

@@ -17,8 +17,7 @@ from conftest import REGIONS, job_role_arn, make_config, run_inventory, seed_mem
 
 from inventory.demo.emulator import Emulator
 from inventory.demo.seed import FunctionSpec, MemberSpec, Seeded
-from inventory.errors import ExitCode
-from inventory.job.summary import exit_code
+from inventory.exits import ExitCode, for_run
 from inventory.output.layout import Format
 from inventory.output.schema import INVENTORY_SCHEMA, STATUS_SCHEMA
 from inventory.output.status import Status
@@ -136,7 +135,7 @@ def test_many_targets_with_throttling_lose_and_duplicate_nothing(emu: Emulator, 
     assert status[(DATA, "eu-west-1")]["function_count"] == 0  # nothing there: ok and 0, not unknown
     assert status[(PROD, "us-east-1")]["pages"] == 2
 
-    assert exit_code(results) == ExitCode.PARTIAL == 1
+    assert for_run(results) == ExitCode.PARTIAL == 1
     assert (summary.ok, summary.skipped, summary.failed) == (11, 1, 3)
     assert summary.functions == 85
     assert summary.accounts == 5
@@ -164,7 +163,7 @@ def test_all_ok_run_exits_zero(emu: Emulator, org: Seeded, tmp_path: Path) -> No
     accounts = (PROD, DATA, EDGE)
     summary, results = run_inventory(_config(*accounts), tmp_path / "inventory.parquet")
 
-    assert exit_code(results) == ExitCode.OK == 0
+    assert for_run(results) == ExitCode.OK == 0
     assert all(r.status is Status.OK for r in results)
     assert summary.failed == summary.skipped == 0
     found = Counter(pq.read_table(tmp_path / "inventory.parquet").column("function_arn").to_pylist())
@@ -175,7 +174,7 @@ def test_skipped_region_does_not_fail_the_run(emu: Emulator, org: Seeded, tmp_pa
     emu.app.behaviour.disabled.add(DISABLED)
     summary, results = run_inventory(_config(DEV), tmp_path / "inventory.parquet")
 
-    assert exit_code(results) == ExitCode.OK
+    assert for_run(results) == ExitCode.OK
     assert (summary.ok, summary.skipped, summary.failed) == (2, 1, 0)
     found = Counter(pq.read_table(tmp_path / "inventory.parquet").column("function_arn").to_pylist())
     assert found == _expected(org, (DEV,), {DISABLED})
@@ -267,7 +266,7 @@ def test_zero_functions_is_ok_with_count_zero_not_unknown(emu: Emulator, org: Se
         assert (status[(EMPTY, region)]["status"], status[(EMPTY, region)]["function_count"]) == ("ok", 0)
         assert (status[(LEGACY, region)]["status"], status[(LEGACY, region)]["function_count"]) == ("failed", None)
     assert summary.functions == 0
-    assert exit_code(results) == ExitCode.PARTIAL
+    assert for_run(results) == ExitCode.PARTIAL
 
 
 @pytest.mark.parametrize("scenario", ["all-failed", "all-empty"])
@@ -279,7 +278,7 @@ def test_empty_inventory_still_writes_full_schema(emu: Emulator, org: Seeded, tm
         config, want_exit = _config(EMPTY), ExitCode.OK
 
     _, results = run_inventory(config, tmp_path / "inventory.parquet")
-    assert exit_code(results) == want_exit
+    assert for_run(results) == want_exit
 
     table = pq.read_table(tmp_path / "inventory.parquet")
     assert table.num_rows == 0
@@ -307,7 +306,7 @@ def test_keys_expiring_mid_run_are_replaced_without_losing_rows(emu: Emulator, o
     summary, results = run_inventory(_config(*accounts, retry=retry), tmp_path / "inventory.parquet")
 
     assert [r.error_message for r in results if r.status is not Status.OK] == []
-    assert exit_code(results) == ExitCode.OK
+    assert for_run(results) == ExitCode.OK
     found = Counter(pq.read_table(tmp_path / "inventory.parquet").column("function_arn").to_pylist())
     assert found == _expected(org, accounts, set())
     assert emu.app.stats.expired > 0

@@ -1,14 +1,11 @@
-"""The run summary, and results -> exit code. (The status rows: tests/output/test_status.py.)"""
+"""The run summary. (The status rows: tests/output/test_status.py; results -> exit code: tests/test_exits.py.)"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
-from inventory.errors import ExitCode
 from inventory.job.collect import TargetResult
-from inventory.job.summary import RunSummary, exit_code, render_summary, summarise
+from inventory.job.summary import RunSummary, render_summary, summarise
 from inventory.job.targets import Account, Target
 from inventory.output.status import Status
 
@@ -100,32 +97,6 @@ def test_summarise_nothing() -> None:
         0,
         0,
     )
-
-
-# --- exit_code ----------------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("results", "code"),
-    [
-        ([], ExitCode.OK),
-        ([ok("111111111111", "us-east-1")], ExitCode.OK),
-        ([ok("111111111111", "us-east-1", 0)], ExitCode.OK),
-        ([skipped("111111111111", "ap-east-1")], ExitCode.OK),
-        ([ok("111111111111", "us-east-1"), skipped("111111111111", "ap-east-1")], ExitCode.OK),
-        ([failed("111111111111", "us-east-1")], ExitCode.PARTIAL),
-        ([ok("111111111111", "us-east-1"), failed("222222222222", "us-east-1")], ExitCode.PARTIAL),
-        ([skipped("111111111111", "ap-east-1"), failed("222222222222", "us-east-1")], ExitCode.PARTIAL),
-        (MIXED, ExitCode.PARTIAL),
-    ],
-)
-def test_exit_code(results: list[TargetResult], code: ExitCode) -> None:
-    assert exit_code(results) is code
-
-
-def test_exit_code_values() -> None:
-    assert int(ExitCode.OK) == 0
-    assert int(ExitCode.PARTIAL) == 1
 
 
 # --- render_summary -----------------------------------------------------------------------------------

@@ -31,7 +31,8 @@ from conftest import new_bucket
 from inventory.aws.credentials import ClientFactory, botocore_config
 from inventory.aws.retry import RetryPolicy
 from inventory.demo.emulator import Emulator
-from inventory.errors import ExitCode, OutputError
+from inventory.errors import OutputError
+from inventory.exits import ExitCode, for_error
 from inventory.job.collect import TargetResult
 from inventory.job.targets import Account, Target
 from inventory.output.destination import Destination, S3Object, resolve_destination
@@ -195,7 +196,7 @@ def test_bad_output_is_one_line_exit_2(output: str, message: str) -> None:
         _resolve(output)
     assert str(info.value) == message
     assert "\n" not in str(info.value)
-    assert info.value.exit_code is ExitCode.USAGE
+    assert for_error(info.value) is ExitCode.USAGE
 
 
 @pytest.mark.parametrize("shard", [(4, 4), (-1, 4), (0, 0), (5, 2)])
@@ -296,8 +297,8 @@ def fs(emu: Emulator) -> pafs.S3FileSystem:
 def _one_line(err: OutputError) -> str:
     text = str(err)
     assert text and "\n" not in text
-    assert err.exit_code is ExitCode.USAGE
-    assert int(err.exit_code) == 2
+    assert for_error(err) is ExitCode.USAGE
+    assert int(for_error(err)) == 2
     return text
 
 

@@ -21,7 +21,8 @@ import pyarrow.parquet as pq
 import pytest
 
 import inventory.output.sink
-from inventory.errors import ExitCode, OutputError
+from inventory.errors import OutputError
+from inventory.exits import ExitCode, for_error, for_signal
 from inventory.job.targets import Account, Target
 from inventory.output.destination import resolve_destination, resolve_output
 from inventory.output.layout import Format, status_name
@@ -89,7 +90,7 @@ def _listing(directory: Path) -> list[str]:
 def _one_line(err: OutputError) -> str:
     text = str(err)
     assert text and "\n" not in text
-    assert err.exit_code is ExitCode.USAGE
+    assert for_error(err) is ExitCode.USAGE
     return text
 
 
@@ -379,7 +380,7 @@ def test_output_format_conflict_or_no_extension_is_refused_before_any_file(
 ) -> None:
     with pytest.raises(OutputError) as info:
         resolve_output(str(tmp_path / name), fmt)
-    assert info.value.exit_code == 2
+    assert for_error(info.value) == 2
     assert "\n" not in str(info.value)
     assert list(tmp_path.iterdir()) == []
 
@@ -524,7 +525,7 @@ def test_status_destination_unwritable_cleans_inventory_temp(tmp_path: Path) -> 
 
 
 def test_output_error_is_usage() -> None:
-    assert OutputError("x").exit_code == ExitCode.USAGE == 2
+    assert for_error(OutputError("x")) == ExitCode.USAGE == 2
 
 
 # --- RunSink: destinations with a manifest ------------------------------------------------------------
@@ -797,7 +798,7 @@ def test_a_signal_during_the_renames_is_delivered_once_all_three_files_are_in_pl
     sink = open_sink(resolve_destination(str(out), None, False, DAY, None), STATUS_SCHEMA)
     sink.write(_batch("a", "b"))
     sys.addaudithook(hook)  # cannot be removed; `armed` makes it fire once
-    with stop_on_signals(), pytest.raises(Stopped) as stopped:
+    with stop_on_signals(for_signal), pytest.raises(Stopped) as stopped:
         sink.commit(_status(2), _manifest("next"))
     assert not armed["on"], "the signal was sent"
     assert stopped.value.signum == signal.SIGTERM and stopped.value.published

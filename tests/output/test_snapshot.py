@@ -30,7 +30,8 @@ from support.inventories import (
 
 from inventory.aws.credentials import ClientFactory
 from inventory.demo.emulator import Emulator
-from inventory.errors import ConfigError, ExitCode
+from inventory.errors import ConfigError, InventoryError, SnapshotError
+from inventory.exits import ExitCode, for_error
 from inventory.output.layout import Format
 from inventory.output.schema import INVENTORY_SCHEMA, STATUS_SCHEMA
 from inventory.output.snapshot import Snapshot, load_snapshot
@@ -55,10 +56,10 @@ def _sorted_names(snapshot: Snapshot) -> list[str]:
     return sorted(snapshot.functions.column("function_name").to_pylist())
 
 
-def _one_line(err: ConfigError) -> str:
+def _one_line(err: InventoryError) -> str:
     text = str(err)
     assert text and "\n" not in text
-    assert err.exit_code is ExitCode.USAGE
+    assert for_error(err) is ExitCode.USAGE
     return text
 
 
@@ -102,7 +103,7 @@ def test_latest_partition_unless_a_date_is_given(tmp_path: Path) -> None:
 
 def test_missing_partition_is_one_line(tmp_path: Path) -> None:
     write_run(str(tmp_path), [function(PROD, "a")], [status(PROD, "eu-west-1", count=1)])
-    with pytest.raises(ConfigError) as info:
+    with pytest.raises(SnapshotError) as info:
         load_snapshot(str(tmp_path), date(2026, 1, 1))
     assert _one_line(info.value) == (
         f"{tmp_path}/snapshot_date=2026-01-01: no such partition or no inventory in it (latest is 2026-11-28)"
@@ -110,7 +111,7 @@ def test_missing_partition_is_one_line(tmp_path: Path) -> None:
 
 
 def test_prefix_without_partitions_is_one_line(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError) as info:
+    with pytest.raises(SnapshotError) as info:
         load_snapshot(str(tmp_path))
     assert _one_line(info.value).startswith(f"{tmp_path}: no snapshot_date=YYYY-MM-DD partitions")
 
@@ -119,7 +120,7 @@ def test_missing_status_of_a_shard_is_one_line(tmp_path: Path) -> None:
     _two_shards(str(tmp_path))
     status_file = tmp_path / "_status" / f"snapshot_date={SNAPSHOT_DATE}" / "shard-1-of-2.parquet"
     status_file.unlink()
-    with pytest.raises(ConfigError) as info:
+    with pytest.raises(SnapshotError) as info:
         load_snapshot(str(tmp_path))
     inventory_file = tmp_path / f"snapshot_date={SNAPSHOT_DATE}" / "shard-1-of-2.parquet"
     assert _one_line(info.value) == f"{status_file}: missing (the status file of {inventory_file})"
@@ -129,7 +130,7 @@ def test_status_without_its_inventory_is_one_line(tmp_path: Path) -> None:
     _two_shards(str(tmp_path))
     inventory_file = tmp_path / f"snapshot_date={SNAPSHOT_DATE}" / "shard-0-of-2.parquet"
     inventory_file.unlink()
-    with pytest.raises(ConfigError) as info:
+    with pytest.raises(SnapshotError) as info:
         load_snapshot(str(tmp_path))
     assert _one_line(info.value).startswith(f"{inventory_file}: missing (its status file ")
 
@@ -180,7 +181,7 @@ def test_file_with_missing_status_is_one_line(tmp_path: Path) -> None:
         str(tmp_path / "x.parquet"), [function(PROD, "a")], [status(PROD, "eu-west-1", count=1)], partitioned=False
     )
     (tmp_path / "x.status.parquet").unlink()
-    with pytest.raises(ConfigError) as info:
+    with pytest.raises(SnapshotError) as info:
         load_snapshot(str(tmp_path / "x.parquet"))
     assert _one_line(info.value) == f"{tmp_path}/x.status.parquet: missing (the status file of {tmp_path}/x.parquet)"
 
@@ -195,7 +196,7 @@ def test_file_with_missing_status_is_one_line(tmp_path: Path) -> None:
 )
 def test_unusable_file_is_one_line(tmp_path: Path, make: Any, expected: str) -> None:
     make(tmp_path)
-    with pytest.raises(ConfigError) as info:
+    with pytest.raises(SnapshotError) as info:
         load_snapshot(str(tmp_path / "nothing.parquet"))
     assert expected.format(p=tmp_path) in _one_line(info.value)
 
@@ -206,7 +207,7 @@ def test_csv_with_a_bad_list_cell_is_one_line(tmp_path: Path) -> None:
     )
     path = Path(str(dest.inventory))
     path.write_text(path.read_text().replace('"[""x86_64""]"', '"x86_64"'), encoding="utf-8")
-    with pytest.raises(ConfigError) as info:
+    with pytest.raises(SnapshotError) as info:
         load_snapshot(str(path))
     assert "column architectures" in _one_line(info.value)
 
@@ -289,7 +290,7 @@ def test_s3_missing_status_bucket_and_partition_are_one_line(writer: Any, reader
         "s3://no-such-bucket-4f1c/p/": "s3://no-such-bucket-4f1c/p: bucket 'no-such-bucket-4f1c' does not exist",
     }
     for source, expected in cases.items():
-        with pytest.raises(ConfigError) as info:
+        with pytest.raises(SnapshotError) as info:
             load_snapshot(source, s3=reader)
         assert _one_line(info.value).startswith(expected)
 

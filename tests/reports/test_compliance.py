@@ -37,7 +37,7 @@ from support.inventories import (
     write_runtimes,
 )
 
-from inventory.errors import ConfigError, ExitCode
+from inventory.exits import ExitCode
 from inventory.output.layout import Format
 from inventory.output.snapshot import Snapshot
 from inventory.reports.compliance import (
@@ -45,8 +45,6 @@ from inventory.reports.compliance import (
     ComplianceReport,
     Tally,
     build_report,
-    parse_day,
-    parse_within,
 )
 from inventory.reports.compliance_render import AFFECTED_COLUMNS, render_report, report_document
 from inventory.reports.lifecycle import Lifecycle
@@ -190,24 +188,6 @@ def test_an_empty_status_file_is_a_warning(tmp_path: Path) -> None:
     report = _report(tmp_path, snapshot)
     assert report.coverage.warnings == ("the status file lists no targets: nothing was inventoried",)
     assert report.overall == Tally((), (0,) * len(Lifecycle))
-
-
-@pytest.mark.parametrize(("text", "days"), [("90d", 90), ("90", 90), ("0", 0), (" 7d ", 7), ("365d", 365)])
-def test_parse_within(text: str, days: int) -> None:
-    assert parse_within(text) == timedelta(days=days)
-
-
-@pytest.mark.parametrize("text", ["3w", "-1", "", "d", "90 days", "1.5"])
-def test_parse_within_refuses_in_one_line(text: str) -> None:
-    with pytest.raises(ConfigError) as info:
-        parse_within(text)
-    assert str(info.value) == f"--within: {text!r} is not a number of days (e.g. 90d or 90)"
-
-
-def test_parse_day() -> None:
-    assert parse_day("2026-11-28", "--as-of") == date(2026, 11, 28)
-    with pytest.raises(ConfigError, match=r"^--as-of: '2026-13-01' is not a date \(YYYY-MM-DD\)$"):
-        parse_day("2026-13-01", "--as-of")
 
 
 # --- the command, as a subprocess ---------------------------------------------------------------------

@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from inventory.errors import ConfigError, ExitCode
+from inventory.errors import ConfigError
+from inventory.exits import ExitCode, for_error
 from inventory.reports.lifecycle import Lifecycle, Runtime, RuntimeCatalog, load_catalog
 
 DAY = timedelta(days=1)
@@ -267,7 +268,7 @@ def test_a_malformed_file_is_one_config_error_line(tmp_path: Path, text: str, na
     assert "\n" not in message
     assert message.startswith(f"{path}: not a runtime schedule: ")
     assert names in message
-    assert raised.value.exit_code is ExitCode.USAGE
+    assert for_error(raised.value) is ExitCode.USAGE
 
 
 def test_a_missing_file_is_a_config_error(tmp_path: Path) -> None:

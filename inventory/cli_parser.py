@@ -1,0 +1,199 @@
+"""The command line's parser: every command by name and help, and the flags of the one being run.
+
+The flags that need a command's own vocabulary (output formats, lifecycle statuses, diff formats) are added
+only when that command is parsed, importing its modules then: `lambda-inventory --help` lists the commands
+without importing any of them, and `run --help` never imports the report modules. Values argparse cannot
+check alone, and the LAMBDA_INVENTORY_* variables that stand in for flags, are cli_env.py's.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Collection, Sequence
+from pathlib import Path
+
+from inventory import __version__
+from inventory.cli_env import ENV, LOG_FORMATS, LOG_LEVELS, env, positive_int
+from inventory.exits import ExitCode
+
+COMMANDS = ("run", "validate", "demo", "report", "diff")
+
+
+def _common(parser: argparse.ArgumentParser, default_output: str | None) -> None:
+    from inventory.output.layout import Format
+
+    parser.add_argument(
+        "--output",
+        default=env("OUTPUT", default_output),
+        required=env("OUTPUT", default_output) is None,
+        help=f"file to write, a directory for inventory.<format>, s3://bucket/key.parquet, or s3://bucket/prefix/ "
+        f"for the partitioned layout [env {ENV}OUTPUT]",
+    )
+    parser.add_argument(
+        "--format",
+        choices=[f.value for f in Format],
+        default=None,
+        help=f"parquet or csv; default from the file extension, else parquet [env {ENV}FORMAT]",
+    )
+    parser.add_argument(
+        "--max-workers",
+        type=positive_int,
+        default=None,
+        help=f"targets listed concurrently; overrides the config [env {ENV}MAX_WORKERS]",
+    )
+    _log_flags(parser)
+
+
+def _organisation_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--accounts-from",
+        choices=["file", "organization"],
+        default=None,
+        help=f"where accounts come from; overrides accounts_from in the config [env {ENV}ACCOUNTS_FROM]",
+    )
+    parser.add_argument(
+        "--shard",
+        default=None,
+        metavar="INDEX/COUNT",
+        help=f"inventory only shard INDEX (0-based) of COUNT, split by a stable hash of the account id "
+        f"[env {ENV}SHARD, or AWS_BATCH_JOB_ARRAY_INDEX with {ENV}SHARD_COUNT]",
+    )
+    parser.add_argument(
+        "--partitioned",
+        action="store_true",
+        default=None,
+        help=f"write a local directory in the S3 layout: DIR/snapshot_date=YYYY-MM-DD/... [env {ENV}PARTITIONED]",
+    )
+
+
+def _log_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--log-level", default=None, choices=LOG_LEVELS, help=f"default info [env {ENV}LOG_LEVEL]")
+    parser.add_argument(
+        "--log-format",
+        default=None,
+        choices=LOG_FORMATS,
+        help=f"auto (default): text with a progress line on a terminal, JSON lines otherwise [env {ENV}LOG_FORMAT]",
+    )
+
+
+def _config_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--config",
+        type=Path,
+        default=Path(env("CONFIG") or "config/accounts.yaml"),
+        help=f"accounts file (default config/accounts.yaml) [env {ENV}CONFIG]",
+    )
+
+
+def exit_codes_help() -> str:
+    """The exit-code table for --help, made from ExitCode so it cannot drift."""
+    return "exit codes:\n" + "\n".join(f"  {code.value:>3}  {code.meaning}" for code in ExitCode)
+
+
+_HELP = {
+    "run": "run the inventory job with the hub's AWS credentials",
+    "validate": "check an accounts file without calling AWS",
+    "demo": "run the real job against an embedded AWS emulator (needs [demo])",
+    "report": "runtime compliance report of an inventory snapshot (no AWS call)",
+    "diff": "functions added, removed, changed or unknown between two snapshots",
+}
+_WITH_EXIT_CODES = ("run", "validate")  # their --help ends with the exit-code table, as the top-level one
+
+
+def build_parser(flags_of: Collection[str] = COMMANDS) -> argparse.ArgumentParser:
+    """Every command, by name and help; the flags of those in `flags_of` only (main passes the one on the
+    command line, so that parsing imports nothing another command needs)."""
+    parser = argparse.ArgumentParser(
+        prog="lambda-inventory",
+        description="Inventory every AWS Lambda function across accounts and regions.",
+        epilog=exit_codes_help(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True)
+    for name in COMMANDS:
+        if name in _WITH_EXIT_CODES:
+            raw = argparse.RawDescriptionHelpFormatter
+            command = commands.add_parser(name, help=_HELP[name], epilog=exit_codes_help(), formatter_class=raw)
+        else:
+            command = commands.add_parser(name, help=_HELP[name])
+        if name in flags_of:
+            _FLAGS[name](command)
+    return parser
+
+
+def command_in(argv: Sequence[str]) -> str:
+    """The command named on the line: its first argument that is not a flag (the top-level flags, --help
+    and --version, take no value); '' when there is none."""
+    return next((arg for arg in argv if not arg.startswith("-")), "")
+
+
+def _run_flags(run: argparse.ArgumentParser) -> None:
+    _config_flag(run)
+    _common(run, None)
+    _organisation_flags(run)
+
+
+def _validate_flags(validate: argparse.ArgumentParser) -> None:
+    _config_flag(validate)
+    _log_flags(validate)
+
+
+def _demo_flags(demo: argparse.ArgumentParser) -> None:
+    demo.add_argument("--throttle-rate", type=float, default=0.1, help="share of emulator calls answered 429")
+    demo.add_argument("--port", type=int, default=0, help="emulator port (default: a free one)")
+    demo.add_argument(
+        "--serve",
+        action="store_true",
+        help="seed the emulator, then wait for another process (the container) to run the job; check its output",
+    )
+    demo.add_argument("--serve-timeout", type=float, default=600.0, help="seconds --serve waits for the output")
+    demo.add_argument(
+        "--night",
+        type=int,
+        choices=[1, 2],
+        default=1,
+        help="2: seed the organisation as it is a night later (a few known changes), to try `diff` on two runs",
+    )
+    _common(demo, "out/")
+
+
+def _report_flags(report: argparse.ArgumentParser) -> None:
+    from inventory.reports.compliance import AFFECTED
+    from inventory.reports.lifecycle import Lifecycle
+
+    report.add_argument(
+        "source", help="an inventory file (its status file beside it), a directory or s3://bucket/prefix/"
+    )
+    report.add_argument("--snapshot-date", metavar="YYYY-MM-DD", help="partition to read (default: the latest)")
+    report.add_argument("--as-of", metavar="YYYY-MM-DD", help="judge runtimes on this day (default: today, UTC)")
+    report.add_argument(
+        "--within", default="90d", metavar="DAYS", help="deprecation_soon look-ahead: 90d or 90 (default 90d)"
+    )
+    report.add_argument("--format", choices=["markdown", "csv", "html"], default="markdown")
+    report.add_argument("--output", help="file to write (default: stdout)")
+    gates = sorted((s.value for s in AFFECTED), key=lambda v: Lifecycle(v).severity)
+    report.add_argument("--fail-on", choices=gates, help=f"exit {ExitCode.GATE} if a function has this status or worse")
+    report.add_argument("--runtimes", type=Path, help="runtime schedule file (default: the packaged one)")
+    _log_flags(report)
+
+
+def _diff_flags(diff: argparse.ArgumentParser) -> None:
+    from inventory.reports.diff_render import DiffFormat
+
+    for name in ("old", "new"):
+        diff.add_argument(name, help=f"the {name} snapshot: an inventory file, a directory or s3://bucket/prefix/")
+        diff.add_argument(f"--{name}-date", metavar="YYYY-MM-DD", help=f"partition of {name.upper()} (default: latest)")
+    diff.add_argument("--format", choices=[f.value for f in DiffFormat], default=DiffFormat.MARKDOWN.value)
+    diff.add_argument("--output", help="file to write (default: stdout)")
+    diff.add_argument("--fail-on-change", action="store_true", help=f"exit {ExitCode.GATE} if any function changed")
+    _log_flags(diff)
+
+
+_FLAGS = {
+    "run": _run_flags,
+    "validate": _validate_flags,
+    "demo": _demo_flags,
+    "report": _report_flags,
+    "diff": _diff_flags,
+}

@@ -1,0 +1,93 @@
+"""Each command imports what it uses: `--help`, `run --help` and `run` never import the report modules
+(nor matplotlib or pandas), `report` and `diff` import them when they run, and `demo` imports the emulator
+(moto) only when it runs. A behaviour test, not a timing one: the figures are in docs/performance.md.
+
+Each case is a fresh interpreter that imports inventory.cli, runs `main(argv)` and then lists the modules
+it holds, as a user's process would. pyarrow imports pandas by itself when it builds a table from Python
+values and pandas is installed (it is in the test extra, not in the image), so the run is made with pandas
+and matplotlib made unimportable, as in the image: it must succeed and load no report module.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+from conftest import config_dict, seed_members, subprocess_env
+
+from inventory.demo.emulator import Emulator
+from inventory.demo.seed import FunctionSpec, MemberSpec
+
+ACCOUNT = "280000000001"  # only this module uses it
+HEAVY = ("inventory.reports", "matplotlib", "pandas", "moto")
+
+LIST_MODULES = """
+import json, sys
+BLOCKED = tuple(json.loads(%r))
+
+class NotInstalled:  # these cannot be imported, as when they are not installed
+    @staticmethod
+    def find_spec(name, path=None, target=None):
+        if name.split(".")[0] in BLOCKED:
+            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+        return None
+
+sys.meta_path.insert(0, NotInstalled)
+from inventory.cli import main
+try:
+    code = main(sys.argv[1:])
+except SystemExit as stop:
+    code = stop.code
+loaded = sorted({name for name in sys.modules if name.startswith(tuple(json.loads(%r)))})
+print(json.dumps({"code": code, "loaded": loaded}))
+"""
+
+
+def _modules_after(
+    args: list[str], env: dict[str, str], cwd: Path, blocked: tuple[str, ...] = ()
+) -> tuple[object, list[str]]:
+    """(main's return value or exit code, the loaded modules that start with a HEAVY name)."""
+    script = LIST_MODULES % (json.dumps(blocked), json.dumps(HEAVY))
+    done = subprocess.run(
+        [sys.executable, "-c", script, *args],
+        env=env,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    found = json.loads(done.stdout.splitlines()[-1])
+    return found["code"], [name for name in found["loaded"] if name not in blocked]
+
+
+@pytest.mark.parametrize("args", [["--help"], ["run", "--help"], ["validate", "--help"], ["demo", "--help"]])
+def test_help_imports_no_report_module(tmp_path: Path, args: list[str]) -> None:
+    code, loaded = _modules_after(args, subprocess_env(None), tmp_path)
+    assert code == 0
+    assert loaded == []
+
+
+@pytest.mark.parametrize("args", [["report", "--help"], ["diff", "--help"]])
+def test_report_and_diff_import_their_modules_when_parsed(tmp_path: Path, args: list[str]) -> None:
+    code, loaded = _modules_after(args, subprocess_env(None), tmp_path)
+    assert code == 0
+    assert "inventory.reports" in loaded
+    assert not {"matplotlib", "pandas", "moto"} & {name.split(".")[0] for name in loaded}
+
+
+def test_a_run_imports_no_report_module(emulator: Emulator, tmp_path: Path) -> None:
+    seed_members(emulator, [MemberSpec(ACCOUNT, "imports", {"us-east-1": (FunctionSpec("fn", 3),)})])
+    accounts = [{"account_id": ACCOUNT, "name": "imports"}]
+    config = tmp_path / "accounts.yaml"
+    config.write_text(yaml.safe_dump(config_dict(accounts, regions=["us-east-1"])), encoding="utf-8")
+    args = ["run", "--config", str(config), "--output", str(tmp_path / "out.parquet")]
+    code, loaded = _modules_after(args, subprocess_env(emulator.endpoint), tmp_path, ("pandas", "matplotlib"))
+    assert code == 0
+    assert (tmp_path / "out.parquet").is_file()
+    assert loaded == []
