@@ -11,16 +11,16 @@ from __future__ import annotations
 import os
 import secrets
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from importlib.resources import as_file, files
 from pathlib import Path
-from typing import Any
 
 import pyarrow as pa
 
 from inventory.aws.credentials import ClientFactory, lambda_regions
 from inventory.demo.emulator import Behaviour, Emulator
-from inventory.demo.seed import FunctionSpec, MemberSpec, Seeded, seed
+from inventory.demo.org import DENIED_ACCOUNT, DISABLED, NIGHT_TWO_CHANGES, demo_org
+from inventory.demo.seed import Seeded, seed
 from inventory.job.collect import TargetResult
 from inventory.job.config import load_config
 from inventory.job.pipeline import JobOptions, run_job
@@ -30,135 +30,8 @@ from inventory.output.snapshot import load_snapshot
 from inventory.output.status import Status
 
 HUB_ACCOUNT = "123456789012"  # moto's default account: the hub's own credentials act as it
-DENIED_ACCOUNT = "555555555555"
-DISABLED = ("333333333333", "ap-east-1")
 JOB_ROLE = "CrossAccountListFunctionsRole"
 DEMO_TARGETS = 12  # 4 accounts x 3 regions in demo/accounts.yaml
-
-
-NIGHT_TWO_LOG_LEVEL = "night-2-verbose"  # the value of the env var added on night 2 (checked never to leak)
-
-
-@dataclass(frozen=True)
-class Change:
-    """One documented difference between the demo's two nights, as a column of the inventory shows it.
-
-    `night1` / `night2` are the column's value for that function on each night; None means the function
-    does not exist that night (so it is absent from that night's inventory). List columns are tuples here.
-    """
-
-    what: str
-    account_id: str
-    region: str
-    function_name: str
-    column: str
-    night1: object
-    night2: object
-
-    def expected(self, night: int) -> object:
-        return self.night2 if night == 2 else self.night1
-
-    def __str__(self) -> str:
-        where = f"{self.account_id}/{self.region} {self.function_name}"
-        return f"{self.what}: {where} {self.column} {_show(self.night1)} -> {_show(self.night2)}"
-
-
-def _show(value: object) -> str:
-    if value is None:
-        return "(absent)"
-    return f"[{', '.join(map(str, value))}]" if isinstance(value, tuple) else str(value)
-
-
-# Exactly what `lambda-inventory demo --night 2` seeds differently from night 1 (the default). Every other
-# function is seeded identically, with the same names and so the same ARNs: diffing the two nights'
-# inventories shows these changes and nothing else (apart from per-run fields: snapshot_time,
-# last_modified, revision_id). Night 1 has 154 reachable functions, night 2 has 155.
-NIGHT_TWO_CHANGES: tuple[Change, ...] = (
-    Change("removed", "333333333333", "eu-west-1", "dev-java-000", "runtime", "java8", None),
-    Change("added", "222222222222", "eu-central-1", "payments-000", "runtime", None, "python3.13"),
-    Change("added", "222222222222", "eu-central-1", "payments-001", "runtime", None, "python3.13"),
-    Change("runtime upgraded", "222222222222", "eu-central-1", "reports-000", "runtime", "python3.8", "python3.12"),
-    Change("memory size changed", "444444444444", "us-east-1", "etl-000", "memory_size", 1024, 2048),
-    Change(
-        "environment variable name added",
-        "444444444444",
-        "eu-west-1",
-        "ingest-000",
-        "environment_variable_names",
-        (),
-        ("LOG_LEVEL",),
-    ),
-    Change(
-        "layer added",
-        "222222222222",
-        "eu-west-1",
-        "edge-000",
-        "layer_arns",
-        (),
-        ("arn:aws:lambda:eu-west-1:222222222222:layer:otel:1",),
-    ),
-)
-
-
-def demo_org(secret: str, night: int = 1) -> tuple[MemberSpec, ...]:
-    """4 member accounts x 3 regions; one region with 120 functions (3 pages). Night 2: NIGHT_TWO_CHANGES."""
-    env = {"DB_HOST": "db.internal", "DB_PASSWORD": secret}
-    second = night == 2
-    return (
-        _workloads_prod(env, second),
-        _workloads_dev(second),
-        _data_platform(env, second),
-        MemberSpec(DENIED_ACCOUNT, "legacy-sandbox", {"us-east-1": (FunctionSpec("old", 4, runtime="python2.7"),)}),
-    )
-
-
-def _first_differs(spec: FunctionSpec, **change: Any) -> tuple[FunctionSpec, ...]:
-    """The family `spec` with its first function changed and the others as they were (same names)."""
-    return replace(spec, count=1, **change), replace(spec, first=spec.first + 1, count=spec.count - 1)
-
-
-def _workloads_prod(env: dict[str, str], second: bool) -> MemberSpec:
-    fs = FunctionSpec
-    edge = fs("edge", 7, runtime="nodejs20.x", architectures=("arm64",), tracing="Active")
-    reports = fs("reports", 3, runtime="python3.8")
-    central = (*_first_differs(reports, runtime="python3.12"), fs("payments", 2, runtime="python3.13"))
-    return MemberSpec(
-        "222222222222",
-        "workloads-prod",
-        {
-            "us-east-1": (fs("orders", 120, environment=env),),
-            "eu-west-1": _first_differs(edge, layers=("otel",)) if second else (edge,),
-            "eu-central-1": central if second else (reports,),
-        },
-    )
-
-
-def _workloads_dev(second: bool) -> MemberSpec:
-    fs = FunctionSpec
-    image = fs("dev-image", 2, runtime=None, package_type="Image")
-    return MemberSpec(
-        "333333333333",
-        "workloads-dev",
-        {
-            "us-east-1": (fs("dev-api", 12, runtime="python3.9", publish=True),),
-            "eu-west-1": (image,) if second else (image, fs("dev-java", 1, runtime="java8")),
-        },
-    )
-
-
-def _data_platform(env: dict[str, str], second: bool) -> MemberSpec:
-    fs = FunctionSpec
-    etl = fs("etl", 5, memory_size=1024, vpc=True, environment=env, layers=("pandas",))
-    ingest = fs("ingest", 4, runtime="nodejs16.x")
-    logged = _first_differs(ingest, environment={"LOG_LEVEL": NIGHT_TWO_LOG_LEVEL})
-    return MemberSpec(
-        "444444444444",
-        "data-platform",
-        {
-            "us-east-1": _first_differs(etl, memory_size=2048) if second else (etl,),
-            "eu-west-1": logged if second else (ingest,),
-        },
-    )
 
 
 def _point_at(endpoint: str) -> None:

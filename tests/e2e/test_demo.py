@@ -20,7 +20,8 @@ from typing import Any
 import pyarrow.parquet as pq
 import pytest
 
-from inventory.demo.run import NIGHT_TWO_CHANGES, Change, check_night, demo_org
+from inventory.demo.org import NIGHT_TWO_CHANGES, Change, demo_org
+from inventory.demo.run import check_night
 
 TIMEOUT = 300
 NIGHT_ONE_ROWS, NIGHT_TWO_ROWS = 154, 155  # reachable functions (test_cli checks 154 for the default night)
