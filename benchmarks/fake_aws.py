@@ -245,13 +245,36 @@ def function_json(account: str, region: str, index: int, seed: int) -> str:
         f',"Environment":{{"Variables":{{"LOG_LEVEL":"INFO","STAGE":"{stage}"'
         f',"TABLE_NAME":"{team}-{app}-{stage}","POWERTOOLS_SERVICE_NAME":"{team}-{app}"}}}}'
         f',"TracingConfig":{{"Mode":"{"Active" if (h >> 30) % 4 == 0 else "PassThrough"}"}}'
-        f',"RevisionId":"{rev}"'
+        f',"RevisionId":"{rev}","ConfigSha256":"{sha}"'
     )
     if package == "Zip" and (h >> 32) % 3 == 0:
         parts.append(
             f',"Layers":[{{"Arn":"arn:aws:lambda:{region}:{account}:layer:{team}-common:{1 + (h >> 36) % 40}"'
-            f',"CodeSize":{4096 + (h >> 40) % 9_000_000}}}]'
+            f',"CodeSize":{4096 + (h >> 40) % 9_000_000}'
+            + (  # some layers are signed (code signing): both ARNs, as ListFunctions returns them
+                f',"SigningProfileVersionArn":"arn:aws:signer:{region}:{account}'
+                f':/signing-profiles/{team}/{h2 >> 40:010x}"'
+                f',"SigningJobArn":"arn:aws:signer:{region}:{account}:/signing-jobs/{h2 & 0xFFFFFFFF:08x}"'
+                if (h >> 37) % 4 == 0
+                else ""
+            )
+            + "}]"
         )
+    if package == "Image":
+        parts.append(
+            ',"ImageConfigResponse":{"ImageConfig":{"EntryPoint":["/lambda-entrypoint.sh"]'
+            f',"Command":["{handler or "app.handler"}"],"WorkingDirectory":"/var/task"}}}}'
+        )
+    if in_vpc and (h >> 46) % 8 == 0:
+        parts.append(
+            f',"FileSystemConfigs":[{{"Arn":"arn:aws:elasticfilesystem:{region}:{account}'
+            f':access-point/fsap-0{h2 >> 4 & 0xFFFFFFFFFFFFFFFF:016x}"'
+            f',"LocalMountPath":"/mnt/{app}"}}]'
+        )
+    if (h >> 50) % 20 == 0:
+        parts.append(',"DurableConfig":{"RetentionPeriodInDays":14,"ExecutionTimeout":86400}')
+    if (h >> 55) % 50 == 0:
+        parts.append(',"TenancyConfig":{"TenantIsolationMode":"PER_TENANT"}')
     if (h >> 44) % 10 == 0:
         parts.append(f',"DeadLetterConfig":{{"TargetArn":"arn:aws:sqs:{region}:{account}:{team}-{app}-dlq"}}')
     parts.append(

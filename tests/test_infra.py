@@ -83,11 +83,14 @@ def inline_policies(role: dict[str, Any]) -> dict[str, tuple[str | None, dict[st
 def glue_type(kind: pa.DataType) -> str:
     if pa.types.is_list(kind):
         return f"array<{glue_type(kind.value_type)}>"
+    if pa.types.is_struct(kind):
+        return "struct<" + ",".join(f"{field.name}:{glue_type(field.type)}" for field in kind) + ">"
     scalar = {
         pa.string(): "string",
         pa.int64(): "bigint",
         pa.int32(): "int",
         pa.bool_(): "boolean",
+        pa.float64(): "double",
     }
     if pa.types.is_timestamp(kind):
         return "timestamp"

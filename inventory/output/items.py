@@ -2,7 +2,8 @@
 batch or accepted something suspect, to name the first bad item (its FunctionName or index) and field.
 
 Fields are given as (path, Arrow type) with schema.FUNCTION_COLUMNS' path syntax: `VpcConfig.SubnetIds`,
-`Layers[].Arn`. None (absent) always fits: every column is nullable. A value is never shown in full (at most
+`Layers[].Arn` (a list<struct> column is checked field by field: `Layers[].CodeSize` as
+list<int64>). None (absent) always fits: every column is nullable. A value is never shown in full (at most
 60 characters), and Environment is never looked at here (schema.py reads only its variable names).
 """
 
@@ -14,6 +15,7 @@ from typing import Any
 import pyarrow as pa
 
 _INT_RANGES = {pa.int32(): 2**31, pa.int64(): 2**63}
+_FLOATS = (pa.float32(), pa.float64())
 _SHOWN = 60
 
 
@@ -45,6 +47,8 @@ def _fits(value: Any, kind: pa.DataType) -> bool:
         return True
     if kind in _INT_RANGES:
         return type(value) is int and -_INT_RANGES[kind] <= value < _INT_RANGES[kind]
+    if kind in _FLOATS:
+        return type(value) is int or type(value) is float
     if pa.types.is_boolean(kind):
         return isinstance(value, bool)
     if pa.types.is_list(kind):
@@ -52,21 +56,24 @@ def _fits(value: Any, kind: pa.DataType) -> bool:
     return isinstance(value, str)  # strings, and timestamps (which arrive as text)
 
 
-def _field_problem(item: Mapping[str, Any], path: str, kind: pa.DataType) -> str | None:
-    """What is wrong with the field at `path` of one item, or None."""
+def _field_problem(item: Mapping[str, Any], path: str, kind: pa.DataType, where: str = "") -> str | None:
+    """What is wrong with the field at `path` of one item (or of one element of a list of objects), or None."""
     *parents, leaf = path.split(".")
     value: Any = item
-    where = ""
-    for part in parents:
+    for depth, part in enumerate(parents):
         where = f"{where}.{part}" if where else part
         value = value.get(part.removesuffix("[]"))
         if value is None:
             return None
-        if part.endswith("[]"):  # a list of objects: `leaf` of each (only ever the last parent)
+        if part.endswith("[]"):  # a list of objects: the rest of the path in each element
             if not isinstance(value, list) or not all(isinstance(v, Mapping) for v in value):
                 return _shown(where[:-2], value, pa.list_(pa.struct([])))
-            bad = [j for j, element in enumerate(value) if not _fits(element.get(leaf), kind.value_type)]
-            return _shown(f"{where[:-2]}[{bad[0]}].{leaf}", value[bad[0]].get(leaf), kind.value_type) if bad else None
+            rest = ".".join([*parents[depth + 1 :], leaf])
+            for j, element in enumerate(value):
+                problem = _field_problem(element, rest, kind.value_type, f"{where[:-2]}[{j}]")
+                if problem is not None:
+                    return problem
+            return None
         if not isinstance(value, Mapping):
             return _shown(where, value, pa.struct([]))
     value = value.get(leaf)
@@ -84,4 +91,6 @@ def _expected(kind: pa.DataType) -> str:
         return "an object"
     if pa.types.is_list(kind):
         return "a list of objects" if pa.types.is_struct(kind.value_type) else "a list of strings"
+    if kind in _FLOATS:
+        return "a number"
     return "text" if pa.types.is_string(kind) or pa.types.is_timestamp(kind) else str(kind)

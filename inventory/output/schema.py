@@ -1,8 +1,10 @@
 """The schema: the inventory's contract. An explicit pyarrow schema, and ListFunctions items flattened into it.
 
 Only the fields named here are read from the API, so a newer API's extra fields cannot break a run, and
-environment variable *values* are never read at all (only their names). Every column is documented in
-docs/schema.md; keep the two in step (tests/output/test_schema.py checks).
+environment variable *values* are never read at all (only their names). Every member of botocore's model of
+a ListFunctions item is either a column here or in EXCLUDED_MEMBERS with its reason
+(tests/output/test_model_coverage.py), so a botocore upgrade that adds one fails a test instead of dropping
+it. Every column is documented in docs/schema.md; keep the two in step (tests/output/test_schema.py checks).
 
 Flattening is done by Arrow, not a Python loop: the items are converted once to a struct array of just the
 fields below (in C++), and each column is a field of it. That is ~6x cheaper per function than building rows
@@ -28,7 +30,10 @@ from inventory.output.items import InvalidItem, check_items, describe_item
 
 _TS = pa.timestamp("us", tz="UTC")
 _STRINGS = pa.list_(pa.string())
-_S, _I32, _I64, _BOOL = pa.string(), pa.int32(), pa.int64(), pa.bool_()
+_S, _I32, _I64, _F64, _BOOL = pa.string(), pa.int32(), pa.int64(), pa.float64(), pa.bool_()
+_LAYER = pa.struct([("arn", _S), ("code_size", _I64), ("signing_profile_version_arn", _S), ("signing_job_arn", _S)])
+_FILE_SYSTEM = pa.struct([("arn", _S), ("local_mount_path", _S), ("s3_files_direct_read", _S)])
+_CAPACITY = "CapacityProviderConfig.LambdaManagedInstancesCapacityProviderConfig"
 
 _LAMBDA_TIME = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d+))?(Z|[+-]\d\d:?\d\d)?$")
 
@@ -53,7 +58,11 @@ def parse_lambda_time(text: object) -> datetime | None:
 
 
 # (column, type, path in a ListFunctions item). Order is the column order of the output. A path ending in
-# "[].Arn" reads that field of every element of a list of objects. Lists are never null: absent means [].
+# "[].Arn" reads that field of every element of a list of objects; "Layers[]{Arn,CodeSize,...}" reads those
+# fields of every element into a list<struct> whose fields are, in the same order, the type's fields. Lists
+# are never null: absent means []. Columns added after the first release go at the end (see ADDED_COLUMNS).
+# Every member of botocore's FunctionConfiguration is either read here or in EXCLUDED_MEMBERS
+# (tests/output/test_model_coverage.py walks the installed model).
 FUNCTION_COLUMNS: tuple[tuple[str, pa.DataType, str], ...] = (
     ("function_name", _S, "FunctionName"),
     ("function_arn", _S, "FunctionArn"),
@@ -89,10 +98,75 @@ FUNCTION_COLUMNS: tuple[tuple[str, pa.DataType, str], ...] = (
     ("file_system_arns", _STRINGS, "FileSystemConfigs[].Arn"),
     ("signing_profile_version_arn", _S, "SigningProfileVersionArn"),
     ("signing_job_arn", _S, "SigningJobArn"),
-    ("environment_variable_names", _STRINGS, "Environment.Variables"),  # names only; see _env_names
+    ("environment_variable_names", _STRINGS, "Environment.Variables.<keys>"),  # names only; see _environment
+    # --- added with the model-coverage test (issue 12): older files lack them, read as null (ADDED_COLUMNS)
+    ("layers", pa.list_(_LAYER), "Layers[]{Arn,CodeSize,SigningProfileVersionArn,SigningJobArn}"),
+    (
+        "file_system_configs",
+        pa.list_(_FILE_SYSTEM),
+        "FileSystemConfigs[]{Arn,LocalMountPath,S3FilesConfig.DirectS3Read}",
+    ),
+    ("image_entry_point", _STRINGS, "ImageConfigResponse.ImageConfig.EntryPoint"),
+    ("image_command", _STRINGS, "ImageConfigResponse.ImageConfig.Command"),
+    ("image_working_directory", _S, "ImageConfigResponse.ImageConfig.WorkingDirectory"),
+    ("image_config_error_code", _S, "ImageConfigResponse.Error.ErrorCode"),
+    ("environment_error_code", _S, "Environment.Error.ErrorCode"),  # read with the names; see _environment
+    ("config_sha256", _S, "ConfigSha256"),
+    ("capacity_provider_arn", _S, f"{_CAPACITY}.CapacityProviderArn"),
+    ("capacity_provider_max_concurrency", _I32, f"{_CAPACITY}.PerExecutionEnvironmentMaxConcurrency"),
+    ("capacity_provider_memory_gib_per_vcpu", _F64, f"{_CAPACITY}.ExecutionEnvironmentMemoryGiBPerVCpu"),
+    ("durable_retention_period_days", _I32, "DurableConfig.RetentionPeriodInDays"),
+    ("durable_execution_timeout", _I32, "DurableConfig.ExecutionTimeout"),
+    ("durable_kms_key_arn", _S, "DurableConfig.KMSKeyArn"),
+    ("runtime_config_arn", _S, "RuntimeConfig.RuntimeArn"),
+    ("runtime_config_alias", _S, "RuntimeConfig.RuntimeAlias"),
+    ("accelerator_memory_gb", _I32, "AcceleratorConfig.AcceleratorMemorySize"),
+    ("tenant_isolation_mode", _S, "TenancyConfig.TenantIsolationMode"),
 )
 _ENV_COLUMN = "environment_variable_names"
-_ITEM_FIELDS = tuple((path, kind) for name, kind, path in FUNCTION_COLUMNS if name != _ENV_COLUMN)
+_ENV_ERROR_COLUMN = "environment_error_code"
+_PYTHON_COLUMNS = frozenset({_ENV_COLUMN, _ENV_ERROR_COLUMN})  # read by _environment, never by Arrow
+
+# Columns a file written before them does not have: reading such a file (report, diff) gives them as null.
+_NAMES = [name for name, _, _ in FUNCTION_COLUMNS]
+ADDED_COLUMNS: frozenset[str] = frozenset(_NAMES[_NAMES.index("layers") :])
+
+# FunctionConfiguration members (paths in the item, as in FUNCTION_COLUMNS; a member excludes everything
+# under it) that the inventory deliberately does not read, and why. Everything else in botocore's model must
+# be a column: tests/output/test_model_coverage.py fails on a member that is neither.
+_GET_FUNCTION_ONLY = "ListFunctions never returns it (only GetFunction / GetFunctionConfiguration do)"
+EXCLUDED_MEMBERS: dict[str, str] = {
+    "Environment.Variables.<values>": "only the names are kept (environment_variable_names): values often hold secrets",
+    "Environment.Error.Message": "free text that may quote the environment (botocore: SensitiveString)",
+    "ImageConfigResponse.Error.Message": "free text that may quote the image config (botocore: SensitiveString)",
+    "State": _GET_FUNCTION_ONLY,
+    "StateReason": _GET_FUNCTION_ONLY,
+    "StateReasonCode": _GET_FUNCTION_ONLY,
+    "LastUpdateStatus": _GET_FUNCTION_ONLY,
+    "LastUpdateStatusReason": _GET_FUNCTION_ONLY,
+    "LastUpdateStatusReasonCode": _GET_FUNCTION_ONLY,
+    "RuntimeVersionConfig": _GET_FUNCTION_ONLY,
+}
+
+
+def leaf_paths(path: str) -> tuple[str, ...]:
+    """The item fields one FUNCTION_COLUMNS path reads: 'Layers[]{Arn,CodeSize}' -> Layers[].Arn, Layers[].CodeSize."""
+    outer, brace, inner = path.partition("{")
+    if not brace:
+        return (path,)
+    return tuple(f"{outer}.{name}" for name in inner.rstrip("}").split(","))
+
+
+def _leaf_kinds(path: str, kind: pa.DataType) -> tuple[tuple[str, pa.DataType], ...]:
+    """(leaf path, type) pairs: a list<struct> column as one list<field type> per field (for items.py)."""
+    if "{" not in path:
+        return ((path, kind),)
+    return tuple((leaf, pa.list_(f.type)) for leaf, f in zip(leaf_paths(path), kind.value_type, strict=True))
+
+
+_ITEM_FIELDS = tuple(
+    pair for name, kind, path in FUNCTION_COLUMNS if name not in _PYTHON_COLUMNS for pair in _leaf_kinds(path, kind)
+)
 
 
 class AccountLike(Protocol):
@@ -145,6 +219,13 @@ STATUS_SCHEMA = pa.schema(
 
 def _api_fields(path: str, kind: pa.DataType) -> dict[str, Any]:
     """'VpcConfig.SubnetIds' -> {'VpcConfig': {'SubnetIds': list<string>}} (as nested dicts of types)."""
+    if "{" in path:  # 'Layers[]{Arn,CodeSize}' -> {'Layers': [{'Arn': string, 'CodeSize': int64}]}
+        outer, _, inner = path.partition("{")
+        names = inner.rstrip("}").split(",")
+        element: dict[str, Any] = {}
+        for name, field in zip(names, kind.value_type, strict=True):  # a name may be dotted: S3FilesConfig.X
+            _merge(element, _api_fields(name, field.type))
+        return {outer.removesuffix("[]"): [element]}
     head, _, rest = path.partition(".")
     if head.endswith("[]"):
         return {head[:-2]: [_api_fields(rest, kind.value_type)]}  # a list of objects: one field of each
@@ -157,6 +238,8 @@ def _merge(into: dict[str, Any], more: dict[str, Any]) -> None:
     for key, value in more.items():
         if isinstance(value, dict) and isinstance(into.get(key), dict):
             _merge(into[key], value)
+        elif isinstance(value, list) and isinstance(into.get(key), list):  # fields of the same list's elements
+            _merge(into[key][0], value[0])
         else:
             into[key] = value
 
@@ -174,7 +257,7 @@ def api_item_type() -> pa.StructType:
     """The Arrow type of the part of a ListFunctions item the inventory reads (never Environment)."""
     fields: dict[str, Any] = {}
     for name, kind, path in FUNCTION_COLUMNS:
-        if name != _ENV_COLUMN:
+        if name not in _PYTHON_COLUMNS:
             _merge(fields, _api_fields(path, kind))
     return _to_arrow(fields)
 
@@ -197,6 +280,18 @@ class _Fields:
         return self._structs[parent][leaf]
 
     def column(self, path: str, kind: pa.DataType) -> pa.Array:
+        if "{" in path:  # list<struct<API names>> -> list<struct<column's names>>, in the type's order
+            outer, _, inner = path.partition("[]{")
+            column = self.get(outer)
+            children = self._flatten(column.values)  # once per list; a dotted name goes deeper
+            element = pa.StructArray.from_arrays(
+                [
+                    children[name] if "." not in name else _leaf(children[name.split(".")[0]], name.split(".", 1)[1])
+                    for name in inner.rstrip("}").split(",")
+                ],
+                fields=list(kind.value_type),
+            )
+            return pa.ListArray.from_arrays(column.offsets, element, type=kind)
         outer, _, inner = path.partition("[].")
         column = self.get(outer)
         if inner:  # list<struct<Arn>> -> list<string>
@@ -208,6 +303,13 @@ class _Fields:
         return column
 
 
+def _leaf(array: pa.StructArray, path: str) -> pa.Array:
+    """A field of a struct array by dotted path (parent nulls carried down)."""
+    for name in path.split("."):
+        array = array.flatten()[array.type.get_field_index(name)]
+    return array
+
+
 def _timestamps(text: pa.Array) -> pa.Array:
     try:  # Arrow parses both Lambda's `...32.783+0000` and moto's nanosecond `...Z`
         return pc.cast(pc.cast(text, pa.timestamp("ns", tz="UTC")), _TS, safe=False)
@@ -215,10 +317,12 @@ def _timestamps(text: pa.Array) -> pa.Array:
         return pa.array([parse_lambda_time(value) for value in text.to_pylist()], _TS)
 
 
-def _env_names(items: Sequence[Mapping[str, Any]]) -> tuple[pa.Array, bool]:
-    """The variable names of each item (sorted), and whether a list field arrived as a string (which Arrow
-    silently splits into characters): one Python pass over the items, which this column needs anyway."""
+def _environment(items: Sequence[Mapping[str, Any]]) -> tuple[pa.Array, pa.Array, bool]:
+    """The variable names of each item (sorted), its Environment.Error.ErrorCode, and whether a list field
+    arrived as a string (which Arrow silently splits into characters): one Python pass over the items, which
+    these columns need anyway (Arrow never reads Environment, so no value can reach it)."""
     names = []
+    errors = []
     split = False
     for index, item in enumerate(items):  # the values may hold secrets: only the keys are read, never shown
         environment = item.get("Environment")
@@ -230,12 +334,26 @@ def _env_names(items: Sequence[Mapping[str, Any]]) -> tuple[pa.Array, bool]:
         else:
             field = "Environment.Variables" if isinstance(environment, dict) else "Environment"
             raise InvalidItem(f"{describe_item(index, item)}: {field} is not an object")
+        error = environment.get("Error") if environment is not None else None  # a dict here, if not None
+        code = error.get("ErrorCode") if type(error) is dict else None
+        if error is not None and (type(error) is not dict or (code is not None and type(code) is not str)):
+            field = (
+                "Environment.Error.ErrorCode is not text"
+                if type(error) is dict
+                else "Environment.Error is not an object"
+            )
+            raise InvalidItem(f"{describe_item(index, item)}: {field}")
+        errors.append(code)
         vpc = item.get("VpcConfig")
-        if type(item.get("Architectures")) is str or (
-            type(vpc) is dict and (type(vpc.get("SubnetIds")) is str or type(vpc.get("SecurityGroupIds")) is str)
+        image = item.get("ImageConfigResponse")
+        config = image.get("ImageConfig") if type(image) is dict else None
+        if (
+            type(item.get("Architectures")) is str
+            or (type(vpc) is dict and (type(vpc.get("SubnetIds")) is str or type(vpc.get("SecurityGroupIds")) is str))
+            or (type(config) is dict and (type(config.get("EntryPoint")) is str or type(config.get("Command")) is str))
         ):
             split = True
-    return pa.array(names, _STRINGS), split
+    return pa.array(names, _STRINGS), pa.array(errors, _S), split
 
 
 def function_batch(target: TargetLike, snapshot_time: datetime, items: Iterable[Mapping[str, Any]]) -> pa.RecordBatch:
@@ -251,7 +369,7 @@ def function_batch(target: TargetLike, snapshot_time: datetime, items: Iterable[
         raise check_items(items, _ITEM_FIELDS) or InvalidItem(f"ListFunctions items could not be typed: {err}") from err
     if api.null_count:  # an item that is null: Arrow takes it as a null struct
         raise check_items(items, _ITEM_FIELDS) or InvalidItem("a ListFunctions item is null")
-    env_names, split = _env_names(items)
+    env_names, env_errors, split = _environment(items)
     if split:  # a string where a list belongs: Arrow would have split it into characters
         raise check_items(items, _ITEM_FIELDS) or InvalidItem("a ListFunctions list field is a string")
     fields = _Fields(api)
@@ -264,5 +382,8 @@ def function_batch(target: TargetLike, snapshot_time: datetime, items: Iterable[
         pa.array([target.region] * n, _S),
     ]
     for name, kind, path in FUNCTION_COLUMNS:
-        columns.append(env_names if name == _ENV_COLUMN else fields.column(path, kind))
+        if name in _PYTHON_COLUMNS:
+            columns.append(env_names if name == _ENV_COLUMN else env_errors)
+        else:
+            columns.append(fields.column(path, kind))
     return pa.RecordBatch.from_arrays(columns, schema=INVENTORY_SCHEMA)

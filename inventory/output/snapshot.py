@@ -42,7 +42,7 @@ from inventory.output.layout import (
     shard_of,
     status_name,
 )
-from inventory.output.schema import INVENTORY_SCHEMA, STATUS_SCHEMA
+from inventory.output.schema import ADDED_COLUMNS, INVENTORY_SCHEMA, STATUS_SCHEMA
 from inventory.redact import one_line
 
 __all__ = ["Snapshot", "load_snapshot"]
@@ -57,6 +57,7 @@ class Snapshot:
     source: str  # what was read (path/URL), for headers
     snapshot_date: date | None  # the partition's date, or the date of the rows' snapshot_time
     warnings: tuple[str, ...] = ()  # e.g. a shard missing from the partition: coverage is incomplete
+    absent_columns: frozenset[str] = frozenset()  # ADDED_COLUMNS a file was written without (read as null)
 
 
 class _Store(Protocol):
@@ -226,11 +227,12 @@ def _load_partition(store: _Store, root: str, day: date, source: str) -> Snapsho
             missing = store.url(_join(data_folder, name))
             raise SnapshotError(f"{missing}: missing (its status file {store.url(_join(status_folder, name))} exists)")
     functions, status = [], []
+    absent: set[str] = set()
     for stem, name in inventories.items():
         if stem not in statuses:
             missing = store.url(_join(status_folder, name))
             raise SnapshotError(f"{missing}: missing (the status file of {store.url(_join(data_folder, name))})")
-        functions.append(_read(store, _join(data_folder, name), INVENTORY_SCHEMA))
+        functions.append(_read(store, _join(data_folder, name), INVENTORY_SCHEMA, absent=absent))
         status.append(_read(store, _join(status_folder, statuses[stem]), STATUS_SCHEMA))
     return Snapshot(
         functions=pa.concat_tables(functions),
@@ -238,6 +240,7 @@ def _load_partition(store: _Store, root: str, day: date, source: str) -> Snapsho
         source=store.url(root),
         snapshot_date=day,
         warnings=_shard_warnings(list(inventories), partition(day)),
+        absent_columns=frozenset(absent),
     )
 
 
@@ -260,26 +263,42 @@ def _load_file(store: _Store, path: str, source: str, fmt: Format | None) -> Sna
     if is_status_stem(stem):
         raise ConfigError(f"{source}: is a status file; give the inventory file beside it")
     status_path = _join(parent, status_name(stem, fmt))
-    functions = _read(store, path, INVENTORY_SCHEMA, fmt)
+    absent: set[str] = set()
+    functions = _read(store, path, INVENTORY_SCHEMA, fmt, absent=absent)
     status = _read(store, status_path, STATUS_SCHEMA, fmt, f" (the status file of {source})")
-    return Snapshot(functions, status, source, _rows_date(functions) or _rows_date(status))
+    date_ = _rows_date(functions) or _rows_date(status)
+    return Snapshot(functions, status, source, date_, absent_columns=frozenset(absent))
 
 
-def _read(store: _Store, path: str, schema: pa.Schema, fmt: Format | None = None, what: str = "") -> pa.Table:
+def _read(
+    store: _Store,
+    path: str,
+    schema: pa.Schema,
+    fmt: Format | None = None,
+    what: str = "",
+    *,
+    absent: set[str] | None = None,
+) -> pa.Table:
     try:
         data = store.read(path)
     except FileNotFoundError as err:
         raise SnapshotError(f"{store.url(path)}: missing{what}") from err
-    return _decode(data, fmt or Format.from_path(Path(path)), schema, store.url(path))
+    return _decode(data, fmt or Format.from_path(Path(path)), schema, store.url(path), absent)
 
 
-def _decode(data: bytes, fmt: Format, schema: pa.Schema, where: str) -> pa.Table:
-    """Parquet or CSV bytes -> a table of exactly `schema` (CSV's JSON-array columns back to lists)."""
+def _decode(data: bytes, fmt: Format, schema: pa.Schema, where: str, absent: set[str] | None = None) -> pa.Table:
+    """Parquet or CSV bytes -> a table of exactly `schema` (CSV's JSON-array columns back to lists). Columns
+    added to the inventory after the file was written are null, and their names go into `absent`."""
     kind = "an inventory" if schema is INVENTORY_SCHEMA else "a status"
     try:
         table = pq.read_table(pa.BufferReader(data)) if fmt is Format.PARQUET else _read_csv(data, schema)
     except (pa.ArrowException, OSError, ValueError) as err:
         raise SnapshotError(f"{where}: not readable as {kind} {fmt.value} file: {one_line(str(err))}") from err
+    if schema is INVENTORY_SCHEMA:  # a file written before a column was added: that column is null
+        for name in sorted(ADDED_COLUMNS - set(table.column_names)):
+            table = table.append_column(name, pa.nulls(table.num_rows, schema.field(name).type))
+            if absent is not None:
+                absent.add(name)
     missing = [name for name in schema.names if name not in table.column_names]
     if missing:
         raise SnapshotError(f"{where}: not {kind} file: no column {', '.join(missing)}")
@@ -290,28 +309,32 @@ def _decode(data: bytes, fmt: Format, schema: pa.Schema, where: str) -> pa.Table
 
 
 def _read_csv(data: bytes, schema: pa.Schema) -> pa.Table:
-    lists = {field.name for field in schema if pa.types.is_list(field.type)}
+    lists = {field.name: field.type for field in schema if pa.types.is_list(field.type)}
     types = {field.name: pa.string() if field.name in lists else field.type for field in schema}
     # written by the job: null is an empty field, an empty string is "" (kept apart here)
     options = pacsv.ConvertOptions(column_types=types, strings_can_be_null=True, quoted_strings_can_be_null=False)
     table = pacsv.read_csv(pa.BufferReader(data), convert_options=options)
     for index, name in enumerate(table.column_names):
         if name in lists:
-            table = table.set_column(index, name, _json_lists(table.column(name), name))
+            table = table.set_column(index, name, _json_lists(table.column(name), name, lists[name]))
     return table
 
 
-def _json_lists(column: pa.ChunkedArray, name: str) -> pa.Array:
+def _json_lists(column: pa.ChunkedArray, name: str, kind: pa.DataType) -> pa.Array:
+    strings = pa.types.is_string(kind.value_type)
     values = []
     for text in column.to_pylist():
         try:
             value = None if text is None else orjson.loads(text)
         except orjson.JSONDecodeError:
             value = text
-        if value is not None and not (isinstance(value, list) and all(isinstance(v, str) for v in value)):
-            raise ValueError(f"column {name}: {text[:40]!r} is not a JSON array of strings")
+        if value is not None and not (
+            isinstance(value, list) and all(isinstance(v, str) if strings else isinstance(v, dict) for v in value)
+        ):
+            what = "strings" if strings else "objects"
+            raise ValueError(f"column {name}: {text[:40]!r} is not a JSON array of {what}")
         values.append(value)
-    return pa.array(values, pa.list_(pa.string()))
+    return pa.array(values, kind)  # objects: Arrow types their fields (a wrong type raises)
 
 
 def _rows_date(table: pa.Table) -> date | None:

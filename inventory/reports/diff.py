@@ -35,7 +35,21 @@ from inventory.output.snapshot import Snapshot
 from inventory.output.status import Status
 
 _LISTS = ("architectures", "layer_arns", "environment_variable_names")
-COMPARED_FIELDS = ("runtime", "memory_size", "timeout", "role", "code_sha256", *_LISTS)
+# Added with the model-coverage columns (issue 12): compared only when both snapshots have the column (an
+# older file reads it as null: see Snapshot.absent_columns). `layers` also catches a layer whose code size or
+# signing changed under the same ARN; `config_sha256` is left out (it changes with any field, these say which).
+_ADDED_LISTS = ("layers", "file_system_configs", "image_entry_point", "image_command")
+_ADDED = (
+    *_ADDED_LISTS,
+    "image_working_directory",
+    "environment_error_code",
+    "capacity_provider_arn",
+    "durable_retention_period_days",
+    "durable_execution_timeout",
+    "runtime_config_arn",
+    "tenant_isolation_mode",
+)
+COMPARED_FIELDS = ("runtime", "memory_size", "timeout", "role", "code_sha256", *_LISTS, *_ADDED)
 _SORTED_LISTS = frozenset({"environment_variable_names"})  # order carries no meaning (layer order does)
 _IDENTITY = ("account_id", "account_name", "region", "function_name")
 _KEY = ("account_id", "region", "base_arn", "version_key")
@@ -135,7 +149,9 @@ def diff_snapshots(old: Snapshot, new: Snapshot) -> Diff:
     added = _listed(Category.ADDED, new.functions, joined.filter(pc.and_(known, pc.invert(has_old)))["new_row"])
     removed = _listed(Category.REMOVED, old.functions, joined.filter(pc.and_(known, pc.invert(has_new)))["old_row"])
     both = joined.filter(pc.and_(known, pc.and_(has_old, has_new)))
-    changed = list(_changed(old.functions, new.functions, both))
+    absent = old.absent_columns | new.absent_columns
+    fields = tuple(name for name in COMPARED_FIELDS if name not in absent)
+    changed = list(_changed(old.functions, new.functions, both, fields))
     unknown = _unknown(old.functions, new.functions, joined.filter(pc.invert(known)), coverage)
     changes = tuple(sorted(added + removed + changed + unknown, key=_order))
     return Diff(
@@ -248,15 +264,17 @@ def _listed(category: Category, functions: pa.Table, indices: pa.ChunkedArray) -
     return [_change(category, row) for row in _rows(functions, indices, _IDENTITY)]
 
 
-def _changed(old: pa.Table, new: pa.Table, both: pa.Table) -> Iterator[FunctionChange]:
+def _changed(
+    old: pa.Table, new: pa.Table, both: pa.Table, compared: tuple[str, ...] = COMPARED_FIELDS
+) -> Iterator[FunctionChange]:
     """Functions in both snapshots whose compared fields differ. Arrow flags the fields that may differ
     (as text, null as ""); Python confirms only those (list order, see _normal), a batch of rows at a time."""
-    columns = (*_IDENTITY, *COMPARED_FIELDS)
+    columns = (*_IDENTITY, *compared)
     old, new = (t.select(["function_arn", "version", *columns]).combine_chunks() for t in (old, new))
     flags = pa.table(
         {
             name: pc.not_equal(_as_text(old[name].take(both["old_row"])), _as_text(new[name].take(both["new_row"])))
-            for name in COMPARED_FIELDS
+            for name in compared
         }
     )
     candidate = functools.reduce(pc.or_, flags.columns)
@@ -267,7 +285,7 @@ def _changed(old: pa.Table, new: pa.Table, both: pa.Table) -> Iterator[FunctionC
         for before, after, flagged in zip(olds, news, flags.slice(start, _BATCH).to_pylist(), strict=True):
             fields = tuple(
                 FieldChange(name, text(before[name]), text(after[name]))
-                for name in COMPARED_FIELDS
+                for name in compared
                 if flagged[name] and _normal(name, before[name]) != _normal(name, after[name])
             )
             if fields:
@@ -277,14 +295,23 @@ def _changed(old: pa.Table, new: pa.Table, both: pa.Table) -> Iterator[FunctionC
 def _as_text(column: pa.ChunkedArray) -> pa.ChunkedArray:
     """A compared column as text, null as "": equal text wherever _normal finds the values equal."""
     if pa.types.is_list(column.type):
+        if pa.types.is_struct(column.type.value_type):  # each element's fields joined: list<struct> -> list<string>
+            column = pa.chunked_array([_struct_text(chunk) for chunk in column.chunks], pa.list_(pa.string()))
         column = pc.binary_join(column, "\x1f")
     return pc.coalesce(column.cast(pa.string()), pa.scalar(""))
 
 
+def _struct_text(chunk: pa.ListArray) -> pa.ListArray:
+    values = chunk.values
+    parts = [pc.coalesce(values.field(i).cast(pa.string()), pa.scalar("")) for i in range(values.type.num_fields)]
+    joined = pc.binary_join_element_wise(*parts, "\x1e") if parts else pa.array([""] * len(values))
+    return pa.ListArray.from_arrays(chunk.offsets, joined)  # null lists become [] (the same as empty here)
+
+
 def _normal(field: str, value: Any) -> Any:
     """Null and empty are the same (a CSV round trip cannot tell them apart)."""
-    if field in _LISTS:
-        items = [str(v) for v in value or []]
+    if field in _LISTS or field in _ADDED_LISTS:
+        items = [json.dumps(v, sort_keys=True) if isinstance(v, dict) else str(v) for v in value or []]
         return tuple(sorted(items) if field in _SORTED_LISTS else items)
     return "" if value is None else value
 

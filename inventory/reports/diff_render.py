@@ -29,12 +29,15 @@ CSV_COLUMNS = (
     "old",
     "new",
 )
+_COMPARED = ", ".join(
+    f"{name} (names only)" if name == "environment_variable_names" else name for name in COMPARED_FIELDS
+)
 _FUNCTION = ("account_id", "account_name", "region", "function_name", "version")
 _STATUS_ORDER = tuple(Status)  # ok, skipped, failed
 _EXPLAINED = {
     Category.ADDED: "In the new snapshot only (its target was listed in both, or is new coverage).",
     Category.REMOVED: "In the old snapshot only, and its target was listed in the new one.",
-    Category.CHANGED: f"Fields compared: {', '.join(COMPARED_FIELDS)} (names only). One row per changed field.",
+    Category.CHANGED: f"Fields compared: {_COMPARED}. One row per changed field.",
     Category.UNKNOWN: "Its account and region were not listed in both snapshots, so whether it was added, "
     "removed or changed cannot be known.",
 }

@@ -25,7 +25,7 @@ import pyarrow.parquet as pq
 import pytest
 from conftest import subprocess_env
 
-from inventory.output.schema import INVENTORY_SCHEMA, STATUS_SCHEMA
+from inventory.output.schema import ADDED_COLUMNS, INVENTORY_SCHEMA, STATUS_SCHEMA
 from inventory.output.sink import csv_ready
 from inventory.output.snapshot import load_snapshot
 from inventory.reports.diff import COMPARED_FIELDS, Category, Diff, diff_snapshots
@@ -233,11 +233,64 @@ CHANGES: dict[str, tuple[Any, Any, str, str]] = {  # field: (old value, new valu
         '["LOG_LEVEL"]',
         '["DB_HOST", "LOG_LEVEL"]',
     ),
+    # the model-coverage columns
+    "layers": (
+        [{"arn": LAYER, "code_size": 100, "signing_profile_version_arn": None, "signing_job_arn": None}],
+        [{"arn": LAYER, "code_size": 200, "signing_profile_version_arn": None, "signing_job_arn": None}],
+        f'[{{"arn": "{LAYER}", "code_size": 100, "signing_profile_version_arn": null, "signing_job_arn": null}}]',
+        f'[{{"arn": "{LAYER}", "code_size": 200, "signing_profile_version_arn": null, "signing_job_arn": null}}]',
+    ),
+    "file_system_configs": (
+        [],
+        [{"arn": "fsap", "local_mount_path": "/mnt/x", "s3_files_direct_read": None}],
+        "[]",
+        '[{"arn": "fsap", "local_mount_path": "/mnt/x", "s3_files_direct_read": null}]',
+    ),
+    "image_entry_point": ([], ["/entry.sh"], "[]", '["/entry.sh"]'),
+    "image_command": (["a.handler"], ["b.handler"], '["a.handler"]', '["b.handler"]'),
+    "image_working_directory": ("/var/task", "/app", "/var/task", "/app"),
+    "environment_error_code": (None, "AccessDeniedException", "", "AccessDeniedException"),
+    "capacity_provider_arn": (None, "arn:cp", "", "arn:cp"),
+    "durable_retention_period_days": (14, 30, "14", "30"),
+    "durable_execution_timeout": (60, 120, "60", "120"),
+    "runtime_config_arn": ("arn:rt:1", "arn:rt:2", "arn:rt:1", "arn:rt:2"),
+    "tenant_isolation_mode": (None, "PER_TENANT", "", "PER_TENANT"),
 }
 
 
 def test_every_compared_field_is_covered() -> None:
     assert set(CHANGES) == set(COMPARED_FIELDS)
+
+
+def test_a_list_of_structs_in_the_same_order_is_unchanged() -> None:
+    layers = [{"arn": LAYER, "code_size": 1, "signing_profile_version_arn": None, "signing_job_arn": "j"}]
+    old, new = fn(PROD, EAST, "f", layers=layers), fn(PROD, EAST, "f", layers=[dict(layers[0])])
+    assert diff(([old], BASE_STATUS), ([new], BASE_STATUS)).changes == ()
+
+
+@pytest.mark.parametrize("ext", ["parquet", "csv"])
+def test_a_column_an_older_snapshot_lacks_is_null_and_not_compared(ext: str) -> None:
+    """A file written before the model-coverage columns: read with them null, and the first diff after the
+    upgrade does not call every function changed from null to its new values."""
+    write(Path(f"old.{ext}"), [fn(PROD, EAST, "f", timeout=3)], BASE_STATUS, OLD_TIME)
+    write(
+        Path(f"new.{ext}"), [fn(PROD, EAST, "f", timeout=9, tenant_isolation_mode="PER_TENANT")], BASE_STATUS, NEW_TIME
+    )
+    path = Path(f"old.{ext}")
+    if ext == "csv":  # the columns cut out of the text as written, so every other cell stays as it was
+        rows = list(csv.reader(io.StringIO(path.read_text(encoding="utf-8"))))
+        keep = [i for i, name in enumerate(rows[0]) if name not in ADDED_COLUMNS]
+        out = io.StringIO()
+        csv.writer(out, lineterminator="\n").writerows([[row[i] for i in keep] for row in rows])
+        path.write_text(out.getvalue(), encoding="utf-8")
+    else:
+        pq.write_table(pq.read_table(path).drop_columns(sorted(ADDED_COLUMNS)), path)
+    old = load_snapshot(str(path))
+    assert old.absent_columns == ADDED_COLUMNS
+    assert old.functions.schema.equals(INVENTORY_SCHEMA)
+    assert old.functions.column("layers").to_pylist() == [None]
+    (change,) = diff_snapshots(old, load_snapshot(f"new.{ext}")).changes
+    assert [(f.field, f.old, f.new) for f in change.fields] == [("timeout", "3", "9")]
 
 
 @pytest.mark.parametrize("field", list(CHANGES))
@@ -438,3 +491,18 @@ def test_cli_bad_input_exits_2_with_one_line(args: list[str], message: str) -> N
     assert proc.returncode == 2
     assert len(proc.stderr.strip().splitlines()) == 1, proc.stderr
     assert message in proc.stderr
+
+
+def test_list_of_struct_columns_round_trip_through_csv() -> None:
+    """CSV carries `layers` and `file_system_configs` as JSON arrays of objects; reading them back gives the
+    typed list<struct> again, so a CSV snapshot diffs like a Parquet one."""
+    layers = [{"arn": LAYER, "code_size": 7, "signing_profile_version_arn": None, "signing_job_arn": "=job"}]
+    mounts = [{"arn": "fsap", "local_mount_path": "/mnt/x", "s3_files_direct_read": "AUTO"}]
+    row = fn(PROD, EAST, "f", layers=layers, file_system_configs=mounts, capacity_provider_memory_gib_per_vcpu=2.5)
+    write(Path("one.csv"), [row], BASE_STATUS)
+    text = Path("one.csv").read_text(encoding="utf-8")
+    assert '""code_size"": 7' in text  # JSON in the cell, not Python's repr
+    back = load_snapshot("one.csv").functions.to_pylist()[0]
+    assert back["layers"] == layers and back["file_system_configs"] == mounts
+    assert back["capacity_provider_memory_gib_per_vcpu"] == 2.5
+    assert diff(([row], BASE_STATUS), ([row], BASE_STATUS), "csv").changes == ()
