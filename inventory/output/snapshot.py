@@ -30,6 +30,7 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 
 from inventory.errors import ConfigError, CredentialsError, SnapshotError
+from inventory.output.columns import ADDED_COLUMNS
 from inventory.output.layout import (
     S3_SCHEME,
     SUFFIXES,
@@ -42,7 +43,7 @@ from inventory.output.layout import (
     shard_of,
     status_name,
 )
-from inventory.output.schema import ADDED_COLUMNS, INVENTORY_SCHEMA, STATUS_SCHEMA
+from inventory.output.schema import INVENTORY_SCHEMA, STATUS_SCHEMA
 from inventory.redact import one_line
 
 __all__ = ["Snapshot", "load_snapshot"]

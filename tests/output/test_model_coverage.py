@@ -17,7 +17,7 @@ import botocore.session
 import pytest
 from botocore.model import Shape
 
-from inventory.output.schema import EXCLUDED_MEMBERS, FUNCTION_COLUMNS, leaf_paths
+from inventory.output.columns import EXCLUDED_MEMBERS, FUNCTION_COLUMNS, leaf_paths
 
 
 @cache

@@ -25,7 +25,8 @@ import pyarrow.parquet as pq
 import pytest
 from conftest import subprocess_env
 
-from inventory.output.schema import ADDED_COLUMNS, INVENTORY_SCHEMA, STATUS_SCHEMA
+from inventory.output.columns import ADDED_COLUMNS
+from inventory.output.schema import INVENTORY_SCHEMA, STATUS_SCHEMA
 from inventory.output.sink import csv_ready
 from inventory.output.snapshot import load_snapshot
 from inventory.reports.diff import COMPARED_FIELDS, Category, Diff, diff_snapshots
