@@ -1,0 +1,69 @@
+"""A written inventory or status file (Parquet or CSV bytes) decoded back into exactly the schema's types.
+
+CSV's JSON-array columns become lists (of strings, or of objects for the list<struct> columns) again; an
+inventory written before a column was added reads with that column null. Used by snapshot.py.
+"""
+
+from __future__ import annotations
+
+import orjson
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+from inventory.errors import SnapshotError
+from inventory.output.columns import ADDED_COLUMNS
+from inventory.output.layout import Format
+from inventory.output.schema import INVENTORY_SCHEMA
+from inventory.redact import one_line
+
+
+def decode_table(data: bytes, fmt: Format, schema: pa.Schema, where: str, absent: set[str] | None = None) -> pa.Table:
+    """Parquet or CSV bytes -> a table of exactly `schema` (CSV's JSON-array columns back to lists). Columns
+    added to the inventory after the file was written are null, and their names go into `absent`."""
+    kind = "an inventory" if schema is INVENTORY_SCHEMA else "a status"
+    try:
+        table = pq.read_table(pa.BufferReader(data)) if fmt is Format.PARQUET else _read_csv(data, schema)
+    except (pa.ArrowException, OSError, ValueError) as err:
+        raise SnapshotError(f"{where}: not readable as {kind} {fmt.value} file: {one_line(str(err))}") from err
+    if schema is INVENTORY_SCHEMA:  # a file written before a column was added: that column is null
+        for name in sorted(ADDED_COLUMNS - set(table.column_names)):
+            table = table.append_column(name, pa.nulls(table.num_rows, schema.field(name).type))
+            if absent is not None:
+                absent.add(name)
+    missing = [name for name in schema.names if name not in table.column_names]
+    if missing:
+        raise SnapshotError(f"{where}: not {kind} file: no column {', '.join(missing)}")
+    try:
+        return table.select(schema.names).cast(schema)
+    except (pa.ArrowException, ValueError) as err:
+        raise SnapshotError(f"{where}: not {kind} file: {one_line(str(err))}") from err
+
+
+def _read_csv(data: bytes, schema: pa.Schema) -> pa.Table:
+    lists = {field.name: field.type for field in schema if pa.types.is_list(field.type)}
+    types = {field.name: pa.string() if field.name in lists else field.type for field in schema}
+    # written by the job: null is an empty field, an empty string is "" (kept apart here)
+    options = pacsv.ConvertOptions(column_types=types, strings_can_be_null=True, quoted_strings_can_be_null=False)
+    table = pacsv.read_csv(pa.BufferReader(data), convert_options=options)
+    for index, name in enumerate(table.column_names):
+        if name in lists:
+            table = table.set_column(index, name, _json_lists(table.column(name), name, lists[name]))
+    return table
+
+
+def _json_lists(column: pa.ChunkedArray, name: str, kind: pa.DataType) -> pa.Array:
+    strings = pa.types.is_string(kind.value_type)
+    values = []
+    for text in column.to_pylist():
+        try:
+            value = None if text is None else orjson.loads(text)
+        except orjson.JSONDecodeError:
+            value = text
+        if value is not None and not (
+            isinstance(value, list) and all(isinstance(v, str) if strings else isinstance(v, dict) for v in value)
+        ):
+            what = "strings" if strings else "objects"
+            raise ValueError(f"column {name}: {text[:40]!r} is not a JSON array of {what}")
+        values.append(value)
+    return pa.array(values, kind)  # objects: Arrow types their fields (a wrong type raises)
