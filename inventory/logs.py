@@ -1,9 +1,9 @@
 """Logging: JSON lines on stderr for containers, readable lines plus a live progress line on a TTY.
 
 Records carry `account_id` / `region` when they are about a target. Callers pass only names, ids, error
-codes and cleaned messages; as defence in depth every record is masked again on the way out (redact.mask:
-access key ids, secret keys, session tokens, signatures), by a filter on the handler and by both formatters,
-exceptions and extra fields included, at every level.
+codes and cleaned messages; as defence in depth both formatters mask the whole line they write (redact.mask:
+access key ids, secret keys, session tokens, signatures), message, extra fields and exceptions included, at
+every level.
 """
 
 from __future__ import annotations
@@ -18,22 +18,6 @@ from typing import TextIO
 from inventory.redact import mask
 
 _FIELDS = ("account_id", "region", "status", "error_code", "functions", "done", "total")
-
-
-class RedactingFilter(logging.Filter):
-    """Masks a record's message (arguments merged in) and its string extra fields, in place."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        try:
-            message = record.getMessage()
-        except Exception:  # noqa: BLE001 - a bad format string is logging's to report, not ours to raise
-            return True
-        record.msg, record.args = mask(message), None
-        for key in _FIELDS:
-            value = getattr(record, key, None)
-            if isinstance(value, str):
-                setattr(record, key, mask(value))
-        return True
 
 
 class JsonFormatter(logging.Formatter):
@@ -74,7 +58,6 @@ def setup_logging(level: str, fmt: str, stream: TextIO | None = None) -> bool:
     tty = stream.isatty()
     human = fmt == "text" or (fmt == "auto" and tty)
     handler = logging.StreamHandler(stream)
-    handler.addFilter(RedactingFilter())
     handler.setFormatter(TextFormatter(clear_line=tty) if human else JsonFormatter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
