@@ -11,6 +11,7 @@ and treats them as read-only afterwards.
 from __future__ import annotations
 
 import functools
+import logging
 import os
 import sys
 import uuid
@@ -155,3 +156,13 @@ def run_inventory(
     """Run the real job exactly as `lambda-inventory run` wires it (the environment must already be set)."""
     clients = ClientFactory.from_environment(workers)
     return run_job(JobOptions(config, str(output), fmt, workers), clients)
+
+
+@pytest.fixture
+def restore_root_logger() -> Iterator[None]:
+    """The root logger as it was before the test (for tests that call setup_logging)."""
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
