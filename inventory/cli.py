@@ -38,11 +38,12 @@ def _output_of(args: argparse.Namespace) -> tuple[Format | None, str]:
 
 def command_run(args: argparse.Namespace, live: bool) -> ExitCode:
     from inventory.aws.credentials import ClientFactory, lambda_regions
-    from inventory.job.config import load_config, with_accounts_from
+    from inventory.job.config import load_config, with_accounts_from, with_enrich
     from inventory.job.pipeline import JobOptions, run_job
     from inventory.job.summary import render_summary
 
     config = with_accounts_from(load_config(args.config, lambda_regions()), args.accounts_from)
+    config = with_enrich(config, args.enrich)
     workers = args.max_workers or config.max_workers
     clients = ClientFactory.from_environment(workers)
     fmt, output = _output_of(args)

@@ -52,6 +52,13 @@ def _organisation_flags(parser: argparse.ArgumentParser) -> None:
         help=f"where accounts come from; overrides accounts_from in the config [env {ENV}ACCOUNTS_FROM]",
     )
     parser.add_argument(
+        "--enrich",
+        default=None,
+        metavar="NAMES",
+        help="comma-separated enrichments beyond ListFunctions: tags, urls, policy, concurrency, usage (or none); "
+        f"overrides enrich in the config [env {ENV}ENRICH]",
+    )
+    parser.add_argument(
         "--shard",
         default=None,
         metavar="INDEX/COUNT",

@@ -85,6 +85,10 @@ def glue_type(kind: pa.DataType) -> str:
         return f"array<{glue_type(kind.value_type)}>"
     if pa.types.is_struct(kind):
         return "struct<" + ",".join(f"{field.name}:{glue_type(field.type)}" for field in kind) + ">"
+    if pa.types.is_map(kind):
+        return f"map<{glue_type(kind.key_type)},{glue_type(kind.item_type)}>"
+    if pa.types.is_date32(kind):
+        return "date"
     scalar = {
         pa.string(): "string",
         pa.int64(): "bigint",

@@ -33,7 +33,7 @@ from inventory.aws.retry import Fault, FaultError, FaultKind, RetryPolicy, class
 from inventory.job.targets import Target
 from inventory.output.items import InvalidItem
 from inventory.output.schema import function_batch
-from inventory.output.status import Status
+from inventory.output.status import EnrichmentStatus, Status
 from inventory.redact import clean
 
 CHUNK_FUNCTIONS = 1000  # raw items held per listing before they become compact Arrow rows
@@ -51,15 +51,16 @@ class TargetResult:
     duration_s: float
     error_code: str | None = None
     error_message: str | None = None
+    enrichments: tuple[EnrichmentStatus, ...] = ()  # one per enrichment asked for (job/enrich.py)
 
 
 class _Listing:
     """A resumable walk over one target's pages: a retry starts again from the last marker received."""
 
-    def __init__(self, collector: Collector, target: Target) -> None:
+    def __init__(self, collector: Collector, target: Target, pacer: Pacer) -> None:
         self._collector = collector
         self._target = target
-        self._pacer = Pacer(collector.max_requests_per_second)
+        self._pacer = pacer
         self.marker: str | None = None
         self.seen: set[str] = set()  # every marker this listing has been given: a repeat or a cycle never ends
         self.items: list[Mapping[str, Any]] = []
@@ -123,9 +124,10 @@ class Collector:
     def log_fields(target: Target) -> dict[str, str]:
         return {"account_id": target.account.account_id, "region": target.region}
 
-    async def __call__(self, target: Target) -> TargetResult:
+    async def __call__(self, target: Target, pacer: Pacer | None = None) -> TargetResult:
+        """List the target. `pacer` is the target's request budget, shared with its enrichments' calls."""
         started = time.monotonic()
-        listing = _Listing(self, target)
+        listing = _Listing(self, target, pacer or Pacer(self.max_requests_per_second))
         try:
             async with asyncio.timeout(self.target_seconds):
                 return await self._list(target, listing, started)

@@ -17,6 +17,7 @@ from pydantic.dataclasses import dataclass
 
 from inventory.errors import ConfigError, shown, shown_text
 from inventory.job.yaml_load import YamlInt, read_yaml_file
+from inventory.output.columns import ENRICHMENTS
 
 DEFAULT_ROLE_NAME = "CrossAccountListFunctionsRole"
 _ACCOUNT_ID = re.compile(r"^\d{12}$")
@@ -27,6 +28,7 @@ _PARENT_ID = re.compile(r"^(r-[0-9a-z]{4,32}|ou-[0-9a-z]{4,32}-[a-z0-9]{8,32})$"
 _EXTERNAL_ID = re.compile(r"^[\w+=,.@:/-]{2,1224}$")
 ALL_REGIONS = "all"  # `regions: all`: every region the account has enabled (asked per account)
 Regions = tuple[StrictStr, ...] | Literal["all"]
+Enrichment = Literal["tags", "urls", "policy", "concurrency", "usage"]  # output/columns.py's ENRICHMENTS
 _STRICT = ConfigDict(extra="forbid")
 
 
@@ -105,6 +107,7 @@ class RunConfig:
     sts_region: StrictStr | None = None  # default: the hub's region, else us-east-1
     retry: RetryConfig = RetryConfig()
     timeouts: TimeoutsConfig = TimeoutsConfig()
+    enrich: tuple[Enrichment, ...] = ()  # opt-in reads beyond ListFunctions (docs/enrichments.md)
 
     _check_regions = field_validator("regions", mode="before")(_regions_before)
     _check_ids = field_validator("include_accounts", "exclude_accounts", mode="before")(
@@ -168,6 +171,7 @@ def _check_semantics(config: RunConfig, known_regions: frozenset[str]) -> None:
     if config.sts_region is not None and config.sts_region not in known_regions:
         raise ConfigError(f"sts_region: {shown(config.sts_region)} is not a known AWS region")
     _check_external_id("external_id", config.external_id)
+    _check_unique("enrich", config.enrich)
     seen: dict[str, int] = {}
     for i, account in enumerate(config.accounts):
         where = f"accounts[{i}]"
@@ -282,3 +286,18 @@ def with_accounts_from(config: RunConfig, source: str | None) -> RunConfig:
     except ConfigError as err:
         raise ConfigError(f"--accounts-from {source}: {err}") from err
     return changed
+
+
+def with_enrich(config: RunConfig, flag: str | None) -> RunConfig:
+    """The config with `enrich` replaced by a flag's comma-separated list (or its environment variable);
+    `none` switches every enrichment off. Raises ConfigError naming the bad name."""
+    if flag is None:
+        return config
+    names = [] if flag.strip() == "none" else [name.strip() for name in flag.split(",")]
+    try:
+        enrich = TypeAdapter(tuple[Enrichment, ...]).validate_python(tuple(names))
+    except ValidationError as err:
+        bad = next((name for name in names if name not in ENRICHMENTS), flag)
+        raise ConfigError(f"--enrich: {shown(bad)} is not one of {', '.join(ENRICHMENTS)} (or none)") from err
+    _check_unique("--enrich", enrich)
+    return replace(config, enrich=enrich)

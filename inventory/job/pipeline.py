@@ -22,13 +22,16 @@ import pyarrow as pa
 from inventory.aws.credentials import AccountCredentials, ClientFactory, lambda_regions
 from inventory.aws.lambda_api import LambdaLister
 from inventory.aws.organization import OrgAccount, active, list_organization_accounts
+from inventory.aws.ratelimit import Pacer
 from inventory.aws.regions import EnabledRegions
 from inventory.aws.retry import RetryPolicy
 from inventory.job.collect import Collector, TargetResult
 from inventory.job.config import RunConfig
+from inventory.job.enrich import Enricher
 from inventory.job.summary import RunSummary, summarise
 from inventory.job.targets import Shard, Target, build_targets
 from inventory.logs import Progress
+from inventory.output.columns import ENRICHMENTS
 from inventory.output.destination import resolve_destination
 from inventory.output.layout import Format
 from inventory.output.manifest import RunInfo, build_manifest
@@ -94,8 +97,8 @@ def _collect(
     credentials = AccountCredentials(sts, config.session_name, config.duration_seconds, policy)
     regions = EnabledRegions(credentials, clients, policy, hub_region)
 
-    def collector(lister: LambdaLister) -> Collector:
-        return Collector(
+    def work(lister: LambdaLister) -> Callable[[Target], Awaitable[TargetResult]]:
+        collector = Collector(
             lister,
             credentials,
             policy,
@@ -105,9 +108,18 @@ def _collect(
             regions,
             target_seconds=config.timeouts.target_seconds,
         )
+        enricher = Enricher(
+            lister, credentials, policy, _in_run_order(config.enrich), info.started_at, config.timeouts.target_seconds
+        )
+
+        async def one(target: Target) -> TargetResult:
+            pacer = Pacer(config.max_requests_per_second)  # the target's budget: its listing and enrichments
+            return await enricher(await collector(target, pacer), pacer)
+
+        return one
 
     progress = Progress(len(targets), options.live_progress)
-    results = asyncio.run(_collect_all(targets, clients, collector, options.max_workers, sink=sink, progress=progress))
+    results = asyncio.run(_collect_all(targets, clients, work, options.max_workers, sink=sink, progress=progress))
     return results, credentials.assume_calls
 
 
@@ -126,7 +138,7 @@ def _targets(options: JobOptions, clients: ClientFactory, policy: RetryPolicy, h
 async def _collect_all(
     targets: Sequence[Target],
     clients: ClientFactory,
-    collector: Callable[[LambdaLister], Collector],
+    work: Callable[[LambdaLister], Callable[[Target], Awaitable[TargetResult]]],
     max_workers: int,
     *,
     sink: RunSink,
@@ -135,7 +147,11 @@ async def _collect_all(
     loop = asyncio.get_running_loop()
     loop.set_default_executor(ThreadPoolExecutor(min(max_workers, STS_THREADS), thread_name_prefix="inventory-sts"))
     async with clients.lister() as lister:
-        return await execute(targets, collector(lister), max_workers, sink, progress)
+        return await execute(targets, work(lister), max_workers, sink, progress)
+
+
+def _in_run_order(names: Sequence[str]) -> tuple[str, ...]:
+    return tuple(name for name in ENRICHMENTS if name in names)
 
 
 def use_system_allocator() -> None:

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from inventory.job.collect import TargetResult
-from inventory.output.status import Status
+from inventory.output.status import Status, enrichment_counts
 
 _FAILURES_SHOWN = 10
 
@@ -66,6 +66,7 @@ def render_summary(summary: RunSummary, results: Sequence[TargetResult]) -> str:
     ]
     if summary.manifest_output:
         lines.append(f"           {summary.manifest_output}")
+    lines.extend(_enrichment_lines(results))
     not_ok = [r for r in results if r.status is not Status.OK]
     for r in sorted(not_ok, key=lambda r: (r.status.value, r.target.label))[:_FAILURES_SHOWN]:
         lines.append(
@@ -74,3 +75,19 @@ def render_summary(summary: RunSummary, results: Sequence[TargetResult]) -> str:
     if len(not_ok) > _FAILURES_SHOWN:
         lines.append(f"  ... and {len(not_ok) - _FAILURES_SHOWN} more in the status file")
     return "\n".join(lines)
+
+
+def _enrichment_lines(results: Sequence[TargetResult]) -> list[str]:
+    """One line per enrichment asked for, then its failures (first few): a failed enrichment leaves the
+    listing ok and the exit code unchanged, so this is where a run says its enrichment columns have gaps."""
+    lines = []
+    for name, entry in enrichment_counts(results).items():
+        errors = ", ".join(f"{code} {n}" for code, n in sorted(entry["errors"].items()))
+        text = f"{entry['ok']} ok, {entry['failed']} failed, {entry['skipped']} skipped, {entry['calls']} calls"
+        lines.append(f"  enrich   {name}: {text}" + (f" ({errors})" if errors else ""))
+    failed = [(r, e) for r in results for e in r.enrichments if e.status is Status.FAILED]
+    for r, e in sorted(failed, key=lambda pair: (pair[0].target.label, pair[1].name))[:_FAILURES_SHOWN]:
+        lines.append(f"  enrich failed {r.target.account.name} {r.target.label}: {e.error_code}: {e.error_message}")
+    if len(failed) > _FAILURES_SHOWN:
+        lines.append(f"  ... and {len(failed) - _FAILURES_SHOWN} more enrichment failures in the status file")
+    return lines

@@ -14,6 +14,7 @@ _S, _I32, _I64, _F64, _BOOL = pa.string(), pa.int32(), pa.int64(), pa.float64(),
 _LAYER = pa.struct([("arn", _S), ("code_size", _I64), ("signing_profile_version_arn", _S), ("signing_job_arn", _S)])
 _FILE_SYSTEM = pa.struct([("arn", _S), ("local_mount_path", _S), ("s3_files_direct_read", _S)])
 _CAPACITY = "CapacityProviderConfig.LambdaManagedInstancesCapacityProviderConfig"
+_TAGS = pa.map_(pa.string(), pa.string())
 
 
 # (column, type, path in a ListFunctions item). Order is the column order of the output. A path ending in
@@ -86,9 +87,27 @@ ENV_COLUMN = "environment_variable_names"
 _ENV_ERROR_COLUMN = "environment_error_code"
 PYTHON_COLUMNS = frozenset({ENV_COLUMN, _ENV_ERROR_COLUMN})  # read by _environment, never by Arrow
 
+# The enrichments (issue 12), opt-in with `enrich:`: read by job/enrich.py with calls beyond ListFunctions,
+# set on the rows by output/enriched.py. (column, type, enrichment). Null = not asked or not read (the
+# `enriched` column and the status file's `enrichments` say which); a list or map read empty is [] / {}.
+ENRICHED_COLUMN = "enriched"  # list<string>, never null: the enrichments read for the row's target
+ENRICHMENT_COLUMNS: tuple[tuple[str, pa.DataType, str], ...] = (
+    ("tags", _TAGS, "tags"),
+    ("url_auth_types", _STRINGS, "urls"),
+    ("public_invoke", _BOOL, "policy"),
+    ("invoke_principals", _STRINGS, "policy"),
+    ("reserved_concurrency", _I32, "concurrency"),
+    ("invocations_30d", _I64, "usage"),
+    ("last_invocation_day", pa.date32(), "usage"),
+)
+ENRICHMENTS: tuple[str, ...] = ("tags", "urls", "policy", "concurrency", "usage")  # the order they run in
+
 # Columns a file written before them does not have: reading such a file (report, diff) gives them as null.
 _NAMES = [name for name, _, _ in FUNCTION_COLUMNS]
-ADDED_COLUMNS: frozenset[str] = frozenset(_NAMES[_NAMES.index("layers") :])
+ADDED_COLUMNS: frozenset[str] = frozenset(
+    [*_NAMES[_NAMES.index("layers") :], ENRICHED_COLUMN, *(name for name, _, _ in ENRICHMENT_COLUMNS)]
+)
+ADDED_STATUS_COLUMNS: frozenset[str] = frozenset({"enrichments"})
 
 # FunctionConfiguration members (paths in the item, as in FUNCTION_COLUMNS; a member excludes everything
 # under it) that the inventory deliberately does not read, and why. Everything else in botocore's model must

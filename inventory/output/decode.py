@@ -12,7 +12,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from inventory.errors import SnapshotError
-from inventory.output.columns import ADDED_COLUMNS
+from inventory.output.columns import ADDED_COLUMNS, ADDED_STATUS_COLUMNS
 from inventory.output.layout import Format
 from inventory.output.schema import INVENTORY_SCHEMA
 from inventory.redact import one_line
@@ -26,11 +26,13 @@ def decode_table(data: bytes, fmt: Format, schema: pa.Schema, where: str, absent
         table = pq.read_table(pa.BufferReader(data)) if fmt is Format.PARQUET else _read_csv(data, schema)
     except (pa.ArrowException, OSError, ValueError) as err:
         raise SnapshotError(f"{where}: not readable as {kind} {fmt.value} file: {one_line(str(err))}") from err
-    if schema is INVENTORY_SCHEMA:  # a file written before a column was added: that column is null
-        for name in sorted(ADDED_COLUMNS - set(table.column_names)):
-            table = table.append_column(name, pa.nulls(table.num_rows, schema.field(name).type))
-            if absent is not None:
-                absent.add(name)
+    added = ADDED_COLUMNS if schema is INVENTORY_SCHEMA else ADDED_STATUS_COLUMNS
+    for name in sorted(added - set(table.column_names)):  # a file written before a column was added: null
+        field = schema.field(name)
+        filler = pa.array([[]] * table.num_rows, field.type) if not field.nullable else None
+        table = table.append_column(name, filler if filler is not None else pa.nulls(table.num_rows, field.type))
+        if absent is not None:
+            absent.add(name)
     missing = [name for name in schema.names if name not in table.column_names]
     if missing:
         raise SnapshotError(f"{where}: not {kind} file: no column {', '.join(missing)}")
@@ -41,7 +43,7 @@ def decode_table(data: bytes, fmt: Format, schema: pa.Schema, where: str, absent
 
 
 def _read_csv(data: bytes, schema: pa.Schema) -> pa.Table:
-    lists = {field.name: field.type for field in schema if pa.types.is_list(field.type)}
+    lists = {field.name: field.type for field in schema if pa.types.is_list(field.type) or pa.types.is_map(field.type)}
     types = {field.name: pa.string() if field.name in lists else field.type for field in schema}
     # written by the job: null is an empty field, an empty string is "" (kept apart here)
     options = pacsv.ConvertOptions(column_types=types, strings_can_be_null=True, quoted_strings_can_be_null=False)
@@ -53,6 +55,8 @@ def _read_csv(data: bytes, schema: pa.Schema) -> pa.Table:
 
 
 def _json_lists(column: pa.ChunkedArray, name: str, kind: pa.DataType) -> pa.Array:
+    if pa.types.is_map(kind):
+        return _json_maps(column, name, kind)
     strings = pa.types.is_string(kind.value_type)
     values = []
     for text in column.to_pylist():
@@ -67,3 +71,17 @@ def _json_lists(column: pa.ChunkedArray, name: str, kind: pa.DataType) -> pa.Arr
             raise ValueError(f"column {name}: {text[:40]!r} is not a JSON array of {what}")
         values.append(value)
     return pa.array(values, kind)  # objects: Arrow types their fields (a wrong type raises)
+
+
+def _json_maps(column: pa.ChunkedArray, name: str, kind: pa.DataType) -> pa.Array:
+    """A map<string, string> column written as JSON objects (`{"team": "payments"}`) back to a map."""
+    values: list[list[tuple[str, str]] | None] = []
+    for text in column.to_pylist():
+        try:
+            value = None if text is None else orjson.loads(text)
+        except orjson.JSONDecodeError:
+            value = text
+        if value is not None and not (isinstance(value, dict) and all(isinstance(v, str) for v in value.values())):
+            raise ValueError(f"column {name}: {text[:40]!r} is not a JSON object of strings")
+        values.append(None if value is None else list(value.items()))
+    return pa.array(values, kind)

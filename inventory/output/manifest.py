@@ -29,7 +29,7 @@ from pydantic import TypeAdapter
 
 from inventory import __version__
 from inventory.output.destination import Destination, Location, S3Object
-from inventory.output.status import Status, TargetOutcome
+from inventory.output.status import Status, TargetOutcome, enrichment_counts
 
 MANIFEST_VERSION = 1
 # An AWS access key id (long-term AKIA, temporary ASIA) or a long unbroken base64 run such as a session token.
@@ -102,6 +102,7 @@ def build_manifest(
         "counts": _counts(results),
         "functions_by_account": _functions_by_account(results),
         "errors": _errors(results),
+        "enrichments": enrichment_counts(results),
         "outputs": {
             "format": destination.fmt.value,
             "inventory": _location(destination.inventory),

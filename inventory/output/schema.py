@@ -26,7 +26,14 @@ from typing import Any, Protocol
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from inventory.output.columns import ENV_COLUMN, FUNCTION_COLUMNS, ITEM_FIELDS, PYTHON_COLUMNS
+from inventory.output.columns import (
+    ENRICHED_COLUMN,
+    ENRICHMENT_COLUMNS,
+    ENV_COLUMN,
+    FUNCTION_COLUMNS,
+    ITEM_FIELDS,
+    PYTHON_COLUMNS,
+)
 from inventory.output.items import InvalidItem, check_items, describe_item
 
 _TS = pa.timestamp("us", tz="UTC")
@@ -83,7 +90,23 @@ TARGET_FIELDS: tuple[pa.Field, ...] = (
     pa.field("region", pa.string(), nullable=False),
 )
 
-INVENTORY_SCHEMA = pa.schema([*TARGET_FIELDS, *(pa.field(name, kind) for name, kind, _ in FUNCTION_COLUMNS)])
+ENRICHMENT_FIELDS: tuple[pa.Field, ...] = (
+    pa.field(ENRICHED_COLUMN, _STRINGS, nullable=False),
+    *(pa.field(name, kind) for name, kind, _ in ENRICHMENT_COLUMNS),
+)
+INVENTORY_SCHEMA = pa.schema(
+    [*TARGET_FIELDS, *(pa.field(name, kind) for name, kind, _ in FUNCTION_COLUMNS), *ENRICHMENT_FIELDS]
+)
+# One element per enrichment the run asked for: how it went for the target (job/enrich.py).
+ENRICHMENT_STATUS = pa.struct(
+    [
+        ("name", pa.string()),
+        ("status", pa.string()),
+        ("calls", pa.int32()),
+        ("error_code", pa.string()),
+        ("error_message", pa.string()),
+    ]
+)
 
 STATUS_SCHEMA = pa.schema(
     [
@@ -98,6 +121,7 @@ STATUS_SCHEMA = pa.schema(
         pa.field("error_code", pa.string()),
         pa.field("error_message", pa.string()),
         pa.field("duration_ms", pa.int64(), nullable=False),
+        pa.field("enrichments", pa.list_(ENRICHMENT_STATUS)),
     ]
 )
 
@@ -271,4 +295,6 @@ def function_batch(target: TargetLike, snapshot_time: datetime, items: Iterable[
             columns.append(env_names if name == ENV_COLUMN else env_errors)
         else:
             columns.append(fields.column(path, kind))
+    columns.append(pa.array([[]] * n, _STRINGS))  # enriched: none yet (output/enriched.py sets them)
+    columns.extend(pa.nulls(n, field.type) for field in ENRICHMENT_FIELDS[1:])
     return pa.RecordBatch.from_arrays(columns, schema=INVENTORY_SCHEMA)

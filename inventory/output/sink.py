@@ -42,12 +42,15 @@ ROW_GROUP_ROWS = 65_536
 
 
 def csv_ready(table: pa.Table) -> pa.Table:
-    """CSV has no lists: encode list columns as JSON arrays (`["x86_64"]`, empty list `[]`). String cells
+    """CSV has no lists: encode list columns as JSON arrays (`["x86_64"]`, empty list `[]`), maps as JSON
+    objects (`{"team": "payments"}`). String cells
     that a spreadsheet would run as a formula get a leading `'` (csvsafe.py; reversible)."""
     columns = []
     for field, column in zip(table.schema, escape_strings(table).columns, strict=True):
-        if pa.types.is_list(field.type):
-            encoded = [None if v is None else json.dumps(v) for v in column.to_pylist()]
+        if pa.types.is_list(field.type) or pa.types.is_map(field.type):
+            maps = pa.types.is_map(field.type)  # map cells come as [(key, value)]: written as a JSON object
+            cells = column.to_pylist()
+            encoded = [None if v is None else json.dumps(dict(v) if maps else v) for v in cells]
             columns.append(pa.chunked_array([pa.array(encoded, pa.string())], pa.string()))
         else:
             columns.append(column)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 from enum import StrEnum
-from typing import Protocol
+from typing import Any, Protocol
 
 import pyarrow as pa
 
@@ -42,6 +42,23 @@ class TargetOutcome(Protocol):
     def retries(self) -> int: ...
     @property
     def duration_s(self) -> float: ...
+    @property
+    def enrichments(self) -> Sequence[EnrichmentStatus]: ...  # one per enrichment asked for
+
+
+class EnrichmentStatus(Protocol):
+    """How one enrichment ended for one target, as the status file records it."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def status(self) -> Status: ...
+    @property
+    def calls(self) -> int: ...
+    @property
+    def error_code(self) -> str | None: ...
+    @property
+    def error_message(self) -> str | None: ...
 
 
 def status_table(results: Sequence[TargetOutcome], snapshot_time: datetime) -> pa.Table:
@@ -59,7 +76,32 @@ def status_table(results: Sequence[TargetOutcome], snapshot_time: datetime) -> p
             "error_code": r.error_code,
             "error_message": r.error_message,
             "duration_ms": round(r.duration_s * 1000),
+            "enrichments": [
+                {
+                    "name": e.name,
+                    "status": e.status.value,
+                    "calls": e.calls,
+                    "error_code": e.error_code,
+                    "error_message": e.error_message,
+                }
+                for e in r.enrichments
+            ],
         }
         for r in sorted(results, key=lambda r: (r.target.account.account_id, r.target.region))
     ]
     return pa.Table.from_pylist(rows, schema=STATUS_SCHEMA)
+
+
+def enrichment_counts(results: Sequence[TargetOutcome]) -> dict[str, dict[str, Any]]:
+    """{enrichment: {"ok": n, "failed": n, "skipped": n, "calls": n, "errors": {error_code: n}}}, over the
+    targets, in the order the run asked for them ({} when it asked for none)."""
+    counts: dict[str, dict[str, Any]] = {}
+    for result in results:
+        for e in result.enrichments:
+            entry = counts.setdefault(e.name, {"ok": 0, "failed": 0, "skipped": 0, "calls": 0, "errors": {}})
+            entry[e.status.value] += 1
+            entry["calls"] += e.calls
+            if e.status is Status.FAILED:
+                code = e.error_code or "Unknown"
+                entry["errors"][code] = entry["errors"].get(code, 0) + 1
+    return counts

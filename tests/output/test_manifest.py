@@ -77,9 +77,11 @@ def test_fields() -> None:
         "counts",
         "functions_by_account",
         "errors",
+        "enrichments",
         "outputs",
         "versions",
     }
+    assert manifest["enrichments"] == {}  # none asked for
     assert manifest["manifest_version"] == 1
     assert manifest["run_id"] == "20261128T153000Z-0123abcd"
     assert manifest["started_at"] == "2026-11-28T15:30:00.123456Z"

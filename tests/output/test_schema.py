@@ -12,7 +12,7 @@ import pyarrow as pa
 import pytest
 
 from inventory.job.targets import Account, Target
-from inventory.output.columns import FUNCTION_COLUMNS
+from inventory.output.columns import ENRICHMENT_COLUMNS, FUNCTION_COLUMNS
 from inventory.output.items import InvalidItem
 from inventory.output.schema import INVENTORY_SCHEMA, STATUS_SCHEMA, function_batch, parse_lambda_time
 
@@ -81,7 +81,16 @@ def test_schema_is_the_contract(batch: pa.RecordBatch) -> None:
     assert batch.schema.equals(INVENTORY_SCHEMA, check_metadata=True)
     assert batch.num_rows == 5
     assert batch.schema.names[:5] == ["snapshot_time", "account_id", "account_name", "account_tags", "region"]
-    assert batch.schema.names[5:] == [name for name, _, _ in FUNCTION_COLUMNS]
+    functions = [name for name, _, _ in FUNCTION_COLUMNS]
+    assert batch.schema.names[5 : 5 + len(functions)] == functions
+    assert batch.schema.names[5 + len(functions) :] == ["enriched", *(name for name, _, _ in ENRICHMENT_COLUMNS)]
+
+
+def test_enrichment_columns_empty_until_enriched(batch: pa.RecordBatch) -> None:
+    rows = batch.to_pylist()
+    assert all(row["enriched"] == [] for row in rows)
+    for name, _, _ in ENRICHMENT_COLUMNS:
+        assert all(row[name] is None for row in rows), name
 
 
 @pytest.mark.parametrize(
@@ -103,6 +112,14 @@ def test_schema_is_the_contract(batch: pa.RecordBatch) -> None:
         ("account_tags", pa.list_(pa.string())),
         ("function_name", pa.string()),
         ("runtime", pa.string()),
+        ("enriched", pa.list_(pa.string())),
+        ("tags", pa.map_(pa.string(), pa.string())),
+        ("url_auth_types", pa.list_(pa.string())),
+        ("public_invoke", pa.bool_()),
+        ("invoke_principals", pa.list_(pa.string())),
+        ("reserved_concurrency", pa.int32()),
+        ("invocations_30d", pa.int64()),
+        ("last_invocation_day", pa.date32()),
     ],
 )
 def test_column_types(batch: pa.RecordBatch, column: str, kind: pa.DataType) -> None:
@@ -219,6 +236,8 @@ def test_full_zip_function_every_field(batch: pa.RecordBatch) -> None:
         "runtime_config_alias": None,
         "accelerator_memory_gb": None,
         "tenant_isolation_mode": "PER_TENANT",
+        "enriched": [],
+        **{name: None for name, _, _ in ENRICHMENT_COLUMNS},
     }
 
 
@@ -233,6 +252,7 @@ _NOT_FOR_A_ZIP_FUNCTION = {
     "runtime_config_arn",
     "runtime_config_alias",
     "accelerator_memory_gb",
+    *(name for name, _, _ in ENRICHMENT_COLUMNS),  # not asked for: null (see test_enrichment_columns_...)
 }
 
 
@@ -509,6 +529,7 @@ def test_status_schema_columns() -> None:
         "error_code",
         "error_message",
         "duration_ms",
+        "enrichments",
     ]
     assert STATUS_SCHEMA.field("function_count").nullable
     assert not STATUS_SCHEMA.field("status").nullable

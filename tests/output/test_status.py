@@ -81,6 +81,7 @@ def test_status_table_row_values() -> None:
         "error_code": None,
         "error_message": None,
         "duration_ms": 250,
+        "enrichments": [],
     }
     zero = rows[("222222222222", "eu-west-1")]
     assert zero["status"] == "ok" and zero["function_count"] == 0  # a real zero, not null

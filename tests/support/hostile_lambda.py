@@ -1,6 +1,8 @@
-"""A Lambda ListFunctions endpoint on 127.0.0.1 that answers what a test scripts: hostile answers over real HTTP.
+"""An AWS endpoint on 127.0.0.1 that answers what a test scripts: hostile answers over real HTTP.
 
-`HostileLambda(script)` serves GET /2015-03-31/functions/ from a thread. `script(n, request)` gets the
+`HostileLambda(script)` serves every GET (ListFunctions, the Lambda enrichment calls) and POST (the JSON
+protocols of tag:GetResources and cloudwatch:GetMetricData; the request's `target` and `json` say which)
+from a thread. `script(n, request)` gets the
 0-based request number and the request (path, query, headers) and returns a Reply, or HANG to accept the
 request and never answer (until the server stops). Point the job at it with AWS_ENDPOINT_URL_LAMBDA.
 """
@@ -9,6 +11,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -21,6 +24,17 @@ class Request:
     path: str
     query: dict[str, str]
     headers: dict[str, str]
+    body: bytes = b""
+    at: float = 0.0  # time.monotonic() when it arrived
+
+    @property
+    def target(self) -> str | None:
+        """X-Amz-Target of a JSON-protocol POST, e.g. GraniteServiceVersion20100801.GetMetricData."""
+        return next((v for k, v in self.headers.items() if k.lower() == "x-amz-target"), None)
+
+    @property
+    def json(self) -> Any:
+        return json.loads(self.body) if self.body else None
 
     @property
     def marker(self) -> str | None:
@@ -94,10 +108,14 @@ class HostileLambda:
             def log_message(self, *args: object) -> None:  # quiet
                 pass
 
+            def do_POST(self) -> None:
+                self.do_GET()
+
             def do_GET(self) -> None:
                 url = urlsplit(self.path)
                 query = {k: v[-1] for k, v in parse_qs(url.query).items()}
-                request = Request(url.path, query, dict(self.headers.items()))
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                request = Request(url.path, query, dict(self.headers.items()), body, time.monotonic())
                 with server._lock:
                     n = len(server.requests)
                     server.requests.append(request)

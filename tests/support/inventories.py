@@ -82,6 +82,7 @@ def function(account_id: str, name: str, runtime: str | None = "python3.12", **f
         tracing_mode="PassThrough",
         file_system_arns=[],
         environment_variable_names=[],
+        enriched=[],
     )
     row.update(fields)
     return row
@@ -100,6 +101,7 @@ def status(account_id: str, region: str, state: str = "ok", count: int | None = 
         "error_code": None,
         "error_message": None,
         "duration_ms": 120,
+        "enrichments": [],
     }
     row.update(fields)
     return row

@@ -1,0 +1,225 @@
+"""The enrichments' calls, one request each, over the job's signed-HTTP path (aws/signed.py), JSON protocols.
+
+Every 200 is checked before it is believed, as ListFunctions' pages are: a body that is not a JSON object, a
+member of the wrong type (a tag value that is not text, a concurrency that is not an integer, a metric
+value that is not a number) raises `InvalidResponse` (transient: retried, then the enrichment fails for
+the target), never an empty or a zero value. job/enrich.py paces, retries and pages these calls.
+
+| call | wire |
+|---|---|
+| tag:GetResources | POST /, awsJson1.1, `ResourceGroupsTaggingAPI_20170126.GetResources` |
+| lambda:ListFunctionUrlConfigs | GET /2021-10-31/functions/<name>/urls |
+| lambda:GetPolicy | GET /2015-03-31/functions/<name>/policy |
+| lambda:GetFunctionConcurrency | GET /2019-09-30/functions/<name>/concurrency |
+| cloudwatch:GetMetricData | POST /, awsJson1.0, `GraniteServiceVersion20100801.GetMetricData` |
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from urllib.parse import quote, urlencode
+
+import orjson
+from botocore.credentials import ReadOnlyCredentials
+
+from inventory.aws.retry import Fault, FaultError, FaultKind
+from inventory.aws.signed import SignedHttp
+
+URL_PAGE_SIZE = 50
+TAGS_PAGE_SIZE = 100  # the most GetResources returns per page
+METRIC_QUERIES = 500  # the most GetMetricData takes per call
+_TAGGING = ("application/x-amz-json-1.1", "ResourceGroupsTaggingAPI_20170126.GetResources")
+_METRICS = ("application/x-amz-json-1.0", "GraniteServiceVersion20100801.GetMetricData")
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Where a call goes and as whom: the run's signed-HTTP path, a region, a member account's credentials."""
+
+    http: SignedHttp
+    region: str
+    credentials: ReadOnlyCredentials
+
+
+@dataclass(frozen=True)
+class Paged:
+    """One page of an answer: its values and the token for the next page (None: the last one)."""
+
+    values: Any
+    next_token: str | None
+
+
+def invalid(operation: str, what: str) -> FaultError:
+    return FaultError(Fault(FaultKind.TRANSIENT, "InvalidResponse", f"{operation} answered HTTP 200 with {what}"))
+
+
+def _object(operation: str, content: bytes) -> dict[str, Any]:
+    try:
+        body = orjson.loads(content)
+    except orjson.JSONDecodeError as err:
+        raise invalid(operation, "an empty body" if not content.strip() else "a body that is not JSON") from err
+    if not isinstance(body, dict):
+        raise invalid(operation, f"a JSON {type(body).__name__}, not an object")
+    return body
+
+
+def _token(operation: str, body: dict[str, Any], key: str) -> str | None:
+    token = body.get(key)
+    if token is not None and not isinstance(token, str):
+        raise invalid(operation, f"{key} as a {type(token).__name__}")
+    return token or None
+
+
+def _list(operation: str, body: dict[str, Any], key: str, required: bool = True) -> list[Any]:
+    value = body.get(key)
+    if value is None and not required:
+        return []
+    if not isinstance(value, list):
+        raise invalid(operation, f"{key} as {'nothing' if value is None else 'a ' + type(value).__name__}")
+    return value
+
+
+def _function_path(version: str, name: str, leaf: str) -> str:
+    return f"/{version}/functions/{quote(name, safe='')}/{leaf}"
+
+
+async def tags_page(scope: Scope, token: str | None) -> Paged:
+    """One GetResources page of Lambda functions: Paged({function ARN: {key: value}}, PaginationToken)."""
+    request: dict[str, Any] = {"ResourceTypeFilters": ["lambda:function"], "ResourcesPerPage": TAGS_PAGE_SIZE}
+    if token:
+        request["PaginationToken"] = token
+    body = await _post(scope, ("resourcegroupstaggingapi", "GetResources"), _TAGGING, request)
+    found: dict[str, dict[str, str]] = {}
+    for mapping in _list("GetResources", body, "ResourceTagMappingList"):
+        arn = mapping.get("ResourceARN") if isinstance(mapping, dict) else None
+        tags = mapping.get("Tags", []) if isinstance(mapping, dict) else None
+        if not isinstance(arn, str) or not isinstance(tags, list):
+            raise invalid("GetResources", "a ResourceTagMappingList entry without ResourceARN text and a Tags list")
+        pairs = {}
+        for tag in tags:
+            if not (isinstance(tag, dict) and isinstance(tag.get("Key"), str) and isinstance(tag.get("Value"), str)):
+                raise invalid("GetResources", f"a tag of {arn[-60:]} that is not a Key/Value pair of text")
+            pairs[tag["Key"]] = tag["Value"]
+        found[arn] = pairs
+    return Paged(found, _token("GetResources", body, "PaginationToken"))
+
+
+async def url_auth_types_page(scope: Scope, marker: str | None, *, name: str) -> Paged:
+    """One ListFunctionUrlConfigs page: Paged([AuthType, ...], NextMarker)."""
+    query = [("MaxItems", str(URL_PAGE_SIZE)), *([("Marker", marker)] if marker else [])]
+    path = f"{_function_path('2021-10-31', name, 'urls')}?{urlencode(query)}"
+    body = _object("ListFunctionUrlConfigs", await _get(scope, "ListFunctionUrlConfigs", path))
+    kinds = []
+    for config in _list("ListFunctionUrlConfigs", body, "FunctionUrlConfigs"):
+        kind = config.get("AuthType") if isinstance(config, dict) else None
+        if not isinstance(kind, str) or not kind:
+            raise invalid("ListFunctionUrlConfigs", "a FunctionUrlConfigs entry without an AuthType")
+        kinds.append(kind)
+    return Paged(kinds, _token("ListFunctionUrlConfigs", body, "NextMarker"))
+
+
+async def policy_text(scope: Scope, name: str) -> str:
+    """GetPolicy's Policy document (JSON text). A function without a policy raises ClientError
+    ResourceNotFoundException, as Lambda answers it (job/enrich.py reads that as "no policy")."""
+    body = _object("GetPolicy", await _get(scope, "GetPolicy", _function_path("2015-03-31", name, "policy")))
+    policy = body.get("Policy")
+    if not isinstance(policy, str):
+        raise invalid("GetPolicy", "no Policy text")
+    return policy
+
+
+async def reserved_concurrency(scope: Scope, name: str) -> int | None:
+    """GetFunctionConcurrency's ReservedConcurrentExecutions; None when none is reserved (`{}`)."""
+    path = _function_path("2019-09-30", name, "concurrency")
+    body = _object("GetFunctionConcurrency", await _get(scope, "GetFunctionConcurrency", path))
+    value = body.get("ReservedConcurrentExecutions")
+    if value is not None and (type(value) is not int or not 0 <= value < 2**31):
+        raise invalid("GetFunctionConcurrency", f"ReservedConcurrentExecutions {str(value)[:20]!r}, not a count")
+    return value
+
+
+@dataclass(frozen=True)
+class Series:
+    """One query's datapoints: epoch seconds and values."""
+
+    timestamps: tuple[float, ...]
+    values: tuple[float, ...]
+
+    def points(self) -> list[tuple[float, float]]:
+        return list(zip(self.timestamps, self.values, strict=True))
+
+
+async def invocations_page(
+    scope: Scope, token: str | None, *, names: Sequence[str], window: tuple[datetime, datetime]
+) -> Paged:
+    """One GetMetricData page of the daily Invocations Sum of each named function (query id `m<index>`):
+    Paged({index: Series}, NextToken). A result whose StatusCode is not Complete or PartialData is an error."""
+    start, end = window
+    queries = [
+        {
+            "Id": f"m{index}",
+            "MetricStat": {
+                "Metric": {
+                    "Namespace": "AWS/Lambda",
+                    "MetricName": "Invocations",
+                    "Dimensions": [{"Name": "FunctionName", "Value": name}],
+                },
+                "Period": 86400,
+                "Stat": "Sum",
+            },
+            "ReturnData": True,
+        }
+        for index, name in enumerate(names)
+    ]
+    request: dict[str, Any] = {"MetricDataQueries": queries, "StartTime": start.timestamp(), "EndTime": end.timestamp()}
+    if token:
+        request["NextToken"] = token
+    body = await _post(scope, ("cloudwatch", "GetMetricData"), _METRICS, request)
+    return Paged(_series(body, len(names)), _token("GetMetricData", body, "NextToken"))
+
+
+def _series(body: dict[str, Any], count: int) -> dict[int, Series]:
+    found: dict[int, Series] = {}
+    for result in _list("GetMetricData", body, "MetricDataResults"):
+        key = result.get("Id") if isinstance(result, dict) else None
+        index = int(key[1:]) if isinstance(key, str) and key[:1] == "m" and key[1:].isdigit() else -1
+        if not 0 <= index < count:
+            raise invalid("GetMetricData", f"a result for an unknown query id {str(key)[:20]!r}")
+        state = result.get("StatusCode")
+        if not isinstance(state, str):
+            raise invalid("GetMetricData", f"query {key} without a StatusCode")
+        if state not in ("Complete", "PartialData"):
+            kind = FaultKind.FATAL if state == "Forbidden" else FaultKind.TRANSIENT
+            message = f"GetMetricData query {key} has StatusCode {state[:30]!r}"
+            raise FaultError(Fault(kind, f"MetricData{state[:30]}", message))
+        stamps, values = result.get("Timestamps", []), result.get("Values", [])
+        numbers = (int, float)
+        if (
+            not isinstance(stamps, list)
+            or not isinstance(values, list)
+            or len(stamps) != len(values)
+            or not all(type(v) in numbers for v in [*stamps, *values])
+        ):
+            raise invalid("GetMetricData", f"query {key}: Timestamps and Values that are not two lists of numbers")
+        found[index] = Series(tuple(stamps), tuple(values))
+    return found
+
+
+async def _get(scope: Scope, operation: str, path: str) -> bytes:
+    return await scope.http.send(scope.http.endpoint("lambda", scope.region), scope.credentials, operation, path)
+
+
+async def _post(
+    scope: Scope, call: tuple[str, str], protocol: tuple[str, str], request: dict[str, Any]
+) -> dict[str, Any]:
+    """POST one JSON-protocol request; `call` is (boto3 service name, operation), `protocol` (Content-Type,
+    X-Amz-Target)."""
+    (service, operation), (content_type, target) = call, protocol
+    headers = {"Content-Type": content_type, "X-Amz-Target": target}
+    http = scope.http
+    endpoint = http.endpoint(service, scope.region)
+    content = await http.send(endpoint, scope.credentials, operation, "/", body=orjson.dumps(request), headers=headers)
+    return _object(operation, content)
