@@ -2,9 +2,10 @@
 
 The Glue tables must describe exactly the Parquet the job writes (INVENTORY_SCHEMA / STATUS_SCHEMA), where the
 job writes it (s3://<bucket>/<prefix>/, status under _status/), and the IAM trust chain must stay as narrow as
-the README promises: the member role allows only lambda:ListFunctions (plus account:ListRegions when asked for)
-and trusts only the hub's role; the hub's task role may assume only the member role, write only under the
-prefix, and list the organisation only when asked for.
+the README promises: the member role allows only lambda:ListFunctions by default, each of its switches adds
+exactly its read actions (account:ListRegions, one per enrichment), and it trusts only the hub's role; the hub's
+task role may assume only the member role, write only under the prefix, and list the organisation only when asked
+for.
 """
 
 from __future__ import annotations
@@ -178,14 +179,99 @@ def test_member_role_allows_only_list_functions() -> None:
     assert allowed == [("lambda:ListFunctions", "*")]
 
 
-def test_member_role_lists_regions_only_when_allowed() -> None:
-    parameter_switch(MEMBER, "AllowListRegions", "ListRegionsAllowed")
+# The member role's switches: parameter -> (condition, policy, what it grants, the accounts file's `enrich` name).
+THIS_ACCOUNTS_FUNCTIONS = {"Fn::Sub": "arn:${AWS::Partition}:lambda:*:${AWS::AccountId}:function:*"}
+MEMBER_SWITCHES: dict[str, tuple[str, str, dict[str, Any], str | None]] = {
+    # Only this account's own region list (the job asks without an AccountId).
+    "AllowListRegions": (
+        "ListRegionsAllowed",
+        "ListEnabledRegions",
+        {"account:ListRegions": {"Fn::Sub": "arn:${AWS::Partition}:account::${AWS::AccountId}:account"}},
+        None,
+    ),
+    # tag:GetResources and cloudwatch:GetMetricData have no resource-level permissions: "*" is the only resource.
+    "EnableTags": ("TagsEnabled", "ReadFunctionTags", {"tag:GetResources": "*"}, "tags"),
+    "EnableUrls": (
+        "UrlsEnabled",
+        "ReadFunctionUrls",
+        {"lambda:ListFunctionUrlConfigs": THIS_ACCOUNTS_FUNCTIONS},
+        "urls",
+    ),
+    "EnablePolicy": ("PolicyEnabled", "ReadFunctionPolicies", {"lambda:GetPolicy": THIS_ACCOUNTS_FUNCTIONS}, "policy"),
+    "EnableConcurrency": (
+        "ConcurrencyEnabled",
+        "ReadFunctionConcurrency",
+        {"lambda:GetFunctionConcurrency": THIS_ACCOUNTS_FUNCTIONS},
+        "concurrency",
+    ),
+    "EnableUsage": ("UsageEnabled", "ReadInvocationMetrics", {"cloudwatch:GetMetricData": "*"}, "usage"),
+}
+
+
+def holds(template: dict[str, Any], expression: Any, parameters: dict[str, str]) -> Any:
+    """Evaluate a condition expression (or a value in one) the way CloudFormation would, for these parameters."""
+    if not isinstance(expression, dict):
+        return expression
+    ((function, argument),) = expression.items()
+    if function == "Ref":
+        return parameters[argument]
+    if function == "Condition":
+        return holds(template, template["Conditions"][argument], parameters)
+    values = [holds(template, item, parameters) for item in argument]
+    evaluate = {
+        "Fn::Equals": lambda: values[0] == values[1],
+        "Fn::Not": lambda: not values[0],
+        "Fn::Or": lambda: any(values),
+        "Fn::And": lambda: all(values),
+    }
+    return evaluate[function]()
+
+
+def member_grants(**overrides: str) -> dict[str, Any]:
+    """Action -> resource the member role allows when deployed with these parameters (the rest at their defaults)."""
+    template = load(MEMBER)
+    parameters = {name: spec.get("Default") for name, spec in template["Parameters"].items()} | overrides
+    granted: dict[str, Any] = {}
+    for condition, document in inline_policies(one(MEMBER, "AWS::IAM::Role")).values():
+        if condition is None or holds(template, {"Condition": condition}, parameters):
+            for action, resource in allowed_actions(document).items():
+                assert action not in granted, f"{action} is granted twice"
+                granted[action] = resource
+    return granted
+
+
+def test_member_role_deployed_with_defaults_allows_only_list_functions() -> None:
+    assert member_grants() == {"lambda:ListFunctions": "*"}
+
+
+def test_member_role_conditional_policies_are_exactly_its_switches() -> None:
+    template = load(MEMBER)
+    switches = {name for name in template["Parameters"] if name.startswith(("Allow", "Enable"))}
+    assert switches == set(MEMBER_SWITCHES)
     policies = inline_policies(one(MEMBER, "AWS::IAM::Role"))
     conditional = {name: condition for name, (condition, _) in policies.items() if condition is not None}
-    assert conditional == {"ListEnabledRegions": "ListRegionsAllowed"}
-    granted = allowed_actions(policies["ListEnabledRegions"][1])
-    # Only this account's own region list (the job asks without an AccountId).
-    assert granted == {"account:ListRegions": {"Fn::Sub": "arn:${AWS::Partition}:account::${AWS::AccountId}:account"}}
+    assert conditional == {policy: condition for condition, policy, _, _ in MEMBER_SWITCHES.values()}
+
+
+@pytest.mark.parametrize("parameter", MEMBER_SWITCHES)
+def test_member_switch_is_off_by_default_and_adds_exactly_its_actions(parameter: str) -> None:
+    condition, policy, grants, enrichment = MEMBER_SWITCHES[parameter]
+    parameter_switch(MEMBER, parameter, condition)
+    assert inline_policies(one(MEMBER, "AWS::IAM::Role"))[policy][0] == condition
+    assert member_grants(**{parameter: "true"}) == {"lambda:ListFunctions": "*"} | grants
+    assert member_grants(**{parameter: "false"}) == {"lambda:ListFunctions": "*"}
+    if enrichment is not None:  # the parameter says which `enrich:` entry of the accounts file needs it
+        assert f"enrich: [{enrichment}]" in load(MEMBER)["Parameters"][parameter]["Description"]
+
+
+def test_member_role_with_every_switch_on_allows_the_union_and_nothing_else() -> None:
+    everything = member_grants(**dict.fromkeys(MEMBER_SWITCHES, "true"))
+    expected: dict[str, Any] = {"lambda:ListFunctions": "*"}
+    for _, _, grants, _ in MEMBER_SWITCHES.values():
+        expected |= grants
+    assert everything == expected
+    # Reads only: no action that could change anything in a member account.
+    assert all(action.split(":")[1].startswith(("List", "Get")) for action in everything)
 
 
 def test_member_role_trusts_only_the_hub_role_arn_parameter() -> None:
