@@ -43,7 +43,7 @@ def command_run(args: argparse.Namespace, live: bool) -> ExitCode:
     from inventory.job.summary import render_summary
 
     config = with_accounts_from(load_config(args.config, lambda_regions()), args.accounts_from)
-    config = with_enrich(config, args.enrich)
+    config = with_enrich(config, args.enrich, args.enrich_source)
     workers = args.max_workers or config.max_workers
     clients = ClientFactory.from_environment(workers)
     fmt, output = _output_of(args)

@@ -101,6 +101,7 @@ def apply_environment(args: argparse.Namespace) -> None:
         args.max_workers = _workers()
     if args.command == "run":
         args.accounts_from = args.accounts_from or _choice("ACCOUNTS_FROM", ACCOUNT_SOURCES, None)
+        args.enrich_source = "--enrich" if args.enrich is not None else f"{ENV}ENRICH"
         args.enrich = args.enrich if args.enrich is not None else env("ENRICH")
         args.partitioned = bool(args.partitioned) or _switch("PARTITIONED")
         args.shard = shard_of(args.shard)

@@ -288,9 +288,9 @@ def with_accounts_from(config: RunConfig, source: str | None) -> RunConfig:
     return changed
 
 
-def with_enrich(config: RunConfig, flag: str | None) -> RunConfig:
-    """The config with `enrich` replaced by a flag's comma-separated list (or its environment variable);
-    `none` switches every enrichment off. Raises ConfigError naming the bad name."""
+def with_enrich(config: RunConfig, flag: str | None, source: str = "--enrich") -> RunConfig:
+    """The config with `enrich` replaced by a flag's comma-separated list (or its environment variable, named
+    by `source`); `none` switches every enrichment off. Raises ConfigError naming the bad name."""
     if flag is None:
         return config
     names = [] if flag.strip() == "none" else [name.strip() for name in flag.split(",")]
@@ -298,6 +298,6 @@ def with_enrich(config: RunConfig, flag: str | None) -> RunConfig:
         enrich = TypeAdapter(tuple[Enrichment, ...]).validate_python(tuple(names))
     except ValidationError as err:
         bad = next((name for name in names if name not in ENRICHMENTS), flag)
-        raise ConfigError(f"--enrich: {shown(bad)} is not one of {', '.join(ENRICHMENTS)} (or none)") from err
-    _check_unique("--enrich", enrich)
+        raise ConfigError(f"{source}: {shown(bad)} is not one of {', '.join(ENRICHMENTS)} (or none)") from err
+    _check_unique(source, enrich)
     return replace(config, enrich=enrich)

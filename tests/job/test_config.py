@@ -22,6 +22,7 @@ from inventory.job.config import (
     load_config,
     parse_config,
     with_accounts_from,
+    with_enrich,
     yaml_path,
 )
 
@@ -707,6 +708,36 @@ def test_accounts_from_flag_overrides_and_is_rechecked() -> None:
     with pytest.raises(ConfigError) as caught:
         with_accounts_from(no_regions, "organization")
     assert str(caught.value).startswith("--accounts-from organization: regions:")
+
+
+def test_enrich_defaults_to_none_and_reads_a_list() -> None:
+    assert parse_config(_base(), REGIONS).enrich == ()
+    assert parse_config(_base(enrich=["usage", "tags"]), REGIONS).enrich == ("usage", "tags")
+
+
+@pytest.mark.parametrize(
+    ("enrich", "message"),
+    [
+        (["tags", "owners"], "enrich[1]: input should be 'tags', 'urls', 'policy', 'concurrency' or 'usage'"),
+        (["tags", "tags"], "enrich[1]: 'tags' is listed twice"),
+        ("tags", "enrich: input should be a valid tuple"),
+    ],
+)
+def test_bad_enrich(enrich: object, message: str) -> None:
+    assert _assert_one_line(_config_error(_base(enrich=enrich))).startswith(message)
+
+
+def test_enrich_flag_replaces_the_configs_list() -> None:
+    config = parse_config(_base(enrich=["tags"]), REGIONS)
+    assert with_enrich(config, None) is config
+    assert with_enrich(config, "policy, urls").enrich == ("policy", "urls")
+    assert with_enrich(config, "none").enrich == ()
+    with pytest.raises(ConfigError) as caught:
+        with_enrich(config, "tags,owner")
+    assert str(caught.value) == "--enrich: 'owner' is not one of tags, urls, policy, concurrency, usage (or none)"
+    with pytest.raises(ConfigError) as caught:
+        with_enrich(config, "tags,tags", "LAMBDA_INVENTORY_ENRICH")
+    assert str(caught.value) == "LAMBDA_INVENTORY_ENRICH[1]: 'tags' is listed twice"
 
 
 # --- hostile YAML: aliases, duplicate keys, tags, size; echoed values bounded ---------------------------

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 from inventory.job.collect import TargetResult
+from inventory.job.enrich import EnrichmentOutcome
 from inventory.job.summary import RunSummary, render_summary, summarise
 from inventory.job.targets import Account, Target
 from inventory.output.status import Status
@@ -153,3 +155,30 @@ def test_render_summary_lines_have_no_embedded_newlines_from_results() -> None:
     results = [ok("111111111111", "us-east-1"), failed("222222222222", "eu-west-1")]
     text = render_summary(_summary(results), results)
     assert len(text.splitlines()) == 6
+
+
+def test_render_summary_counts_enrichments_and_names_their_failures() -> None:
+    denied = EnrichmentOutcome("policy", Status.FAILED, 1, error_code="AccessDeniedException", error_message="no")
+    results = [
+        replace(ok("111111111111", "us-east-1"), enrichments=(EnrichmentOutcome("tags", Status.OK, 2), denied)),
+        replace(
+            ok("222222222222", "us-east-1"),
+            enrichments=(EnrichmentOutcome("tags", Status.OK, 1), EnrichmentOutcome("policy", Status.OK, 3)),
+        ),
+        replace(
+            failed("333333333333", "us-east-1"),
+            enrichments=(EnrichmentOutcome("tags", Status.SKIPPED, 0), EnrichmentOutcome("policy", Status.SKIPPED, 0)),
+        ),
+    ]
+    summary = summarise(results, assume_role_calls=3, duration_s=1.0, output=str(OUT), status_output=str(STATUS_OUT))
+    lines = render_summary(summary, results).splitlines()
+    assert "  enrich   tags: 2 ok, 0 failed, 1 skipped, 3 calls" in lines
+    assert "  enrich   policy: 1 ok, 1 failed, 1 skipped, 4 calls (AccessDeniedException 1)" in lines
+    assert "  enrich failed name-111111111111 111111111111/us-east-1: AccessDeniedException: no" in lines
+    assert summary.failed == 1, "a failed enrichment is not a failed target"
+
+
+def test_render_summary_without_enrichments_has_no_enrich_line() -> None:
+    results = [ok("111111111111", "us-east-1")]
+    summary = summarise(results, assume_role_calls=1, duration_s=1.0, output=str(OUT), status_output=str(STATUS_OUT))
+    assert "enrich" not in render_summary(summary, results)
