@@ -285,3 +285,19 @@ def test_usage_asks_at_most_500_functions_per_call(monkeypatch: pytest.MonkeyPat
     rows = _rows(result)
     assert (rows["f0000"]["invocations_30d"], rows["f0500"]["invocations_30d"]) == (7, 7)  # first of each call
     assert rows["f0001"]["invocations_30d"] == 0
+
+
+def test_expired_credentials_are_renewed_and_the_call_retried(monkeypatch: pytest.MonkeyPatch, emu: Emulator) -> None:
+    expired = _json({"message": "The security token included in the request is expired"}, 403, "ExpiredTokenException")
+    answers = iter([expired])
+
+    def concurrency(request: Request) -> Reply:
+        return next(answers, None) or _json({"ReservedConcurrentExecutions": 2})
+
+    with HostileLambda(aws({"concurrency": concurrency})) as server:
+        result = _enrich(monkeypatch, server, _listed(["a"]), ("concurrency",))
+    outcome = _outcome(result, "concurrency")
+    assert (outcome.status, outcome.calls) == (Status.OK, 2)
+    assert [row["reserved_concurrency"] for row in _rows(result).values()] == [2]
+    tokens = [r.headers["X-Amz-Security-Token"] for r in server.requests]
+    assert tokens[0] != tokens[1], "the second call is signed with newly assumed credentials"
