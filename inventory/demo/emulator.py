@@ -1,7 +1,7 @@
 """An AWS emulator for the demo and the tests: moto's server, in-process, plus what stock moto lacks.
 
-moto's ListFunctions ignores MaxItems/Marker, it does not enforce trust policies, it never throttles, and
-it has no Account API ListRegions.
+moto's ListFunctions ignores MaxItems/Marker, it does not enforce trust policies, it never throttles, it
+has no Account API ListRegions and no ListFunctionUrlConfigs.
 This WSGI layer in front of it adds those behaviours on the emulator's side of the wire, so the job's own
 code runs unmodified over real HTTP:
 
@@ -17,21 +17,27 @@ code runs unmodified over real HTTP:
   ENABLED_BY_DEFAULT for the rest; honouring RegionOptStatusContains, paged by MaxResults (at most 50) and
   NextToken. It is denied (403 AccessDeniedException) for the accounts in `deny_list_regions`, and the first
   `throttle_list_regions` calls of each account are answered 429 TooManyRequestsException.
+* Lambda's ListFunctionUrlConfigs answers from moto's state for the calling account and region, plus the
+  alias URL configs moto cannot keep (emulator_urls.py), paged by MaxItems (at most `url_page_limit`).
+* The job's enrichment reads (tag:GetResources, lambda:ListFunctionUrlConfigs, lambda:GetPolicy,
+  lambda:GetFunctionConcurrency, cloudwatch:GetMetricData), and any other operation, can be denied
+  (403 AccessDeniedException) per account and region (`deny_operations`), throttled (`throttle_operations`
+  at `throttle_rate`), or broken for one function (`broken_functions`: 500 ServiceException, every time).
 
 It counts requests per (account, region) so tests can prove pagination and the AssumeRole count, and
-ListRegions requests per account.
+ListRegions requests per account; and it logs every signed request with its arrival time, account, region,
+service and operation (`stats.requests`: counts, and the most requests any account-region saw in a second).
 """
 
 from __future__ import annotations
 
-import io
 import json
 import logging
 import random
 import re
 import threading
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs
@@ -41,37 +47,26 @@ from moto.iam.models import get_account_id_from
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from werkzeug.serving import BaseWSGIServer, make_server
 
-_LIST_PATH = re.compile(r"^/2015-03-31/functions/?$")
+from inventory.demo.emulator_extras import (
+    PER_FUNCTION_OPERATIONS,
+    Refusal,
+    RequestLog,
+    broken,
+    denial,
+    function_of,
+    is_denied,
+    operation_of,
+    throttling,
+)
+from inventory.demo.emulator_regions import OPT_IN_REGIONS, REGION_OPT_STATUSES, opt_status, regions_page
+from inventory.demo.emulator_urls import URLS_PAGE_LIMIT, UrlConfigs
+from inventory.demo.emulator_wire import StartResponse, error_for, json_error, json_reply, read_body, xml_error
+
+__all__ = ["OPT_IN_REGIONS", "PAGE_LIMIT", "Behaviour", "Emulator", "EmulatorApp", "Stats"]
+
 _SCOPE = re.compile(r"Credential=([^/]+)/\d{8}/([^/]+)/([^/]+)/")
 _MARKER = "emulator-page:"
-_REGIONS_TOKEN = "emulator-regions:"
 PAGE_LIMIT = 50
-REGIONS_PAGE_LIMIT = 50
-# Regions AWS ships disabled until the account opts in (ListRegions says ENABLED once it has).
-OPT_IN_REGIONS = frozenset(
-    {
-        "af-south-1",
-        "ap-east-1",
-        "ap-east-2",
-        "ap-south-2",
-        "ap-southeast-3",
-        "ap-southeast-4",
-        "ap-southeast-5",
-        "ap-southeast-6",
-        "ap-southeast-7",
-        "ca-west-1",
-        "eu-central-2",
-        "eu-south-1",
-        "eu-south-2",
-        "il-central-1",
-        "me-central-1",
-        "me-south-1",
-        "mx-central-1",
-    }
-)
-REGION_OPT_STATUSES = ("ENABLED", "ENABLING", "DISABLING", "DISABLED", "ENABLED_BY_DEFAULT")
-
-StartResponse = Callable[..., Any]
 
 
 @dataclass
@@ -88,6 +83,15 @@ class Behaviour:
     expire_after: int | None = None  # tests only
     deny_list_regions: set[str] = field(default_factory=set)  # tests only: account ids whose ListRegions is denied
     throttle_list_regions: int = 0  # tests only: the first N ListRegions calls of each account are answered 429
+    # tests only: (account_id, region or "*" for every region, operation) answered 403 AccessDeniedException,
+    # e.g. ("222222222222", "*", "GetMetricData"); operation names as in emulator_extras.ENRICH_OPERATIONS.
+    deny_operations: set[tuple[str, str, str]] = field(default_factory=set)
+    # tests only: operations besides ListFunctions that `throttle_rate` applies to (e.g. {"GetPolicy"}).
+    throttle_operations: set[str] = field(default_factory=set)
+    # tests only: (account_id, function name, operation) answered 500 ServiceException every time, for the
+    # per-function reads (ListFunctionUrlConfigs, GetPolicy, GetFunctionConcurrency).
+    broken_functions: set[tuple[str, str, str]] = field(default_factory=set)
+    url_page_limit: int = URLS_PAGE_LIMIT  # tests only: at most this many URL configs per page
     seed: int = 7
 
 
@@ -97,6 +101,7 @@ class Stats:
     assume_calls: Counter[str] = field(default_factory=Counter)  # role arn -> requests
     assume_requests: list[dict[str, str]] = field(default_factory=list)  # the AssumeRole parameters seen
     list_regions_calls: Counter[str] = field(default_factory=Counter)  # account -> ListRegions requests
+    requests: RequestLog = field(default_factory=RequestLog)  # every signed request, timed
     throttled: int = 0
     expired: int = 0
 
@@ -107,10 +112,12 @@ class EmulatorApp:
     def __init__(self, behaviour: Behaviour) -> None:
         self.behaviour = behaviour
         self.stats = Stats()
+        self.urls = UrlConfigs()
         self._moto = DomainDispatcherApplication(create_backend_app)
         self._lock = threading.Lock()
         self._random = random.Random(behaviour.seed)
         self._key_uses: Counter[str] = Counter()
+        self._accounts: dict[str, str] = {}  # access key -> account id (a key never changes account)
         self._regions = tuple(sorted(botocore.session.Session().get_available_regions("lambda")))
 
     def reset_stats(self) -> None:
@@ -121,32 +128,63 @@ class EmulatorApp:
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         scope = _SCOPE.search(environ.get("HTTP_AUTHORIZATION", ""))
-        if scope and scope.group(3) == "sts":
+        if not scope:
+            return self._forward(environ, start_response)
+        key, region, service = scope.groups()
+        account = self._account(key)
+        operation = operation_of(environ, service)
+        self.stats.requests.add(account, region, service, operation)
+        if service == "sts":
             return self._sts(environ, start_response)
-        is_get = environ.get("REQUEST_METHOD") == "GET"
-        if scope and scope.group(3) == "lambda" and is_get and _LIST_PATH.match(environ.get("PATH_INFO", "")):
-            return self._list_functions(environ, start_response, scope.group(1), scope.group(2))
+        if service == "lambda" and operation == "ListFunctions":
+            return self._list_functions(environ, start_response, key, region)
         is_post = environ.get("REQUEST_METHOD") == "POST"
-        if scope and scope.group(3) == "account" and is_post and environ.get("PATH_INFO") == "/listRegions":
-            return self._list_regions(environ, start_response, scope.group(1))
+        if service == "account" and is_post and environ.get("PATH_INFO") == "/listRegions":
+            return self._list_regions(environ, start_response, account)
+        refusal = self._refusal(environ, account, region, service, operation)
+        if refusal is not None:
+            return error_for(environ, start_response, refusal.status, refusal.code, refusal.message)
+        if service == "lambda" and self.urls.answers(environ, operation):
+            where = (account, region)
+            return self.urls.handle(environ, start_response, where, operation, self.behaviour.url_page_limit)
         return self._forward(environ, start_response)
+
+    def _account(self, key: str) -> str:
+        if key not in self._accounts:
+            self._accounts[key] = get_account_id_from(key)
+        return self._accounts[key]
 
     def _forward(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         body: Iterable[bytes] = self._moto(environ, start_response)
         return body
 
+    def _refusal(
+        self, environ: dict[str, Any], account: str, region: str, service: str, operation: str
+    ) -> Refusal | None:
+        """The error a test asked this request to get, if any: denied, throttled, or a broken function."""
+        behaviour = self.behaviour
+        if is_denied(behaviour.deny_operations, account, region, operation):
+            return denial(account, service, operation)
+        if operation in behaviour.throttle_operations:
+            with self._lock:
+                throttled = self._random.random() < behaviour.throttle_rate
+                self.stats.throttled += throttled
+            if throttled:
+                return throttling(service)
+        function = function_of(environ)
+        if operation in PER_FUNCTION_OPERATIONS and (account, function, operation) in behaviour.broken_functions:
+            return broken(function)
+        return None
+
     def _sts(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
-        size = int(environ.get("CONTENT_LENGTH") or 0)
-        body = environ["wsgi.input"].read(size) if size else b""
-        environ["wsgi.input"] = io.BytesIO(body)
-        form = parse_qs(body.decode())
+        form = parse_qs(read_body(environ).decode())
         if form.get("Action") == ["AssumeRole"]:
             role = form.get("RoleArn", [""])[0]
             with self._lock:
                 self.stats.assume_calls[role] += 1
                 self.stats.assume_requests.append({k: v[0] for k, v in form.items() if k != "Action"})
             if role in self.behaviour.deny_roles:
-                return _xml_error(
+                return xml_error(
                     start_response,
                     "AccessDenied",
                     f"hub is not authorized to perform: sts:AssumeRole on resource: {role}",
@@ -156,12 +194,12 @@ class EmulatorApp:
     def _list_functions(
         self, environ: dict[str, Any], start_response: StartResponse, key: str, region: str
     ) -> Iterable[bytes]:
-        account = get_account_id_from(key)
+        account = self._account(key)
         query = parse_qs(environ.get("QUERY_STRING", ""))
         with self._lock:
             self.stats.list_calls[(account, region)] += 1
         if (account, region) in self.behaviour.disabled:
-            return _json_error(start_response, 403, "UnrecognizedClientException", "The security token is invalid.")
+            return json_error(start_response, 403, "UnrecognizedClientException", "The security token is invalid.")
         with self._lock:
             self._key_uses[key] += 1
             expired = self.behaviour.expire_after is not None and self._key_uses[key] > self.behaviour.expire_after
@@ -169,9 +207,9 @@ class EmulatorApp:
             self.stats.throttled += throttled
             self.stats.expired += expired
         if expired:
-            return _json_error(start_response, 403, "ExpiredTokenException", "The security token has expired.")
+            return json_error(start_response, 403, "ExpiredTokenException", "The security token has expired.")
         if throttled:
-            return _json_error(start_response, 429, "TooManyRequestsException", "Rate exceeded")
+            return json_error(start_response, 429, "TooManyRequestsException", "Rate exceeded")
         environ["QUERY_STRING"] = "&".join(f"FunctionVersion={v}" for v in query.get("FunctionVersion", []))
         return self._page(environ, start_response, query)
 
@@ -194,77 +232,27 @@ class EmulatorApp:
         page: dict[str, Any] = {"Functions": functions[start : start + limit]}
         if start + limit < len(functions):
             page["NextMarker"] = f"{_MARKER}{start + limit}"
-        return _json(start_response, "200 OK", page)
+        return json_reply(start_response, "200 OK", page)
 
-    def _list_regions(self, environ: dict[str, Any], start_response: StartResponse, key: str) -> Iterable[bytes]:
-        account = get_account_id_from(key)
-        size = int(environ.get("CONTENT_LENGTH") or 0)
-        request = json.loads(environ["wsgi.input"].read(size) or b"{}") if size else {}
+    def _list_regions(self, environ: dict[str, Any], start_response: StartResponse, account: str) -> Iterable[bytes]:
+        body = read_body(environ)
+        request = json.loads(body) if body else {}
         with self._lock:
             self.stats.list_regions_calls[account] += 1
             throttled = self.stats.list_regions_calls[account] <= self.behaviour.throttle_list_regions
             self.stats.throttled += throttled
         if account in self.behaviour.deny_list_regions:
-            return _json_error(
+            return json_error(
                 start_response,
                 403,
                 "AccessDeniedException",
                 f"User: arn:aws:sts::{account}:assumed-role/member is not authorized to perform: account:ListRegions",
             )
         if throttled:
-            return _json_error(start_response, 429, "TooManyRequestsException", "Rate exceeded")
-        statuses = [(name, self._opt_status(account, name)) for name in self._regions]
+            return json_error(start_response, 429, "TooManyRequestsException", "Rate exceeded")
+        statuses = [(name, opt_status(self.behaviour.disabled, account, name)) for name in self._regions]
         wanted = set(request.get("RegionOptStatusContains") or REGION_OPT_STATUSES)
-        return _regions_page(start_response, [s for s in statuses if s[1] in wanted], request)
-
-    def _opt_status(self, account: str, region: str) -> str:
-        if (account, region) in self.behaviour.disabled:
-            return "DISABLED"
-        return "ENABLED" if region in OPT_IN_REGIONS else "ENABLED_BY_DEFAULT"
-
-
-def _regions_page(
-    start_response: StartResponse, regions: list[tuple[str, str]], request: dict[str, Any]
-) -> list[bytes]:
-    """One ListRegions page from MaxResults (1-50, default 50) and NextToken, or a ValidationException."""
-    limit = request.get("MaxResults", REGIONS_PAGE_LIMIT)
-    token = str(request.get("NextToken") or _REGIONS_TOKEN + "0")
-    offset = token.removeprefix(_REGIONS_TOKEN)
-    if not isinstance(limit, int) or not 1 <= limit <= REGIONS_PAGE_LIMIT:
-        return _json_error(start_response, 400, "ValidationException", "MaxResults must be between 1 and 50.")
-    if not token.startswith(_REGIONS_TOKEN) or not offset.isdigit():
-        return _json_error(start_response, 400, "ValidationException", "The NextToken is not valid.")
-    start = int(offset)
-    page: dict[str, Any] = {
-        "Regions": [{"RegionName": name, "RegionOptStatus": status} for name, status in regions[start : start + limit]]
-    }
-    if start + limit < len(regions):
-        page["NextToken"] = f"{_REGIONS_TOKEN}{start + limit}"
-    return _json(start_response, "200 OK", page)
-
-
-def _json(
-    start_response: StartResponse, status: str, payload: dict[str, Any], extra: Iterable[tuple[str, str]] = ()
-) -> list[bytes]:
-    data = json.dumps(payload).encode()
-    start_response(status, [("Content-Type", "application/json"), ("Content-Length", str(len(data))), *extra])
-    return [data]
-
-
-def _json_error(start_response: StartResponse, code: int, error_type: str, message: str) -> list[bytes]:
-    reason = {400: "Bad Request", 403: "Forbidden", 429: "Too Many Requests"}.get(code, "Error")
-    return _json(
-        start_response, f"{code} {reason}", {"Type": "User", "message": message}, [("x-amzn-ErrorType", error_type)]
-    )
-
-
-def _xml_error(start_response: StartResponse, code: str, message: str) -> list[bytes]:
-    data = (
-        '<ErrorResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><Error><Type>Sender</Type>'
-        f"<Code>{code}</Code><Message>{message}</Message></Error><RequestId>emulator</RequestId></ErrorResponse>"
-    ).encode()
-    start_response("403 Forbidden", [("Content-Type", "text/xml"), ("Content-Length", str(len(data)))])
-    return [data]
+        return regions_page(start_response, [s for s in statuses if s[1] in wanted], request)
 
 
 class Emulator:

@@ -1,5 +1,13 @@
 """The demo's organisation: 4 member accounts x 3 regions as seeded on night 1, and exactly what night 2
 seeds differently (NIGHT_TWO_CHANGES), so that `diff` of the two nights shows those changes and nothing else.
+
+Both nights also seed the same owners and exposure, for the job's enrichments: a `team` tag (payments,
+search or platform) on most functions and none on some; one public function URL (AuthType NONE) and one
+IAM-authenticated (on the function and its `live` alias); three resource policies (public, API Gateway with a
+SourceArn, S3 with a SourceAccount); reserved concurrency on two functions; and `Invocations` datapoints for
+most functions within the last 30 days, none for the python3.8 `reports` and the java8 `dev-java` functions
+(so the compliance report can call those deprecated functions unused). `seed` returns what each enrichment
+should then read (Seeded.expected).
 """
 
 from __future__ import annotations
@@ -8,10 +16,16 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from inventory.demo.seed import FunctionSpec, MemberSpec
+from inventory.demo.seed_extras import Extras, Grant
 
 DENIED_ACCOUNT = "555555555555"  # its role does not trust the hub: AssumeRole is denied
 DISABLED = ("333333333333", "ap-east-1")  # an opt-in region this account has not enabled
 NIGHT_TWO_LOG_LEVEL = "night-2-verbose"  # the value of the env var added on night 2 (checked never to leak)
+PROD, DEV, DATA = "222222222222", "333333333333", "444444444444"
+OWNER_TAG = "team"
+TEAMS = ("payments", "search", "platform")
+PAYMENTS, SEARCH, PLATFORM = ({OWNER_TAG: team} for team in TEAMS)
+API_SOURCE = f"arn:aws:execute-api:us-east-1:{PROD}:a1b2c3d4e5/*/POST/orders"
 
 
 @dataclass(frozen=True)
@@ -94,28 +108,49 @@ def _first_differs(spec: FunctionSpec, **change: Any) -> tuple[FunctionSpec, ...
 
 def _workloads_prod(env: dict[str, str], second: bool) -> MemberSpec:
     fs = FunctionSpec
-    edge = fs("edge", 7, runtime="nodejs20.x", architectures=("arm64",), tracing="Active")
-    reports = fs("reports", 3, runtime="python3.8")
-    central = (*_first_differs(reports, runtime="python3.12"), fs("payments", 2, runtime="python3.13"))
+    edge = fs(
+        "edge",
+        7,
+        runtime="nodejs20.x",
+        architectures=("arm64",),
+        tracing="Active",
+        tags=PLATFORM,
+        invocations=((2, 75),),
+    )
+    reports = fs("reports", 3, runtime="python3.8", tags=SEARCH)  # never invoked: unused
+    payments = fs("payments", 2, runtime="python3.13", tags=PAYMENTS, invocations=((1, 12),))
+    central = (*_first_differs(reports, runtime="python3.12"), payments)
+    orders = (
+        fs("orders", 110, environment=env, tags={**PAYMENTS, "env": "prod"}, invocations=((1, 1000), (12, 400))),
+        fs("orders", 10, first=110, environment=env, invocations=((5, 3),)),  # untagged
+    )
     return MemberSpec(
-        "222222222222",
+        PROD,
         "workloads-prod",
         {
-            "us-east-1": (fs("orders", 120, environment=env),),
+            "us-east-1": orders,
             "eu-west-1": _first_differs(edge, layers=("otel",)) if second else (edge,),
             "eu-central-1": central if second else (reports,),
+        },
+        {
+            ("us-east-1", "orders-000"): Extras(reserved_concurrency=100),
+            ("us-east-1", "orders-001"): Extras(urls=(("", "AWS_IAM"), ("live", "AWS_IAM"))),
+            ("us-east-1", "orders-002"): Extras(grants=(Grant("api", "apigateway.amazonaws.com", API_SOURCE),)),
+            ("eu-west-1", "edge-003"): Extras(urls=(("", "NONE"),)),  # a public function URL
+            ("eu-west-1", "edge-004"): Extras(grants=(Grant("anyone", "*"),)),  # anyone may invoke it
         },
     )
 
 
 def _workloads_dev(second: bool) -> MemberSpec:
     fs = FunctionSpec
-    image = fs("dev-image", 2, runtime=None, package_type="Image")
+    image = fs("dev-image", 2, runtime=None, package_type="Image", invocations=((40, 500),))  # before the window
+    api = fs("dev-api", 12, runtime="python3.9", publish=True, tags={**SEARCH, "env": "dev"}, invocations=((27, 2),))
     return MemberSpec(
-        "333333333333",
+        DEV,
         "workloads-dev",
         {
-            "us-east-1": (fs("dev-api", 12, runtime="python3.9", publish=True),),
+            "us-east-1": (api,),
             "eu-west-1": (image,) if second else (image, fs("dev-java", 1, runtime="java8")),
         },
     )
@@ -123,14 +158,21 @@ def _workloads_dev(second: bool) -> MemberSpec:
 
 def _data_platform(env: dict[str, str], second: bool) -> MemberSpec:
     fs = FunctionSpec
-    etl = fs("etl", 5, memory_size=1024, vpc=True, environment=env, layers=("pandas",))
-    ingest = fs("ingest", 4, runtime="nodejs16.x")
+    daily = ((1, 20), (1, 4), (2, 24), (3, 24))  # two datapoints on day 1: the day's Sum is 24
+    etl = fs(
+        "etl", 5, memory_size=1024, vpc=True, environment=env, layers=("pandas",), tags=PLATFORM, invocations=daily
+    )
+    ingest = fs("ingest", 4, runtime="nodejs16.x", tags=SEARCH, invocations=((2, 0), (10, 7)))  # last used day 10
     logged = _first_differs(ingest, environment={"LOG_LEVEL": NIGHT_TWO_LOG_LEVEL})
     return MemberSpec(
-        "444444444444",
+        DATA,
         "data-platform",
         {
             "us-east-1": _first_differs(etl, memory_size=2048) if second else (etl,),
             "eu-west-1": logged if second else (ingest,),
+        },
+        {
+            ("us-east-1", "etl-001"): Extras(grants=(Grant("landing", "s3.amazonaws.com", source_account=DATA),)),
+            ("us-east-1", "etl-002"): Extras(reserved_concurrency=5),
         },
     )

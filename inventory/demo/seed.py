@@ -1,7 +1,9 @@
 """Seed the emulator with a small organisation, over HTTP, and remember what was seeded.
 
-The org is a frozen description (DemoOrg); `seed` creates it through the emulator's real APIs and returns
-the ARNs it created per (account, region), which is what a correct inventory must contain.
+The org is a frozen description (MemberSpecs); `seed` creates it through the emulator's real APIs, each
+member with its own credentials (so its functions, tags, policies and metrics land in its account), and
+returns the ARNs it created per (account, region), which is what a correct inventory must contain, and what
+each enrichment should read for every function (seed_extras.Expected).
 """
 
 from __future__ import annotations
@@ -11,9 +13,12 @@ import json
 import zipfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
 from typing import Any
 
 import boto3
+
+from inventory.demo.seed_extras import NO_EXTRAS, Expected, Extras, apply_extras, datapoints, expected, put_invocations
 
 SEED_ROLE = "OrganizationAccountAccessRole"  # used by the seeder only; the job uses its own role
 EXEC_ROLE = "demo-lambda-exec"
@@ -43,6 +48,9 @@ class FunctionSpec:
     layers: tuple[str, ...] = ()  # layer names: published in the same account and region first
     tracing: str = "PassThrough"
     publish: bool = False
+    tags: Mapping[str, str] = field(default_factory=dict)
+    # (days before the seeding day, Invocations): CloudWatch datapoints of each function of the family
+    invocations: tuple[tuple[int, int], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -50,14 +58,27 @@ class MemberSpec:
     account_id: str
     name: str
     functions: Mapping[str, tuple[FunctionSpec, ...]]  # region -> specs
+    extras: Mapping[tuple[str, str], Extras] = field(default_factory=dict)  # (region, function name) -> extras
 
 
 @dataclass(frozen=True)
 class Seeded:
-    """What was created: function ARNs (unqualified) per (account, region), and the secret values used."""
+    """What was created: function ARNs (unqualified) per (account, region), the secret values used, and
+    what each enrichment should read per function ARN (`day`: the UTC day invocations count back from)."""
 
     functions: Mapping[tuple[str, str], frozenset[str]]
     secrets: frozenset[str]
+    expected: Mapping[str, Expected] = field(default_factory=dict)
+    day: date | None = None
+
+    def owners(self, tag: str = "team") -> dict[str, str]:
+        """Function ARN -> its owner (the value of its `tag` tag), for the functions that have one."""
+        return {arn: e.tags[tag] for arn, e in self.expected.items() if tag in e.tags}
+
+    @property
+    def publicly_invocable(self) -> frozenset[str]:
+        """The ARNs the report's "publicly invocable" section should list."""
+        return frozenset(arn for arn, e in self.expected.items() if e.publicly_invocable)
 
     @property
     def total(self) -> int:
@@ -100,6 +121,8 @@ def _create_args(spec: FunctionSpec, offset: int, role_arn: str, code: bytes) ->
         args["Code"] = {"ImageUri": f"{role_arn.split(':')[4]}.dkr.ecr.us-east-1.amazonaws.com/{spec.prefix}:latest"}
     else:
         args.update(Code={"ZipFile": code}, Runtime=spec.runtime, Handler="handler.handler")
+    if spec.tags:
+        args["Tags"] = dict(spec.tags)
     if spec.environment:
         args["Environment"] = {"Variables": dict(spec.environment)}
     if spec.vpc:
@@ -114,26 +137,61 @@ def _layer(client: Any, name: str, code: bytes, published: dict[str, str]) -> st
     return published[name]
 
 
-def seed(endpoint: str, members: tuple[MemberSpec, ...]) -> Seeded:
-    """Create every member's execution role and functions through the emulator's APIs."""
-    code = _zip()
+def seed(endpoint: str, members: tuple[MemberSpec, ...], day: date | None = None) -> Seeded:
+    """Create every member's execution role, functions and their extras through the emulator's APIs.
+
+    `day` (default: today, UTC) is the day the invocation datapoints are placed back from.
+    """
+    code, day = _zip(), day or datetime.now(UTC).date()
     created: dict[tuple[str, str], frozenset[str]] = {}
+    wanted: dict[str, Expected] = {}
     secrets: set[str] = set()
+    for member in members:
+        _check_extras(member)
     for member in members:
         session = _member_session(endpoint, member.account_id)
         iam = session.client("iam", endpoint_url=endpoint)
         role_arn = iam.create_role(RoleName=EXEC_ROLE, AssumeRolePolicyDocument=json.dumps(TRUST))["Role"]["Arn"]
         for region, specs in member.functions.items():
-            client = session.client("lambda", endpoint_url=endpoint, region_name=region)
-            arns: set[str] = set()
-            published: dict[str, str] = {}  # layer name -> version ARN: one version per region, however many specs
-            for spec in specs:
-                secrets.update(spec.environment.values())
-                layers = [_layer(client, name, code, published) for name in spec.layers]
-                for i in range(spec.count):
-                    args = _create_args(spec, i, role_arn, code)
-                    if layers:
-                        args["Layers"] = layers
-                    arns.add(client.create_function(**args)["FunctionArn"])
-            created[(member.account_id, region)] = frozenset(arns)
-    return Seeded(created, frozenset(secrets))
+            region_seeded = _seed_region(session, endpoint, member, region, role_arn=role_arn, code=code, day=day)
+            created[(member.account_id, region)] = frozenset(region_seeded)
+            wanted.update(region_seeded)
+            secrets.update(v for spec in specs for v in spec.environment.values())
+    return Seeded(created, frozenset(secrets), wanted, day)
+
+
+def _check_extras(member: MemberSpec) -> None:
+    """Every (region, function name) given extras is one the member's specs create (before creating any)."""
+    names = {
+        (region, function_name(spec, i))
+        for region, specs in member.functions.items()
+        for spec in specs
+        for i in range(spec.count)
+    }
+    unknown = sorted(set(member.extras) - names)
+    if unknown:
+        raise ValueError(f"{member.account_id}: extras for functions it does not seed: {unknown}")
+
+
+def _seed_region(
+    session: boto3.Session, endpoint: str, member: MemberSpec, region: str, *, role_arn: str, code: bytes, day: date
+) -> dict[str, Expected]:
+    """One region's functions (with layers, extras and invocation datapoints) -> ARN -> what to expect."""
+    client = session.client("lambda", endpoint_url=endpoint, region_name=region)
+    seeded: dict[str, Expected] = {}
+    metrics: list[dict[str, Any]] = []
+    published: dict[str, str] = {}  # layer name -> version ARN: one version per region, however many specs
+    for spec in member.functions[region]:
+        layers = [_layer(client, name, code, published) for name in spec.layers]
+        for i in range(spec.count):
+            args = _create_args(spec, i, role_arn, code)
+            if layers:
+                args["Layers"] = layers
+            arn = client.create_function(**args)["FunctionArn"]
+            extras = member.extras.get((region, args["FunctionName"]), NO_EXTRAS)
+            apply_extras(client, args["FunctionName"], extras)
+            metrics += datapoints(args["FunctionName"], spec.invocations, day)
+            seeded[arn] = expected(spec.tags, spec.invocations, extras, day)
+    if metrics:
+        put_invocations(session.client("cloudwatch", endpoint_url=endpoint, region_name=region), metrics)
+    return seeded
