@@ -19,6 +19,7 @@ import pyarrow as pa
 
 from inventory.aws.credentials import ClientFactory, lambda_regions
 from inventory.demo.emulator import Behaviour, Emulator
+from inventory.demo.emulator_extras import ENRICH_OPERATIONS
 from inventory.demo.org import DENIED_ACCOUNT, DISABLED, NIGHT_TWO_CHANGES, demo_org
 from inventory.demo.seed import Seeded, seed
 from inventory.job.collect import TargetResult
@@ -54,6 +55,7 @@ def demo_behaviour(throttle_rate: float) -> Behaviour:
         deny_roles={f"arn:aws:iam::{DENIED_ACCOUNT}:role/{JOB_ROLE}"},
         disabled={DISABLED},
         throttle_rate=throttle_rate,
+        throttle_operations=set(ENRICH_OPERATIONS),  # the enrichments' calls are throttled as often
     )
 
 
@@ -204,4 +206,42 @@ def check_demo(output: Path, fmt: Format, seeded: Seeded, night: int = 1) -> lis
     cells = " ".join(str(v) for column in table.columns for v in column.to_pylist())
     problems.extend("inventory: a cell contains a secret value" for s in seeded.secrets if s in cells)
     problems.extend(check_night(table, night))
+    problems.extend(check_enrichments(table, seeded))
     return problems
+
+
+_ENRICHMENT_NAMES = ["concurrency", "policy", "tags", "urls", "usage"]
+
+
+def check_enrichments(table: pa.Table, seeded: Seeded) -> list[str]:
+    """Every listed function carries what each enrichment should have read for it (Seeded.expected)."""
+    problems = []
+    for row in table.to_pylist():
+        want = seeded.expected.get(row["function_arn"])
+        if want is None:
+            problems.append(f"{row['function_name']}: listed, but not seeded")
+            continue
+        if row["enriched"] != _ENRICHMENT_NAMES:
+            problems.append(f"{row['function_name']}: enriched {row['enriched']}, expected {_ENRICHMENT_NAMES}")
+            continue
+        got = (
+            dict(row["tags"]),
+            tuple(row["url_auth_types"]),
+            tuple(row["invoke_principals"]),
+            row["public_invoke"],
+            row["reserved_concurrency"],
+            row["invocations_30d"],
+            row["last_invocation_day"],
+        )
+        expected = (
+            dict(want.tags),
+            want.url_auth_types,
+            want.invoke_principals,
+            want.public_invoke,
+            want.reserved_concurrency,
+            want.invocations_30d,
+            want.last_invocation_day,
+        )
+        if got != expected:
+            problems.append(f"{row['function_name']}: enrichment columns {got}, expected {expected}")
+    return problems[:10]

@@ -15,13 +15,17 @@ import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from types import SimpleNamespace
+from typing import Any, cast
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
 from inventory.demo.org import NIGHT_TWO_CHANGES, Change, demo_org
-from inventory.demo.run import check_night
+from inventory.demo.run import check_enrichments, check_night
+from inventory.demo.seed import Seeded
+from inventory.demo.seed_extras import Expected
 
 TIMEOUT = 300
 NIGHT_ONE_ROWS, NIGHT_TWO_ROWS = 154, 155  # reachable functions (test_cli checks 154 for the default night)
@@ -54,17 +58,22 @@ def _environment() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "LAMBDA_INVENTORY_"))}
 
 
-def _run_night(number: int, tmp: Path) -> Night:
+def _start_night(number: int, tmp: Path) -> subprocess.Popen[str]:
     out = tmp / f"night-{number}"
-    proc = subprocess.run(
+    return subprocess.Popen(
         [sys.executable, "-c", RUN_NIGHT, f"{out}/", str(number)],
         env=_environment(),
         cwd=tmp,
-        capture_output=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         text=True,
-        timeout=TIMEOUT,
-        check=False,
     )
+
+
+def _night(number: int, tmp: Path, child: subprocess.Popen[str]) -> Night:
+    stdout, stderr = child.communicate(timeout=TIMEOUT)
+    proc = subprocess.CompletedProcess(child.args, child.returncode, stdout, stderr)
+    out = tmp / f"night-{number}"
     path, found = out / "inventory.parquet", out / "outcome.json"
     rows = {row["function_arn"]: row for row in pq.read_table(path).to_pylist()} if path.is_file() else {}
     return Night(number, proc, rows, json.loads(found.read_text()) if found.is_file() else {})
@@ -72,8 +81,14 @@ def _run_night(number: int, tmp: Path) -> Night:
 
 @pytest.fixture(scope="module")
 def nights(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[int, Night]]:
+    """Both nights at once (each its own emulator): the enrichments make a night ~25 s, mostly waiting."""
     tmp = tmp_path_factory.mktemp("demo-nights")
-    yield {number: _run_night(number, tmp) for number in (1, 2)}
+    children = {number: _start_night(number, tmp) for number in (1, 2)}
+    try:
+        yield {number: _night(number, tmp, child) for number, child in children.items()}
+    finally:
+        for child in children.values():
+            child.kill()
 
 
 @pytest.mark.parametrize("number", [1, 2])
@@ -201,3 +216,39 @@ def test_demo_in_csv_passes_its_own_check(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
     assert "demo check passed" in proc.stdout
     assert (tmp_path / "outcsv" / "inventory.csv").read_bytes().startswith(b'"snapshot_time"')
+
+
+def test_every_enrichment_is_in_the_demos_inventory(nights: dict[int, Night]) -> None:
+    rows = nights[1].rows.values()
+    assert rows and all(row["enriched"] == ["concurrency", "policy", "tags", "urls", "usage"] for row in rows)
+    by_name = {row["function_name"]: row for row in rows}
+    assert dict(by_name["orders-000"]["tags"]).get("team") == "payments"
+    assert by_name["orders-110"]["tags"] == []  # untagged: read, none
+    assert by_name["orders-000"]["reserved_concurrency"] == 100
+    assert by_name["edge-003"]["url_auth_types"] == ["NONE"]
+    assert (by_name["edge-004"]["public_invoke"], by_name["edge-004"]["invoke_principals"]) == (True, ["*"])
+    assert by_name["orders-002"]["public_invoke"] is False  # API Gateway, limited by its SourceArn
+    unused = [name for name, row in by_name.items() if row["runtime"] == "python3.8" and row["invocations_30d"] == 0]
+    assert unused, "the demo has a deprecated-runtime function nobody calls"
+
+
+def test_check_enrichments_catches_a_wrong_value(nights: dict[int, Night]) -> None:
+    table = pq.read_table(Path(nights[1].proc.args[3]) / "inventory.parquet")
+    expected = {
+        row["function_arn"]: Expected(
+            dict(row["tags"]),
+            tuple(row["url_auth_types"]),
+            tuple(row["invoke_principals"]),
+            row["public_invoke"],
+            row["reserved_concurrency"],
+            row["invocations_30d"],
+            row["last_invocation_day"],
+        )
+        for row in table.to_pylist()
+    }
+    seeded = cast(Seeded, SimpleNamespace(expected=expected))
+    assert check_enrichments(table, seeded) == []
+    column = table.column_names.index("reserved_concurrency")
+    wrong = table.set_column(column, "reserved_concurrency", pa.array([7] * table.num_rows, pa.int32()))
+    problems = check_enrichments(wrong, seeded)
+    assert len(problems) == 10 and all("enrichment columns" in p for p in problems)  # the first ten

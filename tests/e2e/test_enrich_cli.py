@@ -1,0 +1,135 @@
+"""`lambda-inventory run --enrich ...` as a user runs it, against an emulated organisation over real HTTP (moto's
+tagging, Lambda URL / policy / concurrency and CloudWatch APIs behind the demo emulator's layer), the Parquet
+read back: every enrichment's value on its function, a denied enrichment leaving the listing ok and its
+columns null with the reason in the status file, and the account-region's request rate kept."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pyarrow.parquet as pq
+import pytest
+import yaml
+from conftest import config_dict, console_script, seed_members, subprocess_env
+
+from inventory.demo.emulator import Emulator
+from inventory.demo.seed import FunctionSpec, MemberSpec, Seeded
+from inventory.demo.seed_extras import Extras, Grant
+
+OWNED = "240000000001"  # tagged, one public function, reserved concurrency, invoked
+DENIED = "240000000002"  # its member role may not call lambda:GetPolicy
+REGION = "eu-west-1"
+ALL = "tags,urls,policy,concurrency,usage"
+RATE = 5.0
+
+
+@pytest.fixture(scope="module")
+def seeded(emulator: Emulator) -> Seeded:
+    owned = MemberSpec(
+        OWNED,
+        "owned",
+        {
+            REGION: (
+                FunctionSpec("api", 3, tags={"team": "payments"}, invocations=((1, 40), (3, 2))),
+                FunctionSpec("old", 1, runtime="python3.8"),  # never invoked
+            )
+        },
+        extras={
+            (REGION, "api-000"): Extras(urls=(("", "NONE"),), grants=(Grant("anyone", "*"),), reserved_concurrency=7),
+            (REGION, "api-001"): Extras(grants=(Grant("s3", "s3.amazonaws.com", source_account=OWNED),)),
+        },
+    )
+    denied = MemberSpec(DENIED, "denied", {REGION: (FunctionSpec("job", 2, tags={"team": "data"}),)})
+    return seed_members(emulator, [owned, denied])
+
+
+def _run(tmp_path: Path, emu: Emulator, *flags: str) -> tuple[subprocess.CompletedProcess[str], Path]:
+    accounts = [{"account_id": a, "name": f"acct-{a}"} for a in (OWNED, DENIED)]
+    config = tmp_path / "accounts.yaml"
+    data = config_dict(accounts, regions=[REGION], max_requests_per_second=RATE)
+    config.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    output = tmp_path / "out" / "inventory.parquet"
+    args = [str(console_script()), "run", "--config", str(config), "--output", str(output), *flags]
+    proc = subprocess.run(
+        args, env=subprocess_env(emu.endpoint), cwd=tmp_path, capture_output=True, text=True, timeout=120, check=False
+    )
+    return proc, output
+
+
+def _rows(output: Path) -> dict[str, dict[str, Any]]:
+    return {row["function_name"]: row for row in pq.read_table(output).to_pylist()}
+
+
+def test_every_enrichment_in_the_parquet_and_a_denied_one_null_with_its_reason(
+    tmp_path: Path, emu: Emulator, seeded: Seeded
+) -> None:
+    emu.app.behaviour.deny_operations.add((DENIED, "*", "GetPolicy"))
+    proc, output = _run(tmp_path, emu, "--enrich", ALL)
+    assert proc.returncode == 0, proc.stderr  # a denied enrichment does not fail the run
+
+    rows = _rows(output)
+    for arn, want in seeded.expected.items():
+        name = arn.rsplit(":", 1)[1]
+        row = rows[name]
+        assert dict(row["tags"]) == dict(want.tags), name
+        assert tuple(row["url_auth_types"]) == want.url_auth_types, name
+        assert row["reserved_concurrency"] == want.reserved_concurrency, name
+        assert (row["invocations_30d"], row["last_invocation_day"]) == (want.invocations_30d, want.last_invocation_day)
+        if arn.split(":")[4] == DENIED:
+            assert row["enriched"] == ["concurrency", "tags", "urls", "usage"], name
+            assert (row["public_invoke"], row["invoke_principals"]) == (None, None), name
+        else:
+            assert row["enriched"] == ["concurrency", "policy", "tags", "urls", "usage"], name
+            assert (row["public_invoke"], tuple(row["invoke_principals"])) == (
+                want.public_invoke,
+                want.invoke_principals,
+            ), name
+    day = seeded.day
+    assert day is not None
+    assert (rows["api-000"]["invocations_30d"], rows["api-000"]["last_invocation_day"]) == (42, day - timedelta(1))
+    assert (rows["old-000"]["invocations_30d"], rows["old-000"]["last_invocation_day"]) == (0, None)
+    assert rows["api-000"]["public_invoke"] is True and rows["api-001"]["public_invoke"] is False
+
+    status = {row["account_id"]: row for row in pq.read_table(output.with_name("inventory.status.parquet")).to_pylist()}
+    assert status[DENIED]["status"] == "ok" and status[DENIED]["function_count"] == 2
+    policy = next(e for e in status[DENIED]["enrichments"] if e["name"] == "policy")
+    assert (policy["status"], policy["error_code"]) == ("failed", "AccessDeniedException")
+    assert policy["error_message"].startswith("policy: ")
+    assert [e["status"] for e in status[OWNED]["enrichments"]] == ["ok"] * 5
+
+    manifest = json.loads(output.with_name("inventory.manifest.json").read_text(encoding="utf-8"))
+    assert manifest["enrichments"]["policy"] == {
+        "ok": 1,
+        "failed": 1,
+        "skipped": 0,
+        "calls": manifest["enrichments"]["policy"]["calls"],
+        "errors": {"AccessDeniedException": 1},
+    }
+    assert "  enrich   policy: 1 ok, 1 failed, 0 skipped" in proc.stdout
+    assert f"enrich failed acct-{DENIED} {DENIED}/{REGION}: AccessDeniedException" in proc.stdout
+
+    rates = emu.app.stats.requests.max_rates()
+    assert rates[(OWNED, REGION)] <= RATE + 1, rates  # + 1: the server's clock sees the sends with jitter
+
+
+def test_without_enrich_no_enrichment_call_is_made(tmp_path: Path, emu: Emulator, seeded: Seeded) -> None:
+    proc, output = _run(tmp_path, emu)
+    assert proc.returncode == 0, proc.stderr
+    rows = _rows(output)
+    assert all(row["enriched"] == [] and row["tags"] is None for row in rows.values())
+    operations = {request.operation for request in emu.app.stats.requests.requests()}
+    assert operations & {"GetResources", "GetPolicy", "ListFunctionUrlConfigs", "GetMetricData"} == set()
+
+
+def test_an_unknown_enrichment_is_one_line_before_any_call(tmp_path: Path, emu: Emulator, seeded: Seeded) -> None:
+    proc, output = _run(tmp_path, emu, "--enrich", "tags,owners")
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines() == [
+        "lambda-inventory: error: --enrich: 'owners' is not one of tags, urls, policy, concurrency, usage (or none)"
+    ]
+    assert not output.parent.exists()
+    assert sum(emu.app.stats.assume_calls.values()) == 0
