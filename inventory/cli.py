@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from inventory.cli_env import apply_environment, parse_day, parse_within
+from inventory.cli_env import apply_environment, parse_day, parse_tag_key, parse_within
 from inventory.cli_parser import build_parser, command_in
 from inventory.errors import ConfigError, InventoryError, shown_text
 from inventory.exits import ExitCode, for_demo, for_error, for_gate, for_run, for_signal
@@ -89,14 +89,19 @@ def command_report(args: argparse.Namespace) -> ExitCode:
     from inventory.reports.compliance_render import render_report
     from inventory.reports.document import require_charts, write_output
     from inventory.reports.lifecycle import Lifecycle, load_catalog
+    from inventory.reports.owners import Grouping, check_grouping
 
     as_of = parse_day(args.as_of, "--as-of") if args.as_of else datetime.now(UTC).date()
     within = parse_within(args.within)
     day = parse_day(args.snapshot_date, "--snapshot-date") if args.snapshot_date else None
+    owner_tag = parse_tag_key(args.owner_tag) if args.owner_tag is not None else None
+    group_by = Grouping(args.group_by)
+    check_grouping(group_by, owner_tag)  # before reading anything
     if args.format == "html":
         require_charts()
     catalog = load_catalog(args.runtimes)
-    report = build_report(load_snapshot(args.source, day), catalog, as_of, within)
+    snapshot = load_snapshot(args.source, day)
+    report = build_report(snapshot, catalog, as_of, within, owner_tag=owner_tag, group_by=group_by)
     write_output(render_report(report, args.format), args.output)
     return for_gate(args.fail_on is not None and report.gate(Lifecycle(args.fail_on)))
 

@@ -1,5 +1,6 @@
 """Flag values: the LAMBDA_INVENTORY_* environment variables that stand in for flags (the container's way
-to set them), and the parsers of the flags argparse cannot check by itself (days, look-ahead windows).
+to set them), and the parsers of the flags argparse cannot check by itself (days, look-ahead windows, tag
+keys).
 
 argparse checks a flag's value but not a default taken from the environment, so those flags default to
 None and `apply_environment` fills them after parsing, checking each variable exactly as its flag is
@@ -30,6 +31,7 @@ LOG_FORMATS = ("auto", "json", "text")
 ACCOUNT_SOURCES = ("file", "organization")
 _TRUE, _FALSE = ("1", "true", "yes"), ("0", "false", "no")
 _WITHIN = re.compile(r"^(\d{1,5})d?$")
+TAG_KEY_MAX = 128
 
 
 def env(name: str, default: str | None = None) -> str | None:
@@ -60,6 +62,15 @@ def parse_within(text: str) -> timedelta:
     if not match:
         raise ConfigError(f"--within: {text!r} is not a number of days (e.g. 90d or 90)")
     return timedelta(days=int(match.group(1)))
+
+
+def parse_tag_key(text: str, flag: str = "--owner-tag") -> str:
+    """report's --owner-tag: a tag key as AWS allows one (1 to 128 characters, no control character)."""
+    if not 1 <= len(text) <= TAG_KEY_MAX or not text.strip() or any(ord(c) < 32 or ord(c) == 127 for c in text):
+        raise ConfigError(
+            f"{flag}: {shown(text)} is not a tag key (1 to {TAG_KEY_MAX} characters, no control character)"
+        )
+    return text
 
 
 def _choice(name: str, choices: Sequence[str], default: str | None) -> str | None:

@@ -168,6 +168,7 @@ def _demo_flags(demo: argparse.ArgumentParser) -> None:
 def _report_flags(report: argparse.ArgumentParser) -> None:
     from inventory.reports.compliance import AFFECTED
     from inventory.reports.lifecycle import Lifecycle
+    from inventory.reports.owners import Grouping
 
     report.add_argument(
         "source", help="an inventory file (its status file beside it), a directory or s3://bucket/prefix/"
@@ -182,6 +183,19 @@ def _report_flags(report: argparse.ArgumentParser) -> None:
     gates = sorted((s.value for s in AFFECTED), key=lambda v: Lifecycle(v).severity)
     report.add_argument("--fail-on", choices=gates, help=f"exit {ExitCode.GATE} if a function has this status or worse")
     report.add_argument("--runtimes", type=Path, help="runtime schedule file (default: the packaged one)")
+    report.add_argument(
+        "--owner-tag",
+        metavar="KEY",
+        help="the function tag that names its owner (e.g. team): an owner column and a table per owner; "
+        "needs an inventory run with enrich: [tags]",
+    )
+    report.add_argument(
+        "--group-by",
+        choices=[g.value for g in Grouping],
+        default=Grouping.ACCOUNT.value,
+        help="the table of counts (and chart) per account and region (default), per owner (needs --owner-tag) "
+        "or per runtime only",
+    )
     _log_flags(report)
 
 

@@ -6,35 +6,40 @@ region and per runtime; the affected functions (deprecation_soon or worse, or an
 date that matters; a posture summary; and the coverage taken from the status rows, so that a report never
 claims more than was listed. inventory.reports.compliance_render lays it out as text.
 
+From the opt-in enrichments (each only where it was read, see coverage.py): with an owner tag, each
+function's owner and the counts per owner (owners.py); the publicly invocable functions (exposure.py); and
+whether each affected function was used in the last 30 days (usage.py).
+
 Rows are counted as they are in the inventory: one per function, or per published version when the job ran
 with `function_version: ALL` (a published version keeps the runtime it was published with).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from inventory.output.snapshot import Snapshot
-from inventory.output.status import Status
+from inventory.reports.coverage import AccountRegion, Reading, ReportCoverage, listing_coverage, reading
+from inventory.reports.exposure import Exposure, exposure_of, public_label
 from inventory.reports.lifecycle import Lifecycle, RuntimeCatalog
+from inventory.reports.owners import TAGS, Grouping, check_grouping, owner_column, owner_order
+from inventory.reports.posture import Posture, posture_of
+from inventory.reports.usage import USAGE, Usage, UsageCounts, usage_of
 
 _ORDER = tuple(Lifecycle)  # most severe first
 # Listed as affected: deprecation_soon or worse, and runtimes the schedule does not know.
 AFFECTED = frozenset(s for s in Lifecycle if s.severity <= Lifecycle.DEPRECATION_SOON.severity) | {Lifecycle.UNKNOWN}
-LARGEST = 10
 
 
 @dataclass(frozen=True)
 class Tally:
     """Functions per lifecycle status (aligned with `Lifecycle`, most severe first) for one label."""
 
-    label: tuple[str, ...]  # () overall, (account_id, account_name, region) per account-region
+    label: tuple[str, ...]  # () overall, (account_id, account_name, region) per account-region, (owner,)
     counts: tuple[int, ...]
 
     def of(self, status: Lifecycle) -> int:
@@ -60,19 +65,6 @@ class RuntimeCount:
 
 
 @dataclass(frozen=True)
-class AccountRegion:
-    """Where a function or a target is, as the inventory and the status file name it."""
-
-    account_id: str
-    account_name: str
-    region: str
-
-    @classmethod
-    def of(cls, row: Mapping[str, Any]) -> AccountRegion:
-        return cls(row["account_id"], row["account_name"], row["region"])
-
-
-@dataclass(frozen=True)
 class AffectedFunction:
     where: AccountRegion
     account_tags: tuple[str, ...]
@@ -82,57 +74,11 @@ class AffectedFunction:
     runtime: str | None
     status: Lifecycle
     status_date: date | None  # when the status began (deprecation_soon: the coming deprecation); None if unknown
-
-
-@dataclass(frozen=True)
-class Share:
-    label: str
-    count: int
-    total: int
-
-
-@dataclass(frozen=True)
-class Package:
-    where: AccountRegion
-    function_name: str
-    runtime: str | None
-    package_type: str | None
-    code_size: int
-
-
-@dataclass(frozen=True)
-class Posture:
-    tracing: tuple[Share, ...]  # Active, PassThrough, not reported
-    architectures: tuple[Share, ...]  # x86_64, arm64, others as found
-    in_vpc: Share
-    largest: tuple[Package, ...]  # by code_size, largest first
-
-
-@dataclass(frozen=True)
-class TargetProblem:
-    where: AccountRegion
-    status: str  # Status.FAILED or Status.SKIPPED, as the status file has it
-    error_code: str | None
-    error_message: str | None
-
-
-@dataclass(frozen=True)
-class ReportCoverage:
-    """Which of the snapshot's targets were listed, from its status rows: the counts cover only the ok ones."""
-
-    targets: int
-    ok: int
-    failed: int
-    skipped: int
-    problems: tuple[TargetProblem, ...]  # every failed or skipped target
-    warnings: tuple[str, ...]  # from the snapshot (e.g. a missing shard)
-
-    @property
-    def line(self) -> str:
-        return (
-            f"{self.ok} of {self.targets} targets ok; {self.failed} failed, {self.skipped} skipped"
-            " — counts below cover only ok targets"
-        )
+    owner: str | None  # owners.py's label; None when the report has no owner tag
+    usage: Usage
+    invocations_30d: int | None  # None: usage not read
+    last_invocation_day: date | None
+    public: str  # exposure.public_label: policy / URL / no / not checked ...
 
 
 @dataclass(frozen=True)
@@ -149,6 +95,12 @@ class ComplianceReport:
     affected: tuple[AffectedFunction, ...]
     posture: Posture
     coverage: ReportCoverage
+    usage: UsageCounts  # of the affected functions
+    exposure: Exposure
+    group_by: Grouping = Grouping.ACCOUNT
+    owner_tag: str | None = None
+    by_owner: tuple[Tally, ...] = ()  # with an owner tag
+    tags: Reading | None = None  # with an owner tag: how far the tags were read
 
     def gate(self, threshold: Lifecycle) -> bool:
         """Whether any function is `threshold` or more severe (of the affected statuses; `unknown` is the
@@ -158,10 +110,24 @@ class ComplianceReport:
         )
 
 
-def build_report(snapshot: Snapshot, catalog: RuntimeCatalog, as_of: date, within: timedelta) -> ComplianceReport:
+def build_report(
+    snapshot: Snapshot,
+    catalog: RuntimeCatalog,
+    as_of: date,
+    within: timedelta,
+    *,
+    owner_tag: str | None = None,
+    group_by: Grouping = Grouping.ACCOUNT,
+) -> ComplianceReport:
+    """`owner_tag`: the tag whose value names a function's owner; `group_by` owner needs it (ConfigError)."""
+    check_grouping(group_by, owner_tag)
     functions = snapshot.functions
     table = functions.append_column("status", _statuses(functions, catalog, as_of, within))
+    if owner_tag:
+        table = table.append_column("owner", owner_column(functions, owner_tag))
     (overall,) = _tallies(table, []) or (Tally((), (0,) * len(_ORDER)),)
+    affected = _affected(table, catalog)
+    by_owner = sorted(_tallies(table, ["owner"]), key=lambda t: owner_order(t.label[0])) if owner_tag else []
     return ComplianceReport(
         source=snapshot.source,
         snapshot_date=snapshot.snapshot_date,
@@ -172,9 +138,15 @@ def build_report(snapshot: Snapshot, catalog: RuntimeCatalog, as_of: date, withi
         overall=overall,
         by_account_region=tuple(_tallies(table, ["account_id", "account_name", "region"])),
         by_runtime=_runtimes(table, catalog),
-        affected=_affected(table, catalog),
-        posture=_posture(functions),
-        coverage=_coverage(snapshot),
+        affected=affected,
+        posture=posture_of(functions),
+        coverage=listing_coverage(snapshot),
+        usage=UsageCounts.of((f.usage for f in affected), reading(snapshot, USAGE)),
+        exposure=exposure_of(snapshot, table),
+        group_by=group_by,
+        owner_tag=owner_tag or None,
+        by_owner=tuple(by_owner),
+        tags=reading(snapshot, TAGS) if owner_tag else None,
     )
 
 
@@ -228,6 +200,7 @@ def _affected(table: pa.Table, catalog: RuntimeCatalog) -> tuple[AffectedFunctio
     rows = []
     for row in chosen.to_pylist():
         status = Lifecycle(row["status"])
+        usage, invocations = usage_of(row)
         rows.append(
             AffectedFunction(
                 AccountRegion.of(row),
@@ -238,6 +211,11 @@ def _affected(table: pa.Table, catalog: RuntimeCatalog) -> tuple[AffectedFunctio
                 row["runtime"],
                 status,
                 _status_date(catalog, row["runtime"], status),
+                row.get("owner"),
+                usage,
+                invocations,
+                row["last_invocation_day"] if invocations is not None else None,
+                public_label(row),
             )
         )
     return tuple(sorted(rows, key=_affected_order))
@@ -253,38 +231,3 @@ def _affected_order(f: AffectedFunction) -> tuple[int, date, str, str, str, str]
         f.function_name,
         f.version or "",
     )
-
-
-def _shares(values: Iterable[str | None], total: int, first: Sequence[str], missing: str) -> tuple[Share, ...]:
-    counted: dict[str, int] = dict.fromkeys(first, 0)
-    for value in values:
-        label = value or missing
-        counted[label] = counted.get(label, 0) + 1
-    return tuple(Share(label, n, total) for label, n in counted.items() if n or label in first)
-
-
-def _posture(functions: pa.Table) -> Posture:
-    total = functions.num_rows
-    tracing = _shares(functions["tracing_mode"].to_pylist(), total, ("Active", "PassThrough"), "not reported")
-    arches = pc.binary_join(functions["architectures"], "+").to_pylist()
-    architectures = _shares(arches, total, ("x86_64", "arm64"), "not reported")
-    vpc = pc.sum(pc.and_(pc.is_valid(functions["vpc_id"]), pc.not_equal(functions["vpc_id"], ""))).as_py() or 0
-    order = [("code_size", "descending"), ("account_id", "ascending"), ("region", "ascending")]
-    top = functions.filter(pc.is_valid(functions["code_size"])).sort_by([*order, ("function_name", "ascending")])
-    largest = tuple(
-        Package(AccountRegion.of(r), r["function_name"], r["runtime"], r["package_type"], r["code_size"])
-        for r in top.slice(0, LARGEST).to_pylist()
-    )
-    return Posture(tracing, architectures, Share("in a VPC", vpc, total), largest)
-
-
-def _coverage(snapshot: Snapshot) -> ReportCoverage:
-    rows = snapshot.status.to_pylist()
-    problems = tuple(
-        TargetProblem(AccountRegion.of(r), r["status"], r["error_code"], r["error_message"])
-        for r in sorted(rows, key=lambda r: (r["status"], r["account_id"], r["region"]))
-        if r["status"] != Status.OK
-    )
-    count = {s: sum(1 for r in rows if r["status"] == s) for s in Status}
-    warnings = snapshot.warnings + (() if rows else ("the status file lists no targets: nothing was inventoried",))
-    return ReportCoverage(len(rows), count[Status.OK], count[Status.FAILED], count[Status.SKIPPED], problems, warnings)

@@ -1,17 +1,13 @@
 """The compliance report: the model, golden Markdown and CSV, and `lambda-inventory report` as a subprocess.
 
-Golden files live in tests/fixtures/report/. After an intended change to the report's text, regenerate
-them and review the diff:
+Golden files live in tests/fixtures/report/ (report_golden.py says how to regenerate them).
 
-    UPDATE_GOLDEN=1 pytest tests/test_compliance.py
-
-The inventories are built with INVENTORY_SCHEMA / STATUS_SCHEMA (tests/fixtures/inventories.py) and judged
+The inventories are built with INVENTORY_SCHEMA / STATUS_SCHEMA (tests/support/inventories.py) and judged
 against a runtime schedule with fixed dates written by the test, never the packaged one (which changes).
 """
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from collections.abc import Callable
@@ -20,6 +16,7 @@ from pathlib import Path
 
 import pytest
 from conftest import subprocess_env
+from report_golden import check_golden
 from support.inventories import (
     AS_OF,
     DEV,
@@ -49,7 +46,6 @@ from inventory.reports.compliance import (
 from inventory.reports.compliance_render import AFFECTED_COLUMNS, render_report, report_document
 from inventory.reports.lifecycle import Lifecycle
 
-GOLDEN = Path(__file__).parent.parent / "fixtures" / "report"
 SNAPSHOTS: dict[str, Callable[[], Snapshot]] = {
     "sample": sample_snapshot,
     "empty": empty_snapshot,
@@ -59,16 +55,6 @@ SNAPSHOTS: dict[str, Callable[[], Snapshot]] = {
 
 def _report(tmp_path: Path, snapshot: Snapshot | None = None, as_of: date = AS_OF) -> ComplianceReport:
     return build_report(snapshot or sample_snapshot(), catalog(tmp_path), as_of, WITHIN)
-
-
-def check_golden(name: str, text: str) -> None:
-    path = GOLDEN / name
-    if os.environ.get("UPDATE_GOLDEN") == "1":
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
-        return
-    assert path.exists(), f"{path} is missing: UPDATE_GOLDEN=1 pytest tests/test_compliance.py writes it"
-    assert text == path.read_text(encoding="utf-8"), f"{name} differs from its golden file"
 
 
 # --- golden files -------------------------------------------------------------------------------------

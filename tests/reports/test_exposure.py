@@ -1,0 +1,139 @@
+"""The "Publicly invocable" section: which functions, why, who, and how far policy and URLs were read, so
+that an empty list never reads as "nothing is public" when nothing was checked."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from enriched_inventory import enriched_snapshot, enriched_statuses
+from support.inventories import (
+    AS_OF,
+    DEV,
+    PROD,
+    SNAPSHOT_DATE,
+    WITHIN,
+    catalog,
+    function,
+    functions_table,
+    sample_snapshot,
+    status,
+    status_table,
+)
+
+from inventory.output.snapshot import Snapshot
+from inventory.reports.compliance import ComplianceReport, build_report
+from inventory.reports.compliance_render import report_document
+from inventory.reports.document import Section
+from inventory.reports.exposure import public_label
+
+READ_BOTH = ["policy", "urls"]
+
+
+def _report(tmp_path: Path, snapshot: Snapshot, owner_tag: str | None = None) -> ComplianceReport:
+    return build_report(snapshot, catalog(tmp_path), AS_OF, WITHIN, owner_tag=owner_tag)
+
+
+def _section(report: ComplianceReport) -> Section:
+    return next(s for s in report_document(report).sections if s.heading == "Publicly invocable")
+
+
+@pytest.mark.parametrize(
+    ("fields", "label"),
+    [
+        ({"enriched": READ_BOTH, "public_invoke": True, "url_auth_types": []}, "policy"),
+        ({"enriched": READ_BOTH, "public_invoke": False, "url_auth_types": ["NONE"]}, "URL"),
+        ({"enriched": READ_BOTH, "public_invoke": True, "url_auth_types": ["AWS_IAM", "NONE"]}, "policy and URL"),
+        ({"enriched": READ_BOTH, "public_invoke": False, "url_auth_types": ["AWS_IAM"]}, "no"),  # signed URL only
+        ({"enriched": READ_BOTH, "public_invoke": False, "url_auth_types": []}, "no"),
+        ({"enriched": ["policy"], "public_invoke": True}, "policy (URLs not read)"),
+        ({"enriched": ["urls"], "url_auth_types": ["NONE"]}, "URL (policy not read)"),
+        ({"enriched": ["policy"], "public_invoke": False}, "no public policy; URLs not read"),
+        ({"enriched": ["urls"], "url_auth_types": []}, "no public URL; policy not read"),
+        ({"enriched": [], "public_invoke": None, "url_auth_types": None}, "not checked"),
+        ({"enriched": None, "public_invoke": None, "url_auth_types": None}, "not checked"),  # an older file
+        ({"enriched": READ_BOTH, "public_invoke": None, "url_auth_types": None}, "not checked"),  # no value
+        ({"enriched": [], "public_invoke": True, "url_auth_types": ["NONE"]}, "not checked"),  # not vouched for
+    ],
+)
+def test_public_label(fields: dict[str, Any], label: str) -> None:
+    assert public_label({"public_invoke": None, "url_auth_types": None, **fields}) == label
+
+
+def test_public_functions_with_why_and_principals(tmp_path: Path) -> None:
+    exposure = _report(tmp_path, enriched_snapshot(), owner_tag="team").exposure
+    assert [
+        (f.function_name, f.status, f.owner, f.why, f.url_auth_types, f.principals) for f in exposure.functions
+    ] == [
+        ("image-resizer", "image", "media", "policy and URL", ("NONE",), ("*", "arn:aws:iam::999999999999:root")),
+        ("orders-worker", "deprecation_soon", "(untagged)", "policy", (), ("*",)),
+        ("orders|api", "deprecated", "orders", "URL", ("AWS_IAM", "NONE"), ("s3.amazonaws.com",)),
+        ("edge-auth", "create_blocked", "payments", "policy (URLs not read)", None, ("*",)),  # us-east-1: urls failed
+        ("legacy-<batch>", "unknown", "(tags not read)", "URL", ("NONE",), ()),
+    ]
+    assert exposure.checked == (
+        "Checked: policy: read for 3 of 3 listed targets (10 of 10 functions); "
+        "urls: read for 2 of 3 listed targets (9 of 10 functions); failed for 1 target."
+    )
+
+
+def test_the_table_says_not_read_and_none_apart(tmp_path: Path) -> None:
+    section = _section(_report(tmp_path, enriched_snapshot(), owner_tag="team"))
+    assert section.table is not None
+    columns = section.table.columns
+    assert columns[7:11] == ("owner", "why", "URL auth", "invoke principals")
+    cells = {row[3]: dict(zip(columns, row, strict=True)) for row in section.table.rows}
+    assert cells["edge-auth"]["URL auth"] == "(URLs not read)"
+    assert cells["legacy-<batch>"]["invoke principals"] == "(none)"
+    assert cells["orders-worker"]["URL auth"] == "(none)"
+    assert cells["image-resizer"]["invoke principals"] == "*, arn:aws:iam::999999999999:root"
+    assert "owner" not in _section(_report(tmp_path, enriched_snapshot())).table.columns  # type: ignore[union-attr]
+
+
+def test_nothing_checked_never_reads_as_nothing_public(tmp_path: Path) -> None:
+    section = _section(_report(tmp_path, sample_snapshot()))  # no enrichment at all
+    assert section.table is not None and section.table.rows == ()
+    assert section.text[1] == "Not checked: policy and urls were not collected (enable enrich: [policy, urls])."
+    assert section.empty == "None listed because nothing was checked: this does not mean that no function is public."
+
+
+def _single(tmp_path: Path, rows: list[dict[str, Any]], names: list[str]) -> Section:
+    outcomes = [{"name": n, "status": "ok", "calls": 1, "error_code": None, "error_message": None} for n in names]
+    statuses = [status(PROD, "eu-west-1", count=len(rows), enrichments=outcomes)]
+    snapshot = Snapshot(functions_table(rows), status_table(statuses), "fixture://one", SNAPSHOT_DATE)
+    return _section(_report(tmp_path, snapshot))
+
+
+def test_checked_everywhere_and_none_public_is_said_plainly(tmp_path: Path) -> None:
+    fields = {"enriched": READ_BOTH, "public_invoke": False, "invoke_principals": [], "url_auth_types": ["AWS_IAM"]}
+    section = _single(tmp_path, [function(PROD, "f", **fields)], READ_BOTH)
+    assert section.text[1] == (
+        "Checked: policy: read for 1 of 1 listed targets (1 of 1 functions); "
+        "urls: read for 1 of 1 listed targets (1 of 1 functions)."
+    )
+    assert section.empty.startswith("No function is publicly invocable: policy and URLs were read for every")
+
+
+def test_checked_in_part_is_not_a_clean_bill(tmp_path: Path) -> None:
+    fields = {"enriched": ["policy"], "public_invoke": False, "invoke_principals": []}
+    section = _single(tmp_path, [function(PROD, "f", **fields)], ["policy"])
+    assert section.text[1] == (
+        "Checked: policy: read for 1 of 1 listed targets (1 of 1 functions); "
+        "urls: not collected (enable enrich: [urls])."
+    )
+    assert section.empty.endswith("this is not a clean bill of health.")
+
+
+def test_a_failed_enrichment_is_not_read_and_says_so(tmp_path: Path) -> None:
+    statuses = [s for s in enriched_statuses() if s["account_id"] == DEV and s["status"] == "ok"]
+    for e in statuses[0]["enrichments"]:
+        e["status"] = "failed" if e["name"] in READ_BOTH else e["status"]
+    rows = [function(DEV, "f", region="eu-central-1")]
+    snapshot = Snapshot(functions_table(rows), status_table(statuses), "fixture://failed", SNAPSHOT_DATE)
+    section = _section(_report(tmp_path, snapshot))
+    assert section.text[1] == (
+        "Not checked: policy: not read: failed for 1 target (the status file's enrichments say why); "
+        "urls: not read: failed for 1 target (the status file's enrichments say why)."
+    )
+    assert section.empty.startswith("None listed because nothing was checked")
