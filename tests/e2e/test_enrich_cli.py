@@ -20,8 +20,8 @@ from inventory.demo.emulator import Emulator
 from inventory.demo.seed import FunctionSpec, MemberSpec, Seeded
 from inventory.demo.seed_extras import Extras, Grant
 
-OWNED = "240000000001"  # tagged, one public function, reserved concurrency, invoked
-DENIED = "240000000002"  # its member role may not call lambda:GetPolicy
+OWNED = "281000000001"  # tagged, one public function, reserved concurrency, invoked
+DENIED = "281000000002"  # its member role may not call lambda:GetPolicy
 REGION = "eu-west-1"
 ALL = "tags,urls,policy,concurrency,usage"
 RATE = 5.0
