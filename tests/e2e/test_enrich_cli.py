@@ -133,3 +133,18 @@ def test_an_unknown_enrichment_is_one_line_before_any_call(tmp_path: Path, emu: 
     ]
     assert not output.parent.exists()
     assert sum(emu.app.stats.assume_calls.values()) == 0
+
+
+def test_the_environment_variable_is_checked_like_the_flag(tmp_path: Path, emu: Emulator, seeded: Seeded) -> None:
+    accounts = [{"account_id": OWNED, "name": "owned"}]
+    config = tmp_path / "accounts.yaml"
+    config.write_text(yaml.safe_dump(config_dict(accounts, regions=[REGION]), sort_keys=False), encoding="utf-8")
+    args = [str(console_script()), "run", "--config", str(config), "--output", f"{tmp_path}/out/"]
+    env = subprocess_env(emu.endpoint, LAMBDA_INVENTORY_ENRICH="tags,tags")
+    proc = subprocess.run(args, env=env, cwd=tmp_path, capture_output=True, text=True, timeout=60, check=False)
+    assert proc.returncode == 2
+    assert proc.stderr.strip() == "lambda-inventory: error: LAMBDA_INVENTORY_ENRICH[1]: 'tags' is listed twice"
+    env = subprocess_env(emu.endpoint, LAMBDA_INVENTORY_ENRICH="tags")
+    proc = subprocess.run(args, env=env, cwd=tmp_path, capture_output=True, text=True, timeout=60, check=False)
+    assert proc.returncode == 0, proc.stderr
+    assert "  enrich   tags: 1 ok, 0 failed, 0 skipped, 1 calls" in proc.stdout
