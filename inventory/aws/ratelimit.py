@@ -1,8 +1,13 @@
 """Pacing requests to one account-region, so the job never crowds the customer's own Lambda control plane.
 
-Lambda's control-plane request quota is shared with the account's deploy tooling, so a listing keeps at
-least 1/rate seconds between the starts of its requests (retries included). One target is listed by one
-task at a time, so a pacer needs no lock.
+Lambda's control-plane request quota is shared with the account's deploy tooling, so every request to one
+account-region (its ListFunctions pages and its enrichments' calls, retries included) passes through that
+target's Pacer, which keeps at least 1/rate seconds between the moments it lets requests go.
+
+Those moments are taken when a request really goes, not booked ahead: a waiter that wakes up late (the event
+loop was busy) checks the clock again, so requests delayed by a busy loop never go out in a burst. Several
+tasks may wait on one pacer (an enrichment's per-function calls); all run on one event loop, so it needs no
+lock.
 """
 
 from __future__ import annotations
@@ -22,17 +27,17 @@ class Pacer:
         self._interval = 1.0 / per_second
         self._clock = clock
         self._sleep = sleep
-        self._next = float("-inf")
+        self._next = float("-inf")  # the earliest moment the next request may go
 
-    def book(self) -> float:
-        """Book the next request's start; returns how long to wait before sending it."""
+    def take(self) -> float:
+        """Let a request go now if the interval has passed (returns 0.0), else how long to wait first."""
         now = self._clock()
-        start = max(now, self._next)
-        self._next = start + self._interval
-        return start - now
+        if now >= self._next:
+            self._next = now + self._interval
+            return 0.0
+        return self._next - now
 
     async def wait(self) -> None:
-        """Wait (without blocking the event loop) until the next request may start, and book that start."""
-        delay = self.book()
-        if delay > 0:
+        """Wait (without blocking the event loop) until a request may go, and take that moment."""
+        while (delay := self.take()) > 0:
             await self._sleep(delay)
