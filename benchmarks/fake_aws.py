@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""A fast, low-CPU stand-in for STS and Lambda, speaking the real wire protocols, for benchmarks.
+"""A fast, low-CPU stand-in for STS, Lambda and the enrichments' calls, on the real wire protocols, for benchmarks.
 
 The unmodified job (or any boto3 program) runs against it with `AWS_ENDPOINT_URL=http://127.0.0.1:PORT`.
 botocore sends every service to that one URL, so services are told apart by the SigV4 credential scope in
@@ -22,11 +22,16 @@ What it serves
   --prebuild-max-functions, built on first use from a string template and kept in a bounded LRU cache).
   FunctionVersion=ALL is accepted and lists the same items (the population has no published versions).
   A key that is not one of ours gets 403 UnrecognizedClientException, as real Lambda answers.
+* The enrichments' calls (fake_enrich.py: tag:GetResources, lambda:ListFunctionUrlConfigs, GetPolicy,
+  GetFunctionConcurrency, cloudwatch:GetMetricData), answered from each function's data in fake_truth.py.
+  Member calls are attributed to the account by the access key id, whatever the service.
 * Every response is delayed latency +- jitter ms (asyncio.sleep; nothing blocks).
-* --throttle-rate (Lambda) / --sts-throttle-rate: that share of calls is answered 429
-  TooManyRequestsException (STS: 400 Throttling), decided by a hash of (seed, account, region, page,
-  attempt), so the same attempts are throttled whatever the scheduling. --enforce-rps N additionally
-  throttles any (account, region) that exceeds N requests in a sliding second, as real Lambda would.
+* --throttle-rate (member-account calls, every service) / --sts-throttle-rate: that share of calls is
+  answered with the service's throttling error (Lambda 429 TooManyRequestsException, tagging 400
+  ThrottledException, CloudWatch 400 Throttling, STS 400 Throttling), decided by a hash of (seed, operation,
+  account, region, page or function, attempt), so the same attempts are throttled whatever the scheduling.
+  --enforce-rps N additionally throttles any (account, region) that exceeds N requests (all services) in a
+  sliding second, as real Lambda would.
 
 Population
 ----------
@@ -38,9 +43,12 @@ x N x R, mean 12.75, i.e. 65,025 for 300 x 17). Everything is a pure function of
 Control endpoints (no auth)
 ---------------------------
 * `GET /__stats`: request counts by op, per-(account, region) requests, peak in-flight and peak requests
-  in any sliding 1-second window per (account, region), AssumeRoles per account, throttles served, total
+  in any 1-second window per (account, region) (every member call's arrival time is kept, all services
+  together, and the window slid over them sorted), AssumeRoles per account, throttles served, total
   functions, the minimum number of calls (accounts + sum of max(1, ceil(n / 50))), connections accepted,
-  and the fake's own CPU time.
+  the fake's own CPU time, and its lag (p50/p99/max ms a member call took beyond the injected latency).
+* `GET /__enrichment_min_calls`: the fewest calls each enrichment needs over the org (reads, and keeps,
+  every function's enrichment data, ~2 KB each; --enrichments does it at start-up).
 * `GET /__population`: `{account: {region: count}}` for every account-region (zeros included).
 * `POST /__reset`: clear the stats (the population and page cache stay).
 """
@@ -51,6 +59,7 @@ import argparse
 import asyncio
 import base64
 import collections
+import gc
 import hashlib
 import json
 import math
@@ -62,45 +71,20 @@ import signal
 import sys
 import time
 from collections import Counter, OrderedDict, deque
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from email.utils import formatdate
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-REGIONS = (
-    "us-east-1",
-    "us-east-2",
-    "us-west-1",
-    "us-west-2",
-    "eu-west-1",
-    "eu-west-2",
-    "eu-west-3",
-    "eu-central-1",
-    "eu-north-1",
-    "ap-south-1",
-    "ap-northeast-1",
-    "ap-northeast-2",
-    "ap-northeast-3",
-    "ap-southeast-1",
-    "ap-southeast-2",
-    "ca-central-1",
-    "sa-east-1",
-)
-_REGION_INDEX = {region: i for i, region in enumerate(REGIONS)}
+from fake_enrich import THROTTLED, EnrichAnswers, Request, Response, service_error
+from fake_truth import REGIONS, function_hashes, mix64, name_parts
+
 PAGE_LIMIT = 50
 DEFAULT_MEAN = 12.75  # functions per account-region: 65,025 for 300 x 17
 LIST_PATH = re.compile(r"^/2015-03-31/functions/?$")
 SCOPE = re.compile(r"Credential=([^/,\s]+)/\d{8}/([^/]+)/([^/]+)/aws4_request")
 ROLE_ARN = re.compile(r"^arn:aws[\w-]*:iam::(\d{12}):role/(?:[\w+=,.@/-]*/)?([\w+=,.@-]+)$")
-MASK64 = (1 << 64) - 1
-
-
-def mix64(x: int) -> int:
-    """splitmix64's finaliser: a cheap, well-spread 64-bit hash of an integer."""
-    x = (x + 0x9E3779B97F4A7C15) & MASK64
-    x = ((x ^ (x >> 30)) * 0xBF58476D1CE4E5B9) & MASK64
-    x = ((x ^ (x >> 27)) * 0x94D049BB133111EB) & MASK64
-    return x ^ (x >> 31)
 
 
 def unit_hash(*parts: object) -> float:
@@ -169,9 +153,6 @@ def _scale(counts: list[list[int]], target: int) -> list[list[int]]:
 
 # ------------------------------------------------------------------------------------ function items
 
-_TEAMS = ("payments", "orders", "identity", "search", "billing", "catalog", "ingest", "reports", "notify", "edge")
-_APPS = ("api", "worker", "etl", "webhook", "scheduler", "resizer", "consumer", "authorizer", "sync", "export")
-_STAGES = ("prod", "staging", "dev", "qa")
 # (runtime, handler, package type)
 _RUNTIMES = (
     ("python3.12", "app.lambda_handler", "Zip"),
@@ -203,9 +184,8 @@ _SPAN_S = 7 * 365 * 86400
 
 def function_json(account: str, region: str, index: int, seed: int) -> str:
     """One FunctionConfiguration as compact JSON text (~1.2 KB), a pure function of its arguments."""
-    h = mix64(mix64(mix64(int(account) ^ (seed << 40)) ^ _REGION_INDEX.get(region, 99)) ^ index)
-    h2 = mix64(h)
-    team, app, stage = _TEAMS[h % 10], _APPS[(h >> 4) % 10], _STAGES[(h >> 8) % 4]
+    h, h2 = function_hashes(account, region, index, seed)
+    team, app, stage = name_parts(h)
     name = f"{team}-{app}-{stage}-{index:05d}"
     runtime, handler, package = _RUNTIMES[(h >> 12) % len(_RUNTIMES)]
     arch = "arm64" if (h >> 16) % 3 == 0 else "x86_64"
@@ -375,12 +355,14 @@ class TargetStats:
     peak_in_flight: int = 0
     peak_rps: int = 0
     window: deque[float] | None = None
+    arrivals: list[float] = field(default_factory=list)
 
     def arrive(self, now: float) -> int:
-        """Count one arrival; return how many arrived in the last second (this one included)."""
+        """Count one arrival (any service); return how many arrived in the last second (this one included)."""
         self.requests += 1
         self.in_flight += 1
         self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
+        self.arrivals.append(now)
         if self.window is None:
             self.window = deque()
         window = self.window
@@ -391,6 +373,17 @@ class TargetStats:
         return len(window)
 
 
+def peak_in_window(times: list[float], width: float = 1.0) -> int:
+    """The most arrivals within any window of `width` seconds: (t - width, t] slid over the sorted times."""
+    ordered = sorted(times)
+    best, lo = 0, 0
+    for hi, now in enumerate(ordered):
+        while ordered[lo] <= now - width:
+            lo += 1
+        best = max(best, hi - lo + 1)
+    return best
+
+
 class Stats:
     def __init__(self) -> None:
         self.started = time.time()
@@ -399,9 +392,10 @@ class Stats:
         self.assume_role: Counter[str] = Counter()
         self.throttles: Counter[str] = Counter()
         self.errors: Counter[str] = Counter()
-        self.attempts: Counter[tuple[str, str, str, int]] = Counter()  # (op, account, region, page) -> tries
+        self.attempts: Counter[tuple[str, str, str, object]] = Counter()  # (op, account, region, part) -> tries
         self.in_flight = 0
         self.peak_in_flight = 0
+        self.lag: list[float] = []  # per member call: seconds beyond the injected latency (the fake's own delay)
         self.connections = 0
         self.first_request: float | None = None
         self.last_response: float | None = None
@@ -410,11 +404,12 @@ class Stats:
 # ------------------------------------------------------------------------------------------- server
 
 
-class FakeAws:
+class FakeAws(EnrichAnswers):
     def __init__(self, args: argparse.Namespace, population: Population) -> None:
         self.args = args
         self.pop = population
         self.stats = Stats()
+        self.init_enrichments()
         self._jitter = random.Random(args.seed + 1)
         self._key_counter = 0
         self._date = ("", 0)
@@ -475,10 +470,12 @@ class FakeAws:
             self._date = (formatdate(now, usegmt=True), now)
         return self._date[0]
 
-    async def _delay(self) -> None:
+    async def _delay(self) -> float:
+        """Sleep the latency +- jitter; the seconds meant to sleep."""
         ms = self.args.latency_ms + self._jitter.uniform(-self.args.jitter_ms, self.args.jitter_ms)
         if ms > 0:
             await asyncio.sleep(ms / 1000.0)
+        return max(0.0, ms / 1000.0)
 
     async def dispatch(
         self, method: str, target: str, headers: dict[str, str], body: bytes
@@ -497,8 +494,13 @@ class FakeAws:
         try:
             if service == "sts":
                 return await self.sts(body, url.query)
-            if service == "lambda" and method == "GET" and LIST_PATH.match(url.path):
-                return await self.list_functions(scope.group(1), scope.group(2), url.query, now)
+            if scope:
+                request = Request(method, url.path, url.query, headers, body, service, scope.group(1), scope.group(2))
+                if service == "lambda" and method == "GET" and LIST_PATH.match(url.path):
+                    return await self.list_functions(request)
+                answer = await self.enrichment(request)
+                if answer is not None:
+                    return answer
             stats.ops["Other"] += 1
             await self._delay()
             if service == "lambda":
@@ -573,51 +575,62 @@ class FakeAws:
 
     # --- Lambda
 
-    async def list_functions(
-        self, key_id: str, region: str, query: str, now: float
-    ) -> tuple[str, list[tuple[str, str]], bytes]:
-        stats = self.stats
-        stats.ops["ListFunctions"] += 1
-        account = key_id[4:16]
-        known = key_id.startswith("ASIA") and account in self.pop.account_index
-        if not known:
-            account = "unknown"
-        target = stats.targets[(account, region)]
-        in_window = target.arrive(now)
+    async def list_functions(self, request: Request) -> Response:
+        region = request.region
+        params = {k: v[-1] for k, v in parse_qs(request.query).items()}
         try:
-            params = {k: v[-1] for k, v in parse_qs(query).items()}
-            try:
-                limit = min(int(params.get("MaxItems", PAGE_LIMIT)), PAGE_LIMIT)
-            except ValueError:
-                limit = 0
-            marker = params.get("Marker")
-            offset = offset_of(marker) if marker else 0
-            attempt_key = ("ListFunctions", account, region, offset if offset is not None else -1)
-            stats.attempts[attempt_key] += 1
-            throttle = (
-                self.args.throttle_rate > 0
-                and unit_hash(self.args.seed, *attempt_key, stats.attempts[attempt_key]) < self.args.throttle_rate
-            )
-            throttle = throttle or (self.args.enforce_rps > 0 and in_window > self.args.enforce_rps)
-            await self._delay()
-            if not known:
-                stats.errors["ListFunctions:UnrecognizedClient"] += 1
-                return _json_error(
-                    403,
-                    "Forbidden",
-                    "UnrecognizedClientException",
-                    "The security token included in the request is invalid.",
-                )
-            if throttle:
-                stats.throttles["ListFunctions"] += 1
-                return _json_error(429, "Too Many Requests", "TooManyRequestsException", "Rate exceeded")
+            limit = min(int(params.get("MaxItems", PAGE_LIMIT)), PAGE_LIMIT)
+        except ValueError:
+            limit = 0
+        marker = params.get("Marker")
+        offset = offset_of(marker) if marker else 0
+
+        def answer(account: str) -> Response:
             if limit < 1 or offset is None:
-                stats.errors["ListFunctions:InvalidParameter"] += 1
+                self.stats.errors["ListFunctions:InvalidParameter"] += 1
                 return _json_error(
                     400, "Bad Request", "InvalidParameterValueException", "Invalid MaxItems or Marker (fake)"
                 )
             body = self.pop.page(account, region, offset, limit)
             return "200 OK", [("Content-Type", "application/json"), ("x-amzn-RequestId", _request_id())], body
+
+        part = offset if offset is not None else -1
+        return await self.member_call("ListFunctions", request, part, answer)
+
+    async def member_call(self, op: str, request: Request, part: object, answer: Callable[[str], Response]) -> Response:
+        """One call to a member account-region: attributed to the account by its key id, counted with its
+        arrival time, delayed, maybe throttled (by the seeded hash of (op, account, region, part, attempt),
+        or by --enforce-rps), then answer(account)."""
+        stats = self.stats
+        stats.ops[op] += 1
+        key_id, service = request.key_id, request.service
+        account = key_id[4:16]
+        known = key_id.startswith("ASIA") and account in self.pop.account_index
+        if not known:
+            account = "unknown"
+        target = stats.targets[(account, request.region)]
+        arrived = time.monotonic()
+        in_window = target.arrive(arrived)
+        try:
+            attempt_key = (op, account, request.region, part)
+            stats.attempts[attempt_key] += 1
+            rate = self.args.throttle_rate
+            throttle = rate > 0 and unit_hash(self.args.seed, *attempt_key, stats.attempts[attempt_key]) < rate
+            throttle = throttle or (self.args.enforce_rps > 0 and in_window > self.args.enforce_rps)
+            meant = await self._delay()
+            stats.lag.append(time.monotonic() - arrived - meant)
+            if not known:
+                stats.errors[f"{op}:UnrecognizedClient"] += 1
+                return service_error(
+                    service,
+                    403,
+                    "UnrecognizedClientException",
+                    "The security token included in the request is invalid.",
+                )
+            if throttle:
+                stats.throttles[op] += 1
+                return service_error(service, *THROTTLED[service], "Rate exceeded")
+            return answer(account)
         finally:
             target.in_flight -= 1
 
@@ -626,6 +639,9 @@ class FakeAws:
     def control(self, method: str, path: str) -> tuple[str, list[tuple[str, str]], bytes]:
         if path == "/__stats":
             return "200 OK", [("Content-Type", "application/json")], json.dumps(self.snapshot()).encode()
+        if path == "/__enrichment_min_calls":
+            body = json.dumps(self.min_calls_by_enrichment()).encode()
+            return "200 OK", [("Content-Type", "application/json")], body
         if path == "/__population":
             return "200 OK", [("Content-Type", "application/json")], json.dumps(self.pop.counts).encode()
         if path == "/__reset" and method == "POST":
@@ -636,7 +652,8 @@ class FakeAws:
     def snapshot(self) -> dict[str, Any]:
         s = self.stats
         per_target = {f"{a}/{r}": t for (a, r), t in sorted(s.targets.items())}
-        peak_rps = max(per_target.items(), key=lambda kv: kv[1].peak_rps, default=(None, TargetStats()))
+        rps = {k: peak_in_window(t.arrivals) for k, t in per_target.items()}  # all services together
+        peak_rps = max(rps.items(), key=lambda kv: kv[1], default=(None, 0))
         peak_conc = max(per_target.items(), key=lambda kv: kv[1].peak_in_flight, default=(None, TargetStats()))
         usage = resource.getrusage(resource.RUSAGE_SELF)
         assume = dict(sorted(s.assume_role.items()))
@@ -652,10 +669,12 @@ class FakeAws:
             "assume_role_per_account_min": min((assume.get(a, 0) for a in accounts), default=0),
             "requests_by_target": {k: t.requests for k, t in per_target.items()},
             "peak_concurrency_by_target": {k: t.peak_in_flight for k, t in per_target.items()},
-            "peak_rps_by_target": {k: t.peak_rps for k, t in per_target.items()},
-            "max_peak_rps": {"target": peak_rps[0], "rps": peak_rps[1].peak_rps},
+            "peak_rps_by_target": rps,
+            "max_peak_rps": {"target": peak_rps[0], "rps": peak_rps[1]},
             "max_peak_concurrency": {"target": peak_conc[0], "in_flight": peak_conc[1].peak_in_flight},
+            "last_target": _last_target(per_target, s.first_request),
             "peak_in_flight_overall": s.peak_in_flight,
+            "fake_lag_ms": _percentiles(s.lag),
             "connections": s.connections,
             "busy_seconds": (s.last_response - s.first_request) if s.first_request and s.last_response else 0.0,
             "total_functions": self.pop.total,
@@ -663,6 +682,7 @@ class FakeAws:
             "regions": list(self.pop.regions),
             "account_regions": len(accounts) * len(self.pop.regions),
             "min_calls": self.pop.min_calls,
+            "min_calls_by_enrichment": self._min_calls,  # None until /__enrichment_min_calls or --enrichments
             "page_limit": PAGE_LIMIT,
             "bytes_per_function": round(self.pop.bytes_per_function, 1),
             "pages_prebuilt": self.pop.prebuilt,
@@ -675,9 +695,30 @@ class FakeAws:
                 "throttle_rate": self.args.throttle_rate,
                 "sts_throttle_rate": self.args.sts_throttle_rate,
                 "enforce_rps": self.args.enforce_rps,
+                "metric_points_per_page": self.args.metric_points_per_page,
                 "seed": self.args.seed,
             },
         }
+
+
+def _last_target(per_target: dict[str, TargetStats], origin: float | None) -> dict[str, Any] | None:
+    """The account-region whose last request came last: when its first and last requests arrived (seconds
+    after the first request of the run) and how many it got. What a long run waits for at its end."""
+    busy = [(t.arrivals[-1], key, t) for key, t in per_target.items() if t.arrivals]
+    if not busy or origin is None:
+        return None
+    _, key, t = max(busy)
+    first, last = t.arrivals[0] - origin, t.arrivals[-1] - origin
+    return {"target": key, "first_s": round(first, 2), "last_s": round(last, 2), "requests": t.requests}
+
+
+def _percentiles(values: list[float]) -> dict[str, float]:
+    """p50 / p99 / max of seconds, in ms."""
+    if not values:
+        return {"p50": 0.0, "p99": 0.0, "max": 0.0}
+    ordered = sorted(values)
+    pick = lambda q: round(1000 * ordered[min(len(ordered) - 1, int(q * len(ordered)))], 1)  # noqa: E731
+    return {"p50": pick(0.5), "p99": pick(0.99), "max": round(1000 * ordered[-1], 1)}
 
 
 async def _read_chunked(reader: asyncio.StreamReader) -> bytes:
@@ -749,6 +790,17 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--throttle-rate", type=float, default=0.0, help="share of ListFunctions answered 429")
     p.add_argument("--sts-throttle-rate", type=float, default=0.0, help="share of AssumeRole answered Throttling")
     p.add_argument("--enforce-rps", type=int, default=0, help="429 when an account-region exceeds N req/s (0: off)")
+    p.add_argument(
+        "--metric-points-per-page",
+        type=int,
+        default=100_800,
+        help="GetMetricData datapoints per page before NextToken (CloudWatch's own limit: 100,800)",
+    )
+    p.add_argument(
+        "--enrichments",
+        action="store_true",
+        help="read every function's enrichment data at start-up (~2 KB each), not on a target's first call",
+    )
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--total-functions", type=int, default=None, help="exact total (overrides the mean)")
     p.add_argument("--functions-per-account-region-mean", type=float, default=DEFAULT_MEAN)
@@ -767,6 +819,8 @@ async def serve(args: argparse.Namespace) -> None:
     started = time.monotonic()
     population = Population(args)
     fake = FakeAws(args, population)
+    gc.collect()
+    gc.freeze()  # the population (and the enrichment data) stay: a full collection must not walk them mid-run
     server = await asyncio.start_server(fake.handle, args.host, args.port, backlog=2048, reuse_address=True)
     port = server.sockets[0].getsockname()[1]
     print(
