@@ -5,7 +5,10 @@ account-region (its ListFunctions pages and its enrichments' calls, retries incl
 target's Pacer, which keeps at least 1/rate seconds between the moments it lets requests go.
 
 Those moments are taken when a request really goes, not booked ahead: a waiter that wakes up late (the event
-loop was busy) checks the clock again, so requests delayed by a busy loop never go out in a burst. Several
+loop was busy) checks the clock again, so requests delayed by a busy loop never go out in a burst. A request
+can still be held up for a moment between leaving the pacer and reaching the wire (a busy loop, a pooled
+connection to wait for), which lets the next one catch up with it in the server's count; so the pacer keeps
+HEADROOM under the rate: at 15/s, the 100 x 17 benchmark's server saw 16 in one second without it, 15 with it. Several
 tasks may wait on one pacer (an enrichment's per-function calls); all run on one event loop, so it needs no
 lock.
 """
@@ -17,6 +20,9 @@ import time
 from collections.abc import Awaitable, Callable
 
 
+HEADROOM = 0.9  # the pacer's own rate, as a share of the configured one
+
+
 class Pacer:
     def __init__(
         self,
@@ -24,7 +30,7 @@ class Pacer:
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
-        self._interval = 1.0 / per_second
+        self._interval = 1.0 / (per_second * HEADROOM)
         self._clock = clock
         self._sleep = sleep
         self._next = float("-inf")  # the earliest moment the next request may go
