@@ -403,13 +403,21 @@ def test_task_definition_runs_the_job_hardened_with_json_logs() -> None:
 
 
 def test_scheduler_may_only_run_the_task_and_pass_its_two_roles() -> None:
+    """With ShardCount 1 (the default); tests/test_infra_batch.py checks the AWS Batch side (ShardCount above 1)."""
     hub = load(HUB)
-    schedule = one(HUB, "AWS::Scheduler::Schedule")["Properties"]
+    schedule = hub["Resources"]["NightlySchedule"]["Properties"]
     assert hub["Parameters"]["ScheduleExpression"]["Default"] == "cron(0 2 * * ? *)"
-    assert schedule["Target"]["EcsParameters"]["TaskDefinitionArn"] == {"Ref": "TaskDefinition"}
-    assert schedule["Target"]["RoleArn"] == {"Fn::GetAtt": ["SchedulerRole", "Arn"]}
-    (_, document), *others = inline_policies(hub["Resources"]["SchedulerRole"]).values()
-    assert others == []
+    condition, target, _ = schedule["Target"]["Fn::If"]
+    assert condition == "SingleTask"
+    assert holds(hub, {"Condition": condition}, {"ShardCount": hub["Parameters"]["ShardCount"]["Default"]})
+    assert target["EcsParameters"]["TaskDefinitionArn"] == {"Ref": "TaskDefinition"}
+    assert target["RoleArn"] == {"Fn::GetAtt": ["SchedulerRole", "Arn"]}
+    policies = inline_policies(hub["Resources"]["SchedulerRole"])
+    (_, document) = policies["RunInventoryTask"]
+    assert {name: when for name, (when, _) in policies.items()} == {
+        "RunInventoryTask": "SingleTask",
+        "SubmitInventoryJobs": "Sharded",
+    }
     granted = {action: s["Resource"] for s in statements(document) for action in as_list(s["Action"])}
     assert granted == {
         "ecs:RunTask": {"Ref": "TaskDefinition"},
