@@ -1,10 +1,10 @@
 """The command line: parse the flags, run one command, and map its outcome to an exit code.
 
 This is the one place an exit code is decided, from exits.py's table: the job returns its results, the
-demo its findings, `report` and `diff` whether their gate tripped, a signal its number, and an error its
-class. Each command imports what it uses when it runs (the parser, cli_parser.py, likewise adds only the
-flags of the command being run): `--help`, `run` and `validate` never import the report modules, and `demo`
-imports the emulator (moto) only when it runs.
+demo its findings, `report` and `diff` whether their gate tripped, `verify` whether the partition is
+complete, a signal its number, and an error its class. Each command imports what it uses when it runs
+(the parser, cli_parser.py, likewise adds only the flags of the command being run): `--help`, `run` and
+`validate` never import the report modules, and `demo` imports the emulator (moto) only when it runs.
 """
 
 from __future__ import annotations
@@ -20,13 +20,14 @@ from typing import TYPE_CHECKING
 from inventory.cli_env import apply_environment, parse_day, parse_tag_key, parse_within
 from inventory.cli_parser import build_parser, command_in
 from inventory.errors import ConfigError, InventoryError, shown_text
-from inventory.exits import ExitCode, for_demo, for_error, for_gate, for_run, for_signal
+from inventory.exits import ExitCode, for_demo, for_error, for_gate, for_run, for_signal, for_verify
 from inventory.logs import setup_logging
 from inventory.redact import clean
 from inventory.signals import Stopped, stop_on_signals
 
 if TYPE_CHECKING:
     from inventory.output.layout import Format
+    from inventory.output.snapshot import Snapshot
 
 
 def _output_of(args: argparse.Namespace) -> tuple[Format | None, str]:
@@ -100,7 +101,7 @@ def command_report(args: argparse.Namespace) -> ExitCode:
     if args.format == "html":
         require_charts()
     catalog = load_catalog(args.runtimes)
-    snapshot = load_snapshot(args.source, day)
+    snapshot = _warn(load_snapshot(args.source, day))
     report = build_report(snapshot, catalog, as_of, within, owner_tag=owner_tag, group_by=group_by)
     write_output(render_report(report, args.format), args.output)
     return for_gate(args.fail_on is not None and report.gate(Lifecycle(args.fail_on)))
@@ -114,9 +115,26 @@ def command_diff(args: argparse.Namespace) -> ExitCode:
 
     old_day = parse_day(args.old_date, "--old-date") if args.old_date else None
     new_day = parse_day(args.new_date, "--new-date") if args.new_date else None
-    result = diff_snapshots(load_snapshot(args.old, old_day), load_snapshot(args.new, new_day))
+    result = diff_snapshots(_warn(load_snapshot(args.old, old_day)), _warn(load_snapshot(args.new, new_day)))
     write_output(render_diff(result, DiffFormat(args.format)), args.output)
     return for_gate(args.fail_on_change and result.has_changes)
+
+
+def command_verify(args: argparse.Namespace) -> ExitCode:
+    from inventory.output.verify import verify_partition
+
+    day = parse_day(args.snapshot_date, "--snapshot-date") if args.snapshot_date else None
+    verdict = verify_partition(args.source, day, shards=args.shards, write_marker=not args.no_marker)
+    print("\n".join(verdict.lines()))
+    return for_verify(verdict.complete)
+
+
+def _warn(snapshot: Snapshot) -> Snapshot:
+    """A snapshot's warnings (an incomplete partition: output/partition.py) on stderr too, one line each:
+    a CSV report has no room for them, and a script reading stdout should still hear of them."""
+    for warning in snapshot.warnings:
+        print(f"lambda-inventory: warning: {snapshot.source}: {warning}", file=sys.stderr)
+    return snapshot
 
 
 def _dispatch(args: argparse.Namespace, live: bool) -> ExitCode:
@@ -128,6 +146,8 @@ def _dispatch(args: argparse.Namespace, live: bool) -> ExitCode:
         return command_report(args)
     if args.command == "diff":
         return command_diff(args)
+    if args.command == "verify":
+        return command_verify(args)
     return command_run(args, live)
 
 

@@ -16,7 +16,7 @@ from inventory import __version__
 from inventory.cli_env import ENV, LOG_FORMATS, LOG_LEVELS, env, positive_int
 from inventory.exits import ExitCode
 
-COMMANDS = ("run", "validate", "demo", "report", "diff")
+COMMANDS = ("run", "validate", "demo", "report", "diff", "verify")
 
 
 def _common(parser: argparse.ArgumentParser, default_output: str | None) -> None:
@@ -103,8 +103,9 @@ _HELP = {
     "demo": "run the real job against an embedded AWS emulator (needs [demo])",
     "report": "runtime compliance report of an inventory snapshot (no AWS call)",
     "diff": "functions added, removed, changed or unknown between two snapshots",
+    "verify": "whether a partition holds one complete run (every shard, one config); writes _COMPLETE.json",
 }
-_WITH_EXIT_CODES = ("run", "validate")  # their --help ends with the exit-code table, as the top-level one
+_WITH_EXIT_CODES = ("run", "validate", "verify")  # their --help ends with the exit-code table, as the top-level one
 
 
 def build_parser(flags_of: Collection[str] = COMMANDS) -> argparse.ArgumentParser:
@@ -211,10 +212,26 @@ def _diff_flags(diff: argparse.ArgumentParser) -> None:
     _log_flags(diff)
 
 
+def _verify_flags(verify: argparse.ArgumentParser) -> None:
+    verify.add_argument("source", metavar="PREFIX", help="a partitioned dataset: s3://bucket/prefix/ or a directory")
+    verify.add_argument("--snapshot-date", metavar="YYYY-MM-DD", help="partition to check (default: the latest)")
+    verify.add_argument(
+        "--shards",
+        type=positive_int,
+        metavar="N",
+        help="the shard count the run must have (1: unsharded); default: the latest run manifest's",
+    )
+    verify.add_argument(
+        "--no-marker", action="store_true", help="do not write _manifests/snapshot_date=D/_COMPLETE.json"
+    )
+    _log_flags(verify)
+
+
 _FLAGS = {
     "run": _run_flags,
     "validate": _validate_flags,
     "demo": _demo_flags,
     "report": _report_flags,
     "diff": _diff_flags,
+    "verify": _verify_flags,
 }

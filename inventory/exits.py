@@ -1,8 +1,8 @@
 """The exit codes, and the one table from an outcome to its code. Used by cli.py only.
 
-Nothing else in the package decides an exit code: the job returns its results, the demo its findings, a
-signal its number, and an error is raised as its class (errors.py); cli.main maps each here. `--help`
-lists the codes from `ExitCode`, so the table there cannot drift from this one.
+Nothing else in the package decides an exit code: the job returns its results, the demo its findings,
+`verify` its verdict, a signal its number, and an error is raised as its class (errors.py); cli.main maps
+each here. `--help` lists the codes from `ExitCode`, so the table there cannot drift from this one.
 """
 
 from __future__ import annotations
@@ -29,12 +29,13 @@ if TYPE_CHECKING:
 
 
 class ExitCode(IntEnum):
-    OK = 0  # every target ok or skipped
+    OK = 0  # every target ok or skipped (verify: the partition is complete)
     PARTIAL = 1  # some targets failed; the inventory of the rest was written (demo: its check failed)
     USAGE = 2  # bad config, flags, unreadable input or unwritable destination; nothing written
     ENVIRONMENT = 3  # the hub's credentials or region are unusable, or the organization cannot be listed
     GATE = 4  # a gate tripped: `report --fail-on STATUS` or `diff --fail-on-change` (the output is still written)
     INTERNAL = 5  # an unexpected crash (a bug): one line on stderr, the traceback with --log-level debug
+    INCOMPLETE = 6  # `verify`: the partition does not hold one complete run (one line per problem)
     INTERRUPTED = 130  # SIGINT (Ctrl-C); nothing written
     TERMINATED = 143  # SIGTERM (ECS stopping the task); nothing written
 
@@ -45,12 +46,13 @@ class ExitCode(IntEnum):
 
 
 _MEANINGS = {
-    "OK": "every target ok or skipped",
+    "OK": "every target ok or skipped (verify: the partition is one complete run)",
     "PARTIAL": "some targets failed; the rest and the status file were written (demo: its check failed)",
     "USAGE": "bad config, flag, environment variable or output; nothing written",
     "ENVIRONMENT": "hub credentials, profile or region unusable, or the organization not listable",
     "GATE": "a gate tripped (report --fail-on, diff --fail-on-change); output written",
     "INTERNAL": "an unexpected crash (a bug): one line; the traceback with --log-level debug",
+    "INCOMPLETE": "verify: the partition is not one complete run (a shard missing, a mix, ...); no marker",
     "INTERRUPTED": "interrupted (SIGINT); nothing written",
     "TERMINATED": "terminated (SIGTERM); nothing written",
 }
@@ -95,6 +97,11 @@ def for_demo(problems: Sequence[str]) -> ExitCode:
     """The demo's check: 0 when the output matches what was seeded, 1 (as a partial run) when it does not.
     The run's own failed targets do not count: the denied account failing is part of what is expected."""
     return ExitCode.PARTIAL if problems else ExitCode.OK
+
+
+def for_verify(complete: bool) -> ExitCode:
+    """`verify`: 0 when the partition holds one complete run, 6 when it does not."""
+    return ExitCode.OK if complete else ExitCode.INCOMPLETE
 
 
 def for_gate(tripped: bool) -> ExitCode:

@@ -12,7 +12,7 @@ from botocore import exceptions as boto_errors
 
 import inventory
 from inventory import errors
-from inventory.exits import BY_ERROR, ExitCode, for_demo, for_error, for_gate, for_run, for_signal
+from inventory.exits import BY_ERROR, ExitCode, for_demo, for_error, for_gate, for_run, for_signal, for_verify
 from inventory.job.collect import TargetResult
 from inventory.job.targets import Account, Target
 from inventory.output.status import Status
@@ -37,6 +37,7 @@ def test_the_documented_codes() -> None:
         "ENVIRONMENT": 3,
         "GATE": 4,
         "INTERNAL": 5,
+        "INCOMPLETE": 6,
         "INTERRUPTED": 130,
         "TERMINATED": 143,
     }
@@ -118,6 +119,12 @@ def test_the_demo_check_and_the_gates() -> None:
     assert for_demo(("('222222222222', 'us-east-1'): expected ok with 120 functions, got failed with 0",)) == 1
     assert for_gate(False) is ExitCode.OK
     assert for_gate(True) is ExitCode.GATE == 4
+
+
+def test_verify_is_ok_only_when_the_partition_is_complete() -> None:
+    assert for_verify(True) is ExitCode.OK
+    assert for_verify(False) is ExitCode.INCOMPLETE == 6
+    assert "verify" in ExitCode.INCOMPLETE.meaning
 
 
 def test_only_the_command_line_decides_an_exit_code() -> None:

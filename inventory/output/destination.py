@@ -59,6 +59,7 @@ class Destination:
     inventory: Location
     status: Location
     manifest: Location
+    snapshot_date: date | None = None  # the partition's date, for a partitioned dataset (None otherwise)
 
     @property
     def bucket(self) -> str | None:
@@ -163,7 +164,7 @@ def _partitioned(
     output: str, fmt: Format, join: Callable[[str], Location], snapshot_date: date, name: str
 ) -> Destination:
     inventory, status, manifest = partitioned_files(snapshot_date, name, fmt)
-    return Destination(output=output, fmt=fmt, inventory=join(inventory), status=join(status), manifest=join(manifest))
+    return Destination(output, fmt, join(inventory), join(status), join(manifest), snapshot_date)
 
 
 def _beside(output: str, fmt: Format, inventory: Location) -> Destination:
@@ -184,6 +185,24 @@ def resolve_output(output: str, fmt: Format | None) -> tuple[Path, Format]:
     if not isinstance(destination.inventory, Path):
         raise OutputError(f"{output}: a local path is needed here")
     return destination.inventory, destination.fmt
+
+
+def folder_of(location: Location) -> Location:
+    """The folder a file is in: a directory, or an S3 key prefix ending in '/' ('' at the bucket's root)."""
+    if isinstance(location, Path):
+        return location.parent
+    parent = posixpath.dirname(location.key)
+    return S3Object(location.bucket, f"{parent}/" if parent else "")
+
+
+def in_folder(folder: Location, name: str) -> Location:
+    """The file `name` in a folder (as folder_of gives it)."""
+    return folder / name if isinstance(folder, Path) else S3Object(folder.bucket, folder.key + name)
+
+
+def location_text(location: Location) -> str:
+    """How a manifest names a file: its s3:// URL, or its absolute local path."""
+    return str(location) if isinstance(location, S3Object) else os.path.abspath(location)
 
 
 def s3_object(location: Location) -> S3Object:

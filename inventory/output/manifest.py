@@ -2,8 +2,10 @@
 
 It is built from the run's facts (RunInfo) and the targets' status fields only: never from the config
 itself (only its sha256), function rows, environment variables or credentials. Error messages come from
-AWS; any access key id in one is masked all the same. Published last, so its presence means the run's
-inventory and status files are complete.
+AWS; any access key id in one is masked all the same. Published after the run's inventory and status files,
+so its presence means they are complete. The sink adds `files` (each file's sha256, bytes, rows) and, for a
+partitioned dataset, `superseded`: the objects of another run layout it found in its partition and removes
+right after publishing this manifest (supersede.py; [] when there were none).
 """
 
 from __future__ import annotations
@@ -11,7 +13,6 @@ from __future__ import annotations
 import base64
 import json
 import math
-import os
 import platform
 import re
 import secrets
@@ -28,7 +29,7 @@ import pyarrow
 from pydantic import TypeAdapter
 
 from inventory import __version__
-from inventory.output.destination import Destination, Location, S3Object
+from inventory.output.destination import Destination, location_text
 from inventory.output.status import Status, TargetOutcome, enrichment_counts
 
 MANIFEST_VERSION = 1
@@ -105,8 +106,8 @@ def build_manifest(
         "enrichments": enrichment_counts(results),
         "outputs": {
             "format": destination.fmt.value,
-            "inventory": _location(destination.inventory),
-            "status": _location(destination.status),
+            "inventory": location_text(destination.inventory),
+            "status": location_text(destination.status),
         },
         "versions": versions(),
     }
@@ -166,7 +167,3 @@ def _errors(results: Sequence[TargetOutcome]) -> list[dict[str, str | None]]:
 def mask_credentials(text: str) -> str:
     """Defence in depth: AWS error messages carry ARNs and request ids, not keys; mask any key anyway."""
     return _CREDENTIAL.sub("[masked]", text)
-
-
-def _location(location: Location) -> str:
-    return str(location) if isinstance(location, S3Object) else os.path.abspath(location)

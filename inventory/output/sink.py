@@ -8,6 +8,8 @@ destination is writable; an S3 destination's bucket is checked then too (stores.
 
 Publishing order is inventory, status, manifest: a manifest's presence says the run's files are complete,
 and its `files` (sha256, bytes, rows of each) let a reader check it holds the files the manifest describes.
+In a partition the run also supersedes a run with another layout: it removes the partition's completion
+marker before its manifest and the other layout's objects after it (supersede.py says why in that order).
 Locally all three are complete on disk before the first rename and the renames run back to back with
 SIGTERM/SIGINT held (signals.deferred), so only SIGKILL at that instant can split them. Temporary files are
 locked while their run lives; a run sweeps the ones a killed run left (tempfiles.py). CSV cells that a
@@ -35,6 +37,7 @@ from inventory.output.layout import Format
 from inventory.output.manifest import render_manifest
 from inventory.output.schema import INVENTORY_SCHEMA
 from inventory.output.stores import LocalStore, S3Store, Store
+from inventory.output.supersede import Supersede, plan_supersede, remove
 from inventory.output.tempfiles import file_digest, open_temp
 from inventory.signals import Stopped, deferred
 
@@ -156,31 +159,43 @@ class RunSink:
         self._pending, self._pending_rows = [], 0
 
     def commit(self, status: pa.Table, manifest: Mapping[str, Any] | None = None) -> None:
-        """Finish both files, then publish inventory, status and (if given) the manifest, in that order.
+        """Finish both files, then publish inventory, status and (if given) the manifest, in that order; in a
+        partition, also remove its marker and the objects of runs with another layout (supersede.py).
 
-        The manifest gets `files`: each file's sha256, size and rows. Locally every file (the manifest too)
-        is complete on disk before the first rename, and the three renames run back to back with SIGTERM
-        and SIGINT held (see signals.deferred). Raises OutputError if publishing fails; call `abort` then,
-        as after any error.
+        The manifest gets `files` (each file's sha256, size and rows) and, in a partition, `superseded`.
+        Locally every file (the manifest too) is complete on disk before the first rename, and the renames
+        and removals run back to back with SIGTERM and SIGINT held (see signals.deferred). Raises OutputError
+        if publishing fails; call `abort` then, as after any error.
         """
         self._flush()
         self._status.write(status)
+        plan = plan_supersede(self.destination, self._store)  # listed before anything is published
         fmt, dest = self.destination.fmt, self.destination
         files = [
             (self._inventory.finish(), dest.inventory, fmt.content_type),
             (self._status.finish(), dest.status, fmt.content_type),
         ]
-        data = None if manifest is None else render_manifest({**manifest, "files": self._files(files, status)})
+        data = None
+        if manifest is not None:
+            partitioned = {} if dest.snapshot_date is None else {"superseded": plan.listed}
+            data = render_manifest({**manifest, "files": self._files(files, status), **partitioned})
         if not isinstance(self._store, LocalStore):
-            for tmp, location, content_type in files:
-                self._store.publish_file(tmp, location, content_type)
-            if data is not None:
-                self._store.publish_bytes(data, dest.manifest, "application/json")
+            self._publish(files, data, plan)
             return
         if data is not None:
             self._staged = self._store.stage_bytes(data, dest.manifest)
-            files.append((self._staged, dest.manifest, "application/json"))
-        self._rename_all(files)
+        self._rename_all(files, data, plan)
+
+    def _publish(self, files: list[tuple[Path, Location, str]], manifest: bytes | None, plan: Supersede) -> None:
+        """Inventory and status, the marker removed, the manifest, the other layout's objects removed."""
+        for tmp, location, content_type in files:
+            self._store.publish_file(tmp, location, content_type)
+        remove(self._store, [plan.marker], "the completion marker of the runs before")
+        if self._staged is not None:
+            self._store.publish_file(self._staged, self.destination.manifest, "application/json")
+        elif manifest is not None:
+            self._store.publish_bytes(manifest, self.destination.manifest, "application/json")
+        remove(self._store, plan.objects, "an object of a run with another layout")
 
     def _files(self, files: list[tuple[Path, Location, str]], status: pa.Table) -> dict[str, dict[str, Any]]:
         """What the manifest says about the two files, to check that a reader has the ones it describes."""
@@ -190,12 +205,11 @@ class RunSink:
             out[name] = {"sha256": sha256, "bytes": size, "rows": rows}
         return out
 
-    def _rename_all(self, files: list[tuple[Path, Location, str]]) -> None:
+    def _rename_all(self, files: list[tuple[Path, Location, str]], manifest: bytes | None, plan: Supersede) -> None:
         published = False
         try:
-            with deferred():  # a signal meanwhile is delivered once all three are in place
-                for tmp, location, content_type in files:
-                    self._store.publish_file(tmp, location, content_type)
+            with deferred():  # a signal meanwhile is delivered once all of them are in place
+                self._publish(files, manifest, plan)
                 published = True
         except Stopped as stop:
             stop.published = published

@@ -1,9 +1,10 @@
 """Where finished files are published: `LocalStore` renames them into place, `S3Store` uploads them.
 
 A `Store` is checked first (`preflight`), gives the directory for each file's temporary file (`temp_dir`),
-then publishes the finished files. An S3 upload is multipart for large files, and a failed multipart upload
-is aborted, so no half object ever appears; a local file is renamed over its destination, so no torn file
-ever does.
+then publishes the finished files. It also lists a folder's files and deletes one: what a run into a
+partition needs to remove the objects of a run with another layout (supersede.py). An S3 upload is
+multipart for large files, and a failed multipart upload is aborted, so no half object ever appears; a
+local file is renamed over its destination, so no torn file ever does.
 """
 
 from __future__ import annotations
@@ -32,6 +33,8 @@ class Store(Protocol):
     def temp_dir(self, location: Location) -> Path: ...
     def publish_file(self, tmp: Path, location: Location, content_type: str) -> None: ...
     def publish_bytes(self, data: bytes, location: Location, content_type: str) -> None: ...
+    def list_names(self, folder: Location) -> list[str]: ...  # file names directly in it; [] when none
+    def delete(self, location: Location) -> None: ...  # no error when it is not there
 
 
 @dataclass(frozen=True)
@@ -66,6 +69,22 @@ class LocalStore:
         except BaseException:
             tmp.unlink(missing_ok=True)
             raise
+
+    def list_names(self, folder: Location) -> list[str]:
+        path = local_path(folder)
+        try:
+            return sorted(entry.name for entry in os.scandir(path) if entry.is_file(follow_symlinks=False))
+        except FileNotFoundError:
+            return []
+        except OSError as err:
+            raise OutputError(f"{path}: cannot list: {err.strerror or err}") from err
+
+    def delete(self, location: Location) -> None:
+        path = local_path(location)
+        try:
+            path.unlink(missing_ok=True)
+        except OSError as err:
+            raise OutputError(f"{path}: cannot delete: {err.strerror or err}") from err
 
     def stage_bytes(self, data: bytes, location: Location) -> Path:
         """`data` in a new temporary file beside `location`, on disk (fsynced), not yet published."""
@@ -120,11 +139,28 @@ class S3Store:
             lambda: self.client.put_object(Bucket=target.bucket, Key=target.key, Body=data, ContentType=content_type),
         )
 
-    def _call(self, target: S3Object, fn: Callable[[], object]) -> None:
+    def list_names(self, folder: Location) -> list[str]:
+        """The keys directly under a prefix ending in '/', without it (ListObjectsV2 with a delimiter)."""
+        prefix = s3_object(folder)
+
+        def names() -> list[str]:
+            pages = self.client.get_paginator("list_objects_v2").paginate(
+                Bucket=prefix.bucket, Prefix=prefix.key, Delimiter="/"
+            )
+            return [o["Key"][len(prefix.key) :] for page in pages for o in page.get("Contents", [])]
+
+        found: list[str] = self._call(prefix, names, "listing")
+        return sorted(name for name in found if name)
+
+    def delete(self, location: Location) -> None:
+        target = s3_object(location)
+        self._call(target, lambda: self.client.delete_object(Bucket=target.bucket, Key=target.key), "delete")
+
+    def _call(self, target: S3Object, fn: Callable[[], Any], what: str = "upload") -> Any:
         try:
-            self.policy.call(fn)
+            return self.policy.call(fn)
         except (ClientError, BotoCoreError) as err:
-            raise OutputError(f"{target}: upload failed: {one_line(str(err))}") from err
+            raise OutputError(f"{target}: {what} failed: {one_line(str(err))}") from err
 
 
 def _bucket_problem(output: str, bucket: str, err: ClientError | BotoCoreError) -> str:

@@ -139,15 +139,18 @@ def test_absent_shard_is_a_warning_not_an_error(tmp_path: Path) -> None:
     write_run(str(tmp_path), _prod_rows(), [status(PROD, "eu-west-1", count=7)], shard=(0, 3))
     snapshot = load_snapshot(str(tmp_path))
     assert snapshot.warnings == (
-        f"snapshot_date={SNAPSHOT_DATE}: shard-1-of-3, shard-2-of-3 missing: their accounts are not covered",
+        f"snapshot_date={SNAPSHOT_DATE}: shard-1-of-3 missing: its accounts are not covered",
+        f"snapshot_date={SNAPSHOT_DATE}: shard-2-of-3 missing: its accounts are not covered",
     )
 
 
-def test_sharded_and_unsharded_runs_in_one_partition_warn(tmp_path: Path) -> None:
+def test_an_unsharded_run_after_two_shards_is_read_alone(tmp_path: Path) -> None:
+    """The later run supersedes the shards (output/supersede.py): the partition is one run's again."""
     _two_shards(str(tmp_path))
     write_run(str(tmp_path), _prod_rows(), [status(PROD, "eu-west-1", count=7)])
-    (warning,) = load_snapshot(str(tmp_path)).warnings
-    assert "differently sharded runs" in warning and "rows may repeat" in warning
+    snapshot = load_snapshot(str(tmp_path))
+    assert (snapshot.functions.num_rows, snapshot.status.num_rows, snapshot.warnings) == (len(_prod_rows()), 1, ())
+    assert sorted(p.name for p in (tmp_path / f"snapshot_date={SNAPSHOT_DATE}").iterdir()) == ["inventory.parquet"]
 
 
 def test_temporary_files_of_a_run_in_progress_are_ignored(tmp_path: Path) -> None:
