@@ -19,7 +19,6 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable
 
-
 HEADROOM = 0.9  # the pacer's own rate, as a share of the configured one
 
 
