@@ -319,7 +319,8 @@ def test_task_role_writes_only_under_the_prefix_and_may_head_the_bucket() -> Non
     write = {s["Sid"]: s for s in statements(document)}
     assert set(write) == {"WriteSnapshots", "CheckBucketAndListSnapshotPrefix"}
     # Objects: <prefix>/* covers the inventory, _status/ and _manifests/ folders, and nothing outside.
-    assert sorted(write["WriteSnapshots"]["Action"]) == ["s3:AbortMultipartUpload", "s3:PutObject"]
+    # DeleteObject: superseding another shard layout's objects and the marker in the run's own partition.
+    assert sorted(write["WriteSnapshots"]["Action"]) == ["s3:AbortMultipartUpload", "s3:DeleteObject", "s3:PutObject"]
     assert write["WriteSnapshots"]["Resource"] == {"Fn::Sub": "${InventoryBucket.Arn}/${OutputPrefix}/*"}
     # The job checks the bucket with one ListObjectsV2 under <prefix>/: s3:ListBucket, confined to the prefix.
     check = write["CheckBucketAndListSnapshotPrefix"]
