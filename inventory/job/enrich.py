@@ -30,6 +30,7 @@ from inventory.job.collect import TargetResult
 from inventory.job.targets import Target
 from inventory.output.enriched import enrich_batch
 from inventory.output.status import Status
+from inventory.redact import clean
 
 T = TypeVar("T")
 PER_FUNCTION_IN_FLIGHT = 4  # per-function calls of one target in flight at once (all through its Pacer)
@@ -124,7 +125,8 @@ def _failed(name: str, calls: int, fault: Fault) -> EnrichmentOutcome:
     message = fault.message
     if fault.kind.retryable:
         message = f"gave up after retries: {message}"
-    return EnrichmentOutcome(name, Status.FAILED, calls, error_code=fault.code, error_message=f"{name}: {message}")
+    text = clean(f"{name}: {message}")  # the Fault's message was masked; this keeps it one line of <= 300
+    return EnrichmentOutcome(name, Status.FAILED, calls, error_code=fault.code, error_message=text)
 
 
 async def _per_function(functions: Sequence[str], read: Callable[[str], Awaitable[T]]) -> dict[str, T]:
