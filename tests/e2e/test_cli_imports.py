@@ -14,11 +14,13 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import uuid
 from pathlib import Path
 
+import boto3
 import pytest
 import yaml
-from conftest import config_dict, seed_members, subprocess_env
+from conftest import config_dict, ensure_organization, seed_members, subprocess_env
 
 from inventory.demo.emulator import Emulator
 from inventory.demo.seed import FunctionSpec, MemberSpec
@@ -100,6 +102,31 @@ def test_a_run_imports_no_report_module_nor_pandas(emulator: Emulator, tmp_path:
     assert code == 0
     assert (tmp_path / "out.parquet").is_file()
     assert not _roots(loaded) & set(REPORTS)  # pandas included: installed here, hidden while the job runs
+
+
+def _empty_organizational_unit(emulator: Emulator) -> str:
+    """A new OU with no account in it, in the emulator's organisation: a run over it has nothing to list."""
+    org = boto3.client(
+        "organizations",
+        region_name="us-east-1",
+        endpoint_url=emulator.endpoint,
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+    root = ensure_organization(org)
+    unit = org.create_organizational_unit(ParentId=root, Name=f"empty-{uuid.uuid4().hex[:6]}")
+    return str(unit["OrganizationalUnit"]["Id"])
+
+
+def test_a_run_over_an_empty_organisation_imports_no_http_client(emulator: Emulator, tmp_path: Path) -> None:
+    config = tmp_path / "org.yaml"
+    unit = _empty_organizational_unit(emulator)
+    config.write_text(f"accounts_from: organization\norganizational_units: [{unit}]\nregions: all\n", "utf-8")
+    args = ["run", "--config", str(config), "--output", str(tmp_path / "out.parquet")]
+    code, loaded = _modules_after(args, subprocess_env(emulator.endpoint), tmp_path)
+    assert code == 0
+    assert (tmp_path / "out.parquet").is_file()  # the empty inventory and its status file, as for any run
+    assert not _roots(loaded) & {*REPORTS, "aiohttp"}
 
 
 HIDDEN = """
