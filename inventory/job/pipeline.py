@@ -100,6 +100,8 @@ def _collect(
     """Discover the targets, list them all, stream their rows to the sink; the results and AssumeRole count."""
     config = options.config
     targets = _targets(options, clients, policy, hub_region)
+    if not targets:  # an empty organisation, OU or shard: no STS client, no event loop, nothing to list
+        return [], 0
     sts = clients.client("sts", hub_region)
     credentials = AccountCredentials(sts, config.session_name, config.duration_seconds, policy)
     regions = EnabledRegions(credentials, clients, policy, hub_region)
