@@ -21,7 +21,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from functools import partial
+from functools import cache, partial
 from typing import Any, Protocol
 
 import boto3
@@ -56,8 +56,14 @@ def botocore_config(max_workers: int, timeouts: Timeouts | None = None) -> Confi
 
 
 def endpoint_resolver() -> EndpointResolver:
-    """botocore's endpoint data, read without the AWS profile: a missing profile must not stop `validate`."""
-    loader = botocore.loaders.create_loader(os.environ.get("AWS_DATA_PATH"))
+    """botocore's endpoint data, read without the AWS profile: a missing profile must not stop `validate`.
+    Read once per AWS_DATA_PATH (a run asks for it three times; each read parses a ~1 MB JSON file)."""
+    return _endpoint_resolver(os.environ.get("AWS_DATA_PATH"))
+
+
+@cache
+def _endpoint_resolver(data_path: str | None) -> EndpointResolver:
+    loader = botocore.loaders.create_loader(data_path)
     endpoints, path = loader.load_data_with_path("endpoints")
     return EndpointResolver(endpoints, uses_builtin_data=loader.is_builtin_path(path))
 
