@@ -41,7 +41,7 @@ from inventory.output.schema import STATUS_SCHEMA
 from inventory.output.sink import RunSink, open_sink
 from inventory.output.status import Status, status_table
 
-STS_THREADS = 16  # AssumeRole runs through boto3 in threads: one per account per hour, so a few suffice
+STS_THREADS = 16  # AssumeRole runs through botocore in threads: one per account per hour, so a few suffice
 log = logging.getLogger(__name__)
 
 
