@@ -1,7 +1,8 @@
 """Each command imports what it uses: `--help`, `run --help` and `run` never import the report modules
 (nor matplotlib or pandas), `report` and `diff` import them when they run, and `demo` imports the emulator
 (moto) only when it runs. `--help` imports none of the libraries the job uses (pyarrow and numpy, aiohttp,
-boto3, pydantic, PyYAML). A behaviour test, not a timing one: the figures are in docs/performance.md.
+boto3, pydantic, PyYAML), `validate` only the config's (pydantic, PyYAML), and a run with nothing to list no
+HTTP client. A behaviour test, not a timing one: the figures are in docs/performance.md.
 
 Each case is a fresh interpreter that imports inventory.cli, runs `main(argv)` and then lists the modules
 it holds, as a user's process would. pyarrow imports pandas by itself when it converts Python values and
@@ -90,6 +91,14 @@ def test_report_and_diff_import_their_modules_when_parsed(tmp_path: Path, args: 
     assert code == 0
     assert "inventory.reports" in loaded
     assert not {"matplotlib", "pandas", "moto"} & _roots(loaded)
+
+
+def test_validate_imports_no_arrow_http_client_or_report_module(tmp_path: Path) -> None:
+    config = tmp_path / "accounts.yaml"
+    config.write_text(yaml.safe_dump(config_dict([{"account_id": ACCOUNT}], regions=["us-east-1"])), "utf-8")
+    code, loaded = _modules_after(["validate", "--config", str(config)], subprocess_env(None), tmp_path)
+    assert code == 0
+    assert _roots(loaded) == {"pydantic", "yaml"}  # the config model and its reader; nothing the run itself needs
 
 
 def test_a_run_imports_no_report_module_nor_pandas(emulator: Emulator, tmp_path: Path) -> None:
