@@ -9,7 +9,8 @@ thread per request), keeping from botocore everything that is easy to get wrong:
 
 * the endpoint, resolved once per (service, region) by a real botocore client, so AWS_ENDPOINT_URL(_<SERVICE>),
   FIPS, dual-stack and partitions behave exactly as in every boto3 tool, and the service's signing name;
-* SigV4 signing (`botocore.auth.SigV4Auth`), with the member account's credentials;
+* SigV4 signing, with the member account's credentials: byte for byte what `botocore.auth.SigV4Auth`
+  signs (aws/sigv4.py, proven against it), without its generic per-request work;
 * the CA bundle botocore would use (AWS_CA_BUNDLE / ca_bundle, REQUESTS_CA_BUNDLE, then certifi's) and
   the proxy it would pick from HTTP(S)_PROXY / NO_PROXY, once per endpoint (aiohttp's own `trust_env`
   would look them up, and read ~/.netrc, in a thread on every request);
@@ -36,8 +37,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Self
 
 import botocore.session
-from botocore.auth import SigV4Auth
-from botocore.awsrequest import AWSRequest
 from botocore.config import Config
 from botocore.credentials import ReadOnlyCredentials
 from botocore.exceptions import ClientError
@@ -47,6 +46,7 @@ from yarl import URL
 
 from inventory import __version__
 from inventory.aws.retry import Fault, FaultError, FaultKind, normalise_code
+from inventory.aws.sigv4 import sign
 
 if TYPE_CHECKING:
     import aiohttp
@@ -154,14 +154,12 @@ class SignedHttp:
         """One signed request (GET, or POST with `body`); the 200's body. Raises ClientError (any other
         status, code and message found as botocore finds them), aiohttp.ClientError, or FaultError(Timeout)."""
         url = f"{endpoint.url}{path_and_query}"
-        # Host given up front: botocore would otherwise parse it out of the URL twice per signature.
+        method = "POST" if body is not None else "GET"
         sent = {"User-Agent": self.user_agent, "Host": endpoint.host, **(headers or {})}
-        request = AWSRequest("POST" if body is not None else "GET", url, data=body, headers=sent)
-        SigV4Auth(credentials, endpoint.signing_name, endpoint.region).add_auth(request)
-        signed = dict(request.headers.items())
+        signed = sign(credentials, method, url, sent, region=endpoint.region, service=endpoint.signing_name, body=body)
         try:
             async with self._client().request(
-                request.method, URL(url, encoded=True), data=body, headers=signed, proxy=endpoint.proxy
+                method, URL(url, encoded=True), data=body, headers=signed, proxy=endpoint.proxy
             ) as response:
                 content = await response.read()
                 status, response_headers = response.status, response.headers
