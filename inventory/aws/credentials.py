@@ -1,8 +1,9 @@
 """Credentials: the hub session, clients, and member-account credentials (AssumeRole once per account).
 
-boto3 Sessions are not thread-safe and a new one costs ~100 ms of CPU (it reloads the service models), so
+botocore Sessions are not thread-safe and a new one costs ~100 ms of CPU (it reloads the service models), so
 the job makes exactly one, in the main thread, and creates clients from it under a lock. Clients are
-thread-safe and shared.
+thread-safe and shared. They are botocore's own clients (boto3's Session adds only resources and S3's
+transfer methods, which the job does not use, for ~60 ms more of imports at start-up).
 
 No Lambda client is made per (account, region): a client costs ~2-4 ms of CPU and a new connection pool
 (a new TLS handshake per target against real AWS), which at thousands of targets was most of the job's
@@ -21,10 +22,9 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from functools import partial
+from functools import cache, partial
 from typing import Any, Protocol
 
-import boto3
 import botocore.credentials
 import botocore.loaders
 import botocore.session
@@ -56,8 +56,14 @@ def botocore_config(max_workers: int, timeouts: Timeouts | None = None) -> Confi
 
 
 def endpoint_resolver() -> EndpointResolver:
-    """botocore's endpoint data, read without the AWS profile: a missing profile must not stop `validate`."""
-    loader = botocore.loaders.create_loader(os.environ.get("AWS_DATA_PATH"))
+    """botocore's endpoint data, read without the AWS profile: a missing profile must not stop `validate`.
+    Read once per AWS_DATA_PATH (a run asks for it three times; each read parses a ~1 MB JSON file)."""
+    return _endpoint_resolver(os.environ.get("AWS_DATA_PATH"))
+
+
+@cache
+def _endpoint_resolver(data_path: str | None) -> EndpointResolver:
+    loader = botocore.loaders.create_loader(data_path)
     endpoints, path = loader.load_data_with_path("endpoints")
     return EndpointResolver(endpoints, uses_builtin_data=loader.is_builtin_path(path))
 
@@ -137,7 +143,6 @@ class ClientFactory:
     """Creates clients from the one hub session. Creation is serialised; using clients is not."""
 
     def __init__(self, core: botocore.session.Session, config: Config, max_workers: int) -> None:
-        self._session = boto3.Session(botocore_session=core)
         self._config = config
         self._lock = threading.Lock()
         self._core = core
@@ -163,19 +168,19 @@ class ClientFactory:
 
     @property
     def region(self) -> str | None:
-        region: str | None = self._session.region_name
+        region: str | None = self._core.get_config_variable("region")
         return region
 
     def partition_of(self, region: str) -> str:
         """aws, aws-cn, ... (memoised: build_targets asks once per account)."""
         if region not in self._partitions:
-            self._partitions[region] = self._session.get_partition_for_region(region)
+            self._partitions[region] = self._core.get_partition_for_region(region)
         return self._partitions[region]
 
     def require_hub_credentials(self) -> None:
         """Resolve the hub's credentials from the local chain (runs credential_process, if configured)."""
         try:
-            found = self._session.get_credentials()
+            found = self._core.get_credentials()
         except BotoCoreError as err:  # e.g. credential_process failed: its stderr is in the message, so mask it
             raise CredentialsError(f"cannot get the hub's AWS credentials: {clean(str(err))}") from err
         if found is None:
@@ -187,12 +192,12 @@ class ClientFactory:
     def client(self, service: str, region: str) -> Any:
         """A client with the hub's own credentials (e.g. STS)."""
         with self._lock:
-            return self._session.client(service, region_name=region, config=self._config)
+            return self._core.create_client(service, region_name=region, config=self._config)
 
     def member_client(self, service: str, region: str, credentials: Credentials) -> Any:
         """A client signed with a member account's temporary credentials (e.g. the Account API)."""
         with self._lock:
-            return self._session.client(
+            return self._core.create_client(
                 service,
                 region_name=region,
                 config=self._config,
@@ -206,7 +211,7 @@ class AccountCredentials:
     """Assumes each member role once per credential lifetime, however many regions ask for it.
 
     Used from the event loop (aws/once.py): the regions of one account wait for the one AssumeRole, which
-    runs (with its retries) in a worker thread because it goes through boto3. A failed AssumeRole is
+    runs (with its retries) in a worker thread because it goes through botocore. A failed AssumeRole is
     remembered too, so a denied account costs one call, not one per region.
     """
 

@@ -2,7 +2,7 @@
 
 Used from the event loop by aws/credentials.py (AssumeRole) and aws/regions.py (ListRegions). A per-account asyncio
 lock makes the regions of one account wait for the one call, which the caller runs (with its retries) in a
-worker thread because it goes through boto3. A failure is remembered too, as its Fault, so a denied
+worker thread because it goes through botocore. A failure is remembered too, as its Fault, so a denied
 account costs one call, not one per region.
 """
 

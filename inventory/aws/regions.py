@@ -3,7 +3,7 @@
 The answer comes from the Account API's ListRegions, signed with the member's assumed-role credentials
 (so the member role needs `account:ListRegions`). As with AssumeRole, it is asked once per account
 (aws/once.py): the regions of one account wait for the one call, which runs (with its retries) in a worker
-thread because it goes through boto3. A failure is remembered too, so a denied account costs one call, not
+thread because it goes through botocore. A failure is remembered too, so a denied account costs one call, not
 one per region.
 """
 

@@ -8,13 +8,13 @@ characters), so nothing that carries one downstream (status file, logs, summary,
 from __future__ import annotations
 
 import asyncio
+import sys
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from enum import Enum
 from typing import TypeVar
 
-import aiohttp
 from botocore.exceptions import BotoCoreError, ClientError, ConnectionError, HTTPClientError
 from tenacity import AsyncRetrying, Retrying, retry_if_exception, stop_after_attempt, wait_random_exponential
 
@@ -90,11 +90,18 @@ def classify(err: BaseException) -> Fault:
         return Fault(_client_error_kind(code, status, err.operation_name), code, message)
     if isinstance(err, TimeoutError):  # aiohttp's ServerTimeoutError and the total timeout are TimeoutErrors
         return Fault(FaultKind.TRANSIENT, "Timeout", str(err) or "the request timed out")
-    if isinstance(err, (ConnectionError, HTTPClientError, aiohttp.ClientError)):
+    if isinstance(err, (ConnectionError, HTTPClientError, *_aiohttp_errors())):
         return Fault(FaultKind.TRANSIENT, type(err).__name__, str(err) or type(err).__name__)
     if isinstance(err, BotoCoreError):
         return Fault(FaultKind.FATAL, type(err).__name__, str(err))
     return Fault(FaultKind.FATAL, type(err).__name__, str(err) or type(err).__name__)
+
+
+def _aiohttp_errors() -> tuple[type[Exception], ...]:
+    """aiohttp's ClientError, once aiohttp is imported (aws/signed.py imports it for the first request; before
+    that no aiohttp error can exist, and a run with nothing to list never pays for the import)."""
+    aiohttp = sys.modules.get("aiohttp")
+    return (aiohttp.ClientError,) if aiohttp is not None else ()
 
 
 def _client_error_kind(code: str, status: int, operation: str) -> FaultKind:

@@ -9,7 +9,8 @@ thread per request), keeping from botocore everything that is easy to get wrong:
 
 * the endpoint, resolved once per (service, region) by a real botocore client, so AWS_ENDPOINT_URL(_<SERVICE>),
   FIPS, dual-stack and partitions behave exactly as in every boto3 tool, and the service's signing name;
-* SigV4 signing (`botocore.auth.SigV4Auth`), with the member account's credentials;
+* SigV4 signing, with the member account's credentials: byte for byte what `botocore.auth.SigV4Auth`
+  signs (aws/sigv4.py, proven against it), without its generic per-request work;
 * the CA bundle botocore would use (AWS_CA_BUNDLE / ca_bundle, REQUESTS_CA_BUNDLE, then certifi's) and
   the proxy it would pick from HTTP(S)_PROXY / NO_PROXY, once per endpoint (aiohttp's own `trust_env`
   would look them up, and read ~/.netrc, in a thread on every request);
@@ -22,7 +23,8 @@ between reads and as the cap on one whole request (connect included), so a serve
 answers, or trickles its answer, raises `Timeout` (transient, retried) within read_seconds.
 
 The signed URL is sent byte for byte (`yarl.URL(..., encoded=True)`): re-quoting it would break the
-signature.
+signature. aiohttp (~0.3 s of CPU to import) is imported when the first request is sent: a run with nothing to
+list (an empty organisation, a shard with no accounts) never pays for it.
 """
 
 from __future__ import annotations
@@ -32,12 +34,9 @@ import os
 import re
 import ssl
 from dataclasses import dataclass
-from typing import Any, Self
+from typing import TYPE_CHECKING, Any, Self
 
-import aiohttp
 import botocore.session
-from botocore.auth import SigV4Auth
-from botocore.awsrequest import AWSRequest
 from botocore.config import Config
 from botocore.credentials import ReadOnlyCredentials
 from botocore.exceptions import ClientError
@@ -47,6 +46,10 @@ from yarl import URL
 
 from inventory import __version__
 from inventory.aws.retry import Fault, FaultError, FaultKind, normalise_code
+from inventory.aws.sigv4 import sign
+
+if TYPE_CHECKING:
+    import aiohttp
 
 _MESSAGE_BYTES = 4096  # of an error body read for its message (which is then masked and cut to one line)
 _XML_FIELD = re.compile(r"<(Code|Message|message|title)>\s*([^<]*?)\s*</\1>", re.IGNORECASE)
@@ -116,6 +119,8 @@ class SignedHttp:
 
     def _client(self) -> aiohttp.ClientSession:
         if self._http is None:
+            import aiohttp  # noqa: PLC0415 - see the module's docstring
+
             self._http = aiohttp.ClientSession(
                 connector=aiohttp.TCPConnector(limit=self._max_connections, ssl=self._ssl_context()),
                 timeout=self._client_timeout(),
@@ -126,6 +131,8 @@ class SignedHttp:
     def _client_timeout(self) -> aiohttp.ClientTimeout:
         """connect: a new connection (TCP and TLS); read: between reads, and the whole request (connect
         included). `sock_connect`, not `connect`: the latter arms one more timer on every request."""
+        import aiohttp  # noqa: PLC0415 - see the module's docstring
+
         limits = self.timeouts
         return aiohttp.ClientTimeout(total=limits.read, sock_connect=limits.connect, sock_read=limits.read)
 
@@ -147,14 +154,12 @@ class SignedHttp:
         """One signed request (GET, or POST with `body`); the 200's body. Raises ClientError (any other
         status, code and message found as botocore finds them), aiohttp.ClientError, or FaultError(Timeout)."""
         url = f"{endpoint.url}{path_and_query}"
-        # Host given up front: botocore would otherwise parse it out of the URL twice per signature.
+        method = "POST" if body is not None else "GET"
         sent = {"User-Agent": self.user_agent, "Host": endpoint.host, **(headers or {})}
-        request = AWSRequest("POST" if body is not None else "GET", url, data=body, headers=sent)
-        SigV4Auth(credentials, endpoint.signing_name, endpoint.region).add_auth(request)
-        signed = dict(request.headers.items())
+        signed = sign(credentials, method, url, sent, region=endpoint.region, service=endpoint.signing_name, body=body)
         try:
             async with self._client().request(
-                request.method, URL(url, encoded=True), data=body, headers=signed, proxy=endpoint.proxy
+                method, URL(url, encoded=True), data=body, headers=signed, proxy=endpoint.proxy
             ) as response:
                 content = await response.read()
                 status, response_headers = response.status, response.headers

@@ -10,14 +10,13 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from pydantic import ConfigDict, StrictFloat, StrictInt, StrictStr, TypeAdapter, ValidationError, field_validator
 from pydantic.dataclasses import dataclass
 
 from inventory.errors import ConfigError, shown, shown_text
 from inventory.job.yaml_load import YamlInt, read_yaml_file
-from inventory.output.columns import ENRICHMENTS
 
 DEFAULT_ROLE_NAME = "CrossAccountListFunctionsRole"
 _ACCOUNT_ID = re.compile(r"^\d{12}$")
@@ -29,6 +28,7 @@ _EXTERNAL_ID = re.compile(r"^[\w+=,.@:/-]{2,1224}$")
 ALL_REGIONS = "all"  # `regions: all`: every region the account has enabled (asked per account)
 Regions = tuple[StrictStr, ...] | Literal["all"]
 Enrichment = Literal["tags", "urls", "policy", "concurrency", "usage"]  # output/columns.py's ENRICHMENTS
+_ENRICHMENTS: tuple[str, ...] = get_args(Enrichment)  # not imported from there: `validate` needs no pyarrow
 _STRICT = ConfigDict(extra="forbid")
 
 
@@ -297,7 +297,7 @@ def with_enrich(config: RunConfig, flag: str | None, source: str = "--enrich") -
     try:
         enrich = TypeAdapter(tuple[Enrichment, ...]).validate_python(tuple(names))
     except ValidationError as err:
-        bad = next((name for name in names if name not in ENRICHMENTS), flag)
-        raise ConfigError(f"{source}: {shown(bad)} is not one of {', '.join(ENRICHMENTS)} (or none)") from err
+        bad = next((name for name in names if name not in _ENRICHMENTS), flag)
+        raise ConfigError(f"{source}: {shown(bad)} is not one of {', '.join(_ENRICHMENTS)} (or none)") from err
     _check_unique(source, enrich)
     return replace(config, enrich=enrich)

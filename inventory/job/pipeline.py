@@ -12,8 +12,10 @@ import asyncio
 import itertools
 import logging
 import os
-from collections.abc import Awaitable, Callable, Sequence
+import sys
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
@@ -39,7 +41,7 @@ from inventory.output.schema import STATUS_SCHEMA
 from inventory.output.sink import RunSink, open_sink
 from inventory.output.status import Status, status_table
 
-STS_THREADS = 16  # AssumeRole runs through boto3 in threads: one per account per hour, so a few suffice
+STS_THREADS = 16  # AssumeRole runs through botocore in threads: one per account per hour, so a few suffice
 log = logging.getLogger(__name__)
 
 
@@ -58,6 +60,11 @@ def run_job(options: JobOptions, clients: ClientFactory) -> tuple[RunSummary, li
     """Run the whole job. The destination is checked (and its temporary files opened) before any AWS call
     that touches a member account or the organization."""
     use_system_allocator()
+    with pandas_hidden():
+        return _run_job(options, clients)
+
+
+def _run_job(options: JobOptions, clients: ClientFactory) -> tuple[RunSummary, list[TargetResult]]:
     config = options.config
     shard = (options.shard.index, options.shard.count) if options.shard else None
     info = RunInfo.start(config, shard)
@@ -93,6 +100,8 @@ def _collect(
     """Discover the targets, list them all, stream their rows to the sink; the results and AssumeRole count."""
     config = options.config
     targets = _targets(options, clients, policy, hub_region)
+    if not targets:  # an empty organisation, OU or shard: no STS client, no event loop, nothing to list
+        return [], 0
     sts = clients.client("sts", hub_region)
     credentials = AccountCredentials(sts, config.session_name, config.duration_seconds, policy)
     regions = EnabledRegions(credentials, clients, policy, hub_region)
@@ -159,6 +168,33 @@ def use_system_allocator() -> None:
     job's many small batches. ARROW_DEFAULT_MEMORY_POOL still wins when set."""
     if "ARROW_DEFAULT_MEMORY_POOL" not in os.environ:
         pa.set_memory_pool(pa.system_memory_pool())
+
+
+class _NoPandas:
+    """A meta path finder for which pandas is not installed."""
+
+    @staticmethod
+    def find_spec(name: str, path: object = None, target: object = None) -> None:
+        if name.partition(".")[0] == "pandas":
+            raise ModuleNotFoundError(f"No module named {name!r} (hidden while the job runs)", name=name)
+
+
+@contextmanager
+def pandas_hidden() -> Iterator[None]:
+    """While the job runs, pandas cannot be imported, as in the image (it is only a test dependency).
+
+    pyarrow imports pandas on its first conversion of Python values whenever it is installed (~0.45 s of
+    CPU at start-up), and then checks every value it converts against pandas' types (~18 us more per
+    `pa.array` call): all to recognise pandas objects, which the job never hands it. Once the job is done,
+    pandas imports again (pyarrow's `to_pandas` then imports it as usual)."""
+    if "pandas" in sys.modules:  # already imported (a test process): nothing to save
+        yield
+        return
+    sys.meta_path.insert(0, _NoPandas)
+    try:
+        yield
+    finally:
+        sys.meta_path.remove(_NoPandas)
 
 
 async def execute(

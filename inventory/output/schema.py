@@ -24,7 +24,6 @@ from functools import cache
 from typing import Any, Protocol
 
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from inventory.output.columns import (
     ENRICHED_COLUMN,
@@ -221,7 +220,7 @@ def _leaf(array: pa.StructArray, path: str) -> pa.Array:
 
 def _timestamps(text: pa.Array) -> pa.Array:
     try:  # Arrow parses both Lambda's `...32.783+0000` and moto's nanosecond `...Z`
-        return pc.cast(pc.cast(text, pa.timestamp("ns", tz="UTC")), _TS, safe=False)
+        return text.cast(pa.timestamp("ns", tz="UTC")).cast(_TS, safe=False)  # imports pyarrow.compute (~0.1 s)
     except pa.ArrowInvalid:  # an odd value somewhere: parse one by one, unknown -> null
         return pa.array([parse_lambda_time(value) for value in text.to_pylist()], _TS)
 

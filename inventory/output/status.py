@@ -2,6 +2,8 @@
 
 Written by the job (the sink's commit, job/pipeline.py) and read back by the reports (reports/compliance.py,
 reports/diff.py); both use `Status`, never the bare strings, and the rows are always made by `status_table`.
+`Status` is also what exits.py maps to an exit code, so `lambda-inventory --help` imports this module: it
+imports pyarrow (and through it numpy, ~0.3 s of CPU) only when a status table is made.
 """
 
 from __future__ import annotations
@@ -9,11 +11,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-import pyarrow as pa
+if TYPE_CHECKING:
+    import pyarrow as pa
 
-from inventory.output.schema import STATUS_SCHEMA, TargetLike
+    from inventory.output.schema import TargetLike
 
 
 class Status(StrEnum):
@@ -63,6 +66,10 @@ class EnrichmentStatus(Protocol):
 
 def status_table(results: Sequence[TargetOutcome], snapshot_time: datetime) -> pa.Table:
     """The status rows of a run (STATUS_SCHEMA), sorted by account, then region."""
+    import pyarrow as pa  # noqa: PLC0415 - see the module's docstring
+
+    from inventory.output.schema import STATUS_SCHEMA  # noqa: PLC0415
+
     rows = [
         {
             "snapshot_time": snapshot_time,

@@ -1,11 +1,13 @@
 """Each command imports what it uses: `--help`, `run --help` and `run` never import the report modules
 (nor matplotlib or pandas), `report` and `diff` import them when they run, and `demo` imports the emulator
-(moto) only when it runs. A behaviour test, not a timing one: the figures are in docs/performance.md.
+(moto) only when it runs. `--help` imports none of the libraries the job uses (pyarrow and numpy, aiohttp,
+boto3, pydantic, PyYAML), `validate` only the config's (pydantic, PyYAML), and a run with nothing to list no
+HTTP client. A behaviour test, not a timing one: the figures are in docs/performance.md.
 
 Each case is a fresh interpreter that imports inventory.cli, runs `main(argv)` and then lists the modules
-it holds, as a user's process would. pyarrow imports pandas by itself when it builds a table from Python
-values and pandas is installed (it is in the test extra, not in the image), so the run is made with pandas
-and matplotlib made unimportable, as in the image: it must succeed and load no report module.
+it holds, as a user's process would. pyarrow imports pandas by itself when it converts Python values and
+pandas is installed (it is in the test extra, not in the image); the job hides it while it runs
+(job/pipeline.py's pandas_hidden), so a run here, with pandas installed, must not load it either.
 """
 
 from __future__ import annotations
@@ -13,17 +15,21 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import uuid
 from pathlib import Path
 
+import boto3
 import pytest
 import yaml
-from conftest import config_dict, seed_members, subprocess_env
+from conftest import config_dict, ensure_organization, seed_members, subprocess_env
 
 from inventory.demo.emulator import Emulator
 from inventory.demo.seed import FunctionSpec, MemberSpec
 
 ACCOUNT = "280000000001"  # only this module uses it
-HEAVY = ("inventory.reports", "matplotlib", "pandas", "moto")
+REPORTS = ("inventory.reports", "matplotlib", "pandas", "moto")
+LIBRARIES = ("pyarrow", "numpy", "aiohttp", "boto3", "s3transfer", "pydantic", "yaml")
+HEAVY = (*REPORTS, *LIBRARIES)
 
 LIST_MODULES = """
 import json, sys
@@ -42,7 +48,8 @@ try:
     code = main(sys.argv[1:])
 except SystemExit as stop:
     code = stop.code
-loaded = sorted({name for name in sys.modules if name.startswith(tuple(json.loads(%r)))})
+heavy = json.loads(%r)
+loaded = sorted({name for name in sys.modules if name in heavy or name.startswith(tuple(h + "." for h in heavy))})
 print(json.dumps({"code": code, "loaded": loaded}))
 """
 
@@ -66,8 +73,13 @@ def _modules_after(
     return found["code"], [name for name in found["loaded"] if name not in blocked]
 
 
+def _roots(loaded: list[str]) -> set[str]:
+    """The HEAVY names among the loaded modules: `inventory.reports`, or a library's top-level package."""
+    return {"inventory.reports" if name.startswith("inventory.reports") else name.split(".")[0] for name in loaded}
+
+
 @pytest.mark.parametrize("args", [["--help"], ["run", "--help"], ["validate", "--help"], ["demo", "--help"]])
-def test_help_imports_no_report_module(tmp_path: Path, args: list[str]) -> None:
+def test_help_imports_no_report_module_nor_the_jobs_libraries(tmp_path: Path, args: list[str]) -> None:
     code, loaded = _modules_after(args, subprocess_env(None), tmp_path)
     assert code == 0
     assert loaded == []
@@ -78,16 +90,69 @@ def test_report_and_diff_import_their_modules_when_parsed(tmp_path: Path, args: 
     code, loaded = _modules_after(args, subprocess_env(None), tmp_path)
     assert code == 0
     assert "inventory.reports" in loaded
-    assert not {"matplotlib", "pandas", "moto"} & {name.split(".")[0] for name in loaded}
+    assert not {"matplotlib", "pandas", "moto"} & _roots(loaded)
 
 
-def test_a_run_imports_no_report_module(emulator: Emulator, tmp_path: Path) -> None:
+def test_validate_imports_no_arrow_http_client_or_report_module(tmp_path: Path) -> None:
+    config = tmp_path / "accounts.yaml"
+    config.write_text(yaml.safe_dump(config_dict([{"account_id": ACCOUNT}], regions=["us-east-1"])), "utf-8")
+    code, loaded = _modules_after(["validate", "--config", str(config)], subprocess_env(None), tmp_path)
+    assert code == 0
+    assert _roots(loaded) == {"pydantic", "yaml"}  # the config model and its reader; nothing the run itself needs
+
+
+def test_a_run_imports_no_report_module_nor_pandas(emulator: Emulator, tmp_path: Path) -> None:
     seed_members(emulator, [MemberSpec(ACCOUNT, "imports", {"us-east-1": (FunctionSpec("fn", 3),)})])
     accounts = [{"account_id": ACCOUNT, "name": "imports"}]
     config = tmp_path / "accounts.yaml"
     config.write_text(yaml.safe_dump(config_dict(accounts, regions=["us-east-1"])), encoding="utf-8")
     args = ["run", "--config", str(config), "--output", str(tmp_path / "out.parquet")]
-    code, loaded = _modules_after(args, subprocess_env(emulator.endpoint), tmp_path, ("pandas", "matplotlib"))
+    code, loaded = _modules_after(args, subprocess_env(emulator.endpoint), tmp_path)
     assert code == 0
     assert (tmp_path / "out.parquet").is_file()
-    assert loaded == []
+    assert not _roots(loaded) & set(REPORTS)  # pandas included: installed here, hidden while the job runs
+
+
+def _empty_organizational_unit(emulator: Emulator) -> str:
+    """A new OU with no account in it, in the emulator's organisation: a run over it has nothing to list."""
+    org = boto3.client(
+        "organizations",
+        region_name="us-east-1",
+        endpoint_url=emulator.endpoint,
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+    root = ensure_organization(org)
+    unit = org.create_organizational_unit(ParentId=root, Name=f"empty-{uuid.uuid4().hex[:6]}")
+    return str(unit["OrganizationalUnit"]["Id"])
+
+
+def test_a_run_over_an_empty_organisation_imports_no_http_client(emulator: Emulator, tmp_path: Path) -> None:
+    config = tmp_path / "org.yaml"
+    unit = _empty_organizational_unit(emulator)
+    config.write_text(f"accounts_from: organization\norganizational_units: [{unit}]\nregions: all\n", "utf-8")
+    args = ["run", "--config", str(config), "--output", str(tmp_path / "out.parquet")]
+    code, loaded = _modules_after(args, subprocess_env(emulator.endpoint), tmp_path)
+    assert code == 0
+    assert (tmp_path / "out.parquet").is_file()  # the empty inventory and its status file, as for any run
+    assert not _roots(loaded) & {*REPORTS, "aiohttp"}
+
+
+HIDDEN = """
+from inventory.job.pipeline import pandas_hidden
+with pandas_hidden():
+    try:
+        import pandas
+    except ModuleNotFoundError:
+        print("hidden")
+import pandas
+print(pandas.__name__)
+"""
+
+
+def test_pandas_is_hidden_only_while_the_job_runs(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", HIDDEN], cwd=tmp_path, capture_output=True, text=True, timeout=120, check=False
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.split() == ["hidden", "pandas"]

@@ -6,7 +6,7 @@ import dataclasses
 import itertools
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 import pytest
 
@@ -16,6 +16,7 @@ from inventory.exits import ExitCode, for_error
 from inventory.job.config import (
     DEFAULT_ROLE_NAME,
     AccountConfig,
+    Enrichment,
     RetryConfig,
     RunConfig,
     TimeoutsConfig,
@@ -25,6 +26,7 @@ from inventory.job.config import (
     with_enrich,
     yaml_path,
 )
+from inventory.output.columns import ENRICHMENTS
 
 REGIONS = lambda_regions()
 EXAMPLE = Path(__file__).resolve().parent.parent.parent / "config" / "accounts.yaml"
@@ -725,6 +727,10 @@ def test_enrich_defaults_to_none_and_reads_a_list() -> None:
 )
 def test_bad_enrich(enrich: object, message: str) -> None:
     assert _assert_one_line(_config_error(_base(enrich=enrich))).startswith(message)
+
+
+def test_the_configs_enrichments_are_the_columns_ones_in_run_order() -> None:
+    assert get_args(Enrichment) == ENRICHMENTS  # config.py spells them out: `validate` imports no pyarrow
 
 
 def test_enrich_flag_replaces_the_configs_list() -> None:
