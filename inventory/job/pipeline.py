@@ -11,15 +11,10 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
-import os
-import sys
-from collections.abc import Awaitable, Callable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-
-import pyarrow as pa
 
 from inventory.aws.credentials import AccountCredentials, ClientFactory, lambda_regions
 from inventory.aws.lambda_api import LambdaLister
@@ -30,6 +25,7 @@ from inventory.aws.retry import RetryPolicy
 from inventory.job.collect import Collector, TargetResult
 from inventory.job.config import RunConfig
 from inventory.job.enrich import Enricher
+from inventory.job.runtime import fewer_collections, pandas_hidden, use_system_allocator
 from inventory.job.summary import RunSummary, summarise
 from inventory.job.targets import Shard, Target, build_targets
 from inventory.logs import Progress
@@ -60,7 +56,7 @@ def run_job(options: JobOptions, clients: ClientFactory) -> tuple[RunSummary, li
     """Run the whole job. The destination is checked (and its temporary files opened) before any AWS call
     that touches a member account or the organization."""
     use_system_allocator()
-    with pandas_hidden():
+    with pandas_hidden(), fewer_collections():
         return _run_job(options, clients)
 
 
@@ -161,40 +157,6 @@ async def _collect_all(
 
 def _in_run_order(names: Sequence[str]) -> tuple[str, ...]:
     return tuple(name for name in ENRICHMENTS if name in names)
-
-
-def use_system_allocator() -> None:
-    """Arrow's default allocator (mimalloc) held ~80 MiB more at peak than the system allocator for this
-    job's many small batches. ARROW_DEFAULT_MEMORY_POOL still wins when set."""
-    if "ARROW_DEFAULT_MEMORY_POOL" not in os.environ:
-        pa.set_memory_pool(pa.system_memory_pool())
-
-
-class _NoPandas:
-    """A meta path finder for which pandas is not installed."""
-
-    @staticmethod
-    def find_spec(name: str, path: object = None, target: object = None) -> None:
-        if name.partition(".")[0] == "pandas":
-            raise ModuleNotFoundError(f"No module named {name!r} (hidden while the job runs)", name=name)
-
-
-@contextmanager
-def pandas_hidden() -> Iterator[None]:
-    """While the job runs, pandas cannot be imported, as in the image (it is only a test dependency).
-
-    pyarrow imports pandas on its first conversion of Python values whenever it is installed (~0.45 s of
-    CPU at start-up), and then checks every value it converts against pandas' types (~18 us more per
-    `pa.array` call): all to recognise pandas objects, which the job never hands it. Once the job is done,
-    pandas imports again (pyarrow's `to_pandas` then imports it as usual)."""
-    if "pandas" in sys.modules:  # already imported (a test process): nothing to save
-        yield
-        return
-    sys.meta_path.insert(0, _NoPandas)
-    try:
-        yield
-    finally:
-        sys.meta_path.remove(_NoPandas)
 
 
 async def execute(
