@@ -8,6 +8,7 @@ characters), so nothing that carries one downstream (status file, logs, summary,
 from __future__ import annotations
 
 import asyncio
+import random
 import sys
 import time
 from collections.abc import Awaitable, Callable
@@ -16,12 +17,13 @@ from enum import Enum
 from typing import TypeVar
 
 from botocore.exceptions import BotoCoreError, ClientError, ConnectionError, HTTPClientError
-from tenacity import AsyncRetrying, Retrying, retry_if_exception, stop_after_attempt, wait_random_exponential
+from tenacity import Retrying, retry_if_exception, stop_after_attempt
 
 from inventory.redact import clean
 
 T = TypeVar("T")
 CODE_LIMIT = 100
+_LARGEST_EXPONENT = 1000  # 2.0**1024 overflows: a wait that far out is max_delay anyway
 
 _THROTTLES = frozenset(
     {
@@ -122,8 +124,11 @@ def _client_error_kind(code: str, status: int, operation: str) -> FaultKind:
 class RetryPolicy:
     """Bounded attempts with exponential backoff and full jitter: wait ~ U(0, min(max, base * 2^n)).
 
-    `call` is for blocking calls (AssumeRole, in a thread); `call_async` for the event loop (ListFunctions).
-    Both apply the same rules; neither is ever wrapped around the other.
+    `call` is for blocking calls (AssumeRole, in a thread), through tenacity; `call_async` for the event loop
+    (every ListFunctions page and enrichment call), a plain loop: tenacity made ~40 objects per call, in
+    reference cycles that only the garbage collector could free (~8% of the job's CPU at 2,000 x 17, and
+    more in collections). Both apply the same rules with the same `backoff`; neither is ever wrapped around
+    the other.
     """
 
     max_attempts: int = 12
@@ -141,7 +146,7 @@ class RetryPolicy:
 
         return {
             "stop": stop_after_attempt(self.max_attempts),
-            "wait": wait_random_exponential(multiplier=self.base_delay, max=self.max_delay),
+            "wait": lambda state: self.backoff(state.attempt_number),
             "retry": retry_if_exception(lambda err: classify(err).kind.retryable),
             "before_sleep": before_sleep,
             "reraise": True,
@@ -153,5 +158,22 @@ class RetryPolicy:
 
     async def call_async(self, fn: Callable[[], Awaitable[T]], on_retry: Callable[[Fault], None] | None = None) -> T:
         """As call(), for a coroutine function; backoff sleeps without blocking the loop."""
-        retrying = AsyncRetrying(sleep=self.async_sleep, **self._rules(on_retry))  # type: ignore[arg-type]
-        return await retrying(fn)
+        attempt = 1
+        while True:
+            try:
+                return await fn()
+            except Exception as err:
+                fault = classify(err)
+                if not fault.kind.retryable or attempt >= self.max_attempts:
+                    raise
+                if on_retry is not None:
+                    on_retry(fault)
+                await self.async_sleep(self.backoff(attempt))
+                attempt += 1
+
+    def backoff(self, attempt: int) -> float:
+        """The wait after failed attempt number `attempt` (1-based): U(0, min(max_delay, base_delay * 2^(attempt-1))),
+        as tenacity's wait_random_exponential draws it."""
+        exponent = attempt - 1
+        high = self.max_delay if exponent >= _LARGEST_EXPONENT else min(self.max_delay, self.base_delay * 2.0**exponent)
+        return random.uniform(0, max(0.0, high))

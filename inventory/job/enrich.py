@@ -28,7 +28,7 @@ from inventory.aws.retry import Fault, FaultError, FaultKind, RetryPolicy, class
 from inventory.aws.signed import SignedHttp
 from inventory.job.collect import TargetResult
 from inventory.job.targets import Target
-from inventory.output.enriched import enrich_batch
+from inventory.output.staged import function_names
 from inventory.output.status import Status
 from inventory.redact import clean
 
@@ -88,17 +88,17 @@ class Enricher:
     target_seconds: float = 1800.0
 
     async def __call__(self, result: TargetResult, pacer: Pacer) -> TargetResult:
-        """The result with its enrichments read and set on its rows (unchanged when none was asked)."""
+        """The result with its enrichments read (unchanged when none was asked); output/rows.py sets their values
+        on the target's rows."""
         if not self.names:
             return result
         if result.status is not Status.OK:
             reason = "the listing was not ok: nothing to enrich"
             skipped = tuple(EnrichmentOutcome(name, Status.SKIPPED, 0, error_message=reason) for name in self.names)
             return replace(result, enrichments=skipped)
-        functions = sorted({name for batch in result.functions for name in batch.column("function_name").to_pylist()})
+        functions = sorted(set(function_names(result.functions)))
         outcomes = tuple([await self._one(name, result.target, functions, pacer) for name in self.names])
-        batches = tuple(enrich_batch(batch, outcomes) for batch in result.functions)
-        return replace(result, functions=batches, enrichments=outcomes)
+        return replace(result, enrichments=outcomes)
 
     async def _one(self, name: str, target: Target, functions: Sequence[str], pacer: Pacer) -> EnrichmentOutcome:
         calls = _Calls(self, target, pacer)

@@ -33,6 +33,7 @@ from inventory.output.columns import ENRICHMENTS
 from inventory.output.destination import resolve_destination
 from inventory.output.layout import Format
 from inventory.output.manifest import RunInfo, build_manifest
+from inventory.output.rows import RowBuffer
 from inventory.output.schema import STATUS_SCHEMA
 from inventory.output.sink import RunSink, open_sink
 from inventory.output.status import Status, status_table
@@ -108,7 +109,6 @@ def _collect(
             credentials,
             policy,
             config.function_version,
-            info.started_at,
             config.max_requests_per_second,
             regions,
             target_seconds=config.timeouts.target_seconds,
@@ -124,7 +124,9 @@ def _collect(
         return one
 
     progress = Progress(len(targets), options.live_progress)
-    results = asyncio.run(_collect_all(targets, clients, work, options.max_workers, sink=sink, progress=progress))
+    rows = RowBuffer(sink.write, info.started_at)
+    results = asyncio.run(_collect_all(targets, clients, work, options.max_workers, rows=rows, progress=progress))
+    rows.flush()
     return results, credentials.assume_calls
 
 
@@ -146,13 +148,13 @@ async def _collect_all(
     work: Callable[[LambdaLister], Callable[[Target], Awaitable[TargetResult]]],
     max_workers: int,
     *,
-    sink: RunSink,
+    rows: RowBuffer,
     progress: Progress,
 ) -> list[TargetResult]:
     loop = asyncio.get_running_loop()
     loop.set_default_executor(ThreadPoolExecutor(min(max_workers, STS_THREADS), thread_name_prefix="inventory-sts"))
     async with clients.lister() as lister:
-        return await execute(targets, work(lister), max_workers, sink, progress)
+        return await execute(targets, work(lister), max_workers, rows, progress)
 
 
 def _in_run_order(names: Sequence[str]) -> tuple[str, ...]:
@@ -163,13 +165,14 @@ async def execute(
     targets: Sequence[Target],
     work: Callable[[Target], Awaitable[TargetResult]],
     max_workers: int,
-    sink: RunSink,
+    rows: RowBuffer,
     progress: Progress,
 ) -> list[TargetResult]:
-    """Run `work` over targets, max_workers at a time; stream each result's rows to the sink as it lands.
+    """Run `work` over targets, max_workers at a time; hand each result's rows on as it lands.
 
     Each of max_workers tasks takes the next target when its last one is done and hands the result's
-    rows to the sink straight away: memory follows the work in flight, not the size of the organisation.
+    rows to `rows` (which passes them to the sink every few thousand rows) straight away: memory follows the
+    work in flight, not the size of the organisation.
     """
     results: list[TargetResult] = []
     tally = {"functions": 0, "failed": 0}
@@ -177,7 +180,7 @@ async def execute(
 
     async def worker() -> None:
         for target in queue:
-            result = _record(await work(target), sink)
+            result = _record(await work(target), rows)
             results.append(result)
             tally["functions"] += result.function_count or 0
             tally["failed"] += result.status is Status.FAILED
@@ -193,12 +196,12 @@ async def execute(
     return results
 
 
-def _record(result: TargetResult, sink: RunSink) -> TargetResult:
-    """Stream a finished target's rows to the sink, log it, and keep only its status."""
-    for batch in result.functions:
-        sink.write(batch)
+def _record(result: TargetResult, rows: RowBuffer) -> TargetResult:
+    """Hand a finished target's rows on (to the sink, a few thousand rows at a time), log it, and keep only its
+    status."""
+    rows.add(result)
     _log_result(result)
-    return replace(result, functions=())  # the rows are in the sink now
+    return replace(result, functions=())  # the rows are the buffer's now
 
 
 def interleave_accounts(targets: Sequence[Target]) -> list[Target]:

@@ -84,8 +84,8 @@ FUNCTION_COLUMNS: tuple[tuple[str, pa.DataType, str], ...] = (
     ("tenant_isolation_mode", _S, "TenancyConfig.TenantIsolationMode"),
 )
 ENV_COLUMN = "environment_variable_names"
-_ENV_ERROR_COLUMN = "environment_error_code"
-PYTHON_COLUMNS = frozenset({ENV_COLUMN, _ENV_ERROR_COLUMN})  # read by _environment, never by Arrow
+ENV_ERROR_COLUMN = "environment_error_code"
+PYTHON_COLUMNS = frozenset({ENV_COLUMN, ENV_ERROR_COLUMN})  # read by _environment, never by Arrow
 
 # The enrichments (issue 12), opt-in with `enrich:`: read by job/enrich.py with calls beyond ListFunctions,
 # set on the rows by output/enriched.py. (column, type, enrichment). Null = not asked or not read (the

@@ -1,4 +1,5 @@
-"""Enrichment values on the rows: the columns job/enrich.py read for a target, set on that target's batches.
+"""Enrichment values on the rows: the columns job/enrich.py read for a target, set on its rows when output/rows.py
+makes them.
 
 An enrichment is all-or-nothing per target: only an `ok` one sets its columns (and is named in the row's
 `enriched` list); a failed or skipped one leaves them null, and the status file's `enrichments` says why.
@@ -8,13 +9,12 @@ Every row of a function (several with `function_version: ALL`) gets the function
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol
 
 import pyarrow as pa
 
-from inventory.output.columns import ENRICHED_COLUMN, ENRICHMENT_COLUMNS
-from inventory.output.schema import INVENTORY_SCHEMA
+from inventory.output.columns import ENRICHMENT_COLUMNS
 from inventory.output.status import Status
 
 
@@ -35,26 +35,39 @@ class EnrichmentLike(Protocol):
     def values(self) -> Mapping[str, Mapping[str, Any]]: ...  # column -> function name -> value
 
 
-def enrich_batch(batch: pa.RecordBatch, outcomes: Sequence[EnrichmentLike]) -> pa.RecordBatch:
-    """The batch with the columns of every ok enrichment set from its values, by function name.
+def enrichment_columns(
+    parts: Sequence[tuple[int, Sequence[EnrichmentLike]]], function_names: Callable[[], Sequence[str]]
+) -> list[pa.Array]:
+    """The enrichment columns (ENRICHMENT_FIELDS: `enriched`, then ENRICHMENT_COLUMNS) of consecutive runs of
+    rows: each (a target's number of rows, its enrichment outcomes). `function_names` gives every row's
+    function name; it is asked only when some enrichment is ok.
 
     A function an ok enrichment has no value for gets the column's empty value for lists and maps
     ([] / {}) and null otherwise: the outcome maps every listed function it read."""
-    done = [outcome for outcome in outcomes if outcome.status is Status.OK]
-    if not done or batch.num_rows == 0:
-        return batch
-    names = batch.column("function_name").to_pylist()
-    columns = dict(zip(batch.schema.names, batch.columns, strict=True))
-    columns[ENRICHED_COLUMN] = pa.array([sorted(o.name for o in done)] * batch.num_rows, pa.list_(pa.string()))
-    by_name = {outcome.name: outcome for outcome in done}
-    for column, kind, enrichment in ENRICHMENT_COLUMNS:
-        outcome = by_name.get(enrichment)
-        if outcome is None:
-            continue
-        values = outcome.values.get(column, {})
-        empty = _empty(kind)
-        columns[column] = pa.array([values.get(name, empty) for name in names], kind)
-    return pa.RecordBatch.from_arrays([columns[name] for name in INVENTORY_SCHEMA.names], schema=INVENTORY_SCHEMA)
+    rows = sum(count for count, _ in parts)
+    done = [[outcome for outcome in outcomes if outcome.status is Status.OK] for _, outcomes in parts]
+    if not any(done):  # the usual run: no enrichment asked for
+        nothing = pa.ListArray.from_arrays(pa.repeat(pa.scalar(0, pa.int32()), rows + 1), pa.array([], pa.string()))
+        return [nothing, *(pa.nulls(rows, kind) for _, kind, _ in ENRICHMENT_COLUMNS)]
+    names = function_names()
+    enriched: list[list[str]] = []
+    values: dict[str, list[Any]] = {column: [] for column, _, _ in ENRICHMENT_COLUMNS}
+    start = 0
+    for (count, _), ok in zip(parts, done, strict=True):
+        own = names[start : start + count]
+        start += count
+        enriched.extend([sorted(outcome.name for outcome in ok)] * count)
+        by_name = {outcome.name: outcome for outcome in ok}
+        for column, kind, enrichment in ENRICHMENT_COLUMNS:
+            outcome = by_name.get(enrichment)
+            if outcome is None:
+                values[column].extend([None] * count)
+            else:
+                read, empty = outcome.values.get(column, {}), _empty(kind)
+                values[column].extend(read.get(name, empty) for name in own)
+    columns = [pa.array(enriched, pa.list_(pa.string()))]
+    columns.extend(pa.array(values[column], kind) for column, kind, _ in ENRICHMENT_COLUMNS)
+    return columns
 
 
 def _empty(kind: pa.DataType) -> Any:

@@ -23,6 +23,7 @@ from inventory.demo.seed import FunctionSpec, MemberSpec, Seeded
 from inventory.job.collect import Collector, TargetResult
 from inventory.job.config import RunConfig
 from inventory.job.targets import Target, build_targets
+from inventory.output.rows import inventory_batch
 from inventory.output.schema import INVENTORY_SCHEMA
 from inventory.output.status import Status
 
@@ -79,7 +80,6 @@ def _run(config: RunConfig, scenario: Scenario) -> tuple[TargetResult, AccountCr
                 credentials,
                 policy,
                 config.function_version,
-                datetime.now(UTC),
                 config.max_requests_per_second,
                 regions,
                 target_seconds=config.timeouts.target_seconds,
@@ -94,7 +94,7 @@ def _collect(config: RunConfig) -> tuple[TargetResult, AccountCredentials]:
 
 
 def _rows(result: TargetResult) -> pa.Table:
-    return pa.Table.from_batches(result.functions, schema=INVENTORY_SCHEMA)
+    return pa.Table.from_batches([inventory_batch([result], datetime.now(UTC))], schema=INVENTORY_SCHEMA)
 
 
 def _arns(result: TargetResult) -> list[str]:
@@ -290,7 +290,7 @@ def _all_regions_run(account_id: str, region: str) -> TargetResult:
 
     async def run() -> TargetResult:
         async with clients.lister() as lister:
-            collector = Collector(lister, credentials, policy, "LATEST", datetime.now(UTC), 10.0, regions)
+            collector = Collector(lister, credentials, policy, "LATEST", 10.0, regions)
             return await collector(target)
 
     return asyncio.run(run())

@@ -25,7 +25,9 @@ from inventory.demo.emulator import Emulator
 from inventory.job.collect import TargetResult
 from inventory.job.enrich import Enricher, EnrichmentOutcome
 from inventory.job.targets import Target, build_targets
-from inventory.output.schema import INVENTORY_SCHEMA, function_batch
+from inventory.output.rows import inventory_batch
+from inventory.output.schema import INVENTORY_SCHEMA
+from inventory.output.staged import staged_batch
 from inventory.output.status import Status
 
 ACCOUNT = "230000000001"
@@ -107,7 +109,7 @@ def _target() -> Target:
 def _listed(names: list[str], status: Status = Status.OK) -> TargetResult:
     target = _target()
     items = [{"FunctionName": n, "FunctionArn": f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{n}"} for n in names]
-    batch = function_batch(target, SNAPSHOT, items)
+    batch = staged_batch(items)
     if status is not Status.OK:
         return TargetResult(target, status, None, (), 0, 0, 0.1, "AccessDenied", "no")
     return TargetResult(target, Status.OK, len(names), (batch,), 1, 0, 0.1)
@@ -139,7 +141,7 @@ def _enrich(
 
 
 def _rows(result: TargetResult) -> dict[str, dict[str, Any]]:
-    table = pa.Table.from_batches(result.functions, schema=INVENTORY_SCHEMA)
+    table = pa.Table.from_batches([inventory_batch([result], SNAPSHOT)], schema=INVENTORY_SCHEMA)
     return {row["function_name"]: row for row in table.to_pylist()}
 
 

@@ -1,5 +1,6 @@
-"""Enrichment values on the rows (output/enriched.py), and the enrichment columns and status through both
-file formats and back: typed, null kept apart from empty, an older file read with them null."""
+"""Enrichment values on the rows (output/enriched.py, through output/rows.py's inventory_batch), and the
+enrichment columns and status through both file formats and back: typed, null kept apart from empty, an older
+file read with them null."""
 
 from __future__ import annotations
 
@@ -14,10 +15,11 @@ import pytest
 from support.inventories import PROD, function, functions_table, status, write_run
 
 from inventory.job.targets import Account, Target
-from inventory.output.enriched import enrich_batch
 from inventory.output.layout import Format
-from inventory.output.schema import INVENTORY_SCHEMA, STATUS_SCHEMA, function_batch
+from inventory.output.rows import inventory_batch
+from inventory.output.schema import INVENTORY_SCHEMA, STATUS_SCHEMA
 from inventory.output.snapshot import load_snapshot
+from inventory.output.staged import staged_batch
 from inventory.output.status import Status
 
 SNAPSHOT = datetime(2026, 11, 30, 3, tzinfo=UTC)
@@ -33,17 +35,29 @@ class Outcome:
     error_message: str | None = None
 
 
-def _batch(*names_versions: tuple[str, str]) -> pa.RecordBatch:
-    target = Target(Account("111111111111", "a", (), "arn:aws:iam::111111111111:role/r", None), "eu-west-1")
+@dataclass(frozen=True)
+class Part:
+    """One target's staged rows and enrichment outcomes, as job/collect.py's TargetResult carries them."""
+
+    target: Target
+    functions: tuple[pa.RecordBatch, ...]
+    enrichments: tuple[Outcome, ...] = ()
+
+
+def _part(*names_versions: tuple[str, str], region: str = "eu-west-1", outcomes: tuple[Outcome, ...] = ()) -> Part:
+    target = Target(Account("111111111111", "a", (), "arn:aws:iam::111111111111:role/r", None), region)
     items = [{"FunctionName": name, "Version": version} for name, version in names_versions]
-    return function_batch(target, SNAPSHOT, items)
+    return Part(target, (staged_batch(items),), outcomes)
+
+
+def _enriched(*parts: Part) -> list[dict[str, Any]]:
+    return inventory_batch(parts, SNAPSHOT).to_pylist()
 
 
 def test_every_version_of_a_function_gets_its_values() -> None:
-    batch = _batch(("a", "$LATEST"), ("a", "1"), ("b", "$LATEST"))
     tags = Outcome("tags", Status.OK, {"tags": {"a": [("team", "x")], "b": []}})
     concurrency = Outcome("concurrency", Status.OK, {"reserved_concurrency": {"a": 3, "b": None}})
-    rows = enrich_batch(batch, [tags, concurrency]).to_pylist()
+    rows = _enriched(_part(("a", "$LATEST"), ("a", "1"), ("b", "$LATEST"), outcomes=(tags, concurrency)))
     assert [(r["function_name"], r["version"], r["tags"], r["reserved_concurrency"]) for r in rows] == [
         ("a", "$LATEST", [("team", "x")], 3),
         ("a", "1", [("team", "x")], 3),
@@ -53,10 +67,12 @@ def test_every_version_of_a_function_gets_its_values() -> None:
 
 
 def test_a_failed_enrichment_sets_nothing() -> None:
-    batch = _batch(("a", "$LATEST"))
     failed = Outcome("policy", Status.FAILED, error_code="AccessDeniedException")
-    assert enrich_batch(batch, [failed]) is batch
-    (row,) = enrich_batch(batch, [failed, Outcome("urls", Status.OK, {"url_auth_types": {"a": ["NONE"]}})]).to_pylist()
+    (row,) = _enriched(_part(("a", "$LATEST"), outcomes=(failed,)))
+    assert row["enriched"] == []
+    assert all(row[column] is None for column in ("tags", "url_auth_types", "public_invoke", "invoke_principals"))
+    urls = Outcome("urls", Status.OK, {"url_auth_types": {"a": ["NONE"]}})
+    (row,) = _enriched(_part(("a", "$LATEST"), outcomes=(failed, urls)))
     assert (row["enriched"], row["url_auth_types"], row["public_invoke"], row["invoke_principals"]) == (
         ["urls"],
         ["NONE"],
@@ -66,8 +82,26 @@ def test_a_failed_enrichment_sets_nothing() -> None:
 
 
 def test_an_ok_enrichment_without_a_functions_value_gives_empty_lists_not_null() -> None:
-    (row,) = enrich_batch(_batch(("a", "$LATEST")), [Outcome("tags", Status.OK, {"tags": {}})]).to_pylist()
+    (row,) = _enriched(_part(("a", "$LATEST"), outcomes=(Outcome("tags", Status.OK, {"tags": {}}),)))
     assert row["tags"] == []  # Arrow's map: read, none
+
+
+def test_targets_made_into_one_batch_keep_their_own_values() -> None:
+    """Rows of several targets are made at once: each keeps its target's columns and enrichments, even when
+    two targets have a function of the same name."""
+    tags = Outcome("tags", Status.OK, {"tags": {"a": [("team", "x")]}})
+    rows = _enriched(
+        _part(("a", "$LATEST"), ("b", "$LATEST"), region="us-east-1", outcomes=(tags,)),
+        _part(("a", "$LATEST"), region="eu-west-1"),  # not enriched
+        _part(region="eu-central-1", outcomes=(tags,)),  # no functions: no rows
+        _part(("a", "$LATEST"), region="ap-south-1", outcomes=(Outcome("tags", Status.OK, {"tags": {}}),)),
+    )
+    assert [(r["region"], r["function_name"], r["enriched"], r["tags"]) for r in rows] == [
+        ("us-east-1", "a", ["tags"], [("team", "x")]),
+        ("us-east-1", "b", ["tags"], []),
+        ("eu-west-1", "a", [], None),
+        ("ap-south-1", "a", ["tags"], []),
+    ]
 
 
 def _enriched_rows() -> list[dict[str, Any]]:
