@@ -2,32 +2,26 @@
 """The seed-style sequential baseline: what the original Go program did, in boto3.
 
 For each account, one sts:AssumeRole; then for each region a lambda client with those credentials and the
-ListFunctions paginator, one page after another; only the count is kept. Nothing runs concurrently. It
+ListFunctions paginator, one page after another; only the counts are kept. Nothing runs concurrently. It
 reads the same accounts file as the job and honours AWS_ENDPOINT_URL like any boto3 program.
 
     AWS_ENDPOINT_URL=http://127.0.0.1:PORT python benchmarks/baseline.py --config cfg.yaml [--sample-accounts K]
 
---sample-accounts K lists only K accounts spread evenly over the file (the full sequential run at 50 ms per
-call takes minutes); benchmarks/run.py scales the sample's wall time by calls. Prints one JSON object.
+By default it lists the whole organisation (benchmarks/run.py measures it so). --sample-accounts K lists
+only K accounts spread evenly over the file; run.py then scales the sample's wall time by calls. Prints
+one JSON object (boto_common.emit).
 """
 
 from __future__ import annotations
 
 import argparse
-import json
-import resource
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
 import boto3
-import yaml
-from botocore.config import Config
-
-# botocore's standard retry mode, with the same attempt budget as the job's default (retry.max_attempts: 8),
-# so a throttled page is retried rather than fatal. The seed program relied on its SDK's default retries.
-RETRIES = Config(retries={"mode": "standard", "max_attempts": 8})
+from boto_common import RETRIES, Listed, assume, emit, lambda_client, list_functions, load_org
 
 
 def sample(accounts: list[dict[str, Any]], k: int | None) -> list[dict[str, Any]]:
@@ -44,56 +38,27 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sample-accounts", type=int, default=None, help="list only K accounts, spread evenly")
     args = parser.parse_args(argv)
 
-    config = yaml.safe_load(args.config.read_text())
-    role_name = config.get("role_name", "CrossAccountListFunctionsRole")
-    session_name = config.get("session_name", "lambda-inventory")
-    chosen = sample(config["accounts"], args.sample_accounts)
+    org = load_org(args.config)
+    chosen = sample(org.accounts, args.sample_accounts)
 
     started = time.perf_counter()
     session = boto3.Session()
-    sts_region = config.get("sts_region") or session.region_name or "us-east-1"
-    sts = session.client("sts", region_name=sts_region, config=RETRIES)
-    functions = pages = assumes = 0
-    per_target: dict[str, int] = {}
+    sts = session.client("sts", region_name=org.sts_region or session.region_name or "us-east-1", config=RETRIES)
+    per_target: dict[str, Listed] = {}
     for account in chosen:
-        account_id = account["account_id"]
-        role = account.get("role") or role_name
-        arn = role if role.startswith("arn:") else f"arn:aws:iam::{account_id}:role/{role}"
-        creds = sts.assume_role(RoleArn=arn, RoleSessionName=session_name)["Credentials"]
-        assumes += 1
-        for region in account.get("regions") or config["regions"]:
-            client = session.client(
-                "lambda",
-                region_name=region,
-                config=RETRIES,
-                aws_access_key_id=creds["AccessKeyId"],
-                aws_secret_access_key=creds["SecretAccessKey"],
-                aws_session_token=creds["SessionToken"],
-            )
-            count = 0
-            for page in client.get_paginator("list_functions").paginate():
-                pages += 1
-                count += len(page.get("Functions", []))
-            per_target[f"{account_id}/{region}"] = count
-            functions += count
+        creds = assume(sts, org, account)
+        for region in org.regions_of(account):
+            client = lambda_client(session, region, creds)
+            per_target[f"{account['account_id']}/{region}"] = list_functions(client)
     wall = time.perf_counter() - started
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    json.dump(
-        {
-            "accounts": len(chosen),
-            "accounts_in_config": len(config["accounts"]),
-            "account_ids": [a["account_id"] for a in chosen],
-            "functions": functions,
-            "assume_role_calls": assumes,
-            "list_pages": pages,
-            "calls": assumes + pages,
-            "wall_s": wall,
-            "cpu_s": usage.ru_utime + usage.ru_stime,
-            "per_target": per_target,
-        },
-        sys.stdout,
-    )
-    print()
+    result = {
+        "accounts": len(chosen),
+        "accounts_in_config": len(org.accounts),
+        "account_ids": [a["account_id"] for a in chosen],
+        "assume_role_calls": len(chosen),
+        "clients": len(per_target),
+    }
+    emit(result, per_target, wall_s=wall)
     return 0
 
 

@@ -2,7 +2,8 @@
 """One command: start the fake AWS, run the real job through its CLI against it, check and measure.
 
     python benchmarks/run.py --accounts 300 --regions 17 --latency-ms 50 [--throttle-rate 0.1] [--runs 3]
-                             [--baseline/--no-baseline] [--baseline-sample-accounts K] [--max-workers N]
+                             [--reference/--no-reference] [--baseline/--no-baseline]
+                             [--baseline-sample-accounts K] [--max-workers N]
                              [--enrich tags,urls,... | --enrich-matrix [none,tags,tags+usage,all]]
 
 Run it with the Python that has the project installed (e.g. an activated venv):
@@ -37,11 +38,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import compare
 from bench_enrich import check_enrichments, enrichment_lines, matrix_table, parse_names, set_label
 
 HERE = Path(__file__).resolve().parent
 FAKE = HERE / "fake_aws.py"
-BASELINE = HERE / "baseline.py"
 PAGE_LIMIT = 50
 
 
@@ -367,41 +368,6 @@ def one_run(
     }
 
 
-def run_baseline(
-    args: argparse.Namespace, fake: Fake, config: Path, workdir: Path, population: dict[str, dict[str, int]]
-) -> dict[str, Any]:
-    k = args.baseline_sample_accounts
-    cmd = [args.python, str(BASELINE), "--config", str(config)]
-    if k and k < len(population):
-        cmd += ["--sample-accounts", str(k)]
-    fake.reset()
-    child = run_measured(cmd, child_env(fake.url), workdir, "baseline", args.timeout)
-    if child.returncode != 0:
-        raise RuntimeError(f"baseline failed ({child.returncode}): {child.stderr.strip()[-600:]}")
-    result = json.loads(child.stdout)
-    stats = fake.get("/__stats")
-    sampled = result["account_ids"]
-    sample_min = len(sampled) + sum(max(1, -(-n // PAGE_LIMIT)) for a in sampled for n in population[a].values())
-    full_min = stats["min_calls"]
-    lost = sum(1 for key, n in result["per_target"].items() if n != population[key.split("/")[0]][key.split("/")[1]])
-    fixed = max(0.0, child.wall_s - result["wall_s"])  # interpreter start and imports: not scaled
-    scale = full_min / sample_min
-    return {
-        "accounts": len(sampled),
-        "scaled": len(sampled) < len(population),
-        "calls": stats["requests_total"],
-        "sample_min_calls": sample_min,
-        "full_min_calls": full_min,
-        "loop_wall_s": result["wall_s"],
-        "process_wall_s": child.wall_s,
-        "cpu_s": child.cpu_s,
-        "est_wall_s": fixed + result["wall_s"] * scale,
-        "est_cpu_s": child.cpu_s * scale,  # rough: imports scaled too
-        "targets_wrong": lost,
-        "max_rps_per_target": stats["max_peak_rps"]["rps"],
-    }
-
-
 # ------------------------------------------------------------------------------------------- report
 
 _NUMERIC = (
@@ -440,7 +406,6 @@ def render(
     *,
     runs: list[dict[str, Any]],
     startup: ChildResult,
-    baseline: dict[str, Any] | None,
 ) -> str:
     label = f"median of {len(runs)} runs" if len(runs) > 1 else "1 run"
     workers = args.max_workers if args.max_workers is not None else "config default"
@@ -473,18 +438,6 @@ def render(
         f"p50 {m['fake_lag_ms']['p50']:g} / p99 {m['fake_lag_ms']['p99']:g} / max {m['fake_lag_ms']['max']:g} ms)",
         *enrichment_lines(m),
     ]
-    if baseline:
-        how = (
-            f"SCALED ESTIMATE from a sequential run of {baseline['accounts']} of {args.accounts} accounts "
-            f"({baseline['calls']} calls, {baseline['loop_wall_s']:.1f} s) x {baseline['full_min_calls']}"
-            f"/{baseline['sample_min_calls']} calls"
-            if baseline["scaled"]
-            else f"measured: full sequential run, {baseline['calls']} calls"
-        )
-        lines += [
-            f"  baseline wall            {baseline['est_wall_s']:8.1f} s   ({how})",
-            f"  speed-up vs baseline     {baseline['est_wall_s'] / m['wall_s']:8.1f} x  (baseline wall / job wall)",
-        ]
     if len(runs) > 1:
         lines.append("  per run: " + ", ".join(f"{r['wall_s']:.2f}s/{r['cpu_s']:.2f}cpu" for r in runs))
     return "\n".join(lines)
@@ -512,8 +465,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--runs", type=int, default=1)
     p.add_argument("--max-workers", type=int, default=None, help="passed as --max-workers (default: the config's)")
-    p.add_argument("--baseline", action=argparse.BooleanOptionalAction, default=True)
-    p.add_argument("--baseline-sample-accounts", type=int, default=10, help="0: run the baseline on all accounts")
+    p.add_argument("--reference", action=argparse.BooleanOptionalAction, default=True, help="run reference.py")
+    p.add_argument("--baseline", action=argparse.BooleanOptionalAction, default=True, help="run baseline.py")
+    p.add_argument("--baseline-sample-accounts", type=int, default=None, help="scale from K accounts (default all)")
     p.add_argument("--max-rps-per-target", type=int, default=15, help="the check: fail above this")
     p.add_argument(
         "--job-max-rps",
@@ -591,7 +545,7 @@ def main(argv: list[str] | None = None) -> int:
     workdir.mkdir(parents=True, exist_ok=True)
     fake = Fake(args, workdir)
     results: list[tuple[tuple[str, ...], dict[str, Any], list[dict[str, Any]]]] = []
-    baseline = None
+    programs: dict[str, dict[str, Any] | None] = {}
     try:
         population: dict[str, dict[str, int]] = fake.get("/__population")
         fake_stats = fake.get("/__stats")
@@ -607,27 +561,28 @@ def main(argv: list[str] | None = None) -> int:
         startup = run_measured([args.python, "-m", "inventory", "--version"], env, workdir, "startup", 120)
         where = {"config": config, "workdir": workdir, "population": population, "startup_cpu_s": startup.cpu_s}
         results = run_sets(args, fake, sets, **where)
-        if args.baseline and not args.enrich_matrix:
-            print("baseline (sequential) ...", flush=True)
-            try:
-                baseline = run_baseline(args, fake, config, workdir, population)
-            except RuntimeError as err:
-                print(f"warning: {err}", flush=True)  # the job's figures still stand
-            if baseline and baseline["targets_wrong"]:
-                print(f"warning: the baseline counted {baseline['targets_wrong']} account-regions wrong")
+
+        def measure(cmd: list[str], name: str) -> ChildResult:  # the reference and baseline, measured as the job
+            return run_measured(cmd, env, workdir, name, args.timeout)
+
+        programs = compare.run_programs(args, fake, measure, config, population)
     finally:
         fake.stop()
+    print("\n".join(compare.render(results[0][1], programs, runs=args.runs, cpu_model=_cpu_model())))
     for _, m, runs in results:
-        print(render(args, m, runs=runs, startup=startup, baseline=baseline))
+        print(render(args, m, runs=runs, startup=startup))
     if args.enrich_matrix:
         print(f"\nenrichment matrix - ratios (x) to the first row, measured in this invocation ({_cpu_model()})")
         print(matrix_table([(set_label(e), m) for e, m, _ in results]))
     problems = sorted({p for _, _, runs in results for r in runs for p in r["problems"]})
+    problems += compare.problems_of(programs)  # a program that lost functions voids the comparison
     if args.json:
-        sets_json = [{"enrich": list(e), "median": m, "runs": runs} for e, m, runs in results]
+        sets_json: list[dict[str, Any]] = [{"enrich": list(e), "median": m, "runs": runs} for e, m, runs in results]
         first = sets_json[0]
-        document = {"median": first["median"], "runs": first["runs"], "sets": sets_json}
-        args.json.write_text(json.dumps({**document, "baseline": baseline, "startup_cpu_s": startup.cpu_s}, indent=1))
+        document: dict[str, Any] = {"median": first["median"], "runs": first["runs"], "sets": sets_json}
+        ratios = compare.ratios(first["median"], programs)
+        document |= {**programs, "ratios": ratios, "startup_cpu_s": startup.cpu_s}
+        args.json.write_text(json.dumps(document, indent=1))
     if problems:
         print("\nFAIL:")
         for p in problems:
