@@ -49,10 +49,13 @@ Measure = Callable[[list[str], str], Measured]  # (command, name for its log fil
 def run_programs(
     args: argparse.Namespace, fake: FakeLike, measure: Measure, config: Path, population: Population
 ) -> dict[str, dict[str, Any] | None]:
-    """The reference and the baseline, once each, as args asks; None for one not run. Listing only, so not run
-    when the job is asked for enrichments (its calls would not be comparable)."""
+    """The reference and the baseline, once each, as args asks; None for one not run. Not run when the job is
+    asked for enrichments (they only list: unlike calls) nor in a container (the job's CPU is capped there,
+    theirs would not be: unlike machines)."""
     programs: dict[str, dict[str, Any] | None] = {"reference": None, "baseline": None}
-    if args.enrich_matrix or args.enrichments:
+    if args.enrich_matrix or args.enrichments or args.container:
+        if args.reference or args.baseline:
+            print("reference and baseline not run: they list only, on the host (no enrichments, no container)")
         return programs
     if args.reference:
         print("reference (boto3, 16 threads, one client per account-region) ...", flush=True)

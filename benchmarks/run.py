@@ -27,6 +27,7 @@ import dataclasses
 import json
 import os
 import re
+import signal
 import statistics
 import subprocess
 import sys
@@ -64,26 +65,46 @@ class ChildResult:
         return self.cpu_user_s + self.cpu_sys_s
 
 
+# On Linux a child's peak RSS (ru_maxrss) starts at its parent's RSS when it was forked (exec keeps the old
+# memory's high-water mark), and run.py grows as it reads the inventories it checks: measured directly, a child
+# started after the first check reported run.py's size, not its own. So each child is forked by this small
+# launcher (a fresh interpreter, ~10 MiB), which times it and reports its os.wait4 usage into a file.
+_LAUNCHER = """import os, sys, time
+started = time.perf_counter()
+pid = os.fork()
+if pid == 0:
+    os.execvp(sys.argv[2], sys.argv[2:])
+_, status, u = os.wait4(pid, 0)
+wall = time.perf_counter() - started
+with open(sys.argv[1], "w") as f:
+    f.write(f"{wall} {u.ru_utime} {u.ru_stime} {u.ru_maxrss}")
+sys.exit(os.waitstatus_to_exitcode(status))"""
+
+
 def run_measured(cmd: list[str], env: dict[str, str], cwd: Path, name: str, timeout: float) -> ChildResult:
-    """Run cmd to completion; wall time, and CPU and peak RSS of that child alone (os.wait4)."""
-    out_path, err_path = cwd / f"{name}.stdout", cwd / f"{name}.stderr"
+    """Run cmd to completion; wall time, and CPU and peak RSS of that child alone (os.wait4, in _LAUNCHER)."""
+    out_path, err_path, usage_path = cwd / f"{name}.stdout", cwd / f"{name}.stderr", cwd / f"{name}.usage"
+    usage_path.unlink(missing_ok=True)
+    launcher = [sys.executable, "-I", "-S", "-c", _LAUNCHER, str(usage_path), *cmd]
     with open(out_path, "wb") as out, open(err_path, "wb") as err:
         started = time.perf_counter()
-        proc = subprocess.Popen(cmd, env=env, cwd=cwd, stdout=out, stderr=err, stdin=subprocess.DEVNULL)
-        timer = threading.Timer(timeout, proc.kill)
+        proc = subprocess.Popen(
+            launcher, env=env, cwd=cwd, stdout=out, stderr=err, stdin=subprocess.DEVNULL, start_new_session=True
+        )
+        timer = threading.Timer(timeout, os.killpg, (proc.pid, signal.SIGKILL))  # the launcher and its child
         timer.start()
         try:
-            _, status, usage = os.wait4(proc.pid, 0)
+            proc.wait()
         finally:
             timer.cancel()
-        wall = time.perf_counter() - started
-    proc.returncode = os.waitstatus_to_exitcode(status)
+    killed = f"{time.perf_counter() - started} 0 0 0"  # timed out: no usage written, returncode -9
+    wall, user, sys_, rss_kib = (float(v) for v in (usage_path.read_text() if usage_path.exists() else killed).split())
     return ChildResult(
         proc.returncode,
         wall,
-        usage.ru_utime,
-        usage.ru_stime,
-        usage.ru_maxrss / 1024,  # KiB on Linux
+        user,
+        sys_,
+        rss_kib / 1024,  # KiB on Linux
         out_path.read_text(errors="replace"),
         err_path.read_text(errors="replace"),
     )

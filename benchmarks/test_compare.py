@@ -6,6 +6,7 @@ ratios are the job's median figures over theirs. Behaviour, not timings. Run wit
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -143,3 +144,30 @@ def test_run_py_reports_the_ratios_of_one_invocation(tmp_path: Path) -> None:
     for name in ("reference", "baseline"):
         assert document[name]["problems"] == [] and document[name]["functions"] == 260
         assert document[name]["clients"] == 12 and not document[name]["scaled"]
+
+
+@pytest.mark.parametrize("flags", [["--enrich", "tags"], ["--enrich-matrix"], ["--container", "image:tag"]])
+def test_programs_are_not_run_beside_enrichments_or_a_container(flags: list[str], tmp_path: Path) -> None:
+    def measure(cmd: list[str], name: str) -> run.ChildResult:
+        raise AssertionError(f"{name} run")
+
+    args = run.parse_args([*SIZE, *flags])
+    assert compare.run_programs(args, None, measure, tmp_path / "accounts.yaml", {}) == {  # type: ignore[arg-type]
+        "reference": None,
+        "baseline": None,
+    }
+
+
+def test_a_childs_peak_rss_is_its_own_not_run_pys(tmp_path: Path) -> None:
+    held = bytearray(200 * 2**20)  # run.py after reading an inventory: the child must not report this
+    held[:: 2**12] = b"\1" * len(held[:: 2**12])
+    grow = "import sys; b = bytearray(80 * 2**20); b[::4096] = bytes(len(b[::4096])) ; sys.exit(3)"
+    child = run.run_measured([sys.executable, "-c", grow], {}, tmp_path, "child", 60)
+    assert child.returncode == 3
+    assert 80 < child.maxrss_mib < 150 and len(held) == 200 * 2**20
+    assert child.cpu_s > 0 and child.wall_s > 0
+
+
+def test_a_child_past_its_timeout_is_killed_with_its_launcher(tmp_path: Path) -> None:
+    child = run.run_measured(["sleep", "30"], {"PATH": "/usr/bin:/bin"}, tmp_path, "slow", 0.5)
+    assert child.returncode == -9 and child.wall_s < 10
