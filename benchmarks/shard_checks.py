@@ -74,7 +74,8 @@ def check_rows(tables: Mapping[str, pa.Table], population: Population) -> list[s
     expected = sum(sum(regions.values()) for regions in population.values())
     rows = sum(counts.values())
     if rows != expected:
-        problems.append(f"rows {rows} != population {expected} ({expected - rows} lost)")
+        diff = f"{expected - rows} lost" if rows < expected else f"{rows - expected} too many"
+        problems.append(f"rows {rows} != population {expected} ({diff})")
     wrong = [
         f"{a}/{r}: {counts.get((a, r), 0)} rows, population {n}"
         for a, regions in population.items()
