@@ -13,10 +13,14 @@ RUN python3 -m venv --without-pip /app \
  && python3 -m pip --python /app/bin/python install --no-compile -r requirements.lock
 COPY pyproject.toml README.md ./
 COPY inventory ./inventory
+# Bytecode compiled once here (the runtime never writes it): without it every start compiled botocore, pyarrow,
+# pydantic and aiohttp from source, ~1 s of CPU, 4 s at a quarter of a vCPU (docs/performance.md, Start-up).
+# unchecked-hash: the image is immutable, so the sources are never stat'ed against their bytecode.
 RUN python3 -m pip --python /app/bin/python install --no-compile --no-deps . \
  && find /app -name '__pycache__' -prune -exec rm -rf {} + \
  && find /app -path '*/pyarrow/include' -prune -exec rm -rf {} + \
- && find /app -path '*/pyarrow/tests' -prune -exec rm -rf {} +
+ && find /app -path '*/pyarrow/tests' -prune -exec rm -rf {} + \
+ && /app/bin/python -m compileall -q -j 0 --invalidation-mode unchecked-hash /app/lib
 
 FROM ${BASE_IMAGE}
 LABEL org.opencontainers.image.title="lambda-inventory" \

@@ -41,6 +41,7 @@ from typing import Any
 
 import compare
 from bench_enrich import check_enrichments, enrichment_lines, matrix_table, parse_names, set_label
+from shard_checks import parse_counts
 
 HERE = Path(__file__).resolve().parent
 FAKE = HERE / "fake_aws.py"
@@ -208,7 +209,7 @@ def container_command(args: argparse.Namespace, env: dict[str, str], workdir: Pa
     for path in workdir.rglob("*"):
         if path.is_dir():
             path.chmod(0o777)
-    aws = [f"--env={k}={v}" for k, v in env.items() if k.startswith("AWS_")]
+    aws = [f"--env={k}={v}" for k, v in env.items() if k.startswith(("AWS_", "LAMBDA_INVENTORY_"))]
     return [
         "docker", "run", "--rm", "--network=host", "--read-only", f"--cpus={args.container_cpus}",
         f"--memory={args.container_memory}", f"--volume={workdir}:{workdir}", *aws,
@@ -525,7 +526,17 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--container", default=None, metavar="IMAGE", help="run the job in this image (needs docker)")
     p.add_argument("--container-cpus", default="0.25", help="--cpus for the container (Fargate's smallest: 0.25)")
     p.add_argument("--container-memory", default="512m", help="--memory for the container")
+    p.add_argument(
+        "--shards",
+        type=parse_counts,
+        default=None,
+        metavar="N[,N...]",
+        help="run the job as an array of N shards at once (AWS Batch's variables), into one partitioned layout, "
+        "then verify it; each N in turn, e.g. 1,2,4 (shards.py). No baseline, no enrichments",
+    )
     args = p.parse_args(argv)
+    if args.shards and (args.enrich_matrix or parse_names(args.enrich) or args.runs != 1):
+        p.error("--shards runs once per N, without enrichments (no --enrich, --enrich-matrix or --runs)")
     args.enrichments = any(enrichment_sets(args))
     return args
 
@@ -581,6 +592,10 @@ def main(argv: list[str] | None = None) -> int:
         env = child_env(fake.url)
         startup = run_measured([args.python, "-m", "inventory", "--version"], env, workdir, "startup", 120)
         where = {"config": config, "workdir": workdir, "population": population, "startup_cpu_s": startup.cpu_s}
+        if args.shards:
+            from shards import run_arrays  # noqa: PLC0415 - shards.py imports this module
+
+            return run_arrays(args, fake, config=config, workdir=workdir, population=population, cpu_model=_cpu_model())
         results = run_sets(args, fake, sets, **where)
 
         def measure(cmd: list[str], name: str) -> ChildResult:  # the reference and baseline, measured as the job

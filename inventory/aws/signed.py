@@ -23,8 +23,8 @@ between reads and as the cap on one whole request (connect included), so a serve
 answers, or trickles its answer, raises `Timeout` (transient, retried) within read_seconds.
 
 The signed URL is sent byte for byte (`yarl.URL(..., encoded=True)`): re-quoting it would break the
-signature. aiohttp (~0.3 s of CPU to import) is imported when the first request is sent: a run with nothing to
-list (an empty organisation, a shard with no accounts) never pays for it.
+signature. aiohttp (~0.3 s of CPU to import) and its yarl are imported when the first request is sent: a run
+with nothing to list (an empty organisation, a shard with no accounts) never pays for them.
 """
 
 from __future__ import annotations
@@ -42,7 +42,6 @@ from botocore.credentials import ReadOnlyCredentials
 from botocore.exceptions import ClientError
 from botocore.httpsession import get_cert_path
 from botocore.utils import get_environ_proxies
-from yarl import URL
 
 from inventory import __version__
 from inventory.aws.retry import Fault, FaultError, FaultKind, normalise_code
@@ -110,6 +109,8 @@ class SignedHttp:
         """The endpoint botocore would use for `service` (a boto3 service name) in `region`, resolved once."""
         key = (service, region)
         if key not in self._endpoints:
+            from yarl import URL  # noqa: PLC0415 - see the module's docstring
+
             client = self._session.create_client(service, region_name=region, config=self._config)
             url = URL(client.meta.endpoint_url.rstrip("/"))
             proxy = get_environ_proxies(str(url)).get(url.scheme or "https")
@@ -157,6 +158,8 @@ class SignedHttp:
         method = "POST" if body is not None else "GET"
         sent = {"User-Agent": self.user_agent, "Host": endpoint.host, **(headers or {})}
         signed = sign(credentials, method, url, sent, region=endpoint.region, service=endpoint.signing_name, body=body)
+        from yarl import URL  # noqa: PLC0415 - see the module's docstring (already loaded: a dict lookup)
+
         try:
             async with self._client().request(
                 method, URL(url, encoded=True), data=body, headers=signed, proxy=endpoint.proxy

@@ -30,7 +30,13 @@ _SET_BY_SIGNER = frozenset({"authorization", "x-amz-date", "date", "x-amz-securi
 
 def timestamp() -> str:
     """Now, as SigV4 writes it (UTC, to the second: 20261130T120000Z)."""
-    return time.strftime(SIGV4_TIMESTAMP, time.gmtime())
+    return _stamp(int(time.time()))
+
+
+@lru_cache(maxsize=2)
+def _stamp(second: int) -> str:
+    """Formatted once per second, not per request (strftime was 2% of the job's CPU at 2,000 x 17)."""
+    return time.strftime(SIGV4_TIMESTAMP, time.gmtime(second))
 
 
 def sign(

@@ -31,6 +31,7 @@ from inventory.aws.optin import is_opt_in
 from inventory.aws.ratelimit import Pacer
 from inventory.aws.regions import EnabledRegions, RegionsUnknown
 from inventory.aws.retry import Fault, FaultError, FaultKind, RetryPolicy, classify
+from inventory.job.staging import Stager
 from inventory.job.targets import Target
 from inventory.output.enriched import EnrichmentLike
 from inventory.output.items import InvalidItem
@@ -70,6 +71,16 @@ class _Listing:
         self.count = 0
         self.pages = 0
         self.retries = 0
+
+    async def finish(self) -> None:
+        """Stage the last items, with other listings' when the run has a Stager (job/staging.py)."""
+        stager = self._collector.stager
+        if stager is None or not self.items:
+            self.compact()
+            return
+        self.batches.append(await stager.stage(self.items))
+        self.count += len(self.items)
+        self.items = []
 
     def compact(self, at_least: int = 1) -> None:
         """Stage the raw items held so far (~5x smaller than the dicts) once there are enough. Staging costs
@@ -121,6 +132,7 @@ class Collector:
     regions: EnabledRegions | None = None  # for accounts with `regions: all`
     target_seconds: float = 1800.0  # the deadline for one target's whole listing, retries included
     opt_in: Callable[[str], bool] = is_opt_in  # region -> not enabled unless the account opted in
+    stager: Stager | None = None  # stages finished listings together (job/staging.py); None: one by one
 
     @staticmethod
     def log_fields(target: Target) -> dict[str, str]:
@@ -147,7 +159,7 @@ class Collector:
                 return self._failed(target, listing, started, fault)
             while await self.policy.call_async(listing.next_page, on_retry=listing.on_retry):
                 listing.compact(CHUNK_FUNCTIONS)
-            listing.compact()
+            await listing.finish()
         except AssumeRoleFailed as err:
             fault = err.fault
             message = f"AssumeRole failed: {fault.message}"

@@ -26,6 +26,7 @@ from inventory.job.collect import Collector, TargetResult
 from inventory.job.config import RunConfig
 from inventory.job.enrich import Enricher
 from inventory.job.runtime import fewer_collections, pandas_hidden, use_system_allocator
+from inventory.job.staging import Stager
 from inventory.job.summary import RunSummary, summarise
 from inventory.job.targets import Shard, Target, build_targets
 from inventory.logs import Progress
@@ -112,6 +113,7 @@ def _collect(
             config.max_requests_per_second,
             regions,
             target_seconds=config.timeouts.target_seconds,
+            stager=Stager(),
         )
         enricher = Enricher(
             lister, credentials, policy, _in_run_order(config.enrich), info.started_at, config.timeouts.target_seconds

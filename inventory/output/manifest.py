@@ -21,9 +21,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from hashlib import sha256
+from importlib import metadata
 from typing import Any
 
-import boto3
 import botocore
 import pyarrow
 from pydantic import TypeAdapter
@@ -121,7 +121,7 @@ def render_manifest(manifest: Mapping[str, Any]) -> bytes:
 def versions() -> dict[str, str]:
     return {
         "lambda-inventory": __version__,
-        "boto3": boto3.__version__,
+        "boto3": metadata.version("boto3"),  # not imported: boto3 pulls in s3transfer (~30 ms)
         "botocore": botocore.__version__,
         "pyarrow": pyarrow.__version__,
         "python": platform.python_version(),

@@ -16,7 +16,6 @@ from datetime import date
 from pathlib import Path
 from typing import Any, NamedTuple, Protocol
 
-import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 
@@ -182,6 +181,8 @@ def locate(source: str, s3: Any) -> tuple[Source, str, bool]:
 
 
 def default_s3_client() -> Any:
+    import boto3  # noqa: PLC0415 - boto3 (with s3transfer) only when an s3:// source is read
+
     return boto3.client("s3", config=Config(retries={"mode": "standard", "max_attempts": 5}))
 
 

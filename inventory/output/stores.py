@@ -12,11 +12,10 @@ from __future__ import annotations
 import os
 import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from boto3.s3.transfer import TransferConfig, create_transfer_manager
 from botocore.exceptions import BotoCoreError, ClientError
 
 from inventory.aws.retry import RetryPolicy
@@ -24,6 +23,9 @@ from inventory.errors import OutputError
 from inventory.output.destination import Destination, Location, S3Object, local_path, s3_object
 from inventory.output.tempfiles import stage_bytes
 from inventory.redact import one_line
+
+if TYPE_CHECKING:  # boto3's transfer module pulls in s3transfer and multiprocessing: imported on upload
+    from boto3.s3.transfer import TransferConfig
 
 
 class Store(Protocol):
@@ -102,7 +104,7 @@ class S3Store:
 
     client: Any
     policy: RetryPolicy
-    transfer: TransferConfig = field(default_factory=TransferConfig)
+    transfer: TransferConfig | None = None  # None: boto3's defaults (multipart above 8 MiB)
 
     def preflight(self, destination: Destination) -> None:
         """One ListObjectsV2 on the destination's prefix: the bucket exists and the job may use it.
@@ -124,8 +126,10 @@ class S3Store:
         ClientError, which would hide throttling from the retry layer). Multipart above 8 MiB."""
         target = s3_object(location)
 
+        from boto3.s3.transfer import TransferConfig, create_transfer_manager  # noqa: PLC0415 - see above
+
         def upload() -> None:
-            with create_transfer_manager(self.client, self.transfer) as manager:
+            with create_transfer_manager(self.client, self.transfer or TransferConfig()) as manager:
                 extra = {"ContentType": content_type}
                 manager.upload(str(tmp), target.bucket, target.key, extra_args=extra).result()
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import random
 import string
+import time
 from datetime import datetime
 from urllib.parse import quote, urlencode
 
@@ -188,3 +189,11 @@ def test_a_request_without_host_is_refused() -> None:
     credentials = ReadOnlyCredentials("AKIAEXAMPLE", "secret", None)
     with pytest.raises(ValueError, match="Host"):
         sign(credentials, "GET", "https://h/", {}, region="us-east-1", service="lambda")
+
+
+def test_the_timestamp_is_now_in_utc_to_the_second() -> None:
+    before = time.time()
+    stamp = timestamp()
+    after = time.time()
+    seconds = {time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(t)) for t in (before, after)}
+    assert stamp in seconds
