@@ -18,12 +18,20 @@ from inventory.output.schema import INVENTORY_SCHEMA
 from inventory.redact import one_line
 
 
+def _read_parquet(data: bytes) -> pa.Table:
+    """One in-memory Parquet file, read by its file reader: not `pq.read_table`, whose dataset scanner runs
+    background threads that can still be alive when the interpreter exits; Arrow then aborts the process
+    ("terminate called without an active exception", apache/arrow#34314), after all the work is done. Seen
+    once at the end of `demo`, which reads back what it wrote."""
+    return pq.ParquetFile(pa.BufferReader(data)).read()
+
+
 def decode_table(data: bytes, fmt: Format, schema: pa.Schema, where: str, absent: set[str] | None = None) -> pa.Table:
     """Parquet or CSV bytes -> a table of exactly `schema` (CSV's JSON-array columns back to lists). Columns
     added to the inventory after the file was written are null, and their names go into `absent`."""
     kind = "an inventory" if schema is INVENTORY_SCHEMA else "a status"
     try:
-        table = pq.read_table(pa.BufferReader(data)) if fmt is Format.PARQUET else _read_csv(data, schema)
+        table = _read_parquet(data) if fmt is Format.PARQUET else _read_csv(data, schema)
     except (pa.ArrowException, OSError, ValueError) as err:
         raise SnapshotError(f"{where}: not readable as {kind} {fmt.value} file: {one_line(str(err))}") from err
     added = ADDED_COLUMNS if schema is INVENTORY_SCHEMA else ADDED_STATUS_COLUMNS
