@@ -3,8 +3,9 @@
 Pages come 50 at a time (Marker / NextMarker) from aws/lambda_api.py's LambdaLister. Each page has its own retry
 budget: after a throttle or a dropped connection the listing resumes from the last good marker, so a retry
 never repeats or skips a page. A target's items are checked and compacted to Arrow (output/staged.py) when its
-listing ends, or every CHUNK_FUNCTIONS items; the rows are made later, for many targets at once
-(output/rows.py). A target that fails keeps no partial rows.
+listing ends, together with those of listings that end at about the same time (job/staging.py), or every
+CHUNK_FUNCTIONS items; the rows are made later, for many targets at once (output/rows.py). A target that
+fails keeps no partial rows.
 
 A listing cannot hang or lie: a NextMarker seen before in the target (the same one again, or a cycle) fails
 it with `RepeatedMarker`; the whole listing, retries and backoff included, runs under the config's
