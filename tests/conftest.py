@@ -13,12 +13,14 @@ from __future__ import annotations
 import functools
 import logging
 import os
+import subprocess
 import sys
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import boto3
 import pytest
 from botocore.exceptions import ClientError
 
@@ -90,6 +92,29 @@ def subprocess_env(endpoint: str | None, **extra: str) -> dict[str, str]:
         env.update(aws_environment(endpoint))
     env.update(extra)
     return env
+
+
+def run_cli(*args: str | Path, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    """`python -m inventory ARGS` in a child process with no AWS settings, its output captured as text."""
+    return subprocess.run(
+        [sys.executable, "-m", "inventory", *map(str, args)],
+        env=subprocess_env(None),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+def admin_client(endpoint: str, service: str) -> Any:
+    """A boto3 client for the emulator as its default (hub) account, region us-east-1."""
+    return boto3.client(
+        service,
+        region_name="us-east-1",
+        endpoint_url=endpoint,
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
 
 
 def console_script() -> Path:

@@ -17,11 +17,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-import boto3
 import pytest
 from botocore.awsrequest import AWSRequest, AWSResponse
 from botocore.exceptions import ClientError
-from conftest import FAST_RETRY, ensure_organization
+from conftest import FAST_RETRY, admin_client, ensure_organization
 
 from inventory.aws.credentials import ClientFactory
 from inventory.aws.organization import OrgAccount, OrganizationError, active, list_organization_accounts
@@ -77,13 +76,7 @@ def _new_ou(org: Any, parent: str, name: str) -> str:
 
 @pytest.fixture(scope="module")
 def tree(emulator: Emulator) -> Tree:
-    org = boto3.client(
-        "organizations",
-        region_name="us-east-1",
-        endpoint_url=emulator.endpoint,
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
+    org = admin_client(emulator.endpoint, "organizations")
     root = ensure_organization(org)
     parent_ou = _new_ou(org, root, "org-test-parent")
     child_ou = _new_ou(org, parent_ou, "org-test-child")

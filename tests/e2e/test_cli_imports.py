@@ -18,10 +18,9 @@ import sys
 import uuid
 from pathlib import Path
 
-import boto3
 import pytest
 import yaml
-from conftest import config_dict, ensure_organization, seed_members, subprocess_env
+from conftest import admin_client, config_dict, ensure_organization, seed_members, subprocess_env
 
 from inventory.demo.emulator import Emulator
 from inventory.demo.seed import FunctionSpec, MemberSpec
@@ -115,13 +114,7 @@ def test_a_run_imports_no_report_module_nor_pandas(emulator: Emulator, tmp_path:
 
 def _empty_organizational_unit(emulator: Emulator) -> str:
     """A new OU with no account in it, in the emulator's organisation: a run over it has nothing to list."""
-    org = boto3.client(
-        "organizations",
-        region_name="us-east-1",
-        endpoint_url=emulator.endpoint,
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
+    org = admin_client(emulator.endpoint, "organizations")
     root = ensure_organization(org)
     unit = org.create_organizational_unit(ParentId=root, Name=f"empty-{uuid.uuid4().hex[:6]}")
     return str(unit["OrganizationalUnit"]["Id"])

@@ -22,7 +22,6 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-import boto3
 import botocore.session
 import duckdb
 import pyarrow as pa
@@ -31,7 +30,7 @@ import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 import pytest
 import yaml
-from conftest import FAST_RETRY, ensure_organization, new_bucket, seed_members, subprocess_env
+from conftest import FAST_RETRY, admin_client, ensure_organization, new_bucket, seed_members, subprocess_env
 
 from inventory.demo.emulator import Emulator
 from inventory.demo.seed import FunctionSpec, MemberSpec, Seeded
@@ -70,13 +69,7 @@ class World:
 
 
 def _admin(emulator: Emulator, service: str) -> Any:
-    return boto3.client(
-        service,
-        region_name="us-east-1",
-        endpoint_url=emulator.endpoint,
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
+    return admin_client(emulator.endpoint, service)
 
 
 def _create_accounts(org: Any, root: str, token: str, placement: Mapping[str, str]) -> dict[str, str]:

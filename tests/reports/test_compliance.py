@@ -9,13 +9,12 @@ against a runtime schedule with fixed dates written by the test, never the packa
 from __future__ import annotations
 
 import subprocess
-import sys
 from collections.abc import Callable
 from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
-from conftest import subprocess_env
+from conftest import run_cli
 from report_golden import check_golden
 from support.inventories import (
     AS_OF,
@@ -180,14 +179,7 @@ def test_an_empty_status_file_is_a_warning(tmp_path: Path) -> None:
 
 
 def _cli(*args: str | Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "inventory", "report", *map(str, args)],
-        env=subprocess_env(None),
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    return run_cli("report", *args)
 
 
 @pytest.fixture

@@ -11,7 +11,6 @@ import csv
 import io
 import os
 import subprocess
-import sys
 from collections import Counter
 from collections.abc import Sequence
 from datetime import UTC, date, datetime
@@ -23,7 +22,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 import pytest
-from conftest import subprocess_env
+from conftest import run_cli
 
 from inventory.output.columns import ADDED_COLUMNS
 from inventory.output.schema import INVENTORY_SCHEMA, STATUS_SCHEMA
@@ -451,14 +450,7 @@ def _partition(root: Path, day: date, functions: Sequence[Row], status: Sequence
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "inventory", "diff", *args],
-        env=subprocess_env(None),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    return run_cli("diff", *args, timeout=120)
 
 
 def test_cli_diffs_two_partitions_of_a_prefix(tmp_path: Path) -> None:

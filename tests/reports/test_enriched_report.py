@@ -7,7 +7,6 @@ from __future__ import annotations
 import csv
 import io
 import subprocess
-import sys
 from datetime import date
 from html.parser import HTMLParser
 from pathlib import Path
@@ -15,7 +14,7 @@ from typing import Any
 
 import pyarrow.parquet as pq
 import pytest
-from conftest import subprocess_env
+from conftest import run_cli
 from enriched_inventory import enriched_functions, enriched_snapshot, enriched_statuses
 from report_golden import check_golden
 from support.inventories import (
@@ -193,14 +192,7 @@ def test_an_inventory_written_before_enrichments_reports_them_not_collected(tmp_
 
 
 def _cli(*args: str | Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "inventory", "report", *map(str, args)],
-        env=subprocess_env(None),
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    return run_cli("report", *args)
 
 
 @pytest.mark.parametrize("fmt", [Format.PARQUET, Format.CSV])
