@@ -189,12 +189,20 @@ def test_file_with_missing_status_is_one_line(tmp_path: Path) -> None:
     assert _one_line(info.value) == f"{tmp_path}/x.status.parquet: missing (the status file of {tmp_path}/x.parquet)"
 
 
+def _truncated(directory: Path) -> None:
+    whole = directory / "whole.parquet"
+    pq.write_table(pa.table({"function_arn": ["arn:aws:lambda:eu-west-1:1:function:f"] * 100}), whole)
+    (directory / "nothing.parquet").write_bytes(whole.read_bytes()[:-20])
+
+
 @pytest.mark.parametrize(
     ("make", "expected"),
     [
         (lambda p: None, "{p}/nothing.parquet: no such file or directory"),
         (lambda p: pq.write_table(pa.table({"a": [1]}), p / "nothing.parquet"), "not an inventory file: no column"),
         (lambda p: (p / "nothing.parquet").write_bytes(b"PAR1 not really"), "not readable as an inventory parquet"),
+        (lambda p: (p / "nothing.parquet").write_bytes(b""), "not readable as an inventory parquet"),  # empty
+        (_truncated, "not readable as an inventory parquet"),  # a real file cut short (an interrupted copy)
     ],
 )
 def test_unusable_file_is_one_line(tmp_path: Path, make: Any, expected: str) -> None:
