@@ -26,13 +26,14 @@ from inventory.redact import clean
 from inventory.signals import Stopped, stop_on_signals
 
 if TYPE_CHECKING:
-    from inventory.output.layout import Format
-    from inventory.output.snapshot import Snapshot
+    from inventory.contract.lake import Lake
+    from inventory.contract.layout import Format
+    from inventory.readers.snapshot import Snapshot
 
 
 def _output_of(args: argparse.Namespace) -> tuple[Format | None, str]:
     """--format (or its variable) as a Format, and --output as given."""
-    from inventory.output.layout import Format
+    from inventory.contract.layout import Format
 
     return (Format(args.format) if args.format else None), args.output
 
@@ -48,7 +49,7 @@ def command_run(args: argparse.Namespace, live: bool) -> ExitCode:
     workers = args.max_workers or config.max_workers
     clients = ClientFactory.from_environment(workers)
     fmt, output = _output_of(args)
-    options = JobOptions(config, output, fmt, workers, live, args.partitioned, args.shard)
+    options = JobOptions(config, output, fmt, workers, live, args.lake, args.shard, args.run_id, args.database)
     summary, results = run_job(options, clients)
     print(render_summary(summary, results))
     return for_run(results)
@@ -70,7 +71,7 @@ def command_validate(args: argparse.Namespace) -> ExitCode:
 
 
 def command_demo(args: argparse.Namespace, live: bool) -> ExitCode:
-    from inventory.output.destination import resolve_output
+    from inventory.writers.destination import resolve_output
 
     try:
         from inventory.demo.run import DemoOptions, run_demo  # moto is an optional extra
@@ -85,7 +86,7 @@ def command_demo(args: argparse.Namespace, live: bool) -> ExitCode:
 
 
 def command_report(args: argparse.Namespace) -> ExitCode:
-    from inventory.output.snapshot import load_snapshot
+    from inventory.readers.snapshot import load_snapshot
     from inventory.reports.compliance import build_report
     from inventory.reports.compliance_render import render_report
     from inventory.reports.document import require_charts, write_output
@@ -101,32 +102,71 @@ def command_report(args: argparse.Namespace) -> ExitCode:
     if args.format == "html":
         require_charts()
     catalog = load_catalog(args.runtimes)
-    snapshot = _warn(load_snapshot(args.source, day))
+    snapshot = _warn(load_snapshot(args.source, day, run_id=_run_id(args.run_id), database=args.database))
     report = build_report(snapshot, catalog, as_of, within, owner_tag=owner_tag, group_by=group_by)
     write_output(render_report(report, args.format), args.output)
     return for_gate(args.fail_on is not None and report.gate(Lifecycle(args.fail_on)))
 
 
 def command_diff(args: argparse.Namespace) -> ExitCode:
-    from inventory.output.snapshot import load_snapshot
+    from inventory.readers.snapshot import load_snapshot
     from inventory.reports.diff import diff_snapshots
     from inventory.reports.diff_render import DiffFormat, render_diff
     from inventory.reports.document import write_output
 
     old_day = parse_day(args.old_date, "--old-date") if args.old_date else None
     new_day = parse_day(args.new_date, "--new-date") if args.new_date else None
-    result = diff_snapshots(_warn(load_snapshot(args.old, old_day)), _warn(load_snapshot(args.new, new_day)))
+    old = load_snapshot(args.old, old_day, run_id=_run_id(args.old_run_id), database=args.database)
+    new = load_snapshot(args.new, new_day, run_id=_run_id(args.new_run_id), database=args.database)
+    result = diff_snapshots(_warn(old), _warn(new))
     write_output(render_diff(result, DiffFormat(args.format)), args.output)
     return for_gate(args.fail_on_change and result.has_changes)
 
 
+def _run_id(text: str | None) -> str | None:
+    from inventory.cli_env import parse_run_id
+
+    return None if text is None else parse_run_id(text, "--run-id")
+
+
+def _lake(source: str, database: str | None) -> Lake:
+    from inventory.contract.lake import lake_at
+    from inventory.readers.snapshot import is_lake_source
+
+    if not is_lake_source(source):
+        raise ConfigError(
+            f"{shown_text(source, 200)}: not a lake (s3://bucket/prefix/, or a directory with catalog.db)"
+        )
+    return lake_at(source, database)
+
+
 def command_verify(args: argparse.Namespace) -> ExitCode:
-    from inventory.output.verify import verify_partition
+    from inventory.readers.verify import verify_run
 
     day = parse_day(args.snapshot_date, "--snapshot-date") if args.snapshot_date else None
-    verdict = verify_partition(args.source, day, shards=args.shards, write_marker=not args.no_marker)
-    print("\n".join(verdict.lines()))
-    return for_verify(verdict.complete)
+    lake = _lake(args.source, args.database)
+    finding = verify_run(lake, run_id=_run_id(args.run_id), day=day, shards=args.shards, record=not args.no_record)
+    print("\n".join(finding.lines()))
+    return for_verify(finding.verdict.value)
+
+
+def command_maintain(args: argparse.Namespace) -> ExitCode:
+    from inventory.writers.maintain import maintain
+
+    lake = _lake(args.source, args.database)
+    for done in maintain(lake, keep_days=args.keep_days, expire_days=args.expire_snapshots_days):
+        print(done.line)
+    return ExitCode.OK
+
+
+def command_import(args: argparse.Namespace) -> ExitCode:
+    from inventory.contract.lake import lake_at
+    from inventory.job.hive_import import import_hive
+
+    lake = lake_at(args.into, args.database)
+    for line in import_hive(args.source, lake):
+        print(line)
+    return ExitCode.OK
 
 
 def _warn(snapshot: Snapshot) -> Snapshot:
@@ -148,6 +188,10 @@ def _dispatch(args: argparse.Namespace, live: bool) -> ExitCode:
         return command_diff(args)
     if args.command == "verify":
         return command_verify(args)
+    if args.command == "maintain":
+        return command_maintain(args)
+    if args.command == "import":
+        return command_import(args)
     return command_run(args, live)
 
 

@@ -103,9 +103,11 @@ def apply_environment(args: argparse.Namespace) -> None:
     """Fill the flags that were not given from their environment variables, each checked like its flag."""
     args.log_level = args.log_level or _choice("LOG_LEVEL", LOG_LEVELS, "info")
     args.log_format = args.log_format or _choice("LOG_FORMAT", LOG_FORMATS, "auto")
+    if hasattr(args, "database"):
+        args.database = lake_database(args.database or env("LAKE_DATABASE"))
     if args.command not in ("run", "demo"):
         return
-    from inventory.output.layout import Format  # noqa: PLC0415 - only run and demo write output
+    from inventory.contract.layout import Format  # noqa: PLC0415 - only run and demo write output
 
     args.format = args.format or _choice("FORMAT", [f.value for f in Format], None)
     if args.max_workers is None:
@@ -114,8 +116,9 @@ def apply_environment(args: argparse.Namespace) -> None:
         args.accounts_from = args.accounts_from or _choice("ACCOUNTS_FROM", ACCOUNT_SOURCES, None)
         args.enrich_source = "--enrich" if args.enrich is not None else f"{ENV}ENRICH"
         args.enrich = args.enrich if args.enrich is not None else env("ENRICH")
-        args.partitioned = bool(args.partitioned) or _switch("PARTITIONED")
+        args.lake = bool(args.lake) or _switch("LAKE")
         args.shard = shard_of(args.shard)
+        args.run_id = parse_run_id(args.run_id, "--run-id") if args.run_id else run_id_of_environment()
 
 
 def shard_of(flag: str | None) -> Shard | None:
@@ -132,3 +135,39 @@ def shard_of(flag: str | None) -> Shard | None:
     if index is None:
         raise ConfigError(f"{ENV}SHARD_COUNT is set but AWS_BATCH_JOB_ARRAY_INDEX is not (or use {ENV}SHARD=I/N)")
     return Shard.parse(f"{index}/{count}", f"AWS_BATCH_JOB_ARRAY_INDEX/{ENV}SHARD_COUNT")
+
+
+_RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$")
+_DATABASE = re.compile(r"^[a-z0-9_]{1,255}$")
+
+
+def parse_run_id(text: str, flag: str) -> str:
+    """A run id: 1-128 of letters, digits, '.', '_', ':' and '-'. An ECS task ARN stands for its id (the
+    last segment), the run id of a task that ran with none given."""
+    if text.startswith("arn:") and ":task/" in text:
+        text = text.rsplit("/", 1)[-1]
+    if not _RUN_ID.match(text):
+        raise ConfigError(f"{flag}: {shown(text)} is not a run id (1-128 letters, digits, '.', '_', ':', '-')")
+    return text
+
+
+def lake_database(text: str | None) -> str | None:
+    """--database: a Glue database name as Athena can query it (lowercase letters, digits, '_')."""
+    if text is None:
+        return None
+    if not _DATABASE.match(text):
+        raise ConfigError(f"--database: {shown(text)} is not a Glue database name (lowercase letters, digits, '_')")
+    return text
+
+
+def run_id_of_environment() -> str | None:
+    """LAMBDA_INVENTORY_RUN_ID; else AWS Batch's job id (an array child's 'PARENT:INDEX' -> PARENT, so the
+    shards of one array job share it); else the ECS task's id (aws/task.py); else None (a new one)."""
+    if text := env("RUN_ID"):
+        return parse_run_id(text, f"{ENV}RUN_ID")
+    if batch := os.environ.get("AWS_BATCH_JOB_ID"):
+        return parse_run_id(batch.split(":", 1)[0], "AWS_BATCH_JOB_ID")
+    from inventory.aws.task import ecs_task_id  # noqa: PLC0415 - only on ECS
+
+    task = ecs_task_id(os.environ)
+    return parse_run_id(task, "the ECS task's ARN") if task else None

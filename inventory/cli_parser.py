@@ -16,18 +16,18 @@ from inventory import __version__
 from inventory.cli_env import ENV, LOG_FORMATS, LOG_LEVELS, env, positive_int
 from inventory.exits import ExitCode
 
-COMMANDS = ("run", "validate", "demo", "report", "diff", "verify")
+COMMANDS = ("run", "validate", "demo", "report", "diff", "verify", "maintain", "import")
 
 
 def _common(parser: argparse.ArgumentParser, default_output: str | None) -> None:
-    from inventory.output.layout import Format
+    from inventory.contract.layout import Format
 
     parser.add_argument(
         "--output",
         default=env("OUTPUT", default_output),
         required=env("OUTPUT", default_output) is None,
         help=f"file to write, a directory for inventory.<format>, s3://bucket/key.parquet, or s3://bucket/prefix/ "
-        f"for the partitioned layout [env {ENV}OUTPUT]",
+        f"for the lake (Iceberg tables in the Glue Data Catalog) [env {ENV}OUTPUT]",
     )
     parser.add_argument(
         "--format",
@@ -66,10 +66,27 @@ def _organisation_flags(parser: argparse.ArgumentParser) -> None:
         f"[env {ENV}SHARD, or AWS_BATCH_JOB_ARRAY_INDEX with {ENV}SHARD_COUNT]",
     )
     parser.add_argument(
-        "--partitioned",
+        "--lake",
         action="store_true",
         default=None,
-        help=f"write a local directory in the S3 layout: DIR/snapshot_date=YYYY-MM-DD/... [env {ENV}PARTITIONED]",
+        help=f"--output DIR is a local lake: Iceberg tables in an embedded catalog (DIR/catalog.db) [env {ENV}LAKE]",
+    )
+    parser.add_argument(
+        "--run-id",
+        default=None,
+        metavar="ID",
+        help=f"the run's id in the lake, shared by its shards [env {ENV}RUN_ID; default: AWS Batch's array job id, "
+        "the ECS task's id, else a new one]",
+    )
+    _database_flag(parser)
+
+
+def _database_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--database",
+        default=None,
+        metavar="NAME",
+        help=f"the lake's Glue database (catalog namespace); default lambda_inventory [env {ENV}LAKE_DATABASE]",
     )
 
 
@@ -103,9 +120,17 @@ _HELP = {
     "demo": "run the real job against an embedded AWS emulator (needs [demo])",
     "report": "runtime compliance report of an inventory snapshot (no AWS call)",
     "diff": "functions added, removed, changed or unknown between two snapshots",
-    "verify": "whether a partition holds one complete run (every shard, one config); writes _COMPLETE.json",
+    "verify": "whether a run in the lake is complete (every shard, one config, failed targets counted); recorded",
+    "maintain": "the lake's retention: expire old Iceberg snapshots and drop days past --keep-days",
+    "import": "add the runs of an older Hive-partitioned prefix (snapshot_date=D/ folders) to a lake",
 }
-_WITH_EXIT_CODES = ("run", "validate", "verify")  # their --help ends with the exit-code table, as the top-level one
+_WITH_EXIT_CODES = (
+    "run",
+    "validate",
+    "verify",
+    "maintain",
+    "import",
+)  # their --help ends with the exit-code table, as the top-level one
 
 
 def build_parser(flags_of: Collection[str] = COMMANDS) -> argparse.ArgumentParser:
@@ -172,9 +197,11 @@ def _report_flags(report: argparse.ArgumentParser) -> None:
     from inventory.reports.owners import Grouping
 
     report.add_argument(
-        "source", help="an inventory file (its status file beside it), a directory or s3://bucket/prefix/"
+        "source", help="an inventory file (its status file beside it), or a lake: a directory or s3://bucket/prefix/"
     )
-    report.add_argument("--snapshot-date", metavar="YYYY-MM-DD", help="partition to read (default: the latest)")
+    report.add_argument("--snapshot-date", metavar="YYYY-MM-DD", help="a lake's day to read (default: the latest)")
+    report.add_argument("--run-id", metavar="ID", help="a lake's run to read, instead of the day's inventory")
+    _database_flag(report)
     report.add_argument("--as-of", metavar="YYYY-MM-DD", help="judge runtimes on this day (default: today, UTC)")
     report.add_argument(
         "--within", default="90d", metavar="DAYS", help="deprecation_soon look-ahead: 90d or 90 (default 90d)"
@@ -204,8 +231,12 @@ def _diff_flags(diff: argparse.ArgumentParser) -> None:
     from inventory.reports.diff_render import DiffFormat
 
     for name in ("old", "new"):
-        diff.add_argument(name, help=f"the {name} snapshot: an inventory file, a directory or s3://bucket/prefix/")
-        diff.add_argument(f"--{name}-date", metavar="YYYY-MM-DD", help=f"partition of {name.upper()} (default: latest)")
+        diff.add_argument(
+            name, help=f"the {name} snapshot: an inventory file, or a lake (directory, s3://bucket/prefix/)"
+        )
+        diff.add_argument(f"--{name}-date", metavar="YYYY-MM-DD", help=f"the day of {name.upper()} (default: latest)")
+        diff.add_argument(f"--{name}-run-id", metavar="ID", help=f"a run of {name.upper()} instead of the day's")
+    _database_flag(diff)
     diff.add_argument("--format", choices=[f.value for f in DiffFormat], default=DiffFormat.MARKDOWN.value)
     diff.add_argument("--output", help="file to write (default: stdout)")
     diff.add_argument("--fail-on-change", action="store_true", help=f"exit {ExitCode.GATE} if any function changed")
@@ -213,18 +244,49 @@ def _diff_flags(diff: argparse.ArgumentParser) -> None:
 
 
 def _verify_flags(verify: argparse.ArgumentParser) -> None:
-    verify.add_argument("source", metavar="PREFIX", help="a partitioned dataset: s3://bucket/prefix/ or a directory")
-    verify.add_argument("--snapshot-date", metavar="YYYY-MM-DD", help="partition to check (default: the latest)")
+    verify.add_argument("source", metavar="LAKE", help="the lake: s3://bucket/prefix/ or a directory")
+    verify.add_argument(
+        "--run-id",
+        metavar="ID",
+        help="the run to check (AWS Batch's array job id, or an ECS task ARN or id); default: the day's run",
+    )
+    verify.add_argument("--snapshot-date", metavar="YYYY-MM-DD", help="the day to check (default: today, UTC)")
     verify.add_argument(
         "--shards",
         type=positive_int,
         metavar="N",
-        help="the shard count the run must have (1: unsharded); default: the latest run manifest's",
+        help="the shard count the run must have (1: unsharded); default: what its shards recorded",
     )
-    verify.add_argument(
-        "--no-marker", action="store_true", help="do not write _manifests/snapshot_date=D/_COMPLETE.json"
-    )
+    verify.add_argument("--no-record", action="store_true", help="do not commit the verdict to the verifications table")
+    _database_flag(verify)
     _log_flags(verify)
+
+
+def _maintain_flags(maintain: argparse.ArgumentParser) -> None:
+    maintain.add_argument("source", metavar="LAKE", help="the lake: s3://bucket/prefix/ or a directory")
+    maintain.add_argument(
+        "--keep-days",
+        type=positive_int,
+        metavar="N",
+        help="delete (in a new snapshot) the rows of days older than N days; default: keep every day",
+    )
+    maintain.add_argument(
+        "--expire-snapshots-days",
+        type=positive_int,
+        default=7,
+        metavar="N",
+        help="expire Iceberg snapshots older than N days, the current one always kept (default 7): time travel "
+        "reaches back that far",
+    )
+    _database_flag(maintain)
+    _log_flags(maintain)
+
+
+def _import_flags(command: argparse.ArgumentParser) -> None:
+    command.add_argument("source", metavar="PREFIX", help="the older layout: s3://bucket/prefix/ or a directory")
+    command.add_argument("--into", required=True, metavar="LAKE", help="the lake: s3://bucket/prefix/ or a directory")
+    _database_flag(command)
+    _log_flags(command)
 
 
 _FLAGS = {
@@ -234,4 +296,6 @@ _FLAGS = {
     "report": _report_flags,
     "diff": _diff_flags,
     "verify": _verify_flags,
+    "maintain": _maintain_flags,
+    "import": _import_flags,
 }

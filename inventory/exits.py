@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from botocore import exceptions as boto_errors
 
+from inventory.contract.status import Status
 from inventory.errors import (
     ConfigError,
     CredentialsError,
@@ -22,20 +23,19 @@ from inventory.errors import (
     OutputError,
     SnapshotError,
 )
-from inventory.output.status import Status
 
 if TYPE_CHECKING:
     from inventory.job.collect import TargetResult
 
 
 class ExitCode(IntEnum):
-    OK = 0  # every target ok or skipped (verify: the partition is complete)
+    OK = 0  # every target ok or skipped (verify: the run is complete, no target failed)
     PARTIAL = 1  # some targets failed; the inventory of the rest was written (demo: its check failed)
     USAGE = 2  # bad config, flags, unreadable input or unwritable destination; nothing written
     ENVIRONMENT = 3  # the hub's credentials or region are unusable, or the organization cannot be listed
     GATE = 4  # a gate tripped: `report --fail-on STATUS` or `diff --fail-on-change` (the output is still written)
     INTERNAL = 5  # an unexpected crash (a bug): one line on stderr, the traceback with --log-level debug
-    INCOMPLETE = 6  # `verify`: the partition does not hold one complete run (one line per problem)
+    INCOMPLETE = 6  # `verify`: the run is incomplete or nothing was committed (one line per problem)
     INTERRUPTED = 130  # SIGINT (Ctrl-C); nothing written
     TERMINATED = 143  # SIGTERM (ECS stopping the task); nothing written
 
@@ -46,13 +46,13 @@ class ExitCode(IntEnum):
 
 
 _MEANINGS = {
-    "OK": "every target ok or skipped (verify: the partition is one complete run)",
-    "PARTIAL": "some targets failed; the rest and the status file were written (demo: its check failed)",
+    "OK": "every target ok or skipped (verify: the run is complete, no target failed)",
+    "PARTIAL": "some targets failed; the rest and the status were written (verify: complete, targets failed)",
     "USAGE": "bad config, flag, environment variable or output; nothing written",
     "ENVIRONMENT": "hub credentials, profile or region unusable, or the organization not listable",
     "GATE": "a gate tripped (report --fail-on, diff --fail-on-change); output written",
     "INTERNAL": "an unexpected crash (a bug): one line; the traceback with --log-level debug",
-    "INCOMPLETE": "verify: the partition is not one complete run (a shard missing, a mix, ...); no marker",
+    "INCOMPLETE": "verify: the run is incomplete (a shard missing, a mix, ...) or nothing was committed",
     "INTERRUPTED": "interrupted (SIGINT); nothing written",
     "TERMINATED": "terminated (SIGTERM); nothing written",
 }
@@ -99,9 +99,10 @@ def for_demo(problems: Sequence[str]) -> ExitCode:
     return ExitCode.PARTIAL if problems else ExitCode.OK
 
 
-def for_verify(complete: bool) -> ExitCode:
-    """`verify`: 0 when the partition holds one complete run, 6 when it does not."""
-    return ExitCode.OK if complete else ExitCode.INCOMPLETE
+def for_verify(verdict: str) -> ExitCode:
+    """`verify` (contract/current.py's Verdict): 0 complete, 1 complete but some targets failed, 6 incomplete
+    or missing (nothing committed)."""
+    return {"complete": ExitCode.OK, "complete_with_failures": ExitCode.PARTIAL}.get(verdict, ExitCode.INCOMPLETE)
 
 
 def for_gate(tripped: bool) -> ExitCode:

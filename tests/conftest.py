@@ -31,7 +31,7 @@ from inventory.job.collect import TargetResult
 from inventory.job.config import RunConfig, parse_config
 from inventory.job.pipeline import JobOptions, run_job
 from inventory.job.summary import RunSummary
-from inventory.output.layout import Format
+from inventory.contract.layout import Format
 
 HUB_ACCOUNT = "123456789012"  # moto's default account: the "testing" keys act as the hub
 JOB_ROLE = "CrossAccountListFunctionsRole"

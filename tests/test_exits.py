@@ -15,7 +15,7 @@ from inventory import errors
 from inventory.exits import BY_ERROR, ExitCode, for_demo, for_error, for_gate, for_run, for_signal, for_verify
 from inventory.job.collect import TargetResult
 from inventory.job.targets import Account, Target
-from inventory.output.status import Status
+from inventory.contract.status import Status
 
 PACKAGE = Path(inventory.__file__).parent
 

@@ -18,7 +18,7 @@ import pyarrow as pa
 import pytest
 import yaml
 
-from inventory.output.schema import INVENTORY_SCHEMA, STATUS_SCHEMA
+from inventory.contract.schema import INVENTORY_SCHEMA, STATUS_SCHEMA
 
 INFRA = Path(__file__).resolve().parent.parent / "infra"
 HUB = INFRA / "hub" / "template.yaml"

@@ -18,6 +18,8 @@ from pathlib import Path
 import pyarrow as pa
 
 from inventory.aws.credentials import ClientFactory, lambda_regions
+from inventory.contract.layout import Format, status_name
+from inventory.contract.status import Status
 from inventory.demo.emulator import Behaviour, Emulator
 from inventory.demo.emulator_extras import ENRICH_OPERATIONS
 from inventory.demo.org import DENIED_ACCOUNT, DISABLED, NIGHT_TWO_CHANGES, demo_org
@@ -26,9 +28,7 @@ from inventory.job.collect import TargetResult
 from inventory.job.config import load_config
 from inventory.job.pipeline import JobOptions, run_job
 from inventory.job.summary import render_summary
-from inventory.output.layout import Format, status_name
-from inventory.output.snapshot import load_snapshot
-from inventory.output.status import Status
+from inventory.readers.snapshot import load_snapshot
 
 HUB_ACCOUNT = "123456789012"  # moto's default account: the hub's own credentials act as it
 JOB_ROLE = "CrossAccountListFunctionsRole"

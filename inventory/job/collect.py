@@ -32,12 +32,12 @@ from inventory.aws.optin import is_opt_in
 from inventory.aws.ratelimit import Pacer
 from inventory.aws.regions import EnabledRegions, RegionsUnknown
 from inventory.aws.retry import Fault, FaultError, FaultKind, RetryPolicy, classify
+from inventory.contract.enriched import EnrichmentLike
+from inventory.contract.items import InvalidItem
+from inventory.contract.staged import staged_batch
+from inventory.contract.status import Status
 from inventory.job.staging import Stager
 from inventory.job.targets import Target
-from inventory.output.enriched import EnrichmentLike
-from inventory.output.items import InvalidItem
-from inventory.output.staged import staged_batch
-from inventory.output.status import Status
 from inventory.redact import clean
 
 CHUNK_FUNCTIONS = 1000  # raw items held per listing before they are staged (compact Arrow)

@@ -26,10 +26,10 @@ from inventory.aws.policy import evaluate_policy
 from inventory.aws.ratelimit import Pacer
 from inventory.aws.retry import Fault, FaultError, FaultKind, RetryPolicy, classify
 from inventory.aws.signed import SignedHttp
+from inventory.contract.staged import function_names
+from inventory.contract.status import Status
 from inventory.job.collect import TargetResult
 from inventory.job.targets import Target
-from inventory.output.staged import function_names
-from inventory.output.status import Status
 from inventory.redact import clean
 
 T = TypeVar("T")

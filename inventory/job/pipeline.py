@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from inventory.aws.credentials import AccountCredentials, ClientFactory, lambda_regions
 from inventory.aws.lambda_api import LambdaLister
@@ -22,6 +23,13 @@ from inventory.aws.organization import OrgAccount, active, list_organization_acc
 from inventory.aws.ratelimit import Pacer
 from inventory.aws.regions import EnabledRegions
 from inventory.aws.retry import RetryPolicy
+from inventory.contract.columns import ENRICHMENTS
+from inventory.contract.lake import Lake
+from inventory.contract.layout import Format
+from inventory.contract.record import RunInfo, build_record
+from inventory.contract.rows import RowBuffer
+from inventory.contract.schema import STATUS_SCHEMA
+from inventory.contract.status import Status, status_table
 from inventory.job.collect import Collector, TargetResult
 from inventory.job.config import RunConfig
 from inventory.job.enrich import Enricher
@@ -30,14 +38,11 @@ from inventory.job.staging import Stager
 from inventory.job.summary import RunSummary, summarise
 from inventory.job.targets import Shard, Target, build_targets
 from inventory.logs import Progress
-from inventory.output.columns import ENRICHMENTS
-from inventory.output.destination import resolve_destination
-from inventory.output.layout import Format
-from inventory.output.manifest import RunInfo, build_manifest
-from inventory.output.rows import RowBuffer
-from inventory.output.schema import STATUS_SCHEMA
-from inventory.output.sink import RunSink, open_sink
-from inventory.output.status import Status, status_table
+from inventory.writers.destination import Destination, lake_output, location_text, resolve_destination
+from inventory.writers.sink import RunSink, open_sink
+
+if TYPE_CHECKING:
+    from inventory.writers.lake import LakeSink
 
 STS_THREADS = 16  # AssumeRole runs through botocore in threads: one per account per hour, so a few suffice
 log = logging.getLogger(__name__)
@@ -50,8 +55,10 @@ class JobOptions:
     fmt: Format | None
     max_workers: int
     live_progress: bool = False
-    partitioned: bool = False  # a local directory in the S3 layout (snapshot_date=YYYY-MM-DD/...)
+    lake: bool = False  # a local directory is a lake (s3://bucket/prefix/ always is)
     shard: Shard | None = None
+    run_id: str | None = None  # shared by the shards of one run (AWS Batch's array job id); None: a new one
+    database: str | None = None  # the lake's Glue database / namespace (None: contract/lake.py's default)
 
 
 def run_job(options: JobOptions, clients: ClientFactory) -> tuple[RunSummary, list[TargetResult]]:
@@ -65,19 +72,19 @@ def run_job(options: JobOptions, clients: ClientFactory) -> tuple[RunSummary, li
 def _run_job(options: JobOptions, clients: ClientFactory) -> tuple[RunSummary, list[TargetResult]]:
     config = options.config
     shard = (options.shard.index, options.shard.count) if options.shard else None
-    info = RunInfo.start(config, shard)
-    destination = resolve_destination(options.output, options.fmt, options.partitioned, info.snapshot_date, shard)
+    info = RunInfo.start(config, shard, run_id=options.run_id)
+    lake = lake_output(options.output, options.fmt, options.lake, options.database)
+    destination = None if lake is not None else resolve_destination(options.output, options.fmt, shard)
     clients.require_hub_credentials()  # reads the local credential chain; no AWS API call
     clients.use_timeouts(config.timeouts.connect_seconds, config.timeouts.read_seconds)
     retry = config.retry
     policy = RetryPolicy(retry.max_attempts, float(retry.base_delay), float(retry.max_delay))
     hub_region = config.sts_region or clients.region or "us-east-1"
-    s3 = clients.client("s3", clients.region or "us-east-1") if destination.bucket else None
-    sink = open_sink(destination, STATUS_SCHEMA, s3=s3, policy=policy)
+    sink = _open(lake, destination, clients, policy, info)
     try:
         results, assume_calls = _collect(options, clients, policy, hub_region, info=info, sink=sink)
-        finished = datetime.now(UTC)
-        sink.commit(status_table(results, info.started_at), build_manifest(info, results, destination, finished))
+        record = build_record(info, results, _outputs(lake, destination), datetime.now(UTC))
+        sink.commit(status_table(results, info.started_at), record)
     except BaseException:
         sink.abort()
         raise
@@ -85,15 +92,46 @@ def _run_job(options: JobOptions, clients: ClientFactory) -> tuple[RunSummary, l
         results,
         assume_role_calls=assume_calls,
         duration_s=(datetime.now(UTC) - info.started_at).total_seconds(),  # uploads included
-        output=str(sink.path),
-        status_output=str(sink.status_path),
-        manifest_output=str(destination.manifest),
+        output=str(destination.inventory) if destination else f"{lake} (run {info.run_id})",
+        status_output=str(destination.status) if destination else None,
+        manifest_output=str(destination.manifest) if destination else None,
     )
     return summary, results
 
 
+def _open(
+    lake: Lake | None, destination: Destination | None, clients: ClientFactory, policy: RetryPolicy, info: RunInfo
+) -> RunSink | LakeSink:
+    """The run's sink, checked and opened before any call to a member account."""
+    if lake is not None:
+        from inventory.writers.lake import open_lake_sink  # noqa: PLC0415 - pyiceberg only for a lake
+
+        return open_lake_sink(lake, info)
+    assert destination is not None
+    s3 = clients.client("s3", clients.region or "us-east-1") if destination.bucket else None
+    return open_sink(destination, STATUS_SCHEMA, s3=s3, policy=policy)
+
+
+def _outputs(lake: Lake | None, destination: Destination | None) -> dict[str, str]:
+    """Where the run wrote, as its record says."""
+    if lake is not None:
+        return {"format": "iceberg", "lake": lake.location, "database": lake.database}
+    assert destination is not None
+    return {
+        "format": destination.fmt.value,
+        "inventory": location_text(destination.inventory),
+        "status": location_text(destination.status),
+    }
+
+
 def _collect(
-    options: JobOptions, clients: ClientFactory, policy: RetryPolicy, hub_region: str, *, info: RunInfo, sink: RunSink
+    options: JobOptions,
+    clients: ClientFactory,
+    policy: RetryPolicy,
+    hub_region: str,
+    *,
+    info: RunInfo,
+    sink: RunSink | LakeSink,
 ) -> tuple[list[TargetResult], int]:
     """Discover the targets, list them all, stream their rows to the sink; the results and AssumeRole count."""
     config = options.config

@@ -16,7 +16,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from inventory.output.staged import staged_batch
+from inventory.contract.staged import staged_batch
 
 WINDOW_S = 0.02  # how long a finished listing waits for others (its slot stays taken meanwhile)
 MAX_ITEMS = 2000  # staged at once when this many items wait

@@ -7,8 +7,8 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from inventory.contract.status import Status, enrichment_counts
 from inventory.job.collect import TargetResult
-from inventory.output.status import Status, enrichment_counts
 
 _FAILURES_SHOWN = 10
 
@@ -25,7 +25,7 @@ class RunSummary:
     assume_role_calls: int
     duration_s: float
     output: str  # a path or an s3:// URL
-    status_output: str
+    status_output: str | None = None  # None for a lake: the status rows are its targets table
     manifest_output: str | None = None
 
 
@@ -35,7 +35,7 @@ def summarise(
     assume_role_calls: int,
     duration_s: float,
     output: str,
-    status_output: str,
+    status_output: str | None = None,
     manifest_output: str | None = None,
 ) -> RunSummary:
     counts = Counter(r.status for r in results)
@@ -62,10 +62,8 @@ def render_summary(summary: RunSummary, results: Sequence[TargetResult]) -> str:
         f"  targets  {summary.targets}: {summary.ok} ok, {summary.skipped} skipped, {summary.failed} failed",
         f"  calls    {summary.assume_role_calls} AssumeRole, {summary.retries} retries",
         f"  written  {summary.output}",
-        f"           {summary.status_output}",
     ]
-    if summary.manifest_output:
-        lines.append(f"           {summary.manifest_output}")
+    lines.extend(f"           {extra}" for extra in (summary.status_output, summary.manifest_output) if extra)
     lines.extend(_enrichment_lines(results))
     not_ok = [r for r in results if r.status is not Status.OK]
     for r in sorted(not_ok, key=lambda r: (r.status.value, r.target.label))[:_FAILURES_SHOWN]:

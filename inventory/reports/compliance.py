@@ -22,7 +22,7 @@ from datetime import date, timedelta
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from inventory.output.snapshot import Snapshot
+from inventory.readers.snapshot import Snapshot
 from inventory.reports.coverage import AccountRegion, Reading, ReportCoverage, listing_coverage, reading
 from inventory.reports.exposure import Exposure, exposure_of, public_label
 from inventory.reports.lifecycle import Lifecycle, RuntimeCatalog

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 
-from inventory.output.status import Status
+from inventory.contract.status import Status
 from inventory.reports.compliance import AffectedFunction, ComplianceReport
 from inventory.reports.compliance_groups import STATUSES, count_sections, day
 from inventory.reports.document import (

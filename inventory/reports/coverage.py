@@ -19,9 +19,9 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from inventory.output.columns import ENRICHED_COLUMN
-from inventory.output.snapshot import Snapshot
-from inventory.output.status import Status
+from inventory.contract.columns import ENRICHED_COLUMN
+from inventory.contract.status import Status
+from inventory.readers.snapshot import Snapshot
 
 
 @dataclass(frozen=True)

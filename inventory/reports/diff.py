@@ -31,8 +31,8 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from inventory.output.snapshot import Snapshot
-from inventory.output.status import Status
+from inventory.contract.status import Status
+from inventory.readers.snapshot import Snapshot
 
 _LISTS = ("architectures", "layer_arns", "environment_variable_names")
 # Added with the model-coverage columns (issue 12): compared only when both snapshots have the column (an

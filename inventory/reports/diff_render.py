@@ -13,8 +13,8 @@ from enum import StrEnum
 
 import pyarrow.compute as pc
 
-from inventory.output.snapshot import Snapshot
-from inventory.output.status import Status
+from inventory.contract.status import Status
+from inventory.readers.snapshot import Snapshot
 from inventory.reports.diff import COMPARED_FIELDS, AccountCounts, Category, Diff, FunctionChange, UnknownTarget
 from inventory.reports.document import Cell, Document, Section, Table, render_html, render_markdown, table_csv
 

@@ -22,9 +22,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from inventory.contract.csvsafe import escape
 from inventory.errors import ConfigError, OutputError
-from inventory.output.csvsafe import escape
-from inventory.output.tempfiles import write_atomic
+from inventory.writers.tempfiles import write_atomic
 
 __all__ = [
     "Cell",

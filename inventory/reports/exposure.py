@@ -16,7 +16,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from inventory.output.snapshot import Snapshot
+from inventory.readers.snapshot import Snapshot
 from inventory.reports.coverage import AccountRegion, Reading, contains, enable_hint, read_mask, reading
 from inventory.reports.document import Cell, Section, Table
 

@@ -22,7 +22,7 @@ from conftest import config_dict, console_script, job_role_arn, seed_members, su
 from inventory.demo.emulator import Emulator
 from inventory.demo.seed import FunctionSpec, MemberSpec, Seeded
 from inventory.exits import ExitCode
-from inventory.output.schema import INVENTORY_SCHEMA, STATUS_SCHEMA
+from inventory.contract.schema import INVENTORY_SCHEMA, STATUS_SCHEMA
 
 # Account ids used only by this module.
 MAIN, SIDE, DENIED = "240000000001", "240000000002", "240000000003"

@@ -36,7 +36,7 @@ import json, sys
 from pathlib import Path
 from inventory.demo.run import DemoOptions, run_demo
 from inventory.exits import for_demo
-from inventory.output.destination import Format
+from inventory.writers.destination import Format
 output, night = Path(sys.argv[1]), int(sys.argv[2])
 outcome = run_demo(DemoOptions(output / "inventory.parquet", Format.PARQUET, night), False)
 statuses = sorted([r.target.account.account_id, r.target.region, r.status.value] for r in outcome.results)

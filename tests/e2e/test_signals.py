@@ -33,10 +33,10 @@ from inventory.demo.emulator import Emulator
 from inventory.demo.seed import FunctionSpec, MemberSpec, Seeded
 from inventory.exits import for_signal
 from inventory.job.targets import Account, Target
-from inventory.output.destination import resolve_destination
-from inventory.output.schema import STATUS_SCHEMA, function_batch
-from inventory.output.sink import RunSink
-from inventory.output.stores import S3Store
+from inventory.writers.destination import resolve_destination
+from inventory.contract.schema import STATUS_SCHEMA, function_batch
+from inventory.writers.sink import RunSink
+from inventory.writers.stores import S3Store
 from inventory.signals import Stopped, stop_on_signals
 
 # Account ids used only by this module.

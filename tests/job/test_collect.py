@@ -23,9 +23,9 @@ from inventory.demo.seed import FunctionSpec, MemberSpec, Seeded
 from inventory.job.collect import Collector, TargetResult
 from inventory.job.config import RunConfig
 from inventory.job.targets import Target, build_targets
-from inventory.output.rows import inventory_batch
-from inventory.output.schema import INVENTORY_SCHEMA
-from inventory.output.status import Status
+from inventory.contract.rows import inventory_batch
+from inventory.contract.schema import INVENTORY_SCHEMA
+from inventory.contract.status import Status
 
 # Account ids used only by this module.
 HEAVY = "220000000001"  # 120 functions in us-east-1: three pages of 50/50/20

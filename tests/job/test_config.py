@@ -26,7 +26,7 @@ from inventory.job.config import (
     with_enrich,
     yaml_path,
 )
-from inventory.output.columns import ENRICHMENTS
+from inventory.contract.columns import ENRICHMENTS
 
 REGIONS = lambda_regions()
 EXAMPLE = Path(__file__).resolve().parent.parent.parent / "config" / "accounts.yaml"

@@ -25,10 +25,10 @@ from inventory.demo.emulator import Emulator
 from inventory.job.collect import TargetResult
 from inventory.job.enrich import Enricher, EnrichmentOutcome
 from inventory.job.targets import Target, build_targets
-from inventory.output.rows import inventory_batch
-from inventory.output.schema import INVENTORY_SCHEMA
-from inventory.output.staged import staged_batch
-from inventory.output.status import Status
+from inventory.contract.rows import inventory_batch
+from inventory.contract.schema import INVENTORY_SCHEMA
+from inventory.contract.staged import staged_batch
+from inventory.contract.status import Status
 
 ACCOUNT = "230000000001"
 REGION = "eu-west-1"

@@ -18,9 +18,9 @@ from conftest import REGIONS, job_role_arn, make_config, run_inventory, seed_mem
 from inventory.demo.emulator import Emulator
 from inventory.demo.seed import FunctionSpec, MemberSpec, Seeded
 from inventory.exits import ExitCode, for_run
-from inventory.output.layout import Format
-from inventory.output.schema import INVENTORY_SCHEMA, STATUS_SCHEMA
-from inventory.output.status import Status
+from inventory.contract.layout import Format
+from inventory.contract.schema import INVENTORY_SCHEMA, STATUS_SCHEMA
+from inventory.contract.status import Status
 
 # Account ids used only by this module.
 PROD, DEV, DATA, LEGACY, EDGE = (f"23000000000{i}" for i in range(1, 6))

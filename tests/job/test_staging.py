@@ -11,8 +11,8 @@ import pyarrow as pa
 import pytest
 
 from inventory.job.staging import Stager
-from inventory.output.items import InvalidItem
-from inventory.output.staged import staged_batch
+from inventory.contract.items import InvalidItem
+from inventory.contract.staged import staged_batch
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 

@@ -9,7 +9,7 @@ from inventory.job.collect import TargetResult
 from inventory.job.enrich import EnrichmentOutcome
 from inventory.job.summary import RunSummary, render_summary, summarise
 from inventory.job.targets import Account, Target
-from inventory.output.status import Status
+from inventory.contract.status import Status
 
 OUT = Path("out/inventory.parquet")
 STATUS_OUT = Path("out/inventory.status.parquet")

@@ -26,7 +26,7 @@ from support.inventories import (
     status_table,
 )
 
-from inventory.output.snapshot import Snapshot
+from inventory.readers.snapshot import Snapshot
 
 ENRICHMENTS = ("tags", "urls", "policy", "concurrency", "usage")
 NOT_READ: dict[str, Any] = {"tags": None, "url_auth_types": None, "public_invoke": None, "invoke_principals": None}

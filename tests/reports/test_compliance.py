@@ -34,8 +34,8 @@ from support.inventories import (
 )
 
 from inventory.exits import ExitCode
-from inventory.output.layout import Format
-from inventory.output.snapshot import Snapshot
+from inventory.contract.layout import Format
+from inventory.readers.snapshot import Snapshot
 from inventory.reports.compliance import (
     AFFECTED,
     ComplianceReport,

@@ -24,10 +24,10 @@ import pyarrow.parquet as pq
 import pytest
 from conftest import run_cli
 
-from inventory.output.columns import ADDED_COLUMNS
-from inventory.output.schema import INVENTORY_SCHEMA, STATUS_SCHEMA
-from inventory.output.sink import csv_ready
-from inventory.output.snapshot import load_snapshot
+from inventory.contract.columns import ADDED_COLUMNS
+from inventory.contract.schema import INVENTORY_SCHEMA, STATUS_SCHEMA
+from inventory.writers.sink import csv_ready
+from inventory.readers.snapshot import load_snapshot
 from inventory.reports.diff import COMPARED_FIELDS, Category, Diff, diff_snapshots
 from inventory.reports.diff_render import CSV_COLUMNS, DiffFormat, render_diff
 

@@ -31,8 +31,8 @@ from support.inventories import (
 )
 
 from inventory.errors import OutputError
-from inventory.output.csvsafe import unescape
-from inventory.output.snapshot import Snapshot
+from inventory.contract.csvsafe import unescape
+from inventory.readers.snapshot import Snapshot
 from inventory.reports.compliance import build_report
 from inventory.reports.compliance_render import render_report
 from inventory.reports.diff import diff_snapshots

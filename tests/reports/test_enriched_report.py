@@ -32,9 +32,9 @@ from support.inventories import (
     write_runtimes,
 )
 
-from inventory.output.csvsafe import unescape
-from inventory.output.layout import Format
-from inventory.output.snapshot import Snapshot, load_snapshot
+from inventory.contract.csvsafe import unescape
+from inventory.contract.layout import Format
+from inventory.readers.snapshot import Snapshot, load_snapshot
 from inventory.reports.compliance import ComplianceReport, build_report
 from inventory.reports.compliance_render import AFFECTED_COLUMNS, render_report
 from inventory.reports.owners import Grouping

@@ -22,7 +22,7 @@ from support.inventories import (
     status_table,
 )
 
-from inventory.output.snapshot import Snapshot
+from inventory.readers.snapshot import Snapshot
 from inventory.reports.compliance import ComplianceReport, build_report
 from inventory.reports.compliance_render import report_document
 from inventory.reports.document import Section

@@ -22,7 +22,7 @@ from support.inventories import (
 )
 
 from inventory.errors import ConfigError
-from inventory.output.snapshot import Snapshot
+from inventory.readers.snapshot import Snapshot
 from inventory.reports.compliance import ComplianceReport, build_report
 from inventory.reports.compliance_render import render_report, report_document
 from inventory.reports.owners import EMPTY_VALUE, TAGS_NOT_READ, UNTAGGED, Grouping, owner_column

@@ -15,11 +15,11 @@ from typing import Any
 import pyarrow as pa
 
 from inventory.aws.retry import RetryPolicy
-from inventory.output.destination import Destination, resolve_destination
-from inventory.output.layout import Format
-from inventory.output.schema import INVENTORY_SCHEMA, STATUS_SCHEMA
-from inventory.output.sink import open_sink
-from inventory.output.snapshot import Snapshot
+from inventory.writers.destination import Destination, resolve_destination
+from inventory.contract.layout import Format
+from inventory.contract.schema import INVENTORY_SCHEMA, STATUS_SCHEMA
+from inventory.writers.sink import open_sink
+from inventory.readers.snapshot import Snapshot
 from inventory.reports.lifecycle import RuntimeCatalog, load_catalog
 
 SNAPSHOT_TIME = datetime(2026, 11, 28, 3, 0, tzinfo=UTC)

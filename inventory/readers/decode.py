@@ -1,0 +1,102 @@
+"""A written inventory or status file (Parquet or CSV bytes) decoded back into exactly the schema's types.
+
+CSV's JSON-array columns become lists (of strings, or of objects for the list<struct> columns) again; an
+inventory written before a column was added reads with that column null. Used by snapshot.py.
+"""
+
+from __future__ import annotations
+
+import orjson
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+from inventory.contract.columns import ADDED_COLUMNS, ADDED_STATUS_COLUMNS
+from inventory.contract.layout import Format
+from inventory.contract.schema import INVENTORY_SCHEMA
+from inventory.errors import SnapshotError
+from inventory.redact import one_line
+
+
+def _read_parquet(data: bytes) -> pa.Table:
+    """One in-memory Parquet file, read by its file reader: not `pq.read_table`, whose dataset scanner runs
+    background threads that can still be alive when the interpreter exits; Arrow then aborts the process
+    ("terminate called without an active exception", apache/arrow#34314), after all the work is done. Seen
+    once at the end of `demo`, which reads back what it wrote."""
+    return pq.ParquetFile(pa.BufferReader(data)).read()
+
+
+def decode_table(data: bytes, fmt: Format, schema: pa.Schema, where: str, absent: set[str] | None = None) -> pa.Table:
+    """Parquet or CSV bytes -> a table of exactly `schema` (CSV's JSON-array columns back to lists). Columns
+    added to the inventory after the file was written are null, and their names go into `absent`."""
+    kind = "an inventory" if schema is INVENTORY_SCHEMA else "a status"
+    try:
+        table = _read_parquet(data) if fmt is Format.PARQUET else _read_csv(data, schema)
+    except (pa.ArrowException, OSError, ValueError) as err:
+        raise SnapshotError(f"{where}: not readable as {kind} {fmt.value} file: {one_line(str(err))}") from err
+    return conform(table, schema, where, absent)
+
+
+def conform(table: pa.Table, schema: pa.Schema, where: str, absent: set[str] | None = None) -> pa.Table:
+    """A table read back (a file, or a lake's rows) -> exactly `schema`: columns added since it was written
+    are null (or [] where the schema says never null), and their names go into `absent`."""
+    kind = "an inventory" if schema is INVENTORY_SCHEMA else "a status"
+    added = ADDED_COLUMNS if schema is INVENTORY_SCHEMA else ADDED_STATUS_COLUMNS
+    for name in sorted(added - set(table.column_names)):  # a file written before a column was added: null
+        field = schema.field(name)
+        filler = pa.array([[]] * table.num_rows, field.type) if not field.nullable else None
+        table = table.append_column(name, filler if filler is not None else pa.nulls(table.num_rows, field.type))
+        if absent is not None:
+            absent.add(name)
+    missing = [name for name in schema.names if name not in table.column_names]
+    if missing:
+        raise SnapshotError(f"{where}: not {kind} file: no column {', '.join(missing)}")
+    try:
+        return table.select(schema.names).cast(schema)
+    except (pa.ArrowException, ValueError) as err:
+        raise SnapshotError(f"{where}: not {kind} file: {one_line(str(err))}") from err
+
+
+def _read_csv(data: bytes, schema: pa.Schema) -> pa.Table:
+    lists = {field.name: field.type for field in schema if pa.types.is_list(field.type) or pa.types.is_map(field.type)}
+    types = {field.name: pa.string() if field.name in lists else field.type for field in schema}
+    # written by the job: null is an empty field, an empty string is "" (kept apart here)
+    options = pacsv.ConvertOptions(column_types=types, strings_can_be_null=True, quoted_strings_can_be_null=False)
+    table = pacsv.read_csv(pa.BufferReader(data), convert_options=options)
+    for index, name in enumerate(table.column_names):
+        if name in lists:
+            table = table.set_column(index, name, _json_lists(table.column(name), name, lists[name]))
+    return table
+
+
+def _json_lists(column: pa.ChunkedArray, name: str, kind: pa.DataType) -> pa.Array:
+    if pa.types.is_map(kind):
+        return _json_maps(column, name, kind)
+    strings = pa.types.is_string(kind.value_type)
+    values = []
+    for text in column.to_pylist():
+        try:
+            value = None if text is None else orjson.loads(text)
+        except orjson.JSONDecodeError:
+            value = text
+        if value is not None and not (
+            isinstance(value, list) and all(isinstance(v, str) if strings else isinstance(v, dict) for v in value)
+        ):
+            what = "strings" if strings else "objects"
+            raise ValueError(f"column {name}: {text[:40]!r} is not a JSON array of {what}")
+        values.append(value)
+    return pa.array(values, kind)  # objects: Arrow types their fields (a wrong type raises)
+
+
+def _json_maps(column: pa.ChunkedArray, name: str, kind: pa.DataType) -> pa.Array:
+    """A map<string, string> column written as JSON objects (`{"team": "payments"}`) back to a map."""
+    values: list[list[tuple[str, str]] | None] = []
+    for text in column.to_pylist():
+        try:
+            value = None if text is None else orjson.loads(text)
+        except orjson.JSONDecodeError:
+            value = text
+        if value is not None and not (isinstance(value, dict) and all(isinstance(v, str) for v in value.values())):
+            raise ValueError(f"column {name}: {text[:40]!r} is not a JSON object of strings")
+        values.append(None if value is None else list(value.items()))
+    return pa.array(values, kind)

@@ -1,0 +1,120 @@
+"""A lake read back: its runs (contract/record.py's RunRecord, rebuilt from the `runs` table), and one run's
+functions and status rows as a Snapshot for report and diff.
+
+Which run is a day's inventory is contract/current.py's rule, applied here and nowhere else in the readers;
+`run_id` reads any run instead (every run stays readable). Rows are read with Iceberg scans filtered on the
+partition (`snapshot_date`) and the run's write ids, so a reader never sees another run's rows, whatever
+was committed beside them.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import date
+from typing import TYPE_CHECKING
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from inventory.contract.current import ChosenRun, current_run, runs_of
+from inventory.contract.lake import FUNCTIONS, PARTITION_COLUMN, RUNS, TARGETS, Lake, open_catalog
+from inventory.contract.record import RecordError, RunRecord
+from inventory.contract.schema import INVENTORY_SCHEMA, STATUS_SCHEMA
+from inventory.errors import SnapshotError
+from inventory.readers.decode import conform
+from inventory.readers.snapshot import Snapshot
+from inventory.redact import one_line
+
+if TYPE_CHECKING:
+    from pyiceberg.table import Table
+
+
+class LakeReader:
+    """The tables of one lake, opened once."""
+
+    def __init__(self, lake: Lake) -> None:
+        self.lake = lake
+        self._tables: dict[str, Table] = {}
+
+    def table(self, name: str) -> Table:
+        if name not in self._tables:
+            self._tables[name] = self._load(name)
+        return self._tables[name]
+
+    def _load(self, name: str) -> Table:
+        from pyiceberg.exceptions import NoSuchNamespaceError, NoSuchTableError  # noqa: PLC0415 - a lake only
+
+        try:
+            return open_catalog(self.lake, create=False).load_table(self.lake.identifier(name))
+        except (NoSuchTableError, NoSuchNamespaceError) as err:
+            raise SnapshotError(f"{self.lake}: no lake here (no table {self.lake.identifier(name)})") from err
+        except SnapshotError:
+            raise
+        except Exception as err:
+            raise SnapshotError(
+                f"{self.lake}: cannot read the lake: {type(err).__name__}: {one_line(str(err))}"
+            ) from err
+
+    def records(self, day: date | None = None) -> list[RunRecord]:
+        """Every committed run record (of `day` only, when given)."""
+        scan = self.table(RUNS).scan(row_filter=_on(day)) if day else self.table(RUNS).scan()
+        records = []
+        for text in self._scan(scan, RUNS).column("record").to_pylist():
+            try:
+                records.append(RunRecord.from_json(json.loads(text or "null")))
+            except (RecordError, ValueError) as err:
+                raise SnapshotError(f"{self.lake}: a runs row is not a run record: {one_line(str(err))}") from err
+        return records
+
+    def rows(self, name: str, run: ChosenRun) -> pa.Table:
+        """The rows of `run` in the functions or targets table: its day's partition, its write ids."""
+        rows = self._scan(self.table(name).scan(row_filter=_on(run.snapshot_date)), name)
+        return rows.filter(pc.is_in(rows.column("write_id"), pa.array(sorted(run.write_ids), pa.string())))
+
+    def _scan(self, scan: object, name: str) -> pa.Table:
+        try:
+            table: pa.Table = scan.to_arrow()  # type: ignore[attr-defined]
+        except Exception as err:
+            raise SnapshotError(f"{self.lake}: cannot read {name}: {type(err).__name__}: {one_line(str(err))}") from err
+        return table
+
+
+def _on(day: date) -> str:
+    """An Iceberg row filter on one day's partition."""
+    return f"{PARTITION_COLUMN} = '{day.isoformat()}'"
+
+
+def choose_run(records: Sequence[RunRecord], day: date | None, run_id: str | None, where: str) -> ChosenRun:
+    """The run a reader reads: `run_id`'s, else the inventory of `day` (default: the latest day with a run)."""
+    if run_id is not None:
+        runs = [r for r in runs_of(records) if r.run_id == run_id and (day is None or r.snapshot_date == day)]
+        if not runs:
+            raise SnapshotError(f"{where}: no run {run_id}" + (f" on {day}" if day else "") + " committed")
+        return runs[0]
+    days = sorted({r.snapshot_date for r in records})
+    if not days:
+        raise SnapshotError(f"{where}: no run committed yet")
+    chosen = current_run(records, day or days[-1])
+    if chosen is None:
+        raise SnapshotError(f"{where}: no run committed on {day} (latest day is {days[-1]})")
+    return chosen
+
+
+def load_lake_snapshot(lake: Lake, day: date | None = None, run_id: str | None = None) -> Snapshot:
+    """One run of the lake (the day's inventory by the rule, or `run_id`) as a Snapshot."""
+    reader = LakeReader(lake)
+    where = str(lake)
+    run = choose_run(reader.records(day if run_id is None else None), day, run_id, where)
+    absent: set[str] = set()
+    functions = conform(reader.rows(FUNCTIONS, run), INVENTORY_SCHEMA, where, absent)
+    status = conform(reader.rows(TARGETS, run), STATUS_SCHEMA, where)
+    warnings = tuple(f"run {run.run_id} of {run.snapshot_date} is incomplete: {p}" for p in run.problems)
+    return Snapshot(
+        functions=functions,
+        status=status,
+        source=f"{lake.location} run {run.run_id}",
+        snapshot_date=run.snapshot_date,
+        warnings=warnings,
+        absent_columns=frozenset(absent),
+    )

@@ -1,0 +1,117 @@
+"""Read one inventory snapshot back: its functions and its status rows, typed as the job wrote them.
+
+A source is an inventory file (Parquet or CSV, local or `s3://bucket/key.parquet`), whose status file is
+beside it, or a lake (`s3://bucket/prefix/`, or a local directory holding an embedded catalog): one run of
+it, the day's inventory by contract/current.py's rule or the run asked for (readers/lake.py). S3 objects are
+downloaded into memory through a boto3 client (no s3fs; sources.py).
+
+Anything missing or unreadable (the file, its status, the lake, the day) is a SnapshotError of one line
+naming it; a source that cannot name a snapshot (empty, no bucket, a date with a single file) a ConfigError.
+A run of a lake that is not complete reads with one warning per problem on the Snapshot, the very lines
+`verify` prints.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from inventory.contract.lake import is_local_lake, lake_at
+from inventory.contract.layout import S3_SCHEME, SUFFIXES, Format, is_status_stem, partition_date, status_name
+from inventory.contract.schema import INVENTORY_SCHEMA, STATUS_SCHEMA
+from inventory.errors import ConfigError, SnapshotError
+from inventory.readers.decode import decode_table
+from inventory.readers.sources import Source, join, locate, split
+
+__all__ = ["Snapshot", "load_snapshot"]
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """One snapshot: every function row and every target's status, as INVENTORY_SCHEMA / STATUS_SCHEMA."""
+
+    functions: pa.Table  # INVENTORY_SCHEMA columns (typed; lists as lists even when read from CSV)
+    status: pa.Table  # STATUS_SCHEMA
+    source: str  # what was read (path/URL), for headers
+    snapshot_date: date | None  # the partition's date, or the date of the rows' snapshot_time
+    warnings: tuple[str, ...] = ()  # e.g. a shard missing from the partition: coverage is incomplete
+    absent_columns: frozenset[str] = frozenset()  # ADDED_COLUMNS a file was written without (read as null)
+
+
+def load_snapshot(
+    source: str,
+    snapshot_date: date | None = None,
+    *,
+    s3: Any = None,
+    fmt: Format | None = None,
+    run_id: str | None = None,
+    database: str | None = None,
+) -> Snapshot:
+    """Read an inventory file, or one run of a lake (the day's inventory, default the latest day; or `run_id`).
+
+    `s3` is a boto3 S3 client for an s3:// file (default: one from the standard AWS chain). `fmt` is a
+    single file's format when it was written under a name that does not say (default: from its name).
+    Raises SnapshotError (one line) when the source, its status or the run is missing or unreadable."""
+    if is_lake_source(source):
+        from inventory.readers.lake import load_lake_snapshot  # noqa: PLC0415 - pyiceberg only for a lake
+
+        return load_lake_snapshot(lake_at(source, database), snapshot_date, run_id)
+    store, path, is_file = locate(source, s3)
+    if not is_file:
+        hint = " (an older snapshot_date=D/ layout: add it to a lake with `lambda-inventory import`)"
+        raise SnapshotError(f"{source}: not an inventory file or a lake{hint if _hive(source) else ''}")
+    if snapshot_date is not None or run_id is not None:
+        raise ConfigError(f"{source}: is a single inventory file; a date or run id applies only to a lake")
+    return _load_file(store, path, source, fmt)
+
+
+def is_lake_source(source: str) -> bool:
+    """An s3:// prefix (not a table file's key), or a local directory holding an embedded lake."""
+    if source.startswith(S3_SCHEME):
+        return not source.lower().endswith(SUFFIXES)
+    return Path(source).is_dir() and is_local_lake(source)
+
+
+def _hive(source: str) -> bool:
+    path = Path(source)
+    return path.is_dir() and any(partition_date(p.name) for p in path.iterdir())
+
+
+def _load_file(store: Source, path: str, source: str, fmt: Format | None) -> Snapshot:
+    parent, name = split(path)
+    stem, fmt = posixpath.splitext(name)[0], fmt or Format.from_path(Path(name))
+    if is_status_stem(stem):
+        raise ConfigError(f"{source}: is a status file; give the inventory file beside it")
+    status_path = join(parent, status_name(stem, fmt))
+    absent: set[str] = set()
+    functions = _read(store, path, INVENTORY_SCHEMA, fmt, absent=absent)
+    status = _read(store, status_path, STATUS_SCHEMA, fmt, f" (the status file of {source})")
+    date_ = _rows_date(functions) or _rows_date(status)
+    return Snapshot(functions, status, source, date_, absent_columns=frozenset(absent))
+
+
+def _read(
+    store: Source,
+    path: str,
+    schema: pa.Schema,
+    fmt: Format | None = None,
+    what: str = "",
+    *,
+    absent: set[str] | None = None,
+) -> pa.Table:
+    try:
+        data = store.read(path)
+    except FileNotFoundError as err:
+        raise SnapshotError(f"{store.url(path)}: missing{what}") from err
+    return decode_table(data, fmt or Format.from_path(Path(path)), schema, store.url(path), absent)
+
+
+def _rows_date(table: pa.Table) -> date | None:
+    latest = pc.max(table.column("snapshot_time")).as_py() if table.num_rows else None
+    return latest.date() if latest is not None else None

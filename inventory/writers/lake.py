@@ -1,0 +1,225 @@
+"""The lake sink: a run (or one shard of it) appended to the lake's Iceberg tables, in its own commits.
+
+Opened before any AWS call to a member account: the catalog is reached, the namespace and the four tables
+are created when missing (contract/lake.py declares them) and a table missing a column this version writes
+gets it (Iceberg schema evolution: older rows read it as null). Rows stream to a local temporary Parquet
+file as targets finish, exactly as for a file output, so memory follows the work in flight.
+
+`commit` then makes three Iceberg commits, each atomic in the catalog (the metadata pointer moves or not):
+
+1. `functions`: the Parquet file copied into the table's data folder and added with `add_files` (no rewrite);
+2. `targets`: the status rows appended;
+3. `runs`: the run record appended, last: it is the run's commit point. Readers (contract/current.py's rule)
+   count a run only from its `runs` row, so a run killed before it leaves rows that no reader takes for
+   an inventory (Glue's orphan-file deletion or `maintain` removes files that no commit references).
+
+Nothing is ever deleted or overwritten: another run's rows stay as they were, and conflicting commits of
+concurrent shards are retried by pyiceberg (the tables' commit.retry.num-retries). Each commit runs with
+SIGTERM/SIGINT held (signals.deferred), so a signal lands between commits, never inside one.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import tempfile
+import uuid
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pyarrow as pa
+
+from inventory.contract.lake import (
+    COMMIT_RETRIES,
+    FUNCTIONS,
+    PARTITION_COLUMN,
+    RUN_COLUMNS,
+    RUNS,
+    TABLES,
+    TARGETS,
+    Lake,
+    open_catalog,
+    optional,
+)
+from inventory.contract.layout import Format
+from inventory.contract.record import RunInfo, RunRecord, render_manifest
+from inventory.contract.schema import INVENTORY_SCHEMA
+from inventory.errors import OutputError
+from inventory.redact import one_line
+from inventory.signals import deferred
+from inventory.writers.sink import ROW_GROUP_ROWS, TableFile
+
+if TYPE_CHECKING:
+    from pyiceberg.catalog import Catalog
+    from pyiceberg.table import Table
+
+log = logging.getLogger(__name__)
+
+
+def lake_failure(lake: Lake, what: str, err: Exception) -> OutputError:
+    """One line naming the lake and what failed (the library's message masked and cut)."""
+    return OutputError(f"{lake}: {what}: {type(err).__name__}: {one_line(str(err))}")
+
+
+def open_tables(lake: Lake, names: tuple[str, ...] = tuple(TABLES)) -> dict[str, Table]:
+    """The lake's tables, created (and evolved to this version's columns) where needed."""
+    catalog = open_catalog(lake, create=True)
+    try:
+        catalog.create_namespace_if_not_exists(lake.database)
+        return {name: _table(catalog, lake, name) for name in names}
+    except OutputError:
+        raise
+    except Exception as err:
+        raise lake_failure(lake, "cannot open the lake's tables", err) from err
+
+
+def _table(catalog: Catalog, lake: Lake, name: str) -> Table:
+    from pyiceberg.exceptions import TableAlreadyExistsError  # noqa: PLC0415 - pyiceberg only for a lake
+
+    schema = optional(TABLES[name])
+    identifier = lake.identifier(name)
+    if not catalog.table_exists(identifier):
+        try:
+            table = catalog.create_table(
+                identifier,
+                schema=schema,
+                location=lake.table_location(name),
+                properties={"commit.retry.num-retries": COMMIT_RETRIES, "format-version": "2"},
+            )
+            with table.update_spec() as spec:
+                spec.add_identity(PARTITION_COLUMN)
+            log.info("created the lake's table %s", identifier, extra={})
+        except TableAlreadyExistsError:  # another shard created it first
+            pass
+    table = catalog.load_table(identifier)
+    missing = [field.name for field in schema if field.name not in {f.name for f in table.schema().fields}]
+    if missing:
+        with table.update_schema() as update:
+            update.union_by_name(schema)
+        log.info("added column(s) %s to %s", ", ".join(missing), identifier, extra={})
+        table = catalog.load_table(identifier)
+    return table
+
+
+def run_columns(info: RunInfo, rows: int) -> list[pa.Array]:
+    """The five columns every functions and targets row of this write carries."""
+    index, count = info.shard or (0, 1)
+    values = (info.snapshot_date, info.run_id, info.write_id, index, count)
+    return [pa.repeat(pa.scalar(v, f.type), rows) for v, f in zip(values, RUN_COLUMNS, strict=True)]
+
+
+def runs_row(record: RunRecord) -> pa.Table:
+    """The `runs` table's row of a record (its JSON form in `record`)."""
+    counts = record.counts
+    row = {
+        PARTITION_COLUMN: record.snapshot_date,
+        "run_id": record.run_id,
+        "write_id": record.write_id,
+        "shard_index": record.shard_index,
+        "shard_count": record.shard_count,
+        "config_sha256": record.config_sha256,
+        "started_at": record.started_at,
+        "finished_at": record.finished_at,
+        **{k: getattr(counts, k) for k in ("targets", "accounts", "functions", "ok", "skipped", "failed")},
+        "version": record.versions.get("lambda-inventory", ""),
+        "record": render_manifest(record.to_json()).decode(),
+    }
+    return pa.Table.from_pylist([row], schema=TABLES[RUNS])
+
+
+class LakeSink:
+    """One run's (shard attempt's) rows, appended to the lake at `commit`; `abort` leaves the lake untouched."""
+
+    def __init__(self, lake: Lake, info: RunInfo, tables: Mapping[str, Table]) -> None:
+        self.lake = lake
+        self._info = info
+        self._tables = dict(tables)
+        schema = TABLES[FUNCTIONS]
+        self._file = TableFile(
+            Path(tempfile.gettempdir()) / f"{info.write_id}.parquet", _temp_dir(), schema, Format.PARQUET
+        )
+        self._pending: list[pa.RecordBatch] = []
+        self._pending_rows = 0
+        self.rows = 0
+
+    @property
+    def where(self) -> str:
+        return str(self.lake)
+
+    def write(self, batch: pa.RecordBatch) -> None:
+        """Buffer a few targets' rows (INVENTORY_SCHEMA); flush a row group once enough have arrived."""
+        if batch.num_rows == 0:
+            return
+        self._pending.append(batch)
+        self._pending_rows += batch.num_rows
+        self.rows += batch.num_rows
+        if self._pending_rows >= ROW_GROUP_ROWS:
+            self._flush()
+
+    def _flush(self) -> None:
+        if self._pending:
+            table = pa.Table.from_batches(self._pending, schema=INVENTORY_SCHEMA)
+            columns = [*table.columns, *run_columns(self._info, table.num_rows)]
+            self._file.write(pa.Table.from_arrays(columns, schema=TABLES[FUNCTIONS]))
+        self._pending, self._pending_rows = [], 0
+
+    def commit(self, status: pa.Table, record: RunRecord) -> None:
+        """Three commits: functions, targets, then the runs row. OutputError (one line) if one fails; the
+        commits made before it stay (they are not the day's inventory without the runs row)."""
+        self._flush()
+        local = self._file.finish()
+        try:
+            if self.rows:
+                self._commit(FUNCTIONS, "append the functions", lambda t: self._add_file(t, local))
+        finally:
+            local.unlink(missing_ok=True)
+        targets = pa.Table.from_arrays(
+            [*status.columns, *run_columns(self._info, status.num_rows)], schema=TABLES[TARGETS]
+        )
+        self._commit(TARGETS, "append the targets", lambda t: t.append(targets))
+        self._commit(RUNS, "append the run's record", lambda t: t.append(runs_row(record)))
+
+    def _add_file(self, table: Table, local: Path) -> None:
+        day = self._info.snapshot_date.isoformat()
+        path = f"{table.location()}/data/{PARTITION_COLUMN}={day}/{self._info.write_id}-{uuid.uuid4().hex}.parquet"
+        with local.open("rb") as source, table.io.new_output(path).create(overwrite=False) as target:
+            shutil.copyfileobj(source, target, 1 << 20)
+        table.add_files([path], check_duplicate_files=False)
+
+    def _commit(self, name: str, what: str, commit: Any) -> None:
+        _commit_to(self.lake, self._tables[name], what, commit)
+
+    def abort(self) -> None:
+        """Delete the temporary file. The lake is untouched unless a commit already landed."""
+        self._file.discard()
+
+
+def append_run(
+    lake: Lake, tables: Mapping[str, Table], functions: pa.Table, status: pa.Table, record: RunRecord
+) -> None:
+    """A whole run read from elsewhere (`import`): its functions (INVENTORY_SCHEMA), status rows and record
+    appended in three commits, the runs row last, as a run's own."""
+    info = RunInfo(record.run_id, record.started_at, record.config_sha256, record.shard, record.write_id)
+    for name, rows, what in ((FUNCTIONS, functions, "functions"), (TARGETS, status, "targets")):
+        table = pa.Table.from_arrays([*rows.columns, *run_columns(info, rows.num_rows)], schema=TABLES[name])
+        if table.num_rows:
+            _commit_to(lake, tables[name], f"append the {what}", lambda t, table=table: t.append(table))
+    _commit_to(lake, tables[RUNS], "append the run's record", lambda t: t.append(runs_row(record)))
+
+
+def _commit_to(lake: Lake, table: Table, what: str, commit: Any) -> None:
+    try:
+        with deferred():
+            commit(table)
+    except Exception as err:
+        raise lake_failure(lake, f"cannot {what}", err) from err
+
+
+def _temp_dir() -> Path:
+    return Path(tempfile.gettempdir())
+
+
+def open_lake_sink(lake: Lake, info: RunInfo) -> LakeSink:
+    """Reach the lake, create or evolve its tables, open the temporary file: before any member-account call."""
+    return LakeSink(lake, info, open_tables(lake))

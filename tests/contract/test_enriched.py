@@ -1,0 +1,179 @@
+"""Enrichment values on the rows (output/enriched.py, through output/rows.py's inventory_batch), and the
+enrichment columns and status through both file formats and back: typed, null kept apart from empty, an older
+file read with them null."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from support.inventories import PROD, function, functions_table, status, write_run
+
+from inventory.job.targets import Account, Target
+from inventory.contract.layout import Format
+from inventory.contract.rows import inventory_batch
+from inventory.contract.schema import INVENTORY_SCHEMA, STATUS_SCHEMA
+from inventory.readers.snapshot import load_snapshot
+from inventory.contract.staged import staged_batch
+from inventory.contract.status import Status
+
+SNAPSHOT = datetime(2026, 11, 30, 3, tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    name: str
+    status: Status
+    values: dict[str, dict[str, Any]] = field(default_factory=dict)
+    calls: int = 1
+    error_code: str | None = None
+    error_message: str | None = None
+
+
+@dataclass(frozen=True)
+class Part:
+    """One target's staged rows and enrichment outcomes, as job/collect.py's TargetResult carries them."""
+
+    target: Target
+    functions: tuple[pa.RecordBatch, ...]
+    enrichments: tuple[Outcome, ...] = ()
+
+
+def _part(*names_versions: tuple[str, str], region: str = "eu-west-1", outcomes: tuple[Outcome, ...] = ()) -> Part:
+    target = Target(Account("111111111111", "a", (), "arn:aws:iam::111111111111:role/r", None), region)
+    items = [{"FunctionName": name, "Version": version} for name, version in names_versions]
+    return Part(target, (staged_batch(items),), outcomes)
+
+
+def _enriched(*parts: Part) -> list[dict[str, Any]]:
+    return inventory_batch(parts, SNAPSHOT).to_pylist()
+
+
+def test_every_version_of_a_function_gets_its_values() -> None:
+    tags = Outcome("tags", Status.OK, {"tags": {"a": [("team", "x")], "b": []}})
+    concurrency = Outcome("concurrency", Status.OK, {"reserved_concurrency": {"a": 3, "b": None}})
+    rows = _enriched(_part(("a", "$LATEST"), ("a", "1"), ("b", "$LATEST"), outcomes=(tags, concurrency)))
+    assert [(r["function_name"], r["version"], r["tags"], r["reserved_concurrency"]) for r in rows] == [
+        ("a", "$LATEST", [("team", "x")], 3),
+        ("a", "1", [("team", "x")], 3),
+        ("b", "$LATEST", [], None),
+    ]
+    assert all(r["enriched"] == ["concurrency", "tags"] for r in rows)
+
+
+def test_a_failed_enrichment_sets_nothing() -> None:
+    failed = Outcome("policy", Status.FAILED, error_code="AccessDeniedException")
+    (row,) = _enriched(_part(("a", "$LATEST"), outcomes=(failed,)))
+    assert row["enriched"] == []
+    assert all(row[column] is None for column in ("tags", "url_auth_types", "public_invoke", "invoke_principals"))
+    urls = Outcome("urls", Status.OK, {"url_auth_types": {"a": ["NONE"]}})
+    (row,) = _enriched(_part(("a", "$LATEST"), outcomes=(failed, urls)))
+    assert (row["enriched"], row["url_auth_types"], row["public_invoke"], row["invoke_principals"]) == (
+        ["urls"],
+        ["NONE"],
+        None,
+        None,
+    )
+
+
+def test_an_ok_enrichment_without_a_functions_value_gives_empty_lists_not_null() -> None:
+    (row,) = _enriched(_part(("a", "$LATEST"), outcomes=(Outcome("tags", Status.OK, {"tags": {}}),)))
+    assert row["tags"] == []  # Arrow's map: read, none
+
+
+def test_targets_made_into_one_batch_keep_their_own_values() -> None:
+    """Rows of several targets are made at once: each keeps its target's columns and enrichments, even when
+    two targets have a function of the same name."""
+    tags = Outcome("tags", Status.OK, {"tags": {"a": [("team", "x")]}})
+    rows = _enriched(
+        _part(("a", "$LATEST"), ("b", "$LATEST"), region="us-east-1", outcomes=(tags,)),
+        _part(("a", "$LATEST"), region="eu-west-1"),  # not enriched
+        _part(region="eu-central-1", outcomes=(tags,)),  # no functions: no rows
+        _part(("a", "$LATEST"), region="ap-south-1", outcomes=(Outcome("tags", Status.OK, {"tags": {}}),)),
+    )
+    assert [(r["region"], r["function_name"], r["enriched"], r["tags"]) for r in rows] == [
+        ("us-east-1", "a", ["tags"], [("team", "x")]),
+        ("us-east-1", "b", ["tags"], []),
+        ("eu-west-1", "a", [], None),
+        ("ap-south-1", "a", ["tags"], []),
+    ]
+
+
+def _enriched_rows() -> list[dict[str, Any]]:
+    return [
+        function(
+            PROD,
+            "a",
+            enriched=["policy", "tags", "usage"],
+            tags=[("team", "=payments"), ("cost-centre", "42")],
+            public_invoke=True,
+            invoke_principals=["*"],
+            invocations_30d=0,
+            last_invocation_day=None,
+        ),
+        function(
+            PROD, "b", enriched=["tags", "usage"], tags=[], invocations_30d=12, last_invocation_day=date(2026, 11, 29)
+        ),
+        function(PROD, "c"),  # nothing read: every enrichment column null
+    ]
+
+
+def _status_rows() -> list[dict[str, Any]]:
+    element = {
+        "name": "policy",
+        "status": "failed",
+        "calls": 2,
+        "error_code": "AccessDeniedException",
+        "error_message": "no",
+    }
+    return [status(PROD, "eu-west-1", count=3, enrichments=[element])]
+
+
+@pytest.mark.parametrize("fmt", [Format.PARQUET, Format.CSV])
+def test_enrichment_columns_and_status_round_trip(tmp_path: Path, fmt: Format) -> None:
+    write_run(str(tmp_path), _enriched_rows(), _status_rows(), fmt=fmt)
+    snapshot = load_snapshot(str(tmp_path))
+    assert snapshot.functions.equals(functions_table(_enriched_rows()))
+    (row,) = snapshot.status.to_pylist()
+    assert row["enrichments"] == _status_rows()[0]["enrichments"]
+
+
+def test_csv_writes_tags_as_a_json_object(tmp_path: Path) -> None:
+    write_run(str(tmp_path), _enriched_rows(), _status_rows(), fmt=Format.CSV)
+    (data,) = tmp_path.glob("snapshot_date=*/*.csv")
+    text = data.read_text(encoding="utf-8")
+    assert '"{""team"": ""=payments"", ""cost-centre"": ""42""}"' in text  # a JSON object, not a formula cell
+
+
+def test_files_written_before_enrichments_read_them_as_null(tmp_path: Path) -> None:
+    write_run(str(tmp_path), _enriched_rows(), _status_rows())
+    (inventory,) = tmp_path.glob("snapshot_date=*/*.parquet")
+    (status_file,) = tmp_path.glob("_status/snapshot_date=*/*.parquet")
+    old_columns = [
+        f.name
+        for f in INVENTORY_SCHEMA
+        if f.name
+        not in (
+            "enriched",
+            "tags",
+            "url_auth_types",
+            "public_invoke",
+            "invoke_principals",
+            "reserved_concurrency",
+            "invocations_30d",
+            "last_invocation_day",
+        )
+    ]
+    pq.write_table(pq.read_table(inventory).select(old_columns), inventory)
+    pq.write_table(pq.read_table(status_file).drop_columns(["enrichments"]), status_file)
+    snapshot = load_snapshot(str(tmp_path))
+    assert snapshot.functions.schema.equals(INVENTORY_SCHEMA) and snapshot.status.schema.equals(STATUS_SCHEMA)
+    assert {"enriched", "tags", "invocations_30d"} <= snapshot.absent_columns
+    assert snapshot.functions.column("enriched").to_pylist() == [[], [], []]
+    assert snapshot.functions.column("tags").null_count == 3
+    assert snapshot.status.column("enrichments").to_pylist() == [None]
