@@ -18,6 +18,8 @@ from pathlib import Path
 import pyarrow as pa
 
 from inventory.aws.credentials import ClientFactory, lambda_regions
+from inventory.contract.current import Verdict
+from inventory.contract.lake import lake_at
 from inventory.contract.layout import Format, status_name
 from inventory.contract.status import Status
 from inventory.demo.emulator import Behaviour, Emulator
@@ -25,14 +27,16 @@ from inventory.demo.emulator_extras import ENRICH_OPERATIONS
 from inventory.demo.org import DENIED_ACCOUNT, DISABLED, NIGHT_TWO_CHANGES, demo_org
 from inventory.demo.seed import Seeded, seed
 from inventory.job.collect import TargetResult
-from inventory.job.config import load_config
+from inventory.job.config import RunConfig, load_config, with_enrich
 from inventory.job.pipeline import JobOptions, run_job
 from inventory.job.summary import render_summary
 from inventory.readers.snapshot import load_snapshot
+from inventory.readers.verify import verify_run
 
 HUB_ACCOUNT = "123456789012"  # moto's default account: the hub's own credentials act as it
 JOB_ROLE = "CrossAccountListFunctionsRole"
 DEMO_TARGETS = 12  # 4 accounts x 3 regions in demo/accounts.yaml
+LAKE_FOLDER = "lake"  # beside the demo's inventory file: the same night written to a local lake
 
 
 def _point_at(endpoint: str) -> None:
@@ -112,7 +116,31 @@ def run_demo(options: DemoOptions, live: bool) -> DemoOutcome:
             )
             print(render_summary(summary, listed))
             results = tuple(listed)
+            problems = check_demo(output, fmt, seeded, night)
+            problems.extend(_lake_night(config, output.parent / LAKE_FOLDER, workers, seeded, live))
+            return DemoOutcome(_report(problems, seeded), results)
     return DemoOutcome(_report(check_demo(output, fmt, seeded, night), seeded), results)
+
+
+def _lake_night(config: RunConfig, lake: Path, workers: int, seeded: Seeded, live: bool) -> list[str]:
+    """The same night into a local lake (Iceberg tables in an embedded catalog), listing only: read back as
+    `report` reads it and `verify`ed; the problems, as check_demo finds them."""
+    print(f"demo: the same night into the lake {lake}/ (Iceberg, embedded catalog; no enrichments)", flush=True)
+    listing_only = with_enrich(config, "none")
+    summary, listed = run_job(
+        JobOptions(listing_only, str(lake), None, workers, live, lake=True), ClientFactory.from_environment(workers)
+    )
+    print(render_summary(summary, listed))
+    snapshot = load_snapshot(str(lake))
+    problems = [f"lake: {p}" for p in check_listing(snapshot.functions, snapshot.status, seeded)]
+    for path in (p for p in lake.rglob("*") if p.is_file()):  # data, metadata, manifests, the catalog
+        data = path.read_bytes()
+        problems.extend(f"{path}: contains a secret value" for s in seeded.secrets if s.encode() in data)
+    finding = verify_run(lake_at(str(lake)))
+    print("\n".join(f"demo: verify: {line}" for line in finding.lines()))
+    if finding.verdict is not Verdict.COMPLETE_WITH_FAILURES:  # the denied account's targets fail
+        problems.append(f"lake: verify says {finding.verdict.value}, expected complete_with_failures")
+    return problems
 
 
 def _wait_for_job(endpoint: str, output: Path, config_text: str, timeout: float) -> bool:
@@ -177,7 +205,18 @@ def check_demo(output: Path, fmt: Format, seeded: Seeded, night: int = 1) -> lis
     """Compare the written files, read back as the reports read them (output/snapshot.py), with what was
     seeded; an empty list means correct to the last function."""
     snapshot = load_snapshot(str(output), fmt=fmt)
-    table, status = snapshot.functions, snapshot.status
+    table = snapshot.functions
+    problems = check_listing(table, snapshot.status, seeded)
+    for path in (output, output.with_name(status_name(output.stem, fmt))):
+        data = path.read_bytes()
+        problems.extend(f"{path}: contains a secret value" for s in seeded.secrets if s.encode() in data)
+    problems.extend(check_night(table, night))
+    problems.extend(check_enrichments(table, seeded))
+    return problems
+
+
+def check_listing(table: pa.Table, status: pa.Table, seeded: Seeded) -> list[str]:
+    """Every reachable function present, each target with its expected status, no secret in any cell."""
     found: dict[tuple[str, str], set[str]] = {}
     for account, region, arn in zip(
         *(table.column(c).to_pylist() for c in ("account_id", "region", "function_arn")), strict=True
@@ -200,13 +239,8 @@ def check_demo(output: Path, fmt: Format, seeded: Seeded, night: int = 1) -> lis
             problems.append(
                 f"{key}: expected {want.value} with {len(expected)} functions, got {got} with {len(found.get(key, ()))}"
             )
-    for path in (output, output.with_name(status_name(output.stem, fmt))):
-        data = path.read_bytes()
-        problems.extend(f"{path}: contains a secret value" for s in seeded.secrets if s.encode() in data)
     cells = " ".join(str(v) for column in table.columns for v in column.to_pylist())
     problems.extend("inventory: a cell contains a secret value" for s in seeded.secrets if s in cells)
-    problems.extend(check_night(table, night))
-    problems.extend(check_enrichments(table, seeded))
     return problems
 
 
