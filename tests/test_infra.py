@@ -1,24 +1,27 @@
 """The CloudFormation templates under infra/: read as data (no AWS, no network) and checked against the code.
 
-The Glue tables must describe exactly the Parquet the job writes (INVENTORY_SCHEMA / STATUS_SCHEMA), where the
-job writes it (s3://<bucket>/<prefix>/, status under _status/), and the IAM trust chain must stay as narrow as
-the README promises: the member role allows only lambda:ListFunctions by default, each of its switches adds
-exactly its read actions (account:ListRegions, one per enrichment), and it trusts only the hub's role; the hub's
-task role may assume only the member role, write only under the prefix, and list the organisation only when asked
-for.
+The hub declares the Glue database and no table: the job creates its Iceberg tables (inventory/contract/lake.py)
+on its first run, so the catalog's only copy of their schema is the code's. What the template does say must match
+the code: the Athena named query is current_inventory_sql() of inventory/contract/current.py, and the table
+optimizers cover exactly the lake's tables. The IAM trust chain must stay as narrow as the README promises: the
+member role allows only lambda:ListFunctions by default, each of its switches adds exactly its read actions
+(account:ListRegions, one per enrichment), and it trusts only the hub's role; the hub's task role may assume only
+the member role, write only under the prefix and never delete there, reach only its own Glue database, and list
+the organisation only when asked for.
 """
 
 from __future__ import annotations
 
 import functools
+import re
 from pathlib import Path
 from typing import Any
 
-import pyarrow as pa
 import pytest
 import yaml
 
-from inventory.contract.schema import INVENTORY_SCHEMA, STATUS_SCHEMA
+from inventory.contract.current import current_inventory_sql
+from inventory.contract.lake import DEFAULT_DATABASE, TABLES, VERIFICATIONS
 
 INFRA = Path(__file__).resolve().parent.parent / "infra"
 HUB = INFRA / "hub" / "template.yaml"
@@ -80,43 +83,6 @@ def inline_policies(role: dict[str, Any]) -> dict[str, tuple[str | None, dict[st
     return found
 
 
-# The job's Arrow types as Glue / Hive column types (what Athena reads the Parquet as).
-def glue_type(kind: pa.DataType) -> str:
-    if pa.types.is_list(kind):
-        return f"array<{glue_type(kind.value_type)}>"
-    if pa.types.is_struct(kind):
-        return "struct<" + ",".join(f"{field.name}:{glue_type(field.type)}" for field in kind) + ">"
-    if pa.types.is_map(kind):
-        return f"map<{glue_type(kind.key_type)},{glue_type(kind.item_type)}>"
-    if pa.types.is_date32(kind):
-        return "date"
-    scalar = {
-        pa.string(): "string",
-        pa.int64(): "bigint",
-        pa.int32(): "int",
-        pa.bool_(): "boolean",
-        pa.float64(): "double",
-    }
-    if pa.types.is_timestamp(kind):
-        return "timestamp"
-    return scalar[kind]
-
-
-def table(name: str) -> dict[str, Any]:
-    (found,) = (
-        res["Properties"]["TableInput"]
-        for res in resources(HUB, "AWS::Glue::Table").values()
-        if res["Properties"]["TableInput"]["Name"] == name
-    )
-    return found
-
-
-@pytest.mark.parametrize(("name", "schema"), [("inventory", INVENTORY_SCHEMA), ("inventory_status", STATUS_SCHEMA)])
-def test_glue_table_columns_are_the_parquet_schema_in_order(name: str, schema: pa.Schema) -> None:
-    columns = table(name)["StorageDescriptor"]["Columns"]
-    assert [(c["Name"], c["Type"]) for c in columns] == [(f.name, glue_type(f.type)) for f in schema]
-
-
 OUTPUT = "s3://${InventoryBucket}/${OutputPrefix}/"  # LAMBDA_INVENTORY_OUTPUT of the task
 
 
@@ -135,33 +101,6 @@ def allowed_actions(document: dict[str, Any]) -> dict[str, Any]:
         if statement["Effect"] == "Allow"
         for action in as_list(statement["Action"])
     }
-
-
-@pytest.mark.parametrize(("name", "folder"), [("inventory", ""), ("inventory_status", "_status/")])
-def test_glue_tables_are_parquet_with_projected_snapshot_date(name: str, folder: str) -> None:
-    spec = table(name)
-    assert spec["TableType"] == "EXTERNAL_TABLE"
-    assert spec["PartitionKeys"] == [{"Name": "snapshot_date", "Type": "string"}]
-    storage = spec["StorageDescriptor"]
-    assert storage["SerdeInfo"]["SerializationLibrary"] == "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe"
-    assert storage["InputFormat"].endswith("MapredParquetInputFormat")
-    params = spec["Parameters"]
-    assert params["projection.enabled"] == "true"
-    assert params["projection.snapshot_date.type"] == "date"
-    assert params["projection.snapshot_date.format"] == "yyyy-MM-dd"
-    assert params["projection.snapshot_date.range"] == "2024-01-01,NOW"
-    # The job writes <prefix>/snapshot_date=.../ (inventory) and <prefix>/_status/snapshot_date=.../ (status).
-    location = storage["Location"]["Fn::Sub"]
-    assert location == OUTPUT + folder
-    assert params["storage.location.template"]["Fn::Sub"] == location + "snapshot_date=${!snapshot_date}/"
-
-
-def test_status_and_manifests_are_never_read_as_inventory() -> None:
-    """Status files sit below the inventory table's location, so they must be outside its partitions and hidden."""
-    inventory = table("inventory")["Parameters"]["storage.location.template"]["Fn::Sub"]
-    status = table("inventory_status")["StorageDescriptor"]["Location"]["Fn::Sub"]
-    assert inventory == OUTPUT + "snapshot_date=${!snapshot_date}/"  # projected partitions: only these folders
-    assert status.removeprefix(OUTPUT).startswith("_")  # and Hive-style readers skip "_" paths
 
 
 def test_member_role_allows_only_list_functions() -> None:
@@ -309,24 +248,185 @@ def test_task_role_policies_and_which_are_conditional() -> None:
     policies = inline_policies(load(HUB)["Resources"]["TaskRole"])
     assert {name: condition for name, (condition, _) in policies.items()} == {
         "AssumeMemberRole": None,
-        "WriteInventorySnapshots": None,  # the job always writes to the stack's bucket
+        "WriteTheLake": None,  # the job always writes to the stack's bucket and database
         "DiscoverOrganizationAccounts": "DiscoverAccountsEnabled",
     }
 
 
-def test_task_role_writes_only_under_the_prefix_and_may_head_the_bucket() -> None:
-    (_, document) = inline_policies(load(HUB)["Resources"]["TaskRole"])["WriteInventorySnapshots"]
+GLUE_ARN = "arn:${AWS::Partition}:glue:${AWS::Region}:${AWS::AccountId}"
+CATALOG = {"Fn::Sub": f"{GLUE_ARN}:catalog"}
+DATABASE = {"Fn::Sub": f"{GLUE_ARN}:database/${{GlueDatabase}}"}
+EVERY_TABLE = {"Fn::Sub": f"{GLUE_ARN}:table/${{GlueDatabase}}/*"}
+LAKE_FILES = {"Fn::Sub": "${InventoryBucket.Arn}/${OutputPrefix}/*"}
+LIST_THE_PREFIX = {"StringLike": {"s3:prefix": [{"Fn::Sub": "${OutputPrefix}/*"}]}}
+
+
+def grants(role: str) -> dict[str, Any]:
+    """Action -> resource over every policy of a hub role, each action granted once."""
+    granted: dict[str, Any] = {}
+    for _, document in inline_policies(load(HUB)["Resources"][role]).values():
+        for action, resource in allowed_actions(document).items():
+            assert action not in granted, f"{role}: {action} is granted twice"
+            granted[action] = resource
+    return granted
+
+
+def test_task_role_writes_the_lake_under_the_prefix_and_deletes_nothing() -> None:
+    (_, document) = inline_policies(load(HUB)["Resources"]["TaskRole"])["WriteTheLake"]
     write = {s["Sid"]: s for s in statements(document)}
-    assert set(write) == {"WriteSnapshots", "CheckBucketAndListSnapshotPrefix"}
-    # Objects: <prefix>/* covers the inventory, _status/ and _manifests/ folders, and nothing outside.
-    # DeleteObject: superseding another shard layout's objects and the marker in the run's own partition.
-    assert sorted(write["WriteSnapshots"]["Action"]) == ["s3:AbortMultipartUpload", "s3:DeleteObject", "s3:PutObject"]
-    assert write["WriteSnapshots"]["Resource"] == {"Fn::Sub": "${InventoryBucket.Arn}/${OutputPrefix}/*"}
+    assert set(write) == {
+        "ReadAndWriteLakeFiles",
+        "CheckBucketAndListLakePrefix",
+        "ReadTheDatabase",
+        "CreateAndCommitTheTables",
+    }
+    # Objects: <prefix>/* holds every table's data and metadata files, and nothing outside. An Iceberg commit
+    # only adds files, so no DeleteObject: the job cannot lose a file a table references.
+    assert sorted(write["ReadAndWriteLakeFiles"]["Action"]) == [
+        "s3:AbortMultipartUpload",
+        "s3:GetObject",
+        "s3:PutObject",
+    ]
+    assert write["ReadAndWriteLakeFiles"]["Resource"] == LAKE_FILES
+    assert not [action for action in grants("TaskRole") if action.startswith("s3:Delete") or action == "s3:*"]
     # The job checks the bucket with one ListObjectsV2 under <prefix>/: s3:ListBucket, confined to the prefix.
-    check = write["CheckBucketAndListSnapshotPrefix"]
+    check = write["CheckBucketAndListLakePrefix"]
     assert check["Action"] == "s3:ListBucket"
     assert check["Resource"] == {"Fn::GetAtt": ["InventoryBucket", "Arn"]}
-    assert check["Condition"] == {"StringLike": {"s3:prefix": [{"Fn::Sub": "${OutputPrefix}/*"}]}}
+    assert check["Condition"] == LIST_THE_PREFIX
+
+
+def test_task_role_reaches_only_its_own_glue_database_and_deletes_no_table() -> None:
+    glue = {action: resource for action, resource in grants("TaskRole").items() if action.startswith("glue:")}
+    tables = [CATALOG, DATABASE, EVERY_TABLE]
+    assert glue == {
+        "glue:GetDatabase": [CATALOG, DATABASE],
+        # The code owns the tables' schema and partition spec (it evolves them: UpdateTable), so creating them
+        # on the first run (CreateTable, in this database only) adds little; AWS::Glue::Table cannot declare
+        # an Iceberg partition spec in any case.
+        "glue:GetTable": tables,
+        "glue:GetTables": tables,
+        "glue:CreateTable": tables,
+        "glue:UpdateTable": tables,
+    }
+    # ${GlueDatabase} is the database resource's name (its Ref), so the grants follow GlueDatabaseName.
+    assert load(HUB)["Resources"]["GlueDatabase"]["Properties"]["DatabaseInput"]["Name"] == {"Ref": "GlueDatabaseName"}
+    assert load(HUB)["Parameters"]["GlueDatabaseName"]["Default"] == DEFAULT_DATABASE
+
+
+def test_the_stack_declares_the_database_and_no_table() -> None:
+    """The job creates its Iceberg tables (pyiceberg create_table): no Hive table over the old layout remains."""
+    assert resources(HUB, "AWS::Glue::Table") == {}
+    assert set(resources(HUB, "AWS::Glue::Database")) == {"GlueDatabase"}
+    # Every table the code writes is named in the verify role and the optimizers below; these are they.
+    assert set(TABLES) == {"functions", "targets", "runs", "verifications"}
+
+
+def test_the_inventory_bucket_never_expires_an_object_a_table_may_reference() -> None:
+    rules = load(HUB)["Resources"]["InventoryBucket"]["Properties"]["LifecycleConfiguration"]["Rules"]
+    # No expiration of current objects at all (an Iceberg table references its files however old they are);
+    # only what the optimizers (or a person) deleted goes, as noncurrent versions, and stale uploads.
+    assert not [rule["Id"] for rule in rules if "ExpirationInDays" in rule or "ExpirationDate" in rule]
+    assert {rule["Id"] for rule in rules} == {"remove-noncurrent-versions", "abort-incomplete-uploads"}
+    (noncurrent,) = (rule for rule in rules if "NoncurrentVersionExpiration" in rule)
+    assert noncurrent["NoncurrentVersionExpiration"] == {"NoncurrentDays": {"Ref": "NoncurrentVersionRetentionDays"}}
+
+
+def test_the_athena_named_query_is_the_codes_current_inventory_sql() -> None:
+    """The saved query and report/diff/verify choose a day's run by one rule: the template holds the code's SQL."""
+    hub = load(HUB)
+    query = hub["Resources"]["CurrentInventoryQuery"]["Properties"]
+    assert query["Name"] == "lambda-inventory current inventory"
+    assert query["Database"] == {"Ref": "GlueDatabase"}
+    text = query["QueryString"]["Fn::Sub"]
+    # Fn::Sub substitutes only the database: any other "${" would be read as a reference (or need "${!").
+    assert set(re.findall(r"\$\{[^}]*\}", text)) == {"${GlueDatabaseName}"}
+    database = hub["Parameters"]["GlueDatabaseName"]["Default"]
+    assert text.replace("${GlueDatabaseName}", database) == current_inventory_sql(database)
+    assert text == current_inventory_sql("${GlueDatabaseName}")
+
+
+def test_verify_role_reads_the_lake_and_commits_only_the_verifications_table() -> None:
+    hub = load(HUB)
+    role = hub["Resources"]["VerifyRole"]
+    assert "Condition" not in role  # the ECS verify task (ShardCount 1) and the Batch verify job both use it
+    (name, (condition, document)), *others = inline_policies(role).items()
+    assert (name, condition, others) == ("VerifyRuns", None, [])
+    verifications = {"Fn::Sub": f"{GLUE_ARN}:table/${{GlueDatabase}}/{VERIFICATIONS}"}
+    assert allowed_actions(document) == {
+        "s3:GetObject": LAKE_FILES,
+        "s3:ListBucket": {"Fn::GetAtt": ["InventoryBucket", "Arn"]},
+        # Its commit's data and metadata files: the verifications table's location only.
+        "s3:PutObject": {"Fn::Sub": f"${{InventoryBucket.Arn}}/${{OutputPrefix}}/{VERIFICATIONS}/*"},
+        "glue:GetDatabase": [CATALOG, DATABASE],
+        "glue:GetTable": [CATALOG, DATABASE, EVERY_TABLE],
+        "glue:GetTables": [CATALOG, DATABASE, EVERY_TABLE],
+        # Commits to the verifications table only (created there if verify runs before the job ever did).
+        "glue:CreateTable": [CATALOG, DATABASE, verifications],
+        "glue:UpdateTable": [CATALOG, DATABASE, verifications],
+    }
+    (listing,) = [s for s in statements(document) if s["Action"] == "s3:ListBucket"]
+    assert listing["Condition"] == LIST_THE_PREFIX
+    # Trusted like the task role: ECS tasks of this account and region only.
+    task_trust = hub["Resources"]["TaskRole"]["Properties"]["AssumeRolePolicyDocument"]
+    assert role["Properties"]["AssumeRolePolicyDocument"] == task_trust
+
+
+OPTIMIZED = {
+    "compaction": {"functions", "targets"},  # one file per shard a night
+    "retention": set(TABLES),
+    "orphan_file_deletion": set(TABLES),
+}
+
+
+def test_table_optimizers_exist_only_when_enabled_and_cover_the_lakes_tables() -> None:
+    hub = load(HUB)
+    parameter_switch(HUB, "EnableTableOptimizers", "TableOptimizersEnabled")
+    optimizers = resources(HUB, "AWS::Glue::TableOptimizer")
+    assert {name: res["Condition"] for name, res in optimizers.items()} == dict.fromkeys(
+        optimizers, "TableOptimizersEnabled"
+    )
+    assert hub["Resources"]["TableOptimizerRole"]["Condition"] == "TableOptimizersEnabled"
+    covered: dict[str, set[str]] = {}
+    for res in optimizers.values():
+        props = res["Properties"]
+        assert props["DatabaseName"] == {"Ref": "GlueDatabase"}
+        assert props["CatalogId"] == {"Ref": "AWS::AccountId"}
+        covered.setdefault(props["Type"], set()).add(props["TableName"])
+        config = props["TableOptimizerConfiguration"]
+        assert config["RoleArn"] == {"Fn::GetAtt": ["TableOptimizerRole", "Arn"]}
+        assert config["Enabled"] is True
+        if props["Type"] == "retention":
+            assert config["RetentionConfiguration"]["IcebergConfiguration"] == {
+                "SnapshotRetentionPeriodInDays": {"Ref": "SnapshotRetentionDays"},
+                "NumberOfSnapshotsToRetain": 1,
+                "CleanExpiredFiles": True,
+            }
+        if props["Type"] == "orphan_file_deletion":
+            days = config["OrphanFileDeletionConfiguration"]["IcebergConfiguration"]["OrphanFileRetentionPeriodInDays"]
+            assert days >= 1  # never a file of a commit in progress
+    assert covered == OPTIMIZED
+    assert len(optimizers) == sum(map(len, OPTIMIZED.values()))
+
+
+def test_only_the_optimizers_role_may_delete_and_only_under_the_prefix() -> None:
+    hub = load(HUB)
+    deleting = {
+        name
+        for name, res in hub["Resources"].items()
+        if res["Type"] == "AWS::IAM::Role" and any(a.startswith("s3:Delete") or a == "s3:*" for a in grants(name))
+    }
+    assert deleting == {"TableOptimizerRole"}
+    granted = grants("TableOptimizerRole")
+    assert {action: granted[action] for action in ("s3:GetObject", "s3:PutObject", "s3:DeleteObject")} == (
+        dict.fromkeys(("s3:GetObject", "s3:PutObject", "s3:DeleteObject"), LAKE_FILES)
+    )
+    assert granted["glue:GetTable"] == granted["glue:UpdateTable"] == [CATALOG, DATABASE, EVERY_TABLE]
+    assert not [action for action in granted if action in ("glue:DeleteTable", "glue:CreateTable", "glue:*")]
+    assert all("/aws-glue/" in resource["Fn::Sub"] for resource in granted["logs:PutLogEvents"])
+    (trust,) = statements(hub["Resources"]["TableOptimizerRole"]["Properties"]["AssumeRolePolicyDocument"])
+    assert trust["Principal"] == {"Service": "glue.amazonaws.com"}
+    assert trust["Condition"] == {"StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}}
 
 
 def test_task_role_lists_the_organisation_only_when_asked() -> None:
@@ -392,9 +492,12 @@ def test_task_definition_runs_the_job_hardened_with_json_logs() -> None:
     assert not container["User"].startswith(("0:", "root"))
     env = {e["Name"]: e["Value"] for e in container["Environment"] if "Name" in e}
     assert env["LAMBDA_INVENTORY_CONFIG"] == {"Ref": "ConfigPath"}
-    # The job writes straight to the stack's bucket; a trailing / makes the output a folder.
+    # The job writes straight to the stack's bucket; an S3 prefix ending in / is the lake (Iceberg tables in
+    # the stack's Glue database), which is Parquet only: no LAMBDA_INVENTORY_FORMAT.
     assert env["LAMBDA_INVENTORY_OUTPUT"] == {"Fn::Sub": OUTPUT}
     assert OUTPUT.endswith("/")
+    assert env["LAMBDA_INVENTORY_LAKE_DATABASE"] == {"Ref": "GlueDatabase"}
+    assert "LAMBDA_INVENTORY_FORMAT" not in env
     assert "LAMBDA_INVENTORY_SHARD" not in env  # one unsharded task
     assert env["LAMBDA_INVENTORY_LOG_FORMAT"] == "json"
     assert container["LogConfiguration"]["LogDriver"] == "awslogs"
@@ -417,13 +520,89 @@ def test_scheduler_may_only_run_the_task_and_pass_its_two_roles() -> None:
     (_, document) = policies["RunInventoryTask"]
     assert {name: when for name, (when, _) in policies.items()} == {
         "RunInventoryTask": "SingleTask",
-        "SubmitInventoryJobs": "Sharded",
+        "SubmitInventoryJob": "Sharded",
     }
     granted = {action: s["Resource"] for s in statements(document) for action in as_list(s["Action"])}
     assert granted == {
         "ecs:RunTask": {"Ref": "TaskDefinition"},
         "iam:PassRole": [{"Fn::GetAtt": ["TaskRole", "Arn"]}, {"Fn::GetAtt": ["ExecutionRole", "Arn"]}],
     }
+
+
+def containers() -> dict[str, dict[str, Any]]:
+    """Every container of the hub: the task definitions' (by container name) and the Batch jobs' (by resource)."""
+    found: dict[str, dict[str, Any]] = {}
+    for name, res in load(HUB)["Resources"].items():
+        if res["Type"] == "AWS::ECS::TaskDefinition":
+            found |= {f"{name}/{c['Name']}": c for c in res["Properties"]["ContainerDefinitions"]}
+        if res["Type"] == "AWS::Batch::JobDefinition":
+            found[name] = res["Properties"]["ContainerProperties"]
+    return found
+
+
+def test_every_container_gets_the_lake_database_and_none_a_file_format() -> None:
+    assert set(containers()) == {
+        "TaskDefinition/lambda-inventory",
+        "VerifyTaskDefinition/lambda-inventory-verify",
+        "ShardJobDefinition",
+        "VerifyJobDefinition",
+    }
+    for name, container in containers().items():
+        env = {e["Name"]: e["Value"] for e in container["Environment"] if "Name" in e}
+        assert env["LAMBDA_INVENTORY_LAKE_DATABASE"] == {"Ref": "GlueDatabase"}, name
+        assert not {"LAMBDA_INVENTORY_FORMAT", "LAMBDA_INVENTORY_PARTITIONED"} & set(env), name
+
+
+ALARMS = {
+    # alarm -> (namespace, metric, dimension, what it watches)
+    "VerifyFailedAlarm": ("AWS/Events", "TriggeredRules", "RuleName", {"Ref": "VerifyFailedRule"}),
+    "VerifyNotStartedAlarm": (
+        "AWS/Events",
+        "FailedInvocations",
+        "RuleName",
+        {"Fn::If": ["SingleTask", {"Ref": "VerifyAfterTaskRule"}, {"Ref": "VerifyAfterArrayJobRule"}]},
+    ),
+    "NightlyScheduleTargetErrorsAlarm": (
+        "AWS/Scheduler",
+        "TargetErrorCount",
+        "ScheduleGroup",
+        {"Ref": "NightlyScheduleGroup"},
+    ),
+    "NightlyScheduleDroppedAlarm": (
+        "AWS/Scheduler",
+        "InvocationDroppedCount",
+        "ScheduleGroup",
+        {"Ref": "NightlyScheduleGroup"},
+    ),
+}
+
+
+def test_a_night_that_fails_anywhere_raises_an_alarm() -> None:
+    hub = load(HUB)
+    alarms = resources(HUB, "AWS::CloudWatch::Alarm")
+    assert set(alarms) == set(ALARMS)
+    topic = hub["Parameters"]["AlarmTopicArn"]
+    assert topic["Default"] == ""
+    assert re.fullmatch(topic["AllowedPattern"], "")
+    assert re.fullmatch(topic["AllowedPattern"], "arn:aws:sns:eu-west-1:123456789012:ops-alerts")
+    assert hub["Conditions"]["HasAlarmTopic"] == {"Fn::Not": [{"Fn::Equals": [{"Ref": "AlarmTopicArn"}, ""]}]}
+    for name, (namespace, metric, dimension, value) in ALARMS.items():
+        alarm = alarms[name]["Properties"]
+        assert (alarm["Namespace"], alarm["MetricName"]) == (namespace, metric), name
+        assert alarm["Dimensions"] == [{"Name": dimension, "Value": value}], name
+        # One event is enough, and a quiet night is not a failure.
+        assert (alarm["Statistic"], alarm["Threshold"], alarm["ComparisonOperator"]) == (
+            "Sum",
+            1,
+            "GreaterThanOrEqualToThreshold",
+        ), name
+        assert alarm["TreatMissingData"] == "notBreaching", name
+        assert alarm["AlarmActions"] == {
+            "Fn::If": ["HasAlarmTopic", [{"Ref": "AlarmTopicArn"}], {"Ref": "AWS::NoValue"}]
+        }, name
+    # The Scheduler metrics are per schedule group: the nightly schedule has a group of its own.
+    assert hub["Resources"]["NightlySchedule"]["Properties"]["GroupName"] == {"Ref": "NightlyScheduleGroup"}
+    assert [n for n, r in hub["Resources"].items() if r["Type"] == "AWS::Scheduler::Schedule"] == ["NightlySchedule"]
 
 
 @pytest.mark.parametrize("path", [HUB, MEMBER], ids=["hub", "member"])

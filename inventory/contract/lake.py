@@ -37,6 +37,7 @@ if TYPE_CHECKING:
 
 DEFAULT_DATABASE = "lambda_inventory"
 SQLITE_CATALOG = "catalog.db"  # a local lake's embedded catalog, in the lake's directory
+CATALOG_NAME = "lake"  # the embedded catalog's name: pyiceberg keeps it in every row of its sqlite tables
 WAREHOUSE = "warehouse"
 PARTITION_COLUMN = "snapshot_date"
 COMMIT_RETRIES = "20"  # pyiceberg retries a commit that lost a race this many times (N shards commit at once)
@@ -118,6 +119,15 @@ class Lake:
             return f"{self.location}{table}"
         return (Path(self.location) / WAREHOUSE / self.database / table).as_uri()
 
+    def check_location(self, table: str, found: str) -> None:
+        """OutputError (one line) when the catalog's table lives elsewhere than this lake says: the database
+        already holds another lake's tables (choose another with --database)."""
+        if found.rstrip("/") != self.table_location(table).rstrip("/"):
+            raise OutputError(
+                f"{self}: the table {self.identifier(table)} is at {found}, not in this lake; "
+                "another lake uses that database (choose another with --database)"
+            )
+
     def identifier(self, table: str) -> str:
         return f"{self.database}.{table}"
 
@@ -148,7 +158,7 @@ def open_catalog(lake: Lake, *, create: bool) -> Catalog:
     except ImportError as err:  # pragma: no cover - a dependency of the package
         raise OutputError(f"{lake.location}: writing or reading a lake needs pyiceberg ({err})") from err
     if lake.on_s3:
-        return load_catalog("lake", **_glue_properties())
+        return load_catalog(CATALOG_NAME, **_glue_properties())
     root = Path(lake.location)
     if create:
         try:
@@ -156,7 +166,7 @@ def open_catalog(lake: Lake, *, create: bool) -> Catalog:
         except OSError as err:
             raise OutputError(f"{root}: cannot create the lake: {err.strerror or err}") from err
     uri = f"sqlite:///{root / SQLITE_CATALOG}"
-    return load_catalog("lake", type="sql", uri=uri, warehouse=(root / WAREHOUSE).as_uri())
+    return load_catalog(CATALOG_NAME, type="sql", uri=uri, warehouse=(root / WAREHOUSE).as_uri())
 
 
 def _glue_properties() -> dict[str, Any]:

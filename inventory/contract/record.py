@@ -184,7 +184,7 @@ class RunRecord:
             shard=_shard(doc.get("shard")),
             counts=Counts(**{k: int(counts[k]) for k in vars(Counts())}),
             functions_by_account=_mapping(doc, "functions_by_account"),
-            errors=tuple(e for e in doc.get("errors") or () if isinstance(e, dict)),
+            errors=_errors_of(doc),
             enrichments=_mapping(doc, "enrichments"),
             outputs=_mapping(doc, "outputs"),
             versions=_mapping(doc, "versions"),
@@ -286,9 +286,19 @@ def _text(doc: Mapping[str, Any], key: str) -> str:
     return value
 
 
+def _errors_of(doc: Mapping[str, Any]) -> tuple[Mapping[str, str | None], ...]:
+    errors = doc.get("errors")
+    if errors is None:
+        return ()
+    if not isinstance(errors, list) or not all(isinstance(e, dict) for e in errors):
+        raise RecordError("not a run record: errors is not a list of objects")
+    return tuple(errors)
+
+
 def _moment(doc: Mapping[str, Any], key: str) -> datetime:
+    text = _text(doc, key)
     try:
-        moment = datetime.fromisoformat(_text(doc, key).replace("Z", "+00:00"))
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError as err:
         raise RecordError(f"not a run record: {key} is not a time") from err
     return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(UTC)

@@ -19,6 +19,8 @@ code runs unmodified over real HTTP:
   `throttle_list_regions` calls of each account are answered 429 TooManyRequestsException.
 * Lambda's ListFunctionUrlConfigs answers from moto's state for the calling account and region, plus the
   alias URL configs moto cannot keep (emulator_urls.py), paged by MaxItems (at most `url_page_limit`).
+* Glue's UpdateTable honours VersionId (optimistic locking, emulator_glue.py): a commit based on an older
+  version of an Iceberg table is refused with ConcurrentModificationException, as real Glue refuses it.
 * The job's enrichment reads (tag:GetResources, lambda:ListFunctionUrlConfigs, lambda:GetPolicy,
   lambda:GetFunctionConcurrency, cloudwatch:GetMetricData), and any other operation, can be denied
   (403 AccessDeniedException) per account and region (`deny_operations`), throttled (`throttle_operations`
@@ -58,6 +60,7 @@ from inventory.demo.emulator_extras import (
     operation_of,
     throttling,
 )
+from inventory.demo.emulator_glue import GlueLocking
 from inventory.demo.emulator_regions import OPT_IN_REGIONS, REGION_OPT_STATUSES, opt_status, regions_page
 from inventory.demo.emulator_urls import URLS_PAGE_LIMIT, UrlConfigs
 from inventory.demo.emulator_wire import StartResponse, error_for, json_error, json_reply, read_body, xml_error
@@ -113,6 +116,7 @@ class EmulatorApp:
         self.behaviour = behaviour
         self.stats = Stats()
         self.urls = UrlConfigs()
+        self.glue = GlueLocking()
         self._moto = DomainDispatcherApplication(create_backend_app)
         self._lock = threading.Lock()
         self._random = random.Random(behaviour.seed)
@@ -141,6 +145,8 @@ class EmulatorApp:
         is_post = environ.get("REQUEST_METHOD") == "POST"
         if service == "account" and is_post and environ.get("PATH_INFO") == "/listRegions":
             return self._list_regions(environ, start_response, account)
+        if service == "glue" and operation == "UpdateTable":
+            return self.glue.update_table(environ, start_response, (account, region), self._forward)
         refusal = self._refusal(environ, account, region, service, operation)
         if refusal is not None:
             return error_for(environ, start_response, refusal.status, refusal.code, refusal.message)

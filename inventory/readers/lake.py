@@ -21,7 +21,7 @@ from inventory.contract.current import ChosenRun, current_run, runs_of
 from inventory.contract.lake import FUNCTIONS, PARTITION_COLUMN, RUNS, TARGETS, Lake, open_catalog
 from inventory.contract.record import RecordError, RunRecord
 from inventory.contract.schema import INVENTORY_SCHEMA, STATUS_SCHEMA
-from inventory.errors import SnapshotError
+from inventory.errors import OutputError, SnapshotError
 from inventory.readers.decode import conform
 from inventory.readers.snapshot import Snapshot
 from inventory.redact import one_line
@@ -46,7 +46,7 @@ class LakeReader:
         from pyiceberg.exceptions import NoSuchNamespaceError, NoSuchTableError  # noqa: PLC0415 - a lake only
 
         try:
-            return open_catalog(self.lake, create=False).load_table(self.lake.identifier(name))
+            table = open_catalog(self.lake, create=False).load_table(self.lake.identifier(name))
         except (NoSuchTableError, NoSuchNamespaceError) as err:
             raise SnapshotError(f"{self.lake}: no lake here (no table {self.lake.identifier(name)})") from err
         except SnapshotError:
@@ -55,6 +55,11 @@ class LakeReader:
             raise SnapshotError(
                 f"{self.lake}: cannot read the lake: {type(err).__name__}: {one_line(str(err))}"
             ) from err
+        try:
+            self.lake.check_location(name, table.location())
+        except OutputError as err:
+            raise SnapshotError(str(err)) from err
+        return table
 
     def records(self, day: date | None = None) -> list[RunRecord]:
         """Every committed run record (of `day` only, when given)."""

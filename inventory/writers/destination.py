@@ -1,4 +1,4 @@
-"""Where a run's files go: a local file or directory, a Hive-partitioned dataset, or S3.
+"""Where a run's files go: a local file or directory, or an S3 object; and whether --output names a lake.
 
 `resolve_destination` turns `--output` into the three locations of one run (inventory, status, manifest)
 without touching the filesystem beyond asking whether a local path is a directory, and without any AWS
@@ -31,6 +31,7 @@ _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
 _BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 S3_KEY_BYTES = 1024  # S3's limit on a key's UTF-8 length
+LAKE_PREFIX_BYTES = S3_KEY_BYTES - 200  # a lake's prefix leaves room for its tables' own keys under it
 
 
 @dataclass(frozen=True)
@@ -83,6 +84,8 @@ def lake_output(output: str, fmt: Format | None, lake: bool, database: str | Non
         if not (lake or not key or key.endswith("/")):
             return None
         where = f"{S3_SCHEME}{bucket}/{key if not key or key.endswith('/') else key + '/'}"
+        if len(key.encode()) > LAKE_PREFIX_BYTES:
+            raise OutputError(f"{_said(output)}: the prefix {shown_text(key)} is over {LAKE_PREFIX_BYTES} bytes")
     elif not lake:
         return None
     elif not output or _SCHEME.match(output):
@@ -119,14 +122,12 @@ def resolve_destination(output: str, fmt: Format | None, shard: tuple[int, int] 
 
 def _check_bucket(output: str, bucket: str, key: str) -> None:
     if not bucket:
-        raise OutputError(f"{output}: no bucket name (expected s3://bucket/prefix/ or s3://bucket/key.parquet)")
+        raise OutputError(f"{_said(output)}: no bucket name (expected s3://bucket/prefix/ or s3://bucket/key.parquet)")
     if not _BUCKET.match(bucket):
-        raise OutputError(f"{output}: {bucket!r} is not a valid S3 bucket name")
+        raise OutputError(f"{_said(output)}: {bucket[:80]!r} is not a valid S3 bucket name")
     if "//" in key or key.startswith("/"):
-        raise OutputError(f"{output}: empty path segment in the key")
+        raise OutputError(f"{_said(output)}: empty path segment in the key")
     _check_key(output, key)
-    if len(key.encode()) > S3_KEY_BYTES - 200:  # room for the tables' own keys under it
-        raise OutputError(f"{_said(output)}: the key {shown_text(key)} is over {S3_KEY_BYTES - 200} bytes")
 
 
 def _s3_destination(output: str, fmt: Format | None) -> Destination:

@@ -81,18 +81,19 @@ def _table(catalog: Catalog, lake: Lake, name: str) -> Table:
     identifier = lake.identifier(name)
     if not catalog.table_exists(identifier):
         try:
-            table = catalog.create_table(
+            iceberg_schema, spec = _schema_and_spec(schema)
+            catalog.create_table(
                 identifier,
-                schema=schema,
+                schema=iceberg_schema,
                 location=lake.table_location(name),
+                partition_spec=spec,
                 properties={"commit.retry.num-retries": COMMIT_RETRIES, "format-version": "2"},
             )
-            with table.update_spec() as spec:
-                spec.add_identity(PARTITION_COLUMN)
             log.info("created the lake's table %s", identifier, extra={})
         except TableAlreadyExistsError:  # another shard created it first
             pass
     table = catalog.load_table(identifier)
+    lake.check_location(name, table.location())
     missing = [field.name for field in schema if field.name not in {f.name for f in table.schema().fields}]
     if missing:
         with table.update_schema() as update:
@@ -100,6 +101,20 @@ def _table(catalog: Catalog, lake: Lake, name: str) -> Table:
         log.info("added column(s) %s to %s", ", ".join(missing), identifier, extra={})
         table = catalog.load_table(identifier)
     return table
+
+
+def _schema_and_spec(schema: pa.Schema) -> tuple[Any, Any]:
+    """The Iceberg schema of an Arrow one, and its identity partition on the day: created with the table in
+    one commit (a spec added by a second commit would race with the first appends of other shards)."""
+    from pyiceberg.catalog import Catalog  # noqa: PLC0415
+    from pyiceberg.partitioning import PartitionField, PartitionSpec  # noqa: PLC0415
+    from pyiceberg.schema import assign_fresh_schema_ids  # noqa: PLC0415
+    from pyiceberg.transforms import IdentityTransform  # noqa: PLC0415
+
+    iceberg = assign_fresh_schema_ids(Catalog._convert_schema_if_needed(schema))
+    source = iceberg.find_field(PARTITION_COLUMN).field_id
+    field = PartitionField(source_id=source, field_id=1000, transform=IdentityTransform(), name=PARTITION_COLUMN)
+    return iceberg, PartitionSpec(field)
 
 
 def run_columns(info: RunInfo, rows: int) -> list[pa.Array]:

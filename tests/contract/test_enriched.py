@@ -1,4 +1,4 @@
-"""Enrichment values on the rows (output/enriched.py, through output/rows.py's inventory_batch), and the
+"""Enrichment values on the rows (contract/enriched.py, through contract/rows.py's inventory_batch), and the
 enrichment columns and status through both file formats and back: typed, null kept apart from empty, an older
 file read with them null."""
 
@@ -12,15 +12,17 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from support.inventories import PROD, function, functions_table, status, write_run
+from support.inventories import PROD, function, functions_table, status, status_table
 
-from inventory.job.targets import Account, Target
 from inventory.contract.layout import Format
 from inventory.contract.rows import inventory_batch
 from inventory.contract.schema import INVENTORY_SCHEMA, STATUS_SCHEMA
-from inventory.readers.snapshot import load_snapshot
 from inventory.contract.staged import staged_batch
 from inventory.contract.status import Status
+from inventory.job.targets import Account, Target
+from inventory.readers.snapshot import load_snapshot
+from inventory.writers.destination import Destination, local_path, resolve_destination
+from inventory.writers.sink import open_sink
 
 SNAPSHOT = datetime(2026, 11, 30, 3, tzinfo=UTC)
 
@@ -134,26 +136,34 @@ def _status_rows() -> list[dict[str, Any]]:
     return [status(PROD, "eu-west-1", count=3, enrichments=[element])]
 
 
+def _write(directory: Path, fmt: Format = Format.PARQUET) -> Destination:
+    """One run's inventory and status files in `directory`, written by the job's own sink."""
+    destination = resolve_destination(f"{directory}/", fmt)
+    sink = open_sink(destination, STATUS_SCHEMA)
+    for batch in functions_table(_enriched_rows()).to_batches():
+        sink.write(batch)
+    sink.commit(status_table(_status_rows()))
+    return destination
+
+
 @pytest.mark.parametrize("fmt", [Format.PARQUET, Format.CSV])
 def test_enrichment_columns_and_status_round_trip(tmp_path: Path, fmt: Format) -> None:
-    write_run(str(tmp_path), _enriched_rows(), _status_rows(), fmt=fmt)
-    snapshot = load_snapshot(str(tmp_path))
+    inventory = local_path(_write(tmp_path, fmt).inventory)
+    assert inventory.name == f"inventory.{fmt.value}"
+    snapshot = load_snapshot(str(inventory))
     assert snapshot.functions.equals(functions_table(_enriched_rows()))
     (row,) = snapshot.status.to_pylist()
     assert row["enrichments"] == _status_rows()[0]["enrichments"]
 
 
 def test_csv_writes_tags_as_a_json_object(tmp_path: Path) -> None:
-    write_run(str(tmp_path), _enriched_rows(), _status_rows(), fmt=Format.CSV)
-    (data,) = tmp_path.glob("snapshot_date=*/*.csv")
-    text = data.read_text(encoding="utf-8")
+    text = local_path(_write(tmp_path, Format.CSV).inventory).read_text(encoding="utf-8")
     assert '"{""team"": ""=payments"", ""cost-centre"": ""42""}"' in text  # a JSON object, not a formula cell
 
 
 def test_files_written_before_enrichments_read_them_as_null(tmp_path: Path) -> None:
-    write_run(str(tmp_path), _enriched_rows(), _status_rows())
-    (inventory,) = tmp_path.glob("snapshot_date=*/*.parquet")
-    (status_file,) = tmp_path.glob("_status/snapshot_date=*/*.parquet")
+    destination = _write(tmp_path)
+    inventory, status_file = local_path(destination.inventory), local_path(destination.status)
     old_columns = [
         f.name
         for f in INVENTORY_SCHEMA
@@ -171,7 +181,7 @@ def test_files_written_before_enrichments_read_them_as_null(tmp_path: Path) -> N
     ]
     pq.write_table(pq.read_table(inventory).select(old_columns), inventory)
     pq.write_table(pq.read_table(status_file).drop_columns(["enrichments"]), status_file)
-    snapshot = load_snapshot(str(tmp_path))
+    snapshot = load_snapshot(str(inventory))
     assert snapshot.functions.schema.equals(INVENTORY_SCHEMA) and snapshot.status.schema.equals(STATUS_SCHEMA)
     assert {"enriched", "tags", "invocations_30d"} <= snapshot.absent_columns
     assert snapshot.functions.column("enriched").to_pylist() == [[], [], []]

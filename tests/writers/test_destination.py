@@ -1,11 +1,12 @@
-"""Where a run's files go: resolve_destination for local files, directories, partitioned datasets and S3."""
+"""Where a run's output goes: resolve_destination for local files, directories and S3 objects, lake_output for
+a lake (an S3 prefix, or a local directory with --lake), and the file sink's S3 store against the emulator."""
 
 from __future__ import annotations
 
 import csv
+import hashlib
 import http.client
 import io
-import json
 import re
 import secrets
 import tempfile
@@ -13,7 +14,7 @@ import threading
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -30,31 +31,41 @@ from conftest import new_bucket
 
 from inventory.aws.credentials import ClientFactory, botocore_config
 from inventory.aws.retry import RetryPolicy
+from inventory.contract.lake import DEFAULT_DATABASE, FUNCTIONS, Lake
+from inventory.contract.layout import Format
+from inventory.contract.record import RunInfo, build_record, parse_record
+from inventory.contract.schema import INVENTORY_SCHEMA, STATUS_SCHEMA, function_batch
+from inventory.contract.status import Status, status_table
 from inventory.demo.emulator import Emulator
 from inventory.errors import OutputError
 from inventory.exits import ExitCode, for_error
 from inventory.job.collect import TargetResult
 from inventory.job.targets import Account, Target
-from inventory.writers.destination import Destination, S3Object, resolve_destination
-from inventory.contract.layout import Format
-from inventory.contract.record import RunInfo, build_manifest
-from inventory.contract.schema import INVENTORY_SCHEMA, STATUS_SCHEMA, function_batch
+from inventory.writers.destination import (
+    Destination,
+    S3Object,
+    lake_output,
+    location_text,
+    resolve_destination,
+)
 from inventory.writers.sink import RunSink, open_sink
-from inventory.contract.status import Status, status_table
 from inventory.writers.stores import S3Store
 
-DAY = date(2026, 11, 28)
-PART = "snapshot_date=2026-11-28"
 
-
-def _resolve(
-    output: str, fmt: Format | None = None, partitioned: bool = False, shard: tuple[int, int] | None = None
-) -> Destination:
-    return resolve_destination(output, fmt, partitioned, DAY, shard)
+def _resolve(output: str, fmt: Format | None = None, shard: tuple[int, int] | None = None) -> Destination:
+    return resolve_destination(output, fmt, shard)
 
 
 def _names(dest: Destination) -> tuple[str, str, str]:
     return str(dest.inventory), str(dest.status), str(dest.manifest)
+
+
+def _usage_error(err: OutputError) -> str:
+    """The message of an OutputError: one line, exit code 2."""
+    text = str(err)
+    assert text and "\n" not in text
+    assert for_error(err) is ExitCode.USAGE
+    return text
 
 
 # --- local files and directories ----------------------------------------------------------------------
@@ -92,6 +103,7 @@ def test_local_directory_existing_or_trailing_slash(tmp_path: Path, fmt: Format 
             str(root / f"inventory.status.{ext}"),
             str(root / "inventory.manifest.json"),
         )
+    assert not (tmp_path / "new").exists()  # resolving creates nothing
 
 
 def test_local_directory_sharded_names_each_shard(tmp_path: Path) -> None:
@@ -101,50 +113,21 @@ def test_local_directory_sharded_names_each_shard(tmp_path: Path) -> None:
     assert dest.manifest == tmp_path / "shard-2-of-8.manifest.json"
 
 
-@pytest.mark.parametrize("output", ["{tmp}", "{tmp}/", "{tmp}/not/yet", "{tmp}/looks-like.parquet"])
-def test_local_partitioned(tmp_path: Path, output: str) -> None:
-    root = Path(output.format(tmp=tmp_path))
-    dest = _resolve(output.format(tmp=tmp_path), partitioned=True)
-    assert dest.fmt is Format.PARQUET  # a partitioned root's name says nothing about the format
-    assert dest.inventory == root / PART / "inventory.parquet"
-    assert dest.status == root / "_status" / PART / "inventory.parquet"
-    assert dest.manifest == root / "_manifests" / PART / "inventory.json"
+def test_local_file_is_used_as_named_sharded_or_not(tmp_path: Path) -> None:
+    assert _resolve(str(tmp_path / "x.parquet"), shard=(1, 2)) == _resolve(str(tmp_path / "x.parquet"))
 
 
-def test_local_partitioned_csv_and_shard(tmp_path: Path) -> None:
-    dest = _resolve(str(tmp_path), Format.CSV, partitioned=True, shard=(0, 3))
-    assert dest.inventory == tmp_path / PART / "shard-0-of-3.csv"
-    assert dest.status == tmp_path / "_status" / PART / "shard-0-of-3.csv"
-    assert dest.manifest == tmp_path / "_manifests" / PART / "shard-0-of-3.json"
+def test_location_text_is_absolute_for_a_local_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """How a manifest names its files: a relative --output is made absolute; an S3 object is its URL."""
+    monkeypatch.chdir(tmp_path)
+    dest = _resolve("out/", Format.PARQUET)
+    assert dest.inventory == Path("out/inventory.parquet")
+    assert location_text(dest.inventory) == str(tmp_path / "out" / "inventory.parquet")
+    assert location_text(dest.status) == str(tmp_path / "out" / "inventory.status.parquet")
+    assert location_text(S3Object("b-1", "a/x.parquet")) == "s3://b-1/a/x.parquet"
 
 
-# --- S3 -----------------------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("output", "prefix"),
-    [
-        ("s3://bucket/lambda-inventory/", "lambda-inventory/"),
-        ("s3://bucket/a/b/", "a/b/"),
-        ("s3://bucket/", ""),
-        ("s3://bucket", ""),
-    ],
-)
-def test_s3_prefix_is_partitioned(output: str, prefix: str) -> None:
-    dest = _resolve(output)
-    assert dest.bucket == "bucket"
-    assert dest.s3_prefix == prefix
-    assert dest.inventory == S3Object("bucket", f"{prefix}{PART}/inventory.parquet")
-    assert dest.status == S3Object("bucket", f"{prefix}_status/{PART}/inventory.parquet")
-    assert dest.manifest == S3Object("bucket", f"{prefix}_manifests/{PART}/inventory.json")
-
-
-def test_s3_prefix_sharded_csv() -> None:
-    assert _names(_resolve("s3://b-1/p/", Format.CSV, shard=(3, 4))) == (
-        f"s3://b-1/p/{PART}/shard-3-of-4.csv",
-        f"s3://b-1/p/_status/{PART}/shard-3-of-4.csv",
-        f"s3://b-1/p/_manifests/{PART}/shard-3-of-4.json",
-    )
+# --- S3 objects -----------------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -159,17 +142,165 @@ def test_s3_exact_key(output: str, fmt: Format | None, expected: tuple[str, str,
     dest = _resolve(output, fmt, shard=(1, 2))  # an explicit key is used as given, sharded or not
     keys = tuple(loc.key for loc in dest.locations if isinstance(loc, S3Object))
     assert (*keys, dest.fmt) == expected
+    assert dest.bucket == "b-1"
     assert dest.s3_prefix == ("d/e/" if "/e/" in output else "d/" if "/d/" in output else "")
 
 
-def test_s3_exact_key_with_partitioned_is_a_prefix() -> None:
-    dest = _resolve("s3://b-1/data", partitioned=True)
-    assert dest.inventory == S3Object("b-1", f"data/{PART}/inventory.parquet")
-    assert dest.s3_prefix == "data/"
+@pytest.mark.parametrize("output", ["s3://bucket/lambda-inventory/", "s3://bucket/a/b/", "s3://bucket/", "s3://bucket"])
+def test_s3_prefix_is_a_lake_not_a_file(output: str) -> None:
+    with pytest.raises(OutputError) as info:
+        _resolve(output)
+    assert _usage_error(info.value) == (
+        f"{output}: an S3 prefix is a lake; name an object (s3://bucket/key.parquet) for a file"
+    )
 
 
 def test_s3_object_str() -> None:
     assert str(S3Object("b-1", "a/b.parquet")) == "s3://b-1/a/b.parquet"
+
+
+# --- lake_output: a lake, not files ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("output", "location"),
+    [
+        ("s3://bucket/lambda-inventory/", "s3://bucket/lambda-inventory/"),
+        ("s3://bucket/a/b/", "s3://bucket/a/b/"),
+        ("s3://bucket/", "s3://bucket/"),
+        ("s3://bucket", "s3://bucket/"),
+    ],
+)
+@pytest.mark.parametrize("lake", [False, True])
+def test_lake_output_s3_prefix_or_bucket(output: str, location: str, lake: bool) -> None:
+    """An S3 prefix (ending in '/') or a bare bucket is always a lake, --lake or not."""
+    found = lake_output(output, None, lake)
+    assert found == Lake(location, DEFAULT_DATABASE)
+    assert found is not None and found.on_s3 and found.location.endswith("/")
+    assert found.table_location(FUNCTIONS) == f"{location}functions"
+    assert lake_output(output, Format.PARQUET, lake) == found  # Parquet is what a lake holds
+
+
+def test_lake_output_database() -> None:
+    found = lake_output("s3://bucket/p/", None, False, "nightly_inventory")
+    assert found == Lake("s3://bucket/p/", "nightly_inventory")
+    assert found is not None and found.identifier(FUNCTIONS) == "nightly_inventory.functions"
+    assert lake_output("s3://bucket/p/", None, False, None) == Lake("s3://bucket/p/", DEFAULT_DATABASE)
+
+
+def test_lake_output_s3_key_is_a_prefix_only_with_lake() -> None:
+    assert lake_output("s3://b-1/data", None, True) == Lake("s3://b-1/data/")
+    assert lake_output("s3://b-1/data", None, False) is None  # a file (which then needs an extension)
+    assert lake_output("s3://b-1/d/k.parquet", None, False) is None
+    assert lake_output("s3://b-1/d/k.csv", Format.CSV, False) is None  # CSV is fine for a file
+
+
+def test_lake_output_local_directory_only_with_lake(tmp_path: Path) -> None:
+    assert lake_output(str(tmp_path), None, False) is None  # a directory of files
+    assert lake_output(f"{tmp_path}/", None, False) is None
+    assert lake_output(str(tmp_path / "inv.parquet"), None, False) is None
+    found = lake_output(str(tmp_path), None, True)
+    assert found == Lake(str(tmp_path), DEFAULT_DATABASE) and not found.on_s3
+    assert lake_output(f"{tmp_path}/", None, True) == found
+    assert lake_output(str(tmp_path), None, True, "nightly") == Lake(str(tmp_path), "nightly")
+
+
+def test_lake_output_local_directory_need_not_exist_and_is_made_absolute(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert lake_output("lake/", None, True) == Lake(str(tmp_path / "lake"))
+    assert lake_output("a/b", None, True) == Lake(str(tmp_path / "a" / "b"))
+    assert list(tmp_path.iterdir()) == []  # nothing created: the lake sink creates it
+
+
+def test_lake_output_local_file_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "inv.parquet"
+    path.write_bytes(b"an inventory")
+    with pytest.raises(OutputError) as info:
+        lake_output(str(path), None, True)
+    assert _usage_error(info.value) == f"{path}: is a file; a local lake is a directory"
+    assert path.read_bytes() == b"an inventory"
+    assert lake_output(str(path), None, False) is None  # without --lake: a file to write
+
+
+@pytest.mark.parametrize(("output", "lake"), [("s3://b-1/p/", False), ("s3://b-1", False), ("s3://b-1/p", True)])
+def test_csv_to_an_s3_lake_is_one_line(output: str, lake: bool) -> None:
+    with pytest.raises(OutputError) as info:
+        lake_output(output, Format.CSV, lake)
+    assert _usage_error(info.value) == (
+        f"{output}: a lake is Apache Iceberg tables (Parquet); --format csv writes a file"
+    )
+
+
+def test_csv_to_a_local_lake_is_one_line(tmp_path: Path) -> None:
+    with pytest.raises(OutputError) as info:
+        lake_output(str(tmp_path), Format.CSV, True)
+    assert _usage_error(info.value) == (
+        f"{tmp_path}: a lake is Apache Iceberg tables (Parquet); --format csv writes a file"
+    )
+    assert lake_output(str(tmp_path), Format.CSV, False) is None  # a directory of CSV files is fine
+
+
+@pytest.mark.parametrize(
+    ("output", "message"),
+    [
+        ("gs://bucket/x/", "gs://bucket/x/: a lake is an s3://bucket/prefix/ or a local directory"),
+        ("https://b.s3.amazonaws.com/x/", "https://b.s3.amazonaws.com/x/: a lake is an s3://bucket/prefix/ or a local"),
+        ("", "--output: a lake is an s3://bucket/prefix/ or a local directory"),
+    ],
+)
+def test_lake_output_not_s3_nor_local_is_one_line(output: str, message: str) -> None:
+    with pytest.raises(OutputError) as info:
+        lake_output(output, None, True)
+    assert _usage_error(info.value).startswith(message)
+    assert lake_output(output, None, False) is None  # not a lake: resolve_destination says what is wrong
+
+
+@pytest.mark.parametrize(
+    ("output", "message"),
+    [
+        ("s3://", "s3://: no bucket name (expected s3://bucket/prefix/ or s3://bucket/key.parquet)"),
+        ("s3:///p/", "s3:///p/: no bucket name (expected s3://bucket/prefix/ or s3://bucket/key.parquet)"),
+        ("s3://My_Bucket/x/", "s3://My_Bucket/x/: 'My_Bucket' is not a valid S3 bucket name"),
+        ("s3://bucket_1/", "s3://bucket_1/: 'bucket_1' is not a valid S3 bucket name"),
+        ("s3://ab", "s3://ab: 'ab' is not a valid S3 bucket name"),
+        ("s3://-bucket/p/", "s3://-bucket/p/: '-bucket' is not a valid S3 bucket name"),
+        ("s3://bucket-/p/", "s3://bucket-/p/: 'bucket-' is not a valid S3 bucket name"),
+        ("s3://" + "b" * 64 + "/p/", f"s3://{'b' * 64}/p/: '{'b' * 64}' is not a valid S3 bucket name"),
+        ("s3://bucket//x/", "s3://bucket//x/: empty path segment in the key"),
+        ("s3://b-1/a/../b/", "s3://b-1/a/../b/: the S3 key has a '.' or '..' segment"),
+        ("s3://b-1/./p/", "s3://b-1/./p/: the S3 key has a '.' or '..' segment"),
+        ("s3://b-1/a\nb/", "s3://b-1/a b/: the S3 key has a control character (e.g. a newline)"),
+    ],
+)
+@pytest.mark.parametrize("lake", [False, True])
+def test_unusable_lake_is_one_line_exit_2(output: str, message: str, lake: bool) -> None:
+    with pytest.raises(OutputError) as info:
+        lake_output(output, None, lake)
+    assert _usage_error(info.value) == message
+
+
+def test_bucket_names_at_the_limits_are_a_lake() -> None:
+    for bucket in ("abc", "b" * 63, "my.bucket-1", "1bucket9"):
+        assert lake_output(f"s3://{bucket}/p/", None, False) == Lake(f"s3://{bucket}/p/")
+
+
+def test_lake_prefix_leaves_room_for_the_tables_keys() -> None:
+    """A lake's prefix may be up to 1024 - 200 bytes: its tables' keys go under it."""
+    assert lake_output("s3://b-1/" + "p" * 823 + "/", None, False) == Lake("s3://b-1/" + "p" * 823 + "/")
+    with pytest.raises(OutputError) as info:
+        lake_output("s3://b-1/" + "p" * 824 + "/", None, False)
+    text = _usage_error(info.value)
+    assert "is over 824 bytes" in text and len(text) < 400
+
+
+@pytest.mark.parametrize("output", ["s3://bad\nname/p/", "s3:///p\n/", "s3://bucket//x\n/"])
+@pytest.mark.parametrize("lake", [False, True])
+def test_an_output_with_a_newline_is_refused_on_one_line(output: str, lake: bool) -> None:
+    with pytest.raises(OutputError) as info:
+        lake_output(output, None, lake)
+    _usage_error(info.value)
 
 
 # --- errors -------------------------------------------------------------------------------------------
@@ -183,9 +314,9 @@ def test_s3_object_str() -> None:
             "s3:///key.parquet",
             "s3:///key.parquet: no bucket name (expected s3://bucket/prefix/ or s3://bucket/key.parquet)",
         ),
-        ("s3://My_Bucket/x/", "s3://My_Bucket/x/: 'My_Bucket' is not a valid S3 bucket name"),
-        ("s3://ab/x/", "s3://ab/x/: 'ab' is not a valid S3 bucket name"),
-        ("s3://bucket//x/", "s3://bucket//x/: empty path segment in the key"),
+        ("s3://My_Bucket/x.parquet", "s3://My_Bucket/x.parquet: 'My_Bucket' is not a valid S3 bucket name"),
+        ("s3://ab/x.parquet", "s3://ab/x.parquet: 'ab' is not a valid S3 bucket name"),
+        ("s3://bucket//x.parquet", "s3://bucket//x.parquet: empty path segment in the key"),
         ("gs://bucket/x/", "gs://bucket/x/: not a local path or an s3:// URL"),
         ("https://bucket.s3.amazonaws.com/x/", "https://bucket.s3.amazonaws.com/x/: not a local path or an s3:// URL"),
         ("", "--output: must not be empty"),
@@ -194,15 +325,13 @@ def test_s3_object_str() -> None:
 def test_bad_output_is_one_line_exit_2(output: str, message: str) -> None:
     with pytest.raises(OutputError) as info:
         _resolve(output)
-    assert str(info.value) == message
-    assert "\n" not in str(info.value)
-    assert for_error(info.value) is ExitCode.USAGE
+    assert _usage_error(info.value) == message
 
 
 @pytest.mark.parametrize("shard", [(4, 4), (-1, 4), (0, 0), (5, 2)])
 def test_bad_shard_is_a_programming_error(shard: tuple[int, int]) -> None:
     with pytest.raises(ValueError, match="0 <= index < count"):
-        _resolve("s3://bucket/p/", shard=shard)
+        _resolve("out/", shard=shard)
 
 
 def test_format_content_types() -> None:
@@ -218,7 +347,6 @@ def test_format_content_types() -> None:
 
 FAST = RetryPolicy(max_attempts=3, base_delay=0.001, max_delay=0.01)
 SNAPSHOT = datetime(2026, 11, 28, 15, 30, tzinfo=UTC)
-PARTITIONING = ds.partitioning(pa.schema([("snapshot_date", pa.date32())]), flavor="hive")
 
 
 def _target(account_id: str = "012345678901", region: str = "eu-west-1") -> Target:
@@ -238,16 +366,21 @@ def _status_rows(results: list[TargetResult]) -> pa.Table:
     return status_table(results, SNAPSHOT)
 
 
+def _outputs(dest: Destination) -> dict[str, str]:
+    """What a run's record says it wrote to a file destination (as job/pipeline.py says it)."""
+    return {"format": dest.fmt.value, "inventory": location_text(dest.inventory), "status": location_text(dest.status)}
+
+
 def _write(
     dest: Destination, client: Any, names: list[str], policy: RetryPolicy = FAST, shard: tuple[int, int] | None = None
 ) -> RunSink:
-    """One run, as the pipeline does it: open, stream rows, commit with a manifest; abort on any error."""
+    """One run, as the pipeline does it: open, stream rows, commit with its record; abort on any error."""
     sink = open_sink(dest, STATUS_SCHEMA, s3=client, policy=policy)
     try:
         sink.write(_batch(*names))
         results = [_result("012345678901", "eu-west-1", len(names))]
-        info = RunInfo("20261128T153000Z-0123abcd", SNAPSHOT, "0" * 64, shard)
-        sink.commit(_status_rows(results), build_manifest(info, results, dest, SNAPSHOT + timedelta(minutes=3)))
+        info = RunInfo("20261128T153000Z-0123abcd", SNAPSHOT, "0" * 64, shard, "20261128T153000Z-0123456789ab")
+        sink.commit(_status_rows(results), build_record(info, results, _outputs(dest), SNAPSHOT + timedelta(minutes=3)))
     except BaseException:
         sink.abort()
         raise
@@ -295,85 +428,63 @@ def fs(emu: Emulator) -> pafs.S3FileSystem:
 
 
 def _one_line(err: OutputError) -> str:
-    text = str(err)
-    assert text and "\n" not in text
-    assert for_error(err) is ExitCode.USAGE
+    text = _usage_error(err)
     assert int(for_error(err)) == 2
     return text
 
 
-def test_s3_partitioned_read_back_with_pandas_and_duckdb(
+def test_s3_object_read_back_with_pandas_and_duckdb(
     fs: pafs.S3FileSystem, client: Any, admin: Any, bucket: str, scratch: Path
 ) -> None:
-    dest = resolve_destination(f"s3://{bucket}/lambda-inventory/", None, False, SNAPSHOT.date(), None)
+    dest = resolve_destination(f"s3://{bucket}/lambda-inventory/inventory.parquet", None)
     sink = _write(dest, client, ["a", "b", "c"])
     assert sink.rows == 3
     assert _keys(admin, bucket) == [
-        f"lambda-inventory/_manifests/{PART}/inventory.json",
-        f"lambda-inventory/_status/{PART}/inventory.parquet",
-        f"lambda-inventory/{PART}/inventory.parquet",
+        "lambda-inventory/inventory.manifest.json",
+        "lambda-inventory/inventory.parquet",
+        "lambda-inventory/inventory.status.parquet",
     ]
     assert list(scratch.iterdir()) == []  # temporary files gone
-    head = admin.head_object(Bucket=bucket, Key=f"lambda-inventory/{PART}/inventory.parquet")
-    assert head["ContentType"] == "application/vnd.apache.parquet"
+    for key in ("lambda-inventory/inventory.parquet", "lambda-inventory/inventory.status.parquet"):
+        assert admin.head_object(Bucket=bucket, Key=key)["ContentType"] == "application/vnd.apache.parquet"
 
-    frame = pd.read_parquet(f"{bucket}/lambda-inventory", filesystem=fs)  # hive partitions, `_` folders skipped
+    frame = pd.read_parquet(f"{bucket}/lambda-inventory/inventory.parquet", filesystem=fs)
     assert sorted(frame["function_name"]) == ["a", "b", "c"]
-    assert {str(d) for d in frame["snapshot_date"]} == {"2026-11-28"}
-    assert set(INVENTORY_SCHEMA.names) < set(frame.columns)
-    status = pd.read_parquet(f"{bucket}/lambda-inventory/_status/{PART}/inventory.parquet", filesystem=fs)
+    assert list(frame.columns) == INVENTORY_SCHEMA.names
+    status = pd.read_parquet(f"{bucket}/lambda-inventory/inventory.status.parquet", filesystem=fs)
     assert status["status"].tolist() == ["ok"]
 
-    dset = ds.dataset(
-        f"{bucket}/lambda-inventory",
-        filesystem=fs,
-        format="parquet",
-        partitioning=PARTITIONING,
-        exclude_invalid_files=True,
-    )
-    assert len(dset.files) == 1
-    rows = duckdb.connect().sql("select snapshot_date, count(*) from dset group by all").fetchall()
-    assert rows == [(date(2026, 11, 28), 3)]
+    dset = ds.dataset(f"{bucket}/lambda-inventory/inventory.parquet", filesystem=fs, format="parquet")
+    assert dset.schema.equals(INVENTORY_SCHEMA)
+    rows = duckdb.connect().sql("select account_id, count(*) from dset group by all").fetchall()
+    assert rows == [("012345678901", 3)]
 
 
-def test_s3_two_shards_one_partition_read_together(
+def test_s3_rerun_to_the_same_key_replaces_its_objects(
     fs: pafs.S3FileSystem, client: Any, admin: Any, bucket: str, scratch: Path
 ) -> None:
-    for index, names in enumerate((["a", "b"], ["c", "d", "e"])):
-        dest = resolve_destination(f"s3://{bucket}/p/", None, False, SNAPSHOT.date(), (index, 2))
-        _write(dest, client, names, shard=(index, 2))
-    keys = _keys(admin, bucket)
-    assert [k for k in keys if k.startswith(f"p/{PART}/")] == [
-        f"p/{PART}/shard-0-of-2.parquet",
-        f"p/{PART}/shard-1-of-2.parquet",
-    ]
-    assert len(keys) == 6  # inventory, status and manifest per shard
-    dset = ds.dataset(f"{bucket}/p", filesystem=fs, format="parquet", partitioning=PARTITIONING)
-    assert sorted(dset.to_table().column("function_name").to_pylist()) == ["a", "b", "c", "d", "e"]
-    rows = duckdb.connect().sql("select snapshot_date, count(*) as n from dset group by all").fetchall()
-    assert rows == [(date(2026, 11, 28), 5)]
-
-
-def test_s3_rerun_of_the_same_shard_replaces_its_object(
-    fs: pafs.S3FileSystem, client: Any, admin: Any, bucket: str, scratch: Path
-) -> None:
-    dest = resolve_destination(f"s3://{bucket}/p/", None, False, SNAPSHOT.date(), (1, 4))
+    dest = resolve_destination(f"s3://{bucket}/p/inventory.parquet", None, (1, 4))
     _write(dest, client, ["old1", "old2"], shard=(1, 4))
     before = _keys(admin, bucket)
     _write(dest, client, ["new"], shard=(1, 4))
     assert _keys(admin, bucket) == before
-    table = pd.read_parquet(f"{bucket}/p", filesystem=fs)
+    table = pd.read_parquet(f"{bucket}/p/inventory.parquet", filesystem=fs)
     assert table["function_name"].tolist() == ["new"]
+    manifest = admin.get_object(Bucket=bucket, Key="p/inventory.manifest.json")["Body"].read()
+    assert parse_record(manifest, "p/inventory.manifest.json").files["inventory"]["rows"] == 1
 
 
 def test_s3_abort_mid_run_publishes_nothing(client: Any, admin: Any, bucket: str, scratch: Path) -> None:
-    dest = resolve_destination(f"s3://{bucket}/p/", None, False, SNAPSHOT.date(), None)
+    dest = resolve_destination(f"s3://{bucket}/p/inventory.parquet", None)
     sink = open_sink(dest, STATUS_SCHEMA, s3=client, policy=FAST)
     with pytest.raises(KeyboardInterrupt):
         try:
             sink.write(_batch("a", "b"))
             temps = sorted(p.name for p in scratch.iterdir())  # rows stream to local temp files meanwhile
-            assert [n.split(".parquet.")[0] for n in temps] == ["lambda-inventory-inventory"] * 2
+            assert [n.split(".parquet.")[0] for n in temps] == [
+                "lambda-inventory-inventory",
+                "lambda-inventory-inventory.status",
+            ]
             raise KeyboardInterrupt
         except BaseException:
             sink.abort()
@@ -386,17 +497,19 @@ def test_s3_abort_mid_run_publishes_nothing(client: Any, admin: Any, bucket: str
 def test_s3_abort_keeps_the_previous_run(
     fs: pafs.S3FileSystem, client: Any, admin: Any, bucket: str, scratch: Path
 ) -> None:
-    dest = resolve_destination(f"s3://{bucket}/p/", None, False, SNAPSHOT.date(), None)
+    dest = resolve_destination(f"s3://{bucket}/p/inventory.parquet", None)
     _write(dest, client, ["old"])
+    before = {key: admin.get_object(Bucket=bucket, Key=key)["Body"].read() for key in _keys(admin, bucket)}
     sink = open_sink(dest, STATUS_SCHEMA, s3=client, policy=FAST)
     sink.write(_batch("new"))
     sink.abort()
-    assert pd.read_parquet(f"{bucket}/p", filesystem=fs)["function_name"].tolist() == ["old"]
+    assert pd.read_parquet(f"{bucket}/p/inventory.parquet", filesystem=fs)["function_name"].tolist() == ["old"]
+    assert {key: admin.get_object(Bucket=bucket, Key=key)["Body"].read() for key in _keys(admin, bucket)} == before
 
 
 def test_s3_missing_bucket_is_one_line_exit_2_before_any_file(client: Any, scratch: Path) -> None:
-    output = f"s3://missing-{uuid.uuid4().hex[:8]}/lambda-inventory/"
-    dest = resolve_destination(output, None, False, SNAPSHOT.date(), None)
+    output = f"s3://missing-{uuid.uuid4().hex[:8]}/lambda-inventory/inventory.parquet"
+    dest = resolve_destination(output, None)
     with pytest.raises(OutputError) as info:
         open_sink(dest, STATUS_SCHEMA, s3=client, policy=FAST)
     bucket = output.split("/")[2]
@@ -405,7 +518,7 @@ def test_s3_missing_bucket_is_one_line_exit_2_before_any_file(client: Any, scrat
 
 
 def test_s3_exact_key_layout(fs: pafs.S3FileSystem, client: Any, admin: Any, bucket: str, scratch: Path) -> None:
-    dest = resolve_destination(f"s3://{bucket}/nightly/inventory-x.parquet", None, False, SNAPSHOT.date(), None)
+    dest = resolve_destination(f"s3://{bucket}/nightly/inventory-x.parquet", None)
     _write(dest, client, ["a"])
     assert _keys(admin, bucket) == [
         "nightly/inventory-x.manifest.json",
@@ -416,49 +529,52 @@ def test_s3_exact_key_layout(fs: pafs.S3FileSystem, client: Any, admin: Any, buc
     assert frame["function_name"].tolist() == ["a"]
 
 
-def test_s3_csv_partitioned(client: Any, admin: Any, bucket: str, scratch: Path) -> None:
-    dest = resolve_destination(f"s3://{bucket}/csv/", Format.CSV, False, SNAPSHOT.date(), None)
+def test_s3_csv_object(client: Any, admin: Any, bucket: str, scratch: Path) -> None:
+    dest = resolve_destination(f"s3://{bucket}/csv/inv.csv", None)
+    assert dest.fmt is Format.CSV
     _write(dest, client, ["a", "b"])
-    assert _keys(admin, bucket) == [
-        f"csv/_manifests/{PART}/inventory.json",
-        f"csv/_status/{PART}/inventory.csv",
-        f"csv/{PART}/inventory.csv",
-    ]
-    obj = admin.get_object(Bucket=bucket, Key=f"csv/{PART}/inventory.csv")
+    assert _keys(admin, bucket) == ["csv/inv.csv", "csv/inv.manifest.json", "csv/inv.status.csv"]
+    obj = admin.get_object(Bucket=bucket, Key="csv/inv.csv")
     assert obj["ContentType"].startswith("text/csv")
     rows = list(csv.DictReader(io.StringIO(obj["Body"].read().decode())))
     assert [r["function_name"] for r in rows] == ["a", "b"]
     assert rows[0]["account_id"] == "012345678901"
+    status = admin.get_object(Bucket=bucket, Key="csv/inv.status.csv")
+    assert status["ContentType"].startswith("text/csv")
+    assert [r["status"] for r in csv.DictReader(io.StringIO(status["Body"].read().decode()))] == ["ok"]
 
 
 def test_s3_manifest_is_published_last_and_valid(client: Any, admin: Any, bucket: str, scratch: Path) -> None:
-    dest = resolve_destination(f"s3://{bucket}/p/", None, False, SNAPSHOT.date(), (0, 1))
-    _write(dest, client, ["a", "b"], shard=(0, 1))
-    obj = admin.get_object(Bucket=bucket, Key=f"p/_manifests/{PART}/shard-0-of-1.json")
+    dest = resolve_destination(f"s3://{bucket}/p/shard.parquet", None, (1, 2))
+    _write(dest, client, ["a", "b"], shard=(1, 2))
+    obj = admin.get_object(Bucket=bucket, Key="p/shard.manifest.json")
     assert obj["ContentType"] == "application/json"
     text = obj["Body"].read().decode()
     assert text.endswith("}\n")
-    manifest = json.loads(text)
-    assert manifest["outputs"] == {
+    record = parse_record(text.encode(), "p/shard.manifest.json")
+    assert record.outputs == {
         "format": "parquet",
-        "inventory": f"s3://{bucket}/p/{PART}/shard-0-of-1.parquet",
-        "status": f"s3://{bucket}/p/_status/{PART}/shard-0-of-1.parquet",
+        "inventory": f"s3://{bucket}/p/shard.parquet",
+        "status": f"s3://{bucket}/p/shard.status.parquet",
     }
-    assert manifest["shard"] == {"index": 0, "count": 1}
-    assert manifest["counts"]["functions"] == 2
-    assert manifest["snapshot_date"] == "2026-11-28"
+    assert record.shard == (1, 2)
+    assert record.counts.functions == 2
+    assert record.snapshot_date == SNAPSHOT.date()
+    for name, key, rows in (("inventory", "p/shard.parquet", 2), ("status", "p/shard.status.parquet", 1)):
+        data = admin.get_object(Bucket=bucket, Key=key)["Body"].read()
+        assert record.files[name] == {"sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data), "rows": rows}
     stamps = {o["Key"]: o["LastModified"] for o in admin.list_objects_v2(Bucket=bucket)["Contents"]}
-    assert stamps[f"p/_manifests/{PART}/shard-0-of-1.json"] >= max(stamps.values())
+    assert stamps["p/shard.manifest.json"] >= max(stamps.values())
 
 
 def test_s3_large_inventory_goes_up_in_parts(client: Any, admin: Any, bucket: str, scratch: Path) -> None:
-    dest = resolve_destination(f"s3://{bucket}/big/", None, False, SNAPSHOT.date(), None)
+    dest = resolve_destination(f"s3://{bucket}/big/inventory.parquet", None)
     transfer = TransferConfig(multipart_threshold=1024 * 1024)  # parts are S3's minimum 5 MiB
     sink = RunSink(dest, STATUS_SCHEMA, S3Store(client, FAST, transfer))
     names = [secrets.token_urlsafe(3000) for _ in range(2500)]  # ~7 MiB that zstd cannot shrink much
     sink.write(_batch(*names))
     sink.commit(_status_rows([_result("012345678901", "eu-west-1", len(names))]))
-    head = admin.head_object(Bucket=bucket, Key=f"big/{PART}/inventory.parquet")
+    head = admin.head_object(Bucket=bucket, Key="big/inventory.parquet")
     assert head["ContentLength"] > 5 * 1024 * 1024
     assert head["ETag"].strip('"').endswith("-2")  # a multipart object's ETag counts its parts
     assert admin.list_multipart_uploads(Bucket=bucket).get("Uploads", []) == []
@@ -466,7 +582,7 @@ def test_s3_large_inventory_goes_up_in_parts(client: Any, admin: Any, bucket: st
 
 
 def test_open_sink_for_s3_needs_a_client(bucket: str) -> None:
-    dest = resolve_destination(f"s3://{bucket}/p/", None, False, SNAPSHOT.date(), None)
+    dest = resolve_destination(f"s3://{bucket}/p/inventory.parquet", None)
     with pytest.raises(TypeError, match="needs an S3 client"):
         open_sink(dest, STATUS_SCHEMA)
 
@@ -560,18 +676,19 @@ def proxied(proxy: FaultProxy) -> Any:
 
 def test_s3_access_denied_is_one_line_exit_2(proxy: FaultProxy, proxied: Any, bucket: str, scratch: Path) -> None:
     proxy.faults.append(Fault("GET", r"list-type=2", 403, "AccessDenied"))
-    dest = resolve_destination(f"s3://{bucket}/p/", None, False, SNAPSHOT.date(), None)
+    dest = resolve_destination(f"s3://{bucket}/p/inventory.parquet", None)
     with pytest.raises(OutputError) as info:
         open_sink(dest, STATUS_SCHEMA, s3=proxied, policy=FAST)
     assert _one_line(info.value) == (
-        f"s3://{bucket}/p/: access to bucket '{bucket}' denied (the job needs s3:ListBucket and s3:PutObject)"
+        f"s3://{bucket}/p/inventory.parquet: access to bucket '{bucket}' denied "
+        "(the job needs s3:ListBucket and s3:PutObject)"
     )
     assert proxy.faults[0].hits == 1  # access denied is never retried
     assert list(scratch.iterdir()) == []
 
 
 def test_s3_preflight_lists_only_the_destination_prefix(proxy: FaultProxy, proxied: Any, bucket: str) -> None:
-    dest = resolve_destination(f"s3://{bucket}/lambda-inventory/", None, False, SNAPSHOT.date(), None)
+    dest = resolve_destination(f"s3://{bucket}/lambda-inventory/inventory.parquet", None)
     open_sink(dest, STATUS_SCHEMA, s3=proxied, policy=FAST).abort()
     (listing,) = proxy.seen
     assert listing.startswith(f"GET /{bucket}?") and "prefix=lambda-inventory%2F" in listing
@@ -581,20 +698,20 @@ def test_s3_preflight_lists_only_the_destination_prefix(proxy: FaultProxy, proxi
 def test_s3_throttled_upload_is_retried(
     fs: pafs.S3FileSystem, proxy: FaultProxy, proxied: Any, bucket: str, scratch: Path
 ) -> None:
-    proxy.faults.append(Fault("PUT", r"/p/snapshot_date%3D2026-11-28/inventory\.parquet", 503, "SlowDown", times=2))
-    dest = resolve_destination(f"s3://{bucket}/p/", None, False, SNAPSHOT.date(), None)
+    proxy.faults.append(Fault("PUT", r"/p/inventory\.parquet", 503, "SlowDown", times=2))
+    dest = resolve_destination(f"s3://{bucket}/p/inventory.parquet", None)
     _write(dest, proxied, ["a", "b"])
     assert proxy.faults[0].hits == 2
     assert len(_keys(proxied, bucket)) == 3
-    assert pd.read_parquet(f"{bucket}/p", filesystem=fs)["function_name"].tolist() == ["a", "b"]
+    assert pd.read_parquet(f"{bucket}/p/inventory.parquet", filesystem=fs)["function_name"].tolist() == ["a", "b"]
     assert list(scratch.iterdir()) == []
 
 
 def test_s3_upload_that_keeps_failing_is_one_line_and_no_manifest(
     proxy: FaultProxy, proxied: Any, admin: Any, bucket: str, scratch: Path
 ) -> None:
-    proxy.faults.append(Fault("PUT", r"/_status/", 500, "InternalError"))
-    dest = resolve_destination(f"s3://{bucket}/p/", None, False, SNAPSHOT.date(), None)
+    proxy.faults.append(Fault("PUT", r"/p/inventory\.status\.parquet", 500, "InternalError"))
+    dest = resolve_destination(f"s3://{bucket}/p/inventory.parquet", None)
     with pytest.raises(OutputError) as info:
         _write(dest, proxied, ["a"])
     assert _one_line(info.value).startswith(f"{dest.status}: upload failed: ")
@@ -602,7 +719,7 @@ def test_s3_upload_that_keeps_failing_is_one_line_and_no_manifest(
     assert proxy.faults[0].hits == FAST.max_attempts
     # each object is all or nothing: the inventory is complete, the status never appeared, and no
     # manifest says the run finished
-    assert _keys(admin, bucket) == [f"p/{PART}/inventory.parquet"]
+    assert _keys(admin, bucket) == ["p/inventory.parquet"]
     assert list(scratch.iterdir()) == []
 
 
@@ -610,7 +727,7 @@ def test_s3_failed_multipart_upload_leaves_no_object_and_no_parts(
     proxy: FaultProxy, proxied: Any, admin: Any, bucket: str, scratch: Path
 ) -> None:
     proxy.faults.append(Fault("POST", r"uploadId=", 500, "InternalError"))  # CompleteMultipartUpload
-    dest = resolve_destination(f"s3://{bucket}/big/", None, False, SNAPSHOT.date(), None)
+    dest = resolve_destination(f"s3://{bucket}/big/inventory.parquet", None)
     transfer = TransferConfig(multipart_threshold=1024 * 1024)
     sink = RunSink(dest, STATUS_SCHEMA, S3Store(proxied, FAST, transfer))
     try:
@@ -628,19 +745,27 @@ def test_s3_failed_multipart_upload_leaves_no_object_and_no_parts(
 @pytest.mark.parametrize(
     ("output", "expected"),
     [
-        ("s3://b-1/a/../b/", "the S3 key has a '.' or '..' segment"),
+        ("s3://b-1/a/../b.parquet", "the S3 key has a '.' or '..' segment"),
         ("s3://b-1/./k.parquet", "the S3 key has a '.' or '..' segment"),
-        ("s3://b-1/a\nb/", "the S3 key has a control character"),
+        ("s3://b-1/a\nb.parquet", "the S3 key has a control character"),
         ("s3://b-1/a\x00b.parquet", "the S3 key has a control character"),
-        ("s3://b-1/" + "é" * 600 + ".parquet", "is over 1024 bytes"),  # 1200 bytes of UTF-8
-        ("s3://b-1/" + "p" * 990 + "/", "is over 1024 bytes"),  # the partitioned keys add their own parts
+        ("s3://b-1/" + "é" * 600 + ".parquet", "is over 1024 bytes"),  # 1208 bytes of UTF-8: over S3's limit
     ],
 )
 def test_unusable_s3_key_is_one_line(output: str, expected: str) -> None:
     with pytest.raises(OutputError) as info:
         _resolve(output, None)
-    assert expected in str(info.value) and "\n" not in str(info.value)
-    assert len(str(info.value)) < 400
+    text = _usage_error(info.value)
+    assert expected in text
+    assert len(text) < 400
+
+
+def test_s3_file_key_within_s3s_limit_is_accepted() -> None:
+    """A 900-byte key: it, its status key and its manifest key are all within S3's 1024 bytes."""
+    key = "k" * 892 + ".parquet"
+    dest = _resolve(f"s3://b-1/{key}")
+    assert all(len(loc.key.encode()) <= 1024 for loc in dest.locations if isinstance(loc, S3Object))
+    assert dest.inventory == S3Object("b-1", key)
 
 
 @pytest.mark.parametrize(
@@ -657,4 +782,4 @@ def test_output_name_and_format_must_agree(tmp_path: Path, output: str, fmt: For
     target = output if output.startswith("s3://") else str(tmp_path / output)
     with pytest.raises(OutputError) as info:
         _resolve(target, fmt)
-    assert expected.format(p=target) in str(info.value)
+    assert expected.format(p=target) in _usage_error(info.value)

@@ -10,7 +10,7 @@ import json
 import os
 import signal
 import sys
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -21,18 +21,20 @@ import pyarrow.parquet as pq
 import pytest
 
 import inventory.writers.sink
+from inventory.contract.columns import ENRICHMENT_COLUMNS
+from inventory.contract.layout import Format, status_name
+from inventory.contract.record import RunInfo, RunRecord, build_record, parse_record
+from inventory.contract.schema import INVENTORY_SCHEMA, STATUS_SCHEMA, function_batch
+from inventory.contract.status import Status
 from inventory.errors import OutputError
 from inventory.exits import ExitCode, for_error, for_signal
+from inventory.job.collect import TargetResult
 from inventory.job.targets import Account, Target
-from inventory.contract.columns import ENRICHMENT_COLUMNS
-from inventory.writers.destination import resolve_destination, resolve_output
-from inventory.contract.layout import Format, status_name
-from inventory.contract.schema import INVENTORY_SCHEMA, STATUS_SCHEMA, function_batch
-from inventory.writers.sink import RunSink, csv_ready, open_sink
 from inventory.signals import Stopped, stop_on_signals
+from inventory.writers.destination import Destination, location_text, resolve_destination, resolve_output
+from inventory.writers.sink import RunSink, csv_ready, open_sink
 
 SNAPSHOT = datetime(2026, 11, 28, 11, 55, 26, 113611, tzinfo=UTC)
-DAY = SNAPSHOT.date()
 
 
 def _target(
@@ -97,7 +99,7 @@ def _one_line(err: OutputError) -> str:
 
 def _sink(path: Path, fmt: Format) -> RunSink:
     """A local file sink, as the job opens it for `--output FILE --format FMT`."""
-    return open_sink(resolve_destination(str(path), fmt, False, DAY, None), STATUS_SCHEMA)
+    return open_sink(resolve_destination(str(path), fmt), STATUS_SCHEMA)
 
 
 # --- resolve_output / status_name / Format ------------------------------------------------------------
@@ -514,7 +516,7 @@ def test_destination_is_a_directory(tmp_path: Path) -> None:
     target = tmp_path / "inventory.parquet"
     target.mkdir()
     with pytest.raises(OutputError) as info:  # the run's file in a directory `tmp_path/` is taken by a directory
-        open_sink(resolve_destination(f"{tmp_path}/", None, False, DAY, None), STATUS_SCHEMA)
+        open_sink(resolve_destination(f"{tmp_path}/", None), STATUS_SCHEMA)
     assert _one_line(info.value) == f"{target}: is a directory"
     assert _listing(target) == []
     assert _listing(tmp_path) == ["inventory.parquet"]
@@ -534,42 +536,76 @@ def test_output_error_is_usage() -> None:
 
 # --- RunSink: destinations with a manifest ------------------------------------------------------------
 
-PART = "snapshot_date=2026-11-28"
+
+def _outputs(dest: Destination) -> dict[str, str]:
+    """What a run's record says it wrote to a file destination (as job/pipeline.py says it)."""
+    return {"format": dest.fmt.value, "inventory": location_text(dest.inventory), "status": location_text(dest.status)}
 
 
-def _manifest(tag: str = "run") -> dict[str, Any]:
-    return {"run_id": tag, "counts": {"ok": 1}, "b": [1, 2], "a": None}
+def _record(tag: str = "run", dest: Destination | None = None, shard: tuple[int, int] | None = None) -> RunRecord:
+    """A run's record as the pipeline builds it: one target listed, two functions."""
+    target = _target()
+    results = [TargetResult(target, Status.OK, 2, (), 1, 0, 0.1)]
+    info = RunInfo(tag, SNAPSHOT, "0" * 64, shard, f"{tag}-write")
+    outputs = _outputs(dest) if dest else {"format": "parquet", "inventory": "x", "status": "y"}
+    return build_record(info, results, outputs, SNAPSHOT + timedelta(minutes=1))
 
 
 def _files(root: Path) -> list[str]:
     return sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file())
 
 
-def test_local_file_gets_a_manifest_beside_it(tmp_path: Path) -> None:
-    dest = resolve_destination(str(tmp_path / "x.parquet"), None, False, DAY, None)
+@pytest.mark.parametrize("fmt", [Format.PARQUET, Format.CSV])
+def test_local_file_gets_a_manifest_beside_it(tmp_path: Path, fmt: Format) -> None:
+    dest = resolve_destination(str(tmp_path / f"x.{fmt.value}"), None)
+    record = _record(dest=dest)
     sink = open_sink(dest, STATUS_SCHEMA)
     sink.write(_batch("a"))
-    sink.commit(_status(), _manifest())
-    assert _listing(tmp_path) == ["x.manifest.json", "x.parquet", "x.status.parquet"]
+    sink.commit(_status(), record)
+    inventory, status = tmp_path / f"x.{fmt.value}", tmp_path / f"x.status.{fmt.value}"
+    assert _listing(tmp_path) == sorted(["x.manifest.json", inventory.name, status.name])
     text = (tmp_path / "x.manifest.json").read_text(encoding="utf-8")
     written = json.loads(text)
-    assert {k: v for k, v in written.items() if k != "files"} == _manifest()
+    assert {k: v for k, v in written.items() if k != "files"} == record.to_json()
     assert written["files"] == {
-        "inventory": {
-            "sha256": _sha256(tmp_path / "x.parquet"),
-            "bytes": (tmp_path / "x.parquet").stat().st_size,
-            "rows": 1,
-        },
-        "status": {
-            "sha256": _sha256(tmp_path / "x.status.parquet"),
-            "bytes": (tmp_path / "x.status.parquet").stat().st_size,
-            "rows": 1,
-        },
+        "inventory": {"sha256": _sha256(inventory), "bytes": inventory.stat().st_size, "rows": 1},
+        "status": {"sha256": _sha256(status), "bytes": status.stat().st_size, "rows": 1},
     }
-    assert text.endswith("\n") and text.index('"a"') < text.index('"b"')  # sorted keys
-    assert text.startswith('{\n  "a": null,')  # pretty-printed
+    assert parse_record(text.encode(), "x.manifest.json") == record.with_files(written["files"])
+    assert record.files == {}  # the record given is not changed: the manifest's copy gets the files
+    assert written["outputs"] == {"format": fmt.value, "inventory": str(inventory), "status": str(status)}
+    assert text.endswith("}\n") and text.index('"config_sha256"') < text.index('"write_id"')  # sorted keys
+    assert text.startswith('{\n  "config_sha256": ')  # pretty-printed
     assert (tmp_path / "x.manifest.json").stat().st_mode & 0o777 == 0o666 & ~_current_umask()
-    assert pq.read_table(tmp_path / "x.parquet").num_rows == 1
+    if fmt is Format.PARQUET:
+        assert pq.read_table(inventory).num_rows == 1
+
+
+def test_manifest_files_count_every_row_of_both_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`files` counts the rows written in every row group, and the status rows, not the last batch's."""
+    monkeypatch.setattr(inventory.writers.sink, "ROW_GROUP_ROWS", 2)
+    dest = resolve_destination(str(tmp_path / "x.parquet"), None)
+    sink = open_sink(dest, STATUS_SCHEMA)
+    for i in range(5):
+        sink.write(_batch(f"f{i}", f"g{i}"))
+    sink.commit(_status(3), _record(dest=dest))
+    files = parse_record((tmp_path / "x.manifest.json").read_bytes(), "x.manifest.json").files
+    assert files["inventory"]["rows"] == 10 == pq.read_table(tmp_path / "x.parquet").num_rows
+    assert files["status"]["rows"] == 3 == pq.read_table(tmp_path / "x.status.parquet").num_rows
+    assert pq.ParquetFile(tmp_path / "x.parquet").metadata.num_row_groups > 1
+
+
+def test_a_rerun_replaces_all_three_files(tmp_path: Path) -> None:
+    dest = resolve_destination(str(tmp_path / "x.parquet"), None)
+    for tag, names in (("first", ("old1", "old2")), ("second", ("new",))):
+        sink = open_sink(dest, STATUS_SCHEMA)
+        sink.write(_batch(*names))
+        sink.commit(_status(), _record(tag, dest))
+    assert _listing(tmp_path) == ["x.manifest.json", "x.parquet", "x.status.parquet"]
+    assert pq.read_table(tmp_path / "x.parquet").column("function_name").to_pylist() == ["new"]
+    record = parse_record((tmp_path / "x.manifest.json").read_bytes(), "x.manifest.json")
+    assert record.run_id == "second" and record.files["inventory"]["rows"] == 1
+    assert record.files["inventory"]["sha256"] == _sha256(tmp_path / "x.parquet")
 
 
 def _sha256(path: Path) -> str:
@@ -583,42 +619,31 @@ def _current_umask() -> int:
 
 
 @pytest.mark.parametrize("fmt", [Format.PARQUET, Format.CSV])
-def test_local_partitioned_layout(tmp_path: Path, fmt: Format) -> None:
+def test_local_directory_shards_write_their_own_files(tmp_path: Path, fmt: Format) -> None:
+    """Two shards of one run into one directory: each writes its own three files, none overwrites another."""
     for shard, names in (((0, 2), ("a", "b")), ((1, 2), ("c",))):
-        dest = resolve_destination(str(tmp_path / "data"), fmt, True, DAY, shard)
+        dest = resolve_destination(f"{tmp_path / 'data'}/", fmt, shard)
         sink = open_sink(dest, STATUS_SCHEMA)
         sink.write(_batch(*names))
-        sink.commit(_status(), _manifest())
+        sink.commit(_status(), _record("run-1", dest, shard))
     ext = fmt.value
-    assert _files(tmp_path / "data") == [
-        f"_manifests/{PART}/shard-0-of-2.json",
-        f"_manifests/{PART}/shard-1-of-2.json",
-        f"_status/{PART}/shard-0-of-2.{ext}",
-        f"_status/{PART}/shard-1-of-2.{ext}",
-        f"{PART}/shard-0-of-2.{ext}",
-        f"{PART}/shard-1-of-2.{ext}",
-    ]
+    assert _files(tmp_path / "data") == sorted(
+        f"shard-{i}-of-2{suffix}" for i in (0, 1) for suffix in (".manifest.json", f".{ext}", f".status.{ext}")
+    )
+    for index, rows in ((0, 2), (1, 1)):
+        record = parse_record((tmp_path / "data" / f"shard-{index}-of-2.manifest.json").read_bytes(), "m")
+        assert (record.run_id, record.shard, record.files["inventory"]["rows"]) == ("run-1", (index, 2), rows)
+        assert record.outputs["inventory"] == str(tmp_path / "data" / f"shard-{index}-of-2.{ext}")
     if fmt is Format.PARQUET:
-        frame = pd.read_parquet(tmp_path / "data")  # hive partitions; the `_` folders are not read
-        assert sorted(frame["function_name"]) == ["a", "b", "c"]
-        assert {str(d) for d in frame["snapshot_date"]} == {"2026-11-28"}
+        frame = pd.read_parquet(tmp_path / "data" / "shard-0-of-2.parquet")
+        assert sorted(frame["function_name"]) == ["a", "b"]
     else:
-        rows = _read_csv(tmp_path / "data" / PART / "shard-0-of-2.csv")
-        assert [r["function_name"] for r in rows] == ["a", "b"]
-
-
-def test_local_partitioned_rerun_replaces_its_file(tmp_path: Path) -> None:
-    dest = resolve_destination(str(tmp_path), None, True, DAY, None)
-    for names in (("old1", "old2"), ("new",)):
-        sink = open_sink(dest, STATUS_SCHEMA)
-        sink.write(_batch(*names))
-        sink.commit(_status(), _manifest())
-    assert pd.read_parquet(tmp_path)["function_name"].tolist() == ["new"]
-    assert len(_files(tmp_path)) == 3
+        rows = _read_csv(tmp_path / "data" / "shard-1-of-2.csv")
+        assert [r["function_name"] for r in rows] == ["c"]
 
 
 def test_local_abort_publishes_nothing(tmp_path: Path) -> None:
-    dest = resolve_destination(str(tmp_path), None, True, DAY, None)
+    dest = resolve_destination(f"{tmp_path / 'out'}/", None, (0, 2))
     sink = open_sink(dest, STATUS_SCHEMA)
     sink.write(_batch("a"))
     sink.abort()
@@ -626,29 +651,30 @@ def test_local_abort_publishes_nothing(tmp_path: Path) -> None:
 
 
 def test_nothing_published_before_commit_and_temp_files_beside_targets(tmp_path: Path) -> None:
-    dest = resolve_destination(str(tmp_path), None, True, DAY, None)
+    dest = resolve_destination(f"{tmp_path / 'out'}/", None, (1, 2))
     sink = open_sink(dest, STATUS_SCHEMA)
     sink.write(_batch("a"))
     names = _files(tmp_path)
     assert len(names) == 2
     assert all(Path(n).name.startswith(".") and n.endswith(".tmp") for n in names)
-    assert {str(Path(n).parent) for n in names} == {PART, f"_status/{PART}"}
-    sink.commit(_status())  # no manifest given: none written
-    assert _files(tmp_path) == [f"_status/{PART}/inventory.parquet", f"{PART}/inventory.parquet"]
+    assert {str(Path(n).parent) for n in names} == {"out"}
+    assert sorted(Path(n).name.split(".parquet.")[0] for n in names) == [".shard-1-of-2", ".shard-1-of-2.status"]
+    sink.commit(_status())  # no record given: no manifest written
+    assert _files(tmp_path) == ["out/shard-1-of-2.parquet", "out/shard-1-of-2.status.parquet"]
 
 
 def test_manifest_location_taken_by_a_directory_fails_before_any_file(tmp_path: Path) -> None:
     (tmp_path / "x.manifest.json").mkdir()
-    dest = resolve_destination(str(tmp_path / "x.parquet"), None, False, DAY, None)
+    dest = resolve_destination(str(tmp_path / "x.parquet"), None)
     with pytest.raises(OutputError) as info:
         open_sink(dest, STATUS_SCHEMA)
     assert _one_line(info.value) == f"{tmp_path / 'x.manifest.json'}: is a directory"
     assert _listing(tmp_path) == ["x.manifest.json"]
 
 
-def test_partitioned_root_under_a_regular_file_is_one_line(tmp_path: Path) -> None:
+def test_directory_under_a_regular_file_is_one_line(tmp_path: Path) -> None:
     (tmp_path / "file").write_text("x")
-    dest = resolve_destination(str(tmp_path / "file"), None, True, DAY, None)
+    dest = resolve_destination(f"{tmp_path / 'file'}/", None)
     with pytest.raises(OutputError) as info:
         open_sink(dest, STATUS_SCHEMA)
     assert _one_line(info.value).startswith(f"{dest.inventory}: cannot write output")
@@ -656,7 +682,7 @@ def test_partitioned_root_under_a_regular_file_is_one_line(tmp_path: Path) -> No
 
 
 def test_run_sink_reports_its_locations(tmp_path: Path) -> None:
-    dest = resolve_destination(f"{tmp_path}/", Format.CSV, False, DAY, None)
+    dest = resolve_destination(f"{tmp_path}/", Format.CSV)
     sink = open_sink(dest, STATUS_SCHEMA)
     assert (sink.path, sink.status_path) == (tmp_path / "inventory.csv", tmp_path / "inventory.status.csv")
     assert sink.destination is dest
@@ -770,8 +796,8 @@ def test_a_run_sweeps_the_unlocked_temp_files_of_its_own_names_only(tmp_path: Pa
     (tmp_path / ".other.parquet.dead.tmp").write_bytes(b"not ours")
     with live.open("rb") as holder:
         fcntl.flock(holder.fileno(), fcntl.LOCK_EX)  # what a live run holds on its temporary files
-        sink = open_sink(resolve_destination(str(tmp_path / "x.parquet"), None, False, DAY, None), STATUS_SCHEMA)
-        sink.commit(_status(), _manifest())
+        sink = open_sink(resolve_destination(str(tmp_path / "x.parquet"), None), STATUS_SCHEMA)
+        sink.commit(_status(), _record())
     assert [p for p in dead if p.exists()] == []
     assert live.read_bytes() == b"another run still writing"
     assert victim.read_text(encoding="utf-8") == "keep"
@@ -790,8 +816,8 @@ def test_a_signal_during_the_renames_is_delivered_once_all_three_files_are_in_pl
     """SIGTERM lands the moment the inventory is renamed (an audit hook sends it): the status file and the
     manifest still follow before it acts, so they are never left from the previous run."""
     out = tmp_path / "x.parquet"
-    first = open_sink(resolve_destination(str(out), None, False, DAY, None), STATUS_SCHEMA)
-    first.commit(_status(), _manifest("previous"))
+    first = open_sink(resolve_destination(str(out), None), STATUS_SCHEMA)
+    first.commit(_status(), _record("previous"))
     armed = {"on": True}
 
     def hook(event: str, args: tuple[Any, ...]) -> None:
@@ -799,11 +825,11 @@ def test_a_signal_during_the_renames_is_delivered_once_all_three_files_are_in_pl
             armed["on"] = False
             os.kill(os.getpid(), signal.SIGTERM)
 
-    sink = open_sink(resolve_destination(str(out), None, False, DAY, None), STATUS_SCHEMA)
+    sink = open_sink(resolve_destination(str(out), None), STATUS_SCHEMA)
     sink.write(_batch("a", "b"))
     sys.addaudithook(hook)  # cannot be removed; `armed` makes it fire once
     with stop_on_signals(for_signal), pytest.raises(Stopped) as stopped:
-        sink.commit(_status(2), _manifest("next"))
+        sink.commit(_status(2), _record("next"))
     assert not armed["on"], "the signal was sent"
     assert stopped.value.signum == signal.SIGTERM and stopped.value.published
     assert stopped.value.describe() == "lambda-inventory: terminated (SIGTERM); the output had already been published"
