@@ -1,10 +1,11 @@
 """The command line: parse the flags, run one command, and map its outcome to an exit code.
 
 This is the one place an exit code is decided, from exits.py's table: the job returns its results, the
-demo its findings, `report` and `diff` whether their gate tripped, `verify` whether the partition is
-complete, a signal its number, and an error its class. Each command imports what it uses when it runs
-(the parser, cli_parser.py, likewise adds only the flags of the command being run): `--help`, `run` and
-`validate` never import the report modules, and `demo` imports the emulator (moto) only when it runs.
+demo its findings, `report` and `diff` whether their gate tripped, `verify` its verdict on the run, a
+signal its number, and an error its class. Each command imports what it uses when it runs (the parser,
+cli_parser.py, likewise adds only the flags of the command being run): `--help`, `run` and `validate`
+never import the report modules, `demo` imports the emulator (moto) only when it runs, and only a lake
+imports pyiceberg.
 """
 
 from __future__ import annotations
@@ -170,7 +171,7 @@ def command_import(args: argparse.Namespace) -> ExitCode:
 
 
 def _warn(snapshot: Snapshot) -> Snapshot:
-    """A snapshot's warnings (an incomplete partition: output/partition.py) on stderr too, one line each:
+    """A snapshot's warnings (an incomplete run of a lake: contract/current.py) on stderr too, one line each:
     a CSV report has no room for them, and a script reading stdout should still hear of them."""
     for warning in snapshot.warnings:
         print(f"lambda-inventory: warning: {snapshot.source}: {warning}", file=sys.stderr)

@@ -104,7 +104,8 @@ def apply_environment(args: argparse.Namespace) -> None:
     args.log_level = args.log_level or _choice("LOG_LEVEL", LOG_LEVELS, "info")
     args.log_format = args.log_format or _choice("LOG_FORMAT", LOG_FORMATS, "auto")
     if hasattr(args, "database"):
-        args.database = lake_database(args.database or env("LAKE_DATABASE"))
+        given = args.database is not None
+        args.database = lake_database(args.database if given else env("LAKE_DATABASE"), given)
     if args.command not in ("run", "demo"):
         return
     from inventory.contract.layout import Format  # noqa: PLC0415 - only run and demo write output
@@ -151,12 +152,13 @@ def parse_run_id(text: str, flag: str) -> str:
     return text
 
 
-def lake_database(text: str | None) -> str | None:
-    """--database: a Glue database name as Athena can query it (lowercase letters, digits, '_')."""
+def lake_database(text: str | None, flag: bool = True) -> str | None:
+    """--database (or LAMBDA_INVENTORY_LAKE_DATABASE): a Glue database name as Athena can query it."""
     if text is None:
         return None
     if not _DATABASE.match(text):
-        raise ConfigError(f"--database: {shown(text)} is not a Glue database name (lowercase letters, digits, '_')")
+        name = "--database" if flag else f"{ENV}LAKE_DATABASE"
+        raise ConfigError(f"{name}: {shown(text)} is not a Glue database name (lowercase letters, digits, '_')")
     return text
 
 

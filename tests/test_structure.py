@@ -1,7 +1,10 @@
 """The package's layers, read from the source: no import cycle, and each folder imports only the ones below it.
 
-aws/ (tests/aws/test_layering.py checks it in detail) <- output/ <- job/ <- reports/ <- cli; `output/` is the
-on-disk contract shared by the job (the writer) and the reports (the readers), so it depends on neither.
+aws/ (tests/aws/test_layering.py checks it in detail) <- contract/ <- writers/, readers/ <- job/ <- reports/
+<- cli. `contract/` is the on-disk contract (schema, columns, status vocabulary, the run record, the lake's
+tables and the rule of which run is a day's inventory), shared by the writers (file sink, lake sink) and the
+readers (snapshots, the lake, verify); writers and readers never import each other, and none of the three
+imports the job, the reports or the demo.
 """
 
 from __future__ import annotations
@@ -12,12 +15,29 @@ from pathlib import Path
 import inventory
 
 ROOT = Path(inventory.__file__).parent
+_ABOVE_THE_CONTRACT = ("inventory.reports", "inventory.demo", "inventory.cli")
 # What each folder must never import (at module level or inside a function).
 FORBIDDEN = {
-    "aws": ("inventory.job", "inventory.output", "inventory.reports", "inventory.demo", "inventory.cli"),
-    "output": ("inventory.job", "inventory.reports", "inventory.demo", "inventory.cli"),
+    "aws": (
+        "inventory.job",
+        "inventory.contract",
+        "inventory.writers",
+        "inventory.readers",
+        "inventory.reports",
+        "inventory.demo",
+        "inventory.cli",
+    ),
+    "contract": ("inventory.job", "inventory.writers", "inventory.readers", *_ABOVE_THE_CONTRACT),
+    "writers": ("inventory.job", "inventory.readers", *_ABOVE_THE_CONTRACT),
+    "readers": ("inventory.job", "inventory.writers", *_ABOVE_THE_CONTRACT),
     "job": ("inventory.reports", "inventory.demo", "inventory.cli"),
-    "reports": ("inventory.job", "inventory.demo", "inventory.cli"),
+    "reports": ("inventory.job", "inventory.writers", "inventory.demo", "inventory.cli"),
+}
+# The three places of the on-disk contract, and what each holds (a newcomer finds them by name).
+PLACES = {
+    "contract": {"schema.py", "columns.py", "status.py", "record.py", "lake.py", "current.py", "layout.py"},
+    "writers": {"sink.py", "lake.py", "destination.py", "maintain.py"},
+    "readers": {"snapshot.py", "lake.py", "verify.py"},
 }
 
 
@@ -91,3 +111,23 @@ def test_each_folder_imports_only_the_layers_below_it() -> None:
         if name.startswith(banned)
     ]
     assert wrong == []
+
+
+def test_the_contract_its_writers_and_its_readers_are_three_places() -> None:
+    assert not (ROOT / "output").exists(), "output/ was split into contract/, writers/ and readers/"
+    for folder, modules in PLACES.items():
+        assert modules <= {p.name for p in (ROOT / folder).glob("*.py")}, folder
+
+
+def test_the_run_record_and_the_rule_are_declared_once() -> None:
+    """RunRecord and the day's-inventory rule have one home each; everything else imports them."""
+    declared = {
+        name: [p.relative_to(ROOT) for p in ROOT.rglob("*.py") if f"\n{name}" in p.read_text(encoding="utf-8")]
+        for name in ("class RunRecord", "def current_run", "def current_inventory_sql", "class RunInfo")
+    }
+    assert declared == {
+        "class RunRecord": [Path("contract/record.py")],
+        "def current_run": [Path("contract/current.py")],
+        "def current_inventory_sql": [Path("contract/current.py")],
+        "class RunInfo": [Path("contract/record.py")],
+    }

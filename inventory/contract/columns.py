@@ -1,6 +1,6 @@
 """The inventory's function columns: every member of botocore's ListFunctions item (FunctionConfiguration)
 is either read into a typed column here (FUNCTION_COLUMNS) or listed in EXCLUDED_MEMBERS with the reason.
-tests/output/test_model_coverage.py walks the installed botocore model and fails on a member that is neither.
+tests/contract/test_model_coverage.py walks the installed botocore model and fails on a member that is neither.
 schema.py builds the schemas and the Arrow conversion from this table.
 """
 
@@ -22,7 +22,7 @@ _TAGS = pa.map_(pa.string(), pa.string())
 # fields of every element into a list<struct> whose fields are, in the same order, the type's fields. Lists
 # are never null: absent means []. Columns added after the first release go at the end (see ADDED_COLUMNS).
 # Every member of botocore's FunctionConfiguration is either read here or in EXCLUDED_MEMBERS
-# (tests/output/test_model_coverage.py walks the installed model).
+# (tests/contract/test_model_coverage.py walks the installed model).
 FUNCTION_COLUMNS: tuple[tuple[str, pa.DataType, str], ...] = (
     ("function_name", _S, "FunctionName"),
     ("function_arn", _S, "FunctionArn"),
@@ -88,7 +88,7 @@ ENV_ERROR_COLUMN = "environment_error_code"
 PYTHON_COLUMNS = frozenset({ENV_COLUMN, ENV_ERROR_COLUMN})  # read by _environment, never by Arrow
 
 # The enrichments (issue 12), opt-in with `enrich:`: read by job/enrich.py with calls beyond ListFunctions,
-# set on the rows by output/enriched.py. (column, type, enrichment). Null = not asked or not read (the
+# set on the rows by contract/enriched.py. (column, type, enrichment). Null = not asked or not read (the
 # `enriched` column and the status file's `enrichments` say which); a list or map read empty is [] / {}.
 ENRICHED_COLUMN = "enriched"  # list<string>, never null: the enrichments read for the row's target
 ENRICHMENT_COLUMNS: tuple[tuple[str, pa.DataType, str], ...] = (
@@ -111,7 +111,7 @@ ADDED_STATUS_COLUMNS: frozenset[str] = frozenset({"enrichments"})
 
 # FunctionConfiguration members (paths in the item, as in FUNCTION_COLUMNS; a member excludes everything
 # under it) that the inventory deliberately does not read, and why. Everything else in botocore's model must
-# be a column: tests/output/test_model_coverage.py fails on a member that is neither.
+# be a column: tests/contract/test_model_coverage.py fails on a member that is neither.
 _GET_FUNCTION_ONLY = "ListFunctions never returns it (only GetFunction / GetFunctionConfiguration do)"
 EXCLUDED_MEMBERS: dict[str, str] = {
     "Environment.Variables.<values>": "only the names are kept (environment_variable_names): values often hold secrets",

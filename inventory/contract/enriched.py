@@ -1,4 +1,4 @@
-"""Enrichment values on the rows: the columns job/enrich.py read for a target, set on its rows when output/rows.py
+"""Enrichment values on the rows: the columns job/enrich.py read for a target, set on its rows when contract/rows.py
 makes them.
 
 An enrichment is all-or-nothing per target: only an `ok` one sets its columns (and is named in the row's

@@ -1,4 +1,4 @@
-"""The inventory's rows, made for many targets at once: each target's staged items (output/staged.py), its
+"""The inventory's rows, made for many targets at once: each target's staged items (contract/staged.py), its
 target columns and its enrichment values become INVENTORY_SCHEMA batches of a few thousand rows.
 
 Flattening the staged items into ~60 columns has a fixed cost (~0.6 ms here) whatever the number of rows, and

@@ -3,13 +3,13 @@
 Only the fields named here are read from the API, so a newer API's extra fields cannot break a run, and
 environment variable *values* are never read at all (only their names). Every member of botocore's model of
 a ListFunctions item is either a column here or in EXCLUDED_MEMBERS with its reason
-(tests/output/test_model_coverage.py), so a botocore upgrade that adds one fails a test instead of dropping
-it. Every column is documented in docs/schema.md; keep the two in step (tests/output/test_schema.py checks).
+(tests/contract/test_model_coverage.py), so a botocore upgrade that adds one fails a test instead of dropping
+it. Every column is documented in docs/schema.md; keep the two in step (tests/contract/test_schema.py checks).
 
 Flattening is done by Arrow, not a Python loop, in two steps: staged.py's `staged_batch` converts a target's
 items once to a struct array of just the fields the inventory reads (in C++) when its listing ends;
 `function_columns` here later makes each column a field of it, for the staged rows of many targets at once
-(output/rows.py), so its fixed cost (~0.6 ms) is paid per thousands of rows, not per target. That is ~6x
+(contract/rows.py), so its fixed cost (~0.6 ms) is paid per thousands of rows, not per target. That is ~6x
 cheaper per function than building rows in Python, which matters at a million functions on a quarter of a CPU.
 
 Items are validated by that same conversion: when Arrow refuses a batch (an item that is not an object, a
@@ -198,7 +198,7 @@ def target_columns(targets: Sequence[tuple[TargetLike, int]], snapshot_time: dat
 
 def function_batch(target: TargetLike, snapshot_time: datetime, items: Iterable[Mapping[str, Any]]) -> pa.RecordBatch:
     """One target's ListFunctions items as a RecordBatch of INVENTORY_SCHEMA, not enriched (the job stages them
-    per target and makes rows of many targets at once: output/rows.py).
+    per target and makes rows of many targets at once: contract/rows.py).
 
     Raises InvalidItem (naming the item and field) when an item is not an object or a field has the wrong type.
     """

@@ -1,6 +1,6 @@
 """A target's ListFunctions items, checked and compacted to Arrow when its listing ends (job/collect.py): the
 first of the two steps that make the inventory's rows (schema.py's `function_columns` is the second, for many
-targets at once; output/rows.py).
+targets at once; contract/rows.py).
 
 Only the fields named in columns.py are read, so a newer API's extra fields cannot break a run; Environment
 is read here, in Python, for its variable *names* only: Arrow never sees it, so no value can reach a row.

@@ -202,7 +202,7 @@ def _cell(value: object) -> object:
 
 
 def check_demo(output: Path, fmt: Format, seeded: Seeded, night: int = 1) -> list[str]:
-    """Compare the written files, read back as the reports read them (output/snapshot.py), with what was
+    """Compare the written files, read back as the reports read them (readers/snapshot.py), with what was
     seeded; an empty list means correct to the last function."""
     snapshot = load_snapshot(str(output), fmt=fmt)
     table = snapshot.functions

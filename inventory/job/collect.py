@@ -2,14 +2,14 @@
 
 Pages come 50 at a time (Marker / NextMarker) from aws/lambda_api.py's LambdaLister. Each page has its own retry
 budget: after a throttle or a dropped connection the listing resumes from the last good marker, so a retry
-never repeats or skips a page. A target's items are checked and compacted to Arrow (output/staged.py) when its
+never repeats or skips a page. A target's items are checked and compacted to Arrow (contract/staged.py) when its
 listing ends, together with those of listings that end at about the same time (job/staging.py), or every
-CHUNK_FUNCTIONS items; the rows are made later, for many targets at once (output/rows.py). A target that
+CHUNK_FUNCTIONS items; the rows are made later, for many targets at once (contract/rows.py). A target that
 fails keeps no partial rows.
 
 A listing cannot hang or lie: a NextMarker seen before in the target (the same one again, or a cycle) fails
 it with `RepeatedMarker`; the whole listing, retries and backoff included, runs under the config's
-`timeouts.target_seconds` (`DeadlineExceeded`); a malformed item fails it with `InvalidItem` (output/items.py).
+`timeouts.target_seconds` (`DeadlineExceeded`); a malformed item fails it with `InvalidItem` (contract/items.py).
 `UnrecognizedClientException` is `skipped` only where the region is provably not enabled: an opt-in region
 (aws/optin.py's packaged data) that the account's ListRegions, when the run asked it, does not list as enabled.
 Anywhere else it means the credentials were not recognised, and the target fails.
@@ -49,7 +49,7 @@ class TargetResult:
     target: Target
     status: Status
     function_count: int | None  # None (unknown), never 0, when the target did not finish
-    functions: tuple[pa.RecordBatch, ...]  # staged items (output/staged.py); none unless ok: a failure keeps no rows
+    functions: tuple[pa.RecordBatch, ...]  # staged items (contract/staged.py); none unless ok: a failure keeps no rows
     pages: int
     retries: int
     duration_s: float

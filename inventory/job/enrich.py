@@ -83,12 +83,12 @@ class Enricher:
     http: SignedHttp
     credentials: AccountCredentials
     policy: RetryPolicy
-    names: tuple[str, ...]  # in the order they run (output/columns.py's ENRICHMENTS)
+    names: tuple[str, ...]  # in the order they run (contract/columns.py's ENRICHMENTS)
     snapshot_time: datetime
     target_seconds: float = 1800.0
 
     async def __call__(self, result: TargetResult, pacer: Pacer) -> TargetResult:
-        """The result with its enrichments read (unchanged when none was asked); output/rows.py sets their values
+        """The result with its enrichments read (unchanged when none was asked); contract/rows.py sets their values
         on the target's rows."""
         if not self.names:
             return result

@@ -1,5 +1,5 @@
 """Staging for many listings at once: the items of listings that end close together are checked and compacted
-to Arrow (output/staged.py's `staged_batch`) in one call, and each listing gets its own rows back.
+to Arrow (contract/staged.py's `staged_batch`) in one call, and each listing gets its own rows back.
 
 `staged_batch` costs ~0.3 ms per call before the first item (Arrow builds a converter for the ~35 nested
 fields of an item), and most listings are small: at 2,000 accounts x 17 regions, 8,461 listings with functions,

@@ -1,5 +1,5 @@
 """The summary: the end-of-run counts and the lines printed after a run (cli.py turns the results into
-the exit code; the status rows the sink writes are output/status.py's)."""
+the exit code; the status rows the sink writes are contract/status.py's)."""
 
 from __future__ import annotations
 

@@ -24,7 +24,7 @@ from typing import Any
 
 from inventory.contract.csvsafe import escape
 from inventory.errors import ConfigError, OutputError
-from inventory.writers.tempfiles import write_atomic
+from inventory.tempfiles import write_atomic
 
 __all__ = [
     "Cell",
@@ -131,7 +131,7 @@ def _csv_cell(cell: Cell) -> str:
 
 def table_csv(table: Table) -> str:
     """The table as CSV (header row, `\\n` line ends, quoted only where needed; None is an empty field).
-    Text cells a spreadsheet would run as a formula get a leading `'` (output/csvsafe.py; numbers never do)."""
+    Text cells a spreadsheet would run as a formula get a leading `'` (contract/csvsafe.py; numbers never do)."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     # csv quotes a field with "\n" (the line end) but not one with a lone "\r": quote such a row whole
@@ -202,7 +202,7 @@ def render_html(doc: Document) -> str:
 
 
 def write_output(text: str, output: str | None) -> None:
-    """Write to stdout (None or '-'), or to a file replaced whole (output/tempfiles.py's write_atomic): a new
+    """Write to stdout (None or '-'), or to a file replaced whole (tempfiles.py's write_atomic): a new
     temporary file beside it (unpredictable name, created exclusively, so nothing planted there is followed),
     renamed over it, removed on failure."""
     if output is None or output == "-":

@@ -33,9 +33,9 @@ from inventory.contract.record import RunRecord, render_manifest
 from inventory.contract.schema import INVENTORY_SCHEMA
 from inventory.errors import OutputError
 from inventory.signals import Stopped, deferred
+from inventory.tempfiles import file_digest, open_temp
 from inventory.writers.destination import Destination, Location
 from inventory.writers.stores import LocalStore, S3Store, Store
-from inventory.writers.tempfiles import file_digest, open_temp
 
 ROW_GROUP_ROWS = 65_536
 

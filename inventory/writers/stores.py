@@ -20,8 +20,8 @@ from botocore.exceptions import BotoCoreError, ClientError
 from inventory.aws.retry import RetryPolicy
 from inventory.errors import OutputError
 from inventory.redact import one_line
+from inventory.tempfiles import stage_bytes
 from inventory.writers.destination import Destination, Location, S3Object, local_path, s3_object
-from inventory.writers.tempfiles import stage_bytes
 
 if TYPE_CHECKING:  # boto3's transfer module pulls in s3transfer and multiprocessing: imported on upload
     from boto3.s3.transfer import TransferConfig

@@ -19,10 +19,13 @@ import pytest
 import yaml
 from conftest import config_dict, console_script, job_role_arn, seed_members, subprocess_env
 
+from inventory.contract.lake import lake_at
+from inventory.contract.schema import INVENTORY_SCHEMA, STATUS_SCHEMA
 from inventory.demo.emulator import Emulator
 from inventory.demo.seed import FunctionSpec, MemberSpec, Seeded
 from inventory.exits import ExitCode
-from inventory.contract.schema import INVENTORY_SCHEMA, STATUS_SCHEMA
+from inventory.readers.lake import LakeReader
+from inventory.readers.snapshot import load_snapshot
 
 # Account ids used only by this module.
 MAIN, SIDE, DENIED = "240000000001", "240000000002", "240000000003"
@@ -348,7 +351,7 @@ def test_interrupt_exits_130_and_writes_nothing(emu: Emulator, org: Seeded, tmp_
     assert [p for p in tmp_path.rglob("*") if p.is_file() and p != config] == []
 
 
-# --- shards, the partitioned layout, accounts from the organization ----------------------------------
+# --- shards, a local lake, accounts from the organization ----------------------------------
 
 
 @pytest.mark.parametrize(
@@ -378,35 +381,29 @@ def test_bad_shard_exits_2_before_any_aws_call(
     assert sum(emu.app.stats.assume_calls.values()) == 0
 
 
-def test_partitioned_local_output_and_shards_add_up(emu: Emulator, org: Seeded, tmp_path: Path) -> None:
+def test_a_local_lake_and_two_shards_of_one_run_add_up(emu: Emulator, org: Seeded, tmp_path: Path) -> None:
     config = _write_config(tmp_path / "accounts.yaml", MAIN, SIDE)
     out = tmp_path / "lake"
-    env = subprocess_env(emu.endpoint)
+    env = {**subprocess_env(emu.endpoint), "LAMBDA_INVENTORY_RUN_ID": "nightly-1"}
     for index in range(2):
         proc = _run(
-            _module("run", "--config", config, "--output", f"{out}/", "--partitioned", "--shard", f"{index}/2"),
-            env,
-            tmp_path,
+            _module("run", "--config", config, "--output", out, "--lake", "--shard", f"{index}/2"), env, tmp_path
         )
         assert proc.returncode == 0, proc.stderr
+        assert f"{out} (embedded catalog, namespace lambda_inventory) (run nightly-1)" in proc.stdout
 
-    (partition,) = (p.name for p in out.iterdir() if not p.name.startswith("_"))
-    assert partition.startswith("snapshot_date=")
-    assert sorted(p.name for p in (out / partition).iterdir()) == ["shard-0-of-2.parquet", "shard-1-of-2.parquet"]
-    assert sorted(p.name for p in (out / "_status" / partition).iterdir()) == [
-        "shard-0-of-2.parquet",
-        "shard-1-of-2.parquet",
-    ]
-    manifests = [json.loads(p.read_text()) for p in sorted((out / "_manifests" / partition).iterdir())]
-    assert [m["shard"] for m in manifests] == [{"count": 2, "index": 0}, {"count": 2, "index": 1}]
-
-    table = pq.read_table(out, partitioning="hive")  # `_`-prefixed folders are not part of the dataset
-    arns = table.column("function_arn").to_pylist()
+    assert (out / "catalog.db").is_file() and (out / "warehouse" / "lambda_inventory" / "functions").is_dir()
+    snapshot = load_snapshot(str(out))
+    arns = snapshot.functions.column("function_arn").to_pylist()
     assert sorted(arns) == sorted(_expected_arns(org, MAIN, SIDE)), "the shards add up to the whole inventory"
-    statuses = [pq.read_table(p) for p in (out / "_status" / partition).iterdir()]
-    accounts = [set(t.column("account_id").to_pylist()) for t in statuses]
+    assert snapshot.warnings == () and snapshot.source.endswith("run nightly-1")
+    records = LakeReader(lake_at(str(out))).records()
+    assert sorted(r.shard for r in records) == [(0, 2), (1, 2)]
+    accounts = [set(r.functions_by_account) for r in records]
     assert accounts[0].isdisjoint(accounts[1]), "no account is in two shards"
     assert accounts[0] | accounts[1] == {MAIN, SIDE}
+    verify = _run(_module("verify", out, "--run-id", "nightly-1", "--shards", "2"), env, tmp_path)
+    assert verify.returncode == 0, verify.stdout + verify.stderr
 
 
 def test_validate_an_organization_config_calls_nothing(emu: Emulator, tmp_path: Path) -> None:
@@ -474,7 +471,7 @@ def test_alias_bomb_exits_2_quickly_in_bounded_memory(tmp_path: Path, case: str)
 
 @pytest.mark.parametrize(
     ("name", "value"),
-    [("LOG_LEVEL", "loud"), ("LOG_FORMAT", "yaml"), ("PARTITIONED", "maybe"), ("ACCOUNTS_FROM", "org")],
+    [("LOG_LEVEL", "loud"), ("LOG_FORMAT", "yaml"), ("LAKE", "maybe"), ("ACCOUNTS_FROM", "org")],
 )
 def test_bad_environment_default_exits_2_naming_the_variable(
     emu: Emulator, tmp_path: Path, name: str, value: str

@@ -27,7 +27,7 @@ from inventory.demo.seed import FunctionSpec, MemberSpec
 
 ACCOUNT = "280000000001"  # only this module uses it
 REPORTS = ("inventory.reports", "matplotlib", "pandas", "moto")
-LIBRARIES = ("pyarrow", "numpy", "aiohttp", "boto3", "s3transfer", "pydantic", "yaml")
+LIBRARIES = ("pyarrow", "numpy", "aiohttp", "boto3", "s3transfer", "pydantic", "yaml", "pyiceberg", "sqlalchemy")
 HEAVY = (*REPORTS, *LIBRARIES)
 
 LIST_MODULES = """
@@ -110,6 +110,19 @@ def test_a_run_imports_no_report_module_nor_pandas(emulator: Emulator, tmp_path:
     assert code == 0
     assert (tmp_path / "out.parquet").is_file()
     assert not _roots(loaded) & set(REPORTS)  # pandas included: installed here, hidden while the job runs
+    assert not _roots(loaded) & {"pyiceberg", "sqlalchemy"}, "a file output imports nothing of the lake"
+
+
+def test_a_run_into_a_lake_imports_pyiceberg(emulator: Emulator, tmp_path: Path) -> None:
+    """The other side of the test above: the module check would see pyiceberg if a run loaded it."""
+    accounts = [{"account_id": ACCOUNT, "name": "imports"}]
+    config = tmp_path / "accounts.yaml"
+    config.write_text(yaml.safe_dump(config_dict(accounts, regions=["us-east-1"])), encoding="utf-8")
+    args = ["run", "--config", str(config), "--output", str(tmp_path / "lake"), "--lake"]
+    code, loaded = _modules_after(args, subprocess_env(emulator.endpoint), tmp_path)
+    assert code == 0
+    assert {"pyiceberg", "sqlalchemy"} <= _roots(loaded)
+    assert not _roots(loaded) & set(REPORTS)
 
 
 def _empty_organizational_unit(emulator: Emulator) -> str:
@@ -128,7 +141,8 @@ def test_a_run_over_an_empty_organisation_imports_no_http_client(emulator: Emula
     code, loaded = _modules_after(args, subprocess_env(emulator.endpoint), tmp_path)
     assert code == 0
     assert (tmp_path / "out.parquet").is_file()  # the empty inventory and its status file, as for any run
-    assert not _roots(loaded) & {*REPORTS, "aiohttp", "yarl", "boto3", "s3transfer"}  # none needed for a local output
+    # none needed for a local output
+    assert not _roots(loaded) & {*REPORTS, "aiohttp", "yarl", "boto3", "s3transfer", "pyiceberg", "sqlalchemy"}
 
 
 HIDDEN = """
