@@ -117,17 +117,17 @@ def command_diff(args: argparse.Namespace) -> ExitCode:
 
     old_day = parse_day(args.old_date, "--old-date") if args.old_date else None
     new_day = parse_day(args.new_date, "--new-date") if args.new_date else None
-    old = load_snapshot(args.old, old_day, run_id=_run_id(args.old_run_id), database=args.database)
-    new = load_snapshot(args.new, new_day, run_id=_run_id(args.new_run_id), database=args.database)
+    old = load_snapshot(args.old, old_day, run_id=_run_id(args.old_run_id, "--old-run-id"), database=args.database)
+    new = load_snapshot(args.new, new_day, run_id=_run_id(args.new_run_id, "--new-run-id"), database=args.database)
     result = diff_snapshots(_warn(old), _warn(new))
     write_output(render_diff(result, DiffFormat(args.format)), args.output)
     return for_gate(args.fail_on_change and result.has_changes)
 
 
-def _run_id(text: str | None) -> str | None:
+def _run_id(text: str | None, flag: str = "--run-id") -> str | None:
     from inventory.cli_env import parse_run_id
 
-    return None if text is None else parse_run_id(text, "--run-id")
+    return None if text is None else parse_run_id(text, flag)
 
 
 def _lake(source: str, database: str | None) -> Lake:

@@ -47,7 +47,7 @@ class ExitCode(IntEnum):
 
 _MEANINGS = {
     "OK": "every target ok or skipped (verify: the run is complete, no target failed)",
-    "PARTIAL": "some targets failed; the rest and the status were written (verify: complete, targets failed)",
+    "PARTIAL": "some targets failed; the rest was written (demo: its check failed; verify: complete, targets failed)",
     "USAGE": "bad config, flag, environment variable or output; nothing written",
     "ENVIRONMENT": "hub credentials, profile or region unusable, or the organization not listable",
     "GATE": "a gate tripped (report --fail-on, diff --fail-on-change); output written",

@@ -12,10 +12,11 @@ from botocore import exceptions as boto_errors
 
 import inventory
 from inventory import errors
+from inventory.contract.current import Verdict
+from inventory.contract.status import Status
 from inventory.exits import BY_ERROR, ExitCode, for_demo, for_error, for_gate, for_run, for_signal, for_verify
 from inventory.job.collect import TargetResult
 from inventory.job.targets import Account, Target
-from inventory.contract.status import Status
 
 PACKAGE = Path(inventory.__file__).parent
 
@@ -121,10 +122,13 @@ def test_the_demo_check_and_the_gates() -> None:
     assert for_gate(True) is ExitCode.GATE == 4
 
 
-def test_verify_is_ok_only_when_the_partition_is_complete() -> None:
-    assert for_verify(True) is ExitCode.OK
-    assert for_verify(False) is ExitCode.INCOMPLETE == 6
-    assert "verify" in ExitCode.INCOMPLETE.meaning
+def test_verify_is_ok_only_when_the_run_is_complete_and_no_target_failed() -> None:
+    assert for_verify(Verdict.COMPLETE.value) is ExitCode.OK
+    assert for_verify(Verdict.COMPLETE_WITH_FAILURES.value) is ExitCode.PARTIAL == 1
+    assert for_verify(Verdict.INCOMPLETE.value) is ExitCode.INCOMPLETE == 6
+    assert for_verify(Verdict.MISSING.value) is ExitCode.INCOMPLETE
+    assert {for_verify(v.value) for v in Verdict} == {ExitCode.OK, ExitCode.PARTIAL, ExitCode.INCOMPLETE}
+    assert "verify" in ExitCode.INCOMPLETE.meaning and "verify" in ExitCode.PARTIAL.meaning
 
 
 def test_only_the_command_line_decides_an_exit_code() -> None:

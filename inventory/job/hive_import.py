@@ -82,8 +82,12 @@ def _import_day(store: Source, root: str, day: date, into: tuple[Lake, Tables], 
 
 
 def _read(store: Source, path: str, schema: pa.Schema, fmt: Format) -> pa.Table:
+    """The file as the schema's types, without the columns it was written without: in the lake they stay
+    absent (read as null and reported absent), not values."""
     try:
         data = store.read(path)
     except FileNotFoundError as err:
         raise SnapshotError(f"{store.url(path)}: missing (its manifest names it)") from err
-    return decode_table(data, fmt, schema, store.url(path))
+    absent: set[str] = set()
+    table = decode_table(data, fmt, schema, store.url(path), absent)
+    return table.drop_columns(sorted(absent))

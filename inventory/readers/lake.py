@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
 from inventory.contract.current import ChosenRun, current_run, runs_of
 from inventory.contract.lake import FUNCTIONS, PARTITION_COLUMN, RUNS, TARGETS, Lake, open_catalog
@@ -72,10 +73,37 @@ class LakeReader:
                 raise SnapshotError(f"{self.lake}: a runs row is not a run record: {one_line(str(err))}") from err
         return records
 
-    def rows(self, name: str, run: ChosenRun) -> pa.Table:
-        """The rows of `run` in the functions or targets table: its day's partition, its write ids."""
-        rows = self._scan(self.table(name).scan(row_filter=_on(run.snapshot_date)), name)
-        return rows.filter(pc.is_in(rows.column("write_id"), pa.array(sorted(run.write_ids), pa.string())))
+    def rows(self, name: str, run: ChosenRun, schema: pa.Schema, absent: set[str] | None = None) -> pa.Table:
+        """The rows of `run` in the functions or targets table (its day's partition, its write ids) as `schema`.
+
+        The data files are the job's own Parquet files (writers/lake.py), read here file by file as written:
+        a column a file was written without is null and named in `absent`, and a null list of structs stays
+        null (pyiceberg's projection reads it as []). A table that another engine gave delete files is read
+        through pyiceberg's scan instead, which applies them."""
+        table = self.table(name)
+        scan = table.scan(row_filter=_on(run.snapshot_date))
+        try:
+            tasks = list(scan.plan_files())
+        except Exception as err:  # a missing manifest, S3 denied, ...: one line
+            raise self._failure(name, err) from err
+        wanted = pa.array(sorted(run.write_ids), pa.string())
+        if any(task.delete_files for task in tasks):
+            rows = self._scan(scan, name)
+            return conform(rows.filter(pc.is_in(rows.column("write_id"), wanted)), schema, str(self.lake))
+        parts = [schema.empty_table()]
+        for task in tasks:
+            try:
+                with table.io.new_input(task.file.file_path).open() as stream:
+                    rows = pq.ParquetFile(stream).read()
+            except Exception as err:  # a missing or unreadable data file: one line
+                raise self._failure(f"{name} ({task.file.file_path})", err) from err
+            rows = rows.filter(pc.is_in(rows.column("write_id"), wanted))
+            if rows.num_rows:
+                parts.append(conform(rows, schema, task.file.file_path, absent))
+        return pa.concat_tables(parts)
+
+    def _failure(self, what: str, err: Exception) -> SnapshotError:
+        return SnapshotError(f"{self.lake}: cannot read {what}: {type(err).__name__}: {one_line(str(err))}")
 
     def _scan(self, scan: object, name: str) -> pa.Table:
         try:
@@ -110,10 +138,13 @@ def load_lake_snapshot(lake: Lake, day: date | None = None, run_id: str | None =
     """One run of the lake (the day's inventory by the rule, or `run_id`) as a Snapshot."""
     reader = LakeReader(lake)
     where = str(lake)
-    run = choose_run(reader.records(day if run_id is None else None), day, run_id, where)
+    records = reader.records(day if run_id is None else None)
+    if run_id is None and day is not None and not records:  # name the latest day there is
+        records = reader.records()
+    run = choose_run(records, day, run_id, where)
     absent: set[str] = set()
-    functions = conform(reader.rows(FUNCTIONS, run), INVENTORY_SCHEMA, where, absent)
-    status = conform(reader.rows(TARGETS, run), STATUS_SCHEMA, where)
+    functions = reader.rows(FUNCTIONS, run, INVENTORY_SCHEMA, absent)
+    status = reader.rows(TARGETS, run, STATUS_SCHEMA)
     warnings = tuple(f"run {run.run_id} of {run.snapshot_date} is incomplete: {p}" for p in run.problems)
     return Snapshot(
         functions=functions,

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from inventory.contract.lake import (
     COMMIT_RETRIES,
@@ -186,21 +187,12 @@ class LakeSink:
         local = self._file.finish()
         try:
             if self.rows:
-                self._commit(FUNCTIONS, "append the functions", lambda t: self._add_file(t, local))
+                self._commit(FUNCTIONS, "append the functions", lambda t: add_file(t, local, self._info))
         finally:
             local.unlink(missing_ok=True)
-        targets = pa.Table.from_arrays(
-            [*status.columns, *run_columns(self._info, status.num_rows)], schema=TABLES[TARGETS]
-        )
-        self._commit(TARGETS, "append the targets", lambda t: t.append(targets))
+        targets = with_run_columns(status, self._info)
+        self._commit(TARGETS, "append the targets", lambda t: add_rows(t, targets, self._info))
         self._commit(RUNS, "append the run's record", lambda t: t.append(runs_row(record)))
-
-    def _add_file(self, table: Table, local: Path) -> None:
-        day = self._info.snapshot_date.isoformat()
-        path = f"{table.location()}/data/{PARTITION_COLUMN}={day}/{self._info.write_id}-{uuid.uuid4().hex}.parquet"
-        with local.open("rb") as source, table.io.new_output(path).create(overwrite=False) as target:
-            shutil.copyfileobj(source, target, 1 << 20)
-        table.add_files([path], check_duplicate_files=False)
 
     def _commit(self, name: str, what: str, commit: Any) -> None:
         _commit_to(self.lake, self._tables[name], what, commit)
@@ -213,14 +205,45 @@ class LakeSink:
 def append_run(
     lake: Lake, tables: Mapping[str, Table], functions: pa.Table, status: pa.Table, record: RunRecord
 ) -> None:
-    """A whole run read from elsewhere (`import`): its functions (INVENTORY_SCHEMA), status rows and record
+    """A whole run read from elsewhere (`import`): its functions and status rows (the schemas' columns, or
+    those of an older version: a column the rows lack reads as null and is reported absent) and its record,
     appended in three commits, the runs row last, as a run's own."""
     info = RunInfo(record.run_id, record.started_at, record.config_sha256, record.shard, record.write_id)
-    for name, rows, what in ((FUNCTIONS, functions, "functions"), (TARGETS, status, "targets")):
-        table = pa.Table.from_arrays([*rows.columns, *run_columns(info, rows.num_rows)], schema=TABLES[name])
+    for name, rows in ((FUNCTIONS, functions), (TARGETS, status)):
+        table = with_run_columns(rows, info)
         if table.num_rows:
-            _commit_to(lake, tables[name], f"append the {what}", lambda t, table=table: t.append(table))
+            _commit_to(lake, tables[name], f"append the {name}", lambda t, table=table: add_rows(t, table, info))
     _commit_to(lake, tables[RUNS], "append the run's record", lambda t: t.append(runs_row(record)))
+
+
+def with_run_columns(rows: pa.Table, info: RunInfo) -> pa.Table:
+    """`rows` (typed as written) with the five run columns of this write after its own."""
+    for field, column in zip(RUN_COLUMNS, run_columns(info, rows.num_rows), strict=True):
+        rows = rows.append_column(field, column)
+    return rows
+
+
+def add_rows(table: Table, rows: pa.Table, info: RunInfo) -> None:
+    """`rows` written as one Parquet file of ours, then added to the table (see add_file)."""
+    handle, name = tempfile.mkstemp(prefix=f".{info.write_id}.", suffix=".parquet")
+    local = Path(name)
+    try:
+        with open(handle, "wb") as sink:
+            pq.write_table(rows, sink, compression="zstd")
+        add_file(table, local, info)
+    finally:
+        local.unlink(missing_ok=True)
+
+
+def add_file(table: Table, local: Path, info: RunInfo) -> None:
+    """A Parquet file of ours copied into the table's data folder (its day's partition) and added to the table
+    by `add_files`: one commit, no rewrite. Our own writer keeps every value as written (pyiceberg's append
+    turns a null list of structs into an empty list, as its reader does: readers/lake.py reads our files)."""
+    day = info.snapshot_date.isoformat()
+    path = f"{table.location()}/data/{PARTITION_COLUMN}={day}/{info.write_id}-{uuid.uuid4().hex}.parquet"
+    with local.open("rb") as source, table.io.new_output(path).create(overwrite=False) as target:
+        shutil.copyfileobj(source, target, 1 << 20)
+    table.add_files([path], check_duplicate_files=False)
 
 
 def _commit_to(lake: Lake, table: Table, what: str, commit: Any) -> None:

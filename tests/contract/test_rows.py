@@ -1,4 +1,4 @@
-"""Rows made for many targets at once (output/rows.py) are the rows each target would have alone, in order; and
+"""Rows made for many targets at once (contract/rows.py) are the rows each target would have alone, in order; and
 RowBuffer hands them to the sink a few thousand at a time, ending with whatever is left."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The status file's rows (output/status.py), made from the job's own results (job/collect.py's TargetResult)."""
+"""The status file's rows (contract/status.py), made from the job's own results (job/collect.py's TargetResult)."""
 
 from __future__ import annotations
 

@@ -274,7 +274,8 @@ def test_a_signal_at_any_moment_leaves_the_last_good_run_current(
         time.sleep(delay)
         proc.send_signal(signum)
         _, stderr = proc.communicate(timeout=TIMEOUT)
-        assert proc.returncode in {0, -signal.SIGKILL, ExitCode.TERMINATED}, stderr
+        # -SIGTERM: the signal came before Python had installed the job's handler (nothing was written yet)
+        assert proc.returncode in {0, -signal.SIGKILL, -signal.SIGTERM, ExitCode.TERMINATED}, stderr
         for name in TABLES:  # every table still reads whole
             _reader(lake).table(name).scan().to_arrow()
         assert _arns(_snapshot(lake).functions) == good, f"after {signal.Signals(signum).name} at {delay}s"

@@ -16,7 +16,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 
@@ -29,15 +29,15 @@ from conftest import config_dict, new_bucket, seed_members, subprocess_env
 
 from inventory.aws.credentials import ClientFactory
 from inventory.aws.retry import RetryPolicy
+from inventory.contract.schema import STATUS_SCHEMA, function_batch
 from inventory.demo.emulator import Emulator
 from inventory.demo.seed import FunctionSpec, MemberSpec, Seeded
 from inventory.exits import for_signal
 from inventory.job.targets import Account, Target
+from inventory.signals import Stopped, stop_on_signals
 from inventory.writers.destination import resolve_destination
-from inventory.contract.schema import STATUS_SCHEMA, function_batch
 from inventory.writers.sink import RunSink
 from inventory.writers.stores import S3Store
-from inventory.signals import Stopped, stop_on_signals
 
 # Account ids used only by this module.
 FAST, WIDE, SLOW, ALL = "250000000001", "250000000002", "250000000003", "250000000004"
@@ -193,7 +193,7 @@ def test_sigterm_during_a_multipart_upload_aborts_it_and_publishes_nothing(
             os.kill(os.getpid(), signal.SIGTERM)  # ECS stops the task while the upload is under way
 
     client.meta.events.register("after-call.s3.UploadPart", after_part)
-    dest = resolve_destination(f"s3://{bucket}/inv/", None, False, date(2026, 11, 28), None)
+    dest = resolve_destination(f"s3://{bucket}/inv/inventory.parquet", None)
     transfer = TransferConfig(multipart_threshold=1 << 20, multipart_chunksize=5 << 20, max_concurrency=1)
     sink = RunSink(dest, STATUS_SCHEMA, S3Store(client, RetryPolicy(3, 0.001, 0.01), transfer))
     target = Target(Account("012345678901", "a", (), "arn:aws:iam::012345678901:role/R", None), "eu-west-1")
@@ -203,7 +203,7 @@ def test_sigterm_during_a_multipart_upload_aborts_it_and_publishes_nothing(
     started = time.monotonic()
     with stop_on_signals(for_signal), pytest.raises(Stopped) as stopped:
         try:
-            sink.commit(STATUS_SCHEMA.empty_table(), {"run_id": "x"})
+            sink.commit(STATUS_SCHEMA.empty_table(), None)
         except BaseException:
             sink.abort()  # as pipeline.run_job does
             raise

@@ -12,6 +12,7 @@ import pytest
 from support.inventories import function, functions_table, status, status_table
 
 from inventory.cli import main
+from inventory.contract.columns import ADDED_COLUMNS
 from inventory.contract.lake import lake_at
 from inventory.errors import SnapshotError
 from inventory.job.hive_import import import_hive
@@ -96,3 +97,17 @@ def test_report_on_the_old_layout_points_to_import(tmp_path: Path, capsys: pytes
 def test_nothing_to_import_is_one_line(tmp_path: Path) -> None:
     with pytest.raises(SnapshotError, match="no snapshot_date=YYYY-MM-DD folders to import"):
         list(import_hive(str(tmp_path), lake_at(str(tmp_path / "lake"))))
+
+
+def test_columns_an_old_file_lacks_stay_absent_in_the_lake(tmp_path: Path) -> None:
+    """An old day written before some columns existed: in the lake they read as null and are reported absent
+    (diff then does not call them changed), not stored as values."""
+    old = tmp_path / "old"
+    _old_run(old, "inventory", None, "111111111111", 2)
+    path = old / f"snapshot_date={DAY}" / "inventory.parquet"
+    table = pq.read_table(path)
+    dropped = sorted(ADDED_COLUMNS & set(table.column_names))[:3]
+    pq.write_table(table.drop_columns(dropped), path)
+    list(import_hive(str(old), lake_at(str(tmp_path / "lake"))))
+    snapshot = load_snapshot(str(tmp_path / "lake"), DAY)
+    assert len(dropped) == 3 and set(dropped) <= snapshot.absent_columns

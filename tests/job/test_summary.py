@@ -1,4 +1,4 @@
-"""The run summary. (The status rows: tests/output/test_status.py; results -> exit code: tests/test_exits.py.)"""
+"""The run summary. (The status rows: tests/contract/test_status.py; results -> exit code: tests/test_exits.py.)"""
 
 from __future__ import annotations
 

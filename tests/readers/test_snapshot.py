@@ -1,13 +1,18 @@
-"""load_snapshot: files and partitioned prefixes, local and in S3 (the emulator over HTTP), as the job writes them.
+"""load_snapshot: single inventory files and lakes, local and in S3 (the emulator over HTTP: S3, and Glue for
+an S3 lake), as the job writes them.
 
-Every snapshot here is written by the job's own sink (resolve_destination + open_sink), so the loader is
-tested against exactly the layouts and encodings a run produces.
+Every file here is written by the job's own file sink (write_run), every lake run by the package's lake
+writer (write_lake_run: writers/lake.py's open_tables + append_run, real Iceberg tables in an embedded or a
+Glue catalog), so the loader is tested against exactly what a run produces. Which run is a day's inventory
+is contract/current.py's rule (tests/contract test it alone); here, that the reader applies it, and reads
+that run's rows and no other run's.
 """
 
 from __future__ import annotations
 
 import subprocess
 import sys
+import uuid
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -18,25 +23,33 @@ import pyarrow.parquet as pq
 import pytest
 from conftest import new_bucket, subprocess_env
 from support.inventories import (
+    CONFIG_SHA256,
     DEV,
     PROD,
     SNAPSHOT_DATE,
+    at,
     function,
     functions_table,
     sample_functions,
     status,
+    status_table,
+    write_lake_run,
     write_run,
 )
 
 from inventory.aws.credentials import ClientFactory
+from inventory.contract.lake import FUNCTIONS, TABLES, lake_at
+from inventory.contract.layout import Format
+from inventory.contract.record import RunInfo
+from inventory.contract.schema import INVENTORY_SCHEMA, STATUS_SCHEMA
 from inventory.demo.emulator import Emulator
 from inventory.errors import ConfigError, InventoryError, SnapshotError
 from inventory.exits import ExitCode, for_error
-from inventory.contract.layout import Format
-from inventory.contract.schema import INVENTORY_SCHEMA, STATUS_SCHEMA
 from inventory.readers.snapshot import Snapshot, load_snapshot
+from inventory.writers.lake import open_tables, run_columns
 
 EARLIER = date(2026, 11, 27)
+IMPORT_HINT = "(an older snapshot_date=D/ layout: add it to a lake with `lambda-inventory import`)"
 
 
 def _prod_rows() -> list[dict[str, Any]]:
@@ -47,13 +60,19 @@ def _dev_rows() -> list[dict[str, Any]]:
     return [r for r in sample_functions() if r["account_id"] == DEV]
 
 
-def _two_shards(output: str, fmt: Format | None = None, s3: Any = None) -> None:
-    write_run(output, _prod_rows(), [status(PROD, "eu-west-1", count=7)], fmt=fmt, shard=(0, 2), s3=s3)
-    write_run(output, _dev_rows(), [status(DEV, "eu-central-1", count=3)], fmt=fmt, shard=(1, 2), s3=s3)
+def _two_shards(lake: str | Path, run_id: str = "run-1", database: str | None = None) -> None:
+    """One run in two shards, each committed on its own, as two Batch array children commit them."""
+    prod, dev = [status(PROD, "eu-west-1", count=7)], [status(DEV, "eu-central-1", count=3)]
+    write_lake_run(lake, _prod_rows(), prod, run_id=run_id, shard=(0, 2), database=database)
+    write_lake_run(lake, _dev_rows(), dev, run_id=run_id, shard=(1, 2), database=database)
 
 
 def _sorted_names(snapshot: Snapshot) -> list[str]:
     return sorted(snapshot.functions.column("function_name").to_pylist())
+
+
+def _statuses(snapshot: Snapshot) -> list[tuple[str, str]]:
+    return sorted(zip(snapshot.status["account_id"].to_pylist(), snapshot.status["status"].to_pylist(), strict=True))
 
 
 def _one_line(err: InventoryError) -> str:
@@ -63,19 +82,293 @@ def _one_line(err: InventoryError) -> str:
     return text
 
 
-# --- local partitioned --------------------------------------------------------------------------------
+def _where(lake: Path, database: str = "lambda_inventory") -> str:
+    """How a SnapshotError names a local lake."""
+    return f"{lake} (embedded catalog, namespace {database})"
 
 
-@pytest.mark.parametrize("fmt", [Format.PARQUET, Format.CSV])
-def test_local_partition_with_two_shards_reads_every_shard(tmp_path: Path, fmt: Format) -> None:
-    _two_shards(str(tmp_path), fmt)
-    snapshot = load_snapshot(str(tmp_path))
+@pytest.fixture
+def lake(tmp_path: Path) -> Path:
+    return tmp_path / "lake"
+
+
+# --- a local lake: what is read ---------------------------------------------------------------------------
+
+
+def test_a_run_in_two_shards_reads_every_shard(lake: Path) -> None:
+    _two_shards(lake)
+    snapshot = load_snapshot(str(lake))
     assert snapshot.functions.schema == INVENTORY_SCHEMA
     assert snapshot.status.schema == STATUS_SCHEMA
     assert _sorted_names(snapshot) == sorted(r["function_name"] for r in sample_functions())
-    assert sorted(snapshot.status.column("account_id").to_pylist()) == [PROD, DEV]
+    assert _statuses(snapshot) == [(PROD, "ok"), (DEV, "ok")]
     assert snapshot.snapshot_date == SNAPSHOT_DATE
-    assert snapshot.source == str(tmp_path)
+    assert snapshot.source == f"{lake} run run-1"
+    assert (snapshot.warnings, snapshot.absent_columns) == ((), frozenset())
+
+
+def test_the_rows_read_back_are_the_rows_written(lake: Path) -> None:
+    """Typed as written: lists and lists of structs, a map, a date, "" and null kept apart, every column."""
+    layer = {"arn": "arn:l:1", "code_size": 7, "signing_profile_version_arn": None, "signing_job_arn": "j"}
+    mount = {"arn": "fsap", "local_mount_path": "/mnt/x", "s3_files_direct_read": "AUTO"}
+    rows = [
+        function(
+            PROD,
+            "a",
+            description="",
+            architectures=["arm64"],
+            layer_arns=["arn:l:1"],
+            layers=[layer],
+            file_system_configs=[],
+        ),
+        function(
+            PROD,
+            "b",
+            description=None,
+            environment_variable_names=["A", "B"],
+            ipv6_allowed_for_dual_stack=True,
+            layers=[],
+            file_system_configs=[mount],
+            image_command=["x.handler"],
+            capacity_provider_memory_gib_per_vcpu=2.5,
+            enriched=["tags", "usage"],
+            tags=[("team", "payments"), ("env", "")],
+            invocations_30d=0,
+            last_invocation_day=date(2026, 11, 2),
+        ),
+    ]
+    enrichment = {"name": "tags", "status": "ok", "calls": 2, "error_code": None, "error_message": None}
+    statuses = [status(PROD, "eu-west-1", count=2, enrichments=[enrichment])]
+    write_lake_run(lake, rows, statuses)
+    snapshot = load_snapshot(str(lake))
+    assert snapshot.functions.sort_by("function_name").equals(functions_table(rows))
+    assert snapshot.status.equals(status_table(statuses))
+
+
+def test_a_null_list_of_structs_reads_back_null(lake: Path) -> None:
+    """pyiceberg (0.12) writes and scans a null list<struct> as [] (its projection rebuilds the array without
+    its validity); the lake holds the job's own files and reads them as written, so null stays null."""
+    write_lake_run(lake, [function(PROD, "a", layers=None)], [status(PROD, "eu-west-1", count=1, enrichments=None)])
+    snapshot = load_snapshot(str(lake))
+    assert snapshot.functions.column("layers").to_pylist() == [None]
+    assert snapshot.status.column("enrichments").to_pylist() == [None]
+
+
+def test_the_latest_day_unless_a_date_is_given(lake: Path) -> None:
+    write_lake_run(
+        lake, [function(PROD, "old")], [status(PROD, "eu-west-1", count=1)], run_id="early", started_at=at(EARLIER)
+    )
+    new = [function(PROD, "new1"), function(PROD, "new2")]
+    write_lake_run(lake, new, [status(PROD, "eu-west-1", count=2)], run_id="late")
+    latest = load_snapshot(str(lake))
+    assert (_sorted_names(latest), latest.snapshot_date, latest.source) == (
+        ["new1", "new2"],
+        SNAPSHOT_DATE,
+        f"{lake} run late",
+    )
+    earlier = load_snapshot(str(lake), EARLIER)
+    assert (_sorted_names(earlier), earlier.snapshot_date) == (["old"], EARLIER)
+    assert earlier.functions["snapshot_time"].to_pylist() == [at(EARLIER)]
+
+
+def test_a_missing_day_is_one_line(lake: Path) -> None:
+    write_lake_run(lake, [function(PROD, "a")], [status(PROD, "eu-west-1", count=1)])
+    with pytest.raises(SnapshotError) as info:
+        load_snapshot(str(lake), date(2026, 1, 1))
+    assert _one_line(info.value).startswith(f"{_where(lake)}: no run committed")
+
+
+def test_a_missing_day_names_the_day_and_the_latest_one(lake: Path) -> None:
+    write_lake_run(lake, [function(PROD, "a")], [status(PROD, "eu-west-1", count=1)])
+    with pytest.raises(SnapshotError) as info:
+        load_snapshot(str(lake), date(2026, 1, 1))
+    assert _one_line(info.value) == f"{_where(lake)}: no run committed on 2026-01-01 (latest day is 2026-11-28)"
+
+
+def test_a_lake_with_no_run_committed_yet_is_one_line(lake: Path) -> None:
+    open_tables(lake_at(str(lake)))  # the tables a first run creates before it lists anything
+    with pytest.raises(SnapshotError) as info:
+        load_snapshot(str(lake))
+    assert _one_line(info.value) == f"{_where(lake)}: no run committed yet"
+
+
+# --- a local lake: which run of a day ---------------------------------------------------------------------
+
+
+def test_a_later_run_with_fewer_ok_targets_is_not_the_days_inventory(lake: Path) -> None:
+    """Run a listed both targets; run b, later that day, could not list dev's. a stays the day's inventory,
+    none of b's rows mixed in; b is still there to read by its run id."""
+    both = [status(PROD, "eu-west-1", count=7), status(DEV, "eu-central-1", count=3)]
+    write_lake_run(lake, sample_functions(), both, run_id="a", started_at=at(SNAPSHOT_DATE, 1))
+    worse = [status(PROD, "eu-west-1", count=7), status(DEV, "eu-central-1", "failed", error_code="AccessDenied")]
+    write_lake_run(lake, _prod_rows(), worse, run_id="b", started_at=at(SNAPSHOT_DATE, 5))
+    day = load_snapshot(str(lake))
+    assert (day.source, day.warnings) == (f"{lake} run a", ())
+    assert _sorted_names(day) == sorted(r["function_name"] for r in sample_functions())
+    assert _statuses(day) == [(PROD, "ok"), (DEV, "ok")]
+    later = load_snapshot(str(lake), run_id="b")
+    assert (later.source, later.functions.num_rows) == (f"{lake} run b", len(_prod_rows()))
+    assert _statuses(later) == [(PROD, "ok"), (DEV, "failed")]
+
+
+def test_a_later_run_as_good_replaces_an_earlier_one_and_is_read_alone(lake: Path) -> None:
+    """A re-run of the day (here unsharded, after a run in two shards) listing as many targets is the day's
+    inventory: its rows only, never the earlier run's beside them."""
+    _two_shards(lake, run_id="first")
+    both = [status(PROD, "eu-west-1", count=7), status(DEV, "eu-central-1", count=1)]
+    write_lake_run(
+        lake, [*_prod_rows(), function(DEV, "only-now")], both, run_id="rerun", started_at=at(SNAPSHOT_DATE, 9)
+    )
+    snapshot = load_snapshot(str(lake))
+    assert (snapshot.source, snapshot.warnings) == (f"{lake} run rerun", ())
+    assert _sorted_names(snapshot) == sorted([*(r["function_name"] for r in _prod_rows()), "only-now"])
+    assert snapshot.status.num_rows == 2
+    assert _sorted_names(load_snapshot(str(lake), run_id="first")) == sorted(
+        r["function_name"] for r in sample_functions()
+    )
+
+
+def test_run_id_reads_that_run_on_any_day(lake: Path) -> None:
+    write_lake_run(
+        lake, [function(PROD, "old")], [status(PROD, "eu-west-1", count=1)], run_id="early", started_at=at(EARLIER)
+    )
+    write_lake_run(lake, [function(PROD, "new")], [status(PROD, "eu-west-1", count=1)], run_id="late")
+    early = load_snapshot(str(lake), run_id="early")
+    assert (_sorted_names(early), early.snapshot_date, early.source) == (["old"], EARLIER, f"{lake} run early")
+    assert _sorted_names(load_snapshot(str(lake), EARLIER, run_id="early")) == ["old"]
+    for day, run_id, expected in [
+        (None, "nope", "no run nope committed"),
+        (SNAPSHOT_DATE, "early", "no run early on 2026-11-28 committed"),
+    ]:
+        with pytest.raises(SnapshotError) as info:
+            load_snapshot(str(lake), day, run_id=run_id)
+        assert _one_line(info.value) == f"{_where(lake)}: {expected}"
+
+
+def test_an_incomplete_run_reads_with_a_warning(lake: Path) -> None:
+    write_lake_run(lake, _prod_rows(), [status(PROD, "eu-west-1", count=7)], run_id="part", shard=(0, 3))
+    snapshot = load_snapshot(str(lake))
+    assert snapshot.warnings == ("run part of 2026-11-28 is incomplete: 2 of 3 shard(s) never committed: shard 1, 2",)
+    assert (_sorted_names(snapshot), snapshot.source) == (
+        sorted(r["function_name"] for r in _prod_rows()),
+        f"{lake} run part",
+    )
+
+
+def test_shards_of_different_configs_read_with_a_warning(lake: Path) -> None:
+    write_lake_run(lake, _prod_rows(), [status(PROD, "eu-west-1", count=7)], shard=(0, 2))
+    write_lake_run(lake, _dev_rows(), [status(DEV, "eu-central-1", count=3)], shard=(1, 2), config_sha256="ff" * 32)
+    snapshot = load_snapshot(str(lake))
+    assert snapshot.warnings == (
+        "run run-1 of 2026-11-28 is incomplete: shards ran with 2 different configs (config_sha256)",
+    )
+    assert snapshot.functions.num_rows == len(sample_functions())
+
+
+def test_an_incomplete_run_never_hides_a_complete_one(lake: Path) -> None:
+    """The complete run is the day's even though a later, incomplete one listed more targets ok."""
+    write_lake_run(
+        lake, _dev_rows(), [status(DEV, "eu-central-1", count=3)], run_id="whole", started_at=at(SNAPSHOT_DATE, 1)
+    )
+    both = [status(PROD, "eu-west-1", count=7), status(PROD, "us-east-1", count=0)]
+    write_lake_run(lake, _prod_rows(), both, run_id="part", shard=(0, 2), started_at=at(SNAPSHOT_DATE, 5))
+    snapshot = load_snapshot(str(lake))
+    assert (snapshot.source, snapshot.warnings) == (f"{lake} run whole", ())
+    assert _sorted_names(snapshot) == sorted(r["function_name"] for r in _dev_rows())
+
+
+def test_a_retried_shard_is_read_once(lake: Path) -> None:
+    """A shard's first attempt listed one target of two; its retry listed both. Only the retry's rows."""
+    first = [status(PROD, "eu-west-1", count=1), status(DEV, "eu-central-1", "failed", error_code="Throttling")]
+    write_lake_run(lake, [function(PROD, "a")], first, write_id="attempt-1")
+    second = [status(PROD, "eu-west-1", count=1), status(DEV, "eu-central-1", count=1)]
+    write_lake_run(lake, [function(PROD, "a"), function(DEV, "b")], second, write_id="attempt-2")
+    snapshot = load_snapshot(str(lake))
+    assert (_sorted_names(snapshot), _statuses(snapshot), snapshot.warnings) == (
+        ["a", "b"],
+        [(PROD, "ok"), (DEV, "ok")],
+        (),
+    )
+
+
+def test_rows_of_a_run_that_never_committed_its_record_are_not_read(lake: Path) -> None:
+    """A run killed after its functions commit, before its `runs` row: its rows are in the table, unread."""
+    write_lake_run(lake, [function(PROD, "a")], [status(PROD, "eu-west-1", count=1)], run_id="done")
+    info = RunInfo("killed", at(SNAPSHOT_DATE, 6), CONFIG_SHA256, None, "killed-w")
+    ghost = functions_table([function(PROD, "ghost", snapshot_time=info.started_at)])
+    table = open_tables(lake_at(str(lake)))[FUNCTIONS]
+    table.append(pa.Table.from_arrays([*ghost.columns, *run_columns(info, 1)], schema=TABLES[FUNCTIONS]))
+    assert _sorted_names(load_snapshot(str(lake))) == ["a"]
+    with pytest.raises(SnapshotError, match="no run killed committed"):
+        load_snapshot(str(lake), run_id="killed")
+
+
+def test_a_run_with_no_function_reads_empty(lake: Path) -> None:
+    """Every target failed: no functions commit at all (the table has no snapshot yet), the status rows read."""
+    failed = [status(PROD, r, "failed", error_code="AccessDenied") for r in ("eu-west-1", "us-east-1")]
+    write_lake_run(lake, [], failed)
+    snapshot = load_snapshot(str(lake))
+    assert (snapshot.functions.num_rows, snapshot.functions.schema) == (0, INVENTORY_SCHEMA)
+    assert (_statuses(snapshot), snapshot.snapshot_date) == ([(PROD, "failed")] * 2, SNAPSHOT_DATE)
+
+
+# --- a local lake, or not: what is refused ----------------------------------------------------------------
+
+
+def test_the_database_names_the_lake_in_its_catalog(lake: Path) -> None:
+    write_lake_run(lake, [function(PROD, "a")], [status(PROD, "eu-west-1", count=1)], database="nightly")
+    assert _sorted_names(load_snapshot(str(lake), database="nightly")) == ["a"]
+    with pytest.raises(SnapshotError) as info:
+        load_snapshot(str(lake))
+    assert _one_line(info.value) == f"{_where(lake)}: no lake here (no table lambda_inventory.runs)"
+
+
+def test_a_directory_that_is_neither_a_file_nor_a_lake_is_one_line(tmp_path: Path) -> None:
+    with pytest.raises(SnapshotError) as info:
+        load_snapshot(str(tmp_path))
+    assert _one_line(info.value) == f"{tmp_path}: not an inventory file or a lake"
+
+
+def test_an_old_hive_directory_is_one_line_naming_import(tmp_path: Path) -> None:
+    """The layout written before the lake: report and diff do not read it; `import` adds it to a lake."""
+    day = tmp_path / "old" / f"snapshot_date={SNAPSHOT_DATE}"
+    write_run(str(day / "inventory.parquet"), [function(PROD, "a")], [status(PROD, "eu-west-1", count=1)])
+    with pytest.raises(SnapshotError) as info:
+        load_snapshot(str(tmp_path / "old"))
+    assert _one_line(info.value) == f"{tmp_path / 'old'}: not an inventory file or a lake {IMPORT_HINT}"
+    with pytest.raises(SnapshotError, match="import") as info:
+        load_snapshot(str(tmp_path / "old"), SNAPSHOT_DATE)  # a date does not make it a lake
+    assert _sorted_names(load_snapshot(str(day / "inventory.parquet"))) == ["a"]  # its files still read one by one
+
+
+def test_a_lake_with_an_unreadable_catalog_is_one_line(lake: Path) -> None:
+    lake.mkdir()
+    (lake / "catalog.db").write_bytes(b"not a sqlite database, but the name of one")
+    with pytest.raises(SnapshotError) as info:
+        load_snapshot(str(lake))
+    assert _one_line(info.value).startswith(f"{_where(lake)}: cannot read the lake: ")
+
+
+def test_a_lake_missing_a_data_file_is_one_line(lake: Path) -> None:
+    write_lake_run(lake, [function(PROD, "a")], [status(PROD, "eu-west-1", count=1)])
+    (data,) = (lake / "warehouse" / "lambda_inventory" / "functions" / "data").rglob("*.parquet")
+    data.unlink()
+    with pytest.raises(SnapshotError) as info:
+        load_snapshot(str(lake))
+    assert _one_line(info.value).startswith(f"{_where(lake)}: cannot read functions (")
+
+
+# --- single files -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["inventory.parquet", "nightly.csv"])
+def test_file_with_its_status_beside_it(tmp_path: Path, name: str) -> None:
+    write_run(str(tmp_path / name), _prod_rows(), [status(PROD, "eu-west-1", count=7)])
+    snapshot = load_snapshot(str(tmp_path / name))
+    assert snapshot.functions.equals(functions_table(_prod_rows()))
+    assert snapshot.status.num_rows == 1
+    assert snapshot.snapshot_date == SNAPSHOT_DATE  # from the rows' snapshot_time
+    assert snapshot.source == str(tmp_path / name)
     assert snapshot.warnings == ()
 
 
@@ -84,105 +377,20 @@ def test_csv_reads_back_typed_lists_nulls_and_empty_strings(tmp_path: Path) -> N
         function(PROD, "a", description="", architectures=["arm64"], layer_arns=["arn:l:1", "arn:l:2"]),
         function(PROD, "b", description=None, environment_variable_names=["A", "B"], ipv6_allowed_for_dual_stack=True),
     ]
-    write_run(str(tmp_path), rows, [status(PROD, "eu-west-1", count=2)], fmt=Format.CSV)
-    loaded = load_snapshot(str(tmp_path)).functions
+    dest = write_run(str(tmp_path) + "/", rows, [status(PROD, "eu-west-1", count=2)], fmt=Format.CSV)
+    assert dest.inventory == tmp_path / "inventory.csv"
+    loaded = load_snapshot(str(dest.inventory)).functions
     assert loaded.equals(functions_table(rows))  # typed, lists as lists, "" and null kept apart, leading zero kept
 
 
-def test_latest_partition_unless_a_date_is_given(tmp_path: Path) -> None:
-    write_run(str(tmp_path), [function(PROD, "old")], [status(PROD, "eu-west-1", count=1)], day=EARLIER)
-    write_run(str(tmp_path), [function(PROD, "new1"), function(PROD, "new2")], [status(PROD, "eu-west-1", count=2)])
-    (tmp_path / "snapshot_date=not-a-date").mkdir()  # ignored
-    (tmp_path / "snapshot_date=2026-13-45").mkdir()  # shaped like a date, but none: ignored
-    assert _sorted_names(load_snapshot(str(tmp_path))) == ["new1", "new2"]
-    earlier = load_snapshot(str(tmp_path), EARLIER)
-    assert (_sorted_names(earlier), earlier.snapshot_date) == (["old"], EARLIER)
-    folder = load_snapshot(str(tmp_path / f"snapshot_date={EARLIER}"))  # a partition folder itself
-    assert (_sorted_names(folder), folder.snapshot_date) == (["old"], EARLIER)
-
-
-def test_missing_partition_is_one_line(tmp_path: Path) -> None:
-    write_run(str(tmp_path), [function(PROD, "a")], [status(PROD, "eu-west-1", count=1)])
-    with pytest.raises(SnapshotError) as info:
-        load_snapshot(str(tmp_path), date(2026, 1, 1))
-    assert _one_line(info.value) == (
-        f"{tmp_path}/snapshot_date=2026-01-01: no such partition or no inventory in it (latest is 2026-11-28)"
-    )
-
-
-def test_prefix_without_partitions_is_one_line(tmp_path: Path) -> None:
-    with pytest.raises(SnapshotError) as info:
-        load_snapshot(str(tmp_path))
-    assert _one_line(info.value).startswith(f"{tmp_path}: no snapshot_date=YYYY-MM-DD partitions")
-
-
-def test_missing_status_of_a_shard_is_one_line(tmp_path: Path) -> None:
-    _two_shards(str(tmp_path))
-    status_file = tmp_path / "_status" / f"snapshot_date={SNAPSHOT_DATE}" / "shard-1-of-2.parquet"
-    status_file.unlink()
-    with pytest.raises(SnapshotError) as info:
-        load_snapshot(str(tmp_path))
-    inventory_file = tmp_path / f"snapshot_date={SNAPSHOT_DATE}" / "shard-1-of-2.parquet"
-    assert _one_line(info.value) == f"{status_file}: missing (the status file of {inventory_file})"
-
-
-def test_status_without_its_inventory_is_one_line(tmp_path: Path) -> None:
-    _two_shards(str(tmp_path))
-    inventory_file = tmp_path / f"snapshot_date={SNAPSHOT_DATE}" / "shard-0-of-2.parquet"
-    inventory_file.unlink()
-    with pytest.raises(SnapshotError) as info:
-        load_snapshot(str(tmp_path))
-    assert _one_line(info.value).startswith(f"{inventory_file}: missing (its status file ")
-
-
-def test_absent_shard_is_a_warning_not_an_error(tmp_path: Path) -> None:
-    write_run(str(tmp_path), _prod_rows(), [status(PROD, "eu-west-1", count=7)], shard=(0, 3))
-    snapshot = load_snapshot(str(tmp_path))
-    assert snapshot.warnings == (
-        f"snapshot_date={SNAPSHOT_DATE}: shard-1-of-3 missing: its accounts are not covered",
-        f"snapshot_date={SNAPSHOT_DATE}: shard-2-of-3 missing: its accounts are not covered",
-    )
-
-
-def test_an_unsharded_run_after_two_shards_is_read_alone(tmp_path: Path) -> None:
-    """The later run supersedes the shards (output/supersede.py): the partition is one run's again."""
-    _two_shards(str(tmp_path))
-    write_run(str(tmp_path), _prod_rows(), [status(PROD, "eu-west-1", count=7)])
-    snapshot = load_snapshot(str(tmp_path))
-    assert (snapshot.functions.num_rows, snapshot.status.num_rows, snapshot.warnings) == (len(_prod_rows()), 1, ())
-    assert sorted(p.name for p in (tmp_path / f"snapshot_date={SNAPSHOT_DATE}").iterdir()) == ["inventory.parquet"]
-
-
-def test_temporary_files_of_a_run_in_progress_are_ignored(tmp_path: Path) -> None:
-    write_run(str(tmp_path), [function(PROD, "a")], [status(PROD, "eu-west-1", count=1)])
-    partition = tmp_path / f"snapshot_date={SNAPSHOT_DATE}"
-    (partition / ".shard-0-of-2.parquet.abc.tmp").write_bytes(b"half a file")
-    assert _sorted_names(load_snapshot(str(tmp_path))) == ["a"]
-
-
-# --- single files -------------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize("name", ["inventory.parquet", "nightly.csv"])
-def test_file_with_its_status_beside_it(tmp_path: Path, name: str) -> None:
-    write_run(str(tmp_path / name), _prod_rows(), [status(PROD, "eu-west-1", count=7)], partitioned=False)
-    snapshot = load_snapshot(str(tmp_path / name))
-    assert snapshot.functions.equals(functions_table(_prod_rows()))
-    assert snapshot.status.num_rows == 1
-    assert snapshot.snapshot_date == SNAPSHOT_DATE  # from the rows' snapshot_time
-    assert snapshot.source == str(tmp_path / name)
-
-
 def test_empty_inventory_file_takes_its_date_from_the_status(tmp_path: Path) -> None:
-    write_run(str(tmp_path / "x.parquet"), [], [status(PROD, "eu-west-1")], partitioned=False)
+    write_run(str(tmp_path / "x.parquet"), [], [status(PROD, "eu-west-1")])
     snapshot = load_snapshot(str(tmp_path / "x.parquet"))
     assert (snapshot.functions.num_rows, snapshot.snapshot_date) == (0, SNAPSHOT_DATE)
 
 
 def test_file_with_missing_status_is_one_line(tmp_path: Path) -> None:
-    write_run(
-        str(tmp_path / "x.parquet"), [function(PROD, "a")], [status(PROD, "eu-west-1", count=1)], partitioned=False
-    )
+    write_run(str(tmp_path / "x.parquet"), [function(PROD, "a")], [status(PROD, "eu-west-1", count=1)])
     (tmp_path / "x.status.parquet").unlink()
     with pytest.raises(SnapshotError) as info:
         load_snapshot(str(tmp_path / "x.parquet"))
@@ -213,9 +421,7 @@ def test_unusable_file_is_one_line(tmp_path: Path, make: Any, expected: str) -> 
 
 
 def test_csv_with_a_bad_list_cell_is_one_line(tmp_path: Path) -> None:
-    dest = write_run(
-        str(tmp_path / "x.csv"), [function(PROD, "a")], [status(PROD, "eu-west-1", count=1)], partitioned=False
-    )
+    dest = write_run(str(tmp_path / "x.csv"), [function(PROD, "a")], [status(PROD, "eu-west-1", count=1)])
     path = Path(str(dest.inventory))
     path.write_text(path.read_text().replace('"[""x86_64""]"', '"x86_64"'), encoding="utf-8")
     with pytest.raises(SnapshotError) as info:
@@ -223,19 +429,24 @@ def test_csv_with_a_bad_list_cell_is_one_line(tmp_path: Path) -> None:
     assert "column architectures" in _one_line(info.value)
 
 
-def test_a_status_file_or_a_date_with_a_file_is_refused(tmp_path: Path) -> None:
-    write_run(str(tmp_path / "x.parquet"), [], [status(PROD, "eu-west-1")], partitioned=False)
+def test_a_status_file_or_a_date_or_run_id_with_a_file_is_refused(tmp_path: Path) -> None:
+    write_run(str(tmp_path / "x.parquet"), [], [status(PROD, "eu-west-1")])
     with pytest.raises(ConfigError, match="is a status file; give the inventory file beside it"):
         load_snapshot(str(tmp_path / "x.status.parquet"))
-    with pytest.raises(ConfigError, match="a snapshot date applies only to a partitioned prefix"):
-        load_snapshot(str(tmp_path / "x.parquet"), SNAPSHOT_DATE)
+    for day, run_id in [(SNAPSHOT_DATE, None), (None, "run-1")]:
+        with pytest.raises(ConfigError) as info:
+            load_snapshot(str(tmp_path / "x.parquet"), day, run_id=run_id)
+        assert (
+            _one_line(info.value)
+            == f"{tmp_path}/x.parquet: is a single inventory file; a date or run id applies only to a lake"
+        )
 
 
 def test_cli_missing_status_exits_2_with_one_line(tmp_path: Path) -> None:
-    _two_shards(str(tmp_path))
-    (tmp_path / "_status" / f"snapshot_date={SNAPSHOT_DATE}" / "shard-0-of-2.parquet").unlink()
+    write_run(str(tmp_path / "x.parquet"), [function(PROD, "a")], [status(PROD, "eu-west-1", count=1)])
+    (tmp_path / "x.status.parquet").unlink()
     done = subprocess.run(
-        [sys.executable, "-m", "inventory", "report", str(tmp_path)],
+        [sys.executable, "-m", "inventory", "report", str(tmp_path / "x.parquet")],
         env=subprocess_env(None),
         capture_output=True,
         text=True,
@@ -245,7 +456,10 @@ def test_cli_missing_status_exits_2_with_one_line(tmp_path: Path) -> None:
     assert done.returncode == ExitCode.USAGE == 2
     assert done.stdout == ""
     (line,) = done.stderr.splitlines()
-    assert line.startswith("lambda-inventory: error: ") and "shard-0-of-2.parquet: missing (the status file of" in line
+    assert (
+        line
+        == f"lambda-inventory: error: {tmp_path}/x.status.parquet: missing (the status file of {tmp_path}/x.parquet)"
+    )
 
 
 # --- S3, over HTTP against the emulator ---------------------------------------------------------------
@@ -253,7 +467,7 @@ def test_cli_missing_status_exits_2_with_one_line(tmp_path: Path) -> None:
 
 @pytest.fixture
 def writer(emu: Emulator) -> Any:
-    """An S3 client made as the job makes it, to write the snapshots."""
+    """An S3 client made as the job makes it, to write the single files."""
     return ClientFactory.from_environment(4).client("s3", "us-east-1")
 
 
@@ -267,47 +481,65 @@ def bucket(reader: Any) -> str:
     return new_bucket(reader, "snapshots")
 
 
-def test_s3_partition_with_two_shards_and_the_latest_date(writer: Any, reader: Any, bucket: str) -> None:
-    write_run(
-        f"s3://{bucket}/inv/", [function(PROD, "old")], [status(PROD, "eu-west-1", count=1)], day=EARLIER, s3=writer
+@pytest.fixture
+def database(emu: Emulator) -> str:
+    """A Glue database of this test's own: the emulator's Glue catalog is shared by the whole session."""
+    return f"t_{uuid.uuid4().hex[:12]}"
+
+
+def test_s3_lake_with_two_shards_and_the_latest_date(reader: Any, bucket: str, database: str) -> None:
+    lake = f"s3://{bucket}/inv/"
+    write_lake_run(
+        lake,
+        [function(PROD, "old")],
+        [status(PROD, "eu-west-1", count=1)],
+        run_id="early",
+        started_at=at(EARLIER),
+        database=database,
     )
-    _two_shards(f"s3://{bucket}/inv/", s3=writer)
-    snapshot = load_snapshot(f"s3://{bucket}/inv/", s3=reader)
+    _two_shards(lake, database=database)
+    snapshot = load_snapshot(lake, database=database)
     assert _sorted_names(snapshot) == sorted(r["function_name"] for r in sample_functions())
-    assert snapshot.status.num_rows == 2
-    assert snapshot.snapshot_date == SNAPSHOT_DATE
+    assert _statuses(snapshot) == [(PROD, "ok"), (DEV, "ok")]
+    assert (snapshot.snapshot_date, snapshot.source, snapshot.warnings) == (SNAPSHOT_DATE, f"{lake} run run-1", ())
     assert snapshot.functions.schema == INVENTORY_SCHEMA
-    assert _sorted_names(load_snapshot(f"s3://{bucket}/inv", EARLIER, s3=reader)) == ["old"]
+    assert _sorted_names(load_snapshot(f"s3://{bucket}/inv", EARLIER, database=database)) == ["old"]
+    keys = [o["Key"] for o in reader.list_objects_v2(Bucket=bucket, Prefix="inv/functions/data/")["Contents"]]
+    assert keys and all(k.startswith("inv/functions/data/snapshot_date=2026-11-2") for k in keys)
+    with pytest.raises(SnapshotError) as info:  # the database is this lake's: another prefix is not read from it
+        load_snapshot(f"s3://{bucket}/elsewhere/", database=database)
+    assert _one_line(info.value) == (
+        f"s3://{bucket}/elsewhere/ (Glue database {database}): the table {database}.runs is at {lake}runs, "
+        "not in this lake; another lake uses that database (choose another with --database)"
+    )
 
 
 def test_s3_csv_object_with_its_status(writer: Any, reader: Any, bucket: str) -> None:
     rows = _dev_rows()
-    write_run(
-        f"s3://{bucket}/x/nightly.csv", rows, [status(DEV, "eu-central-1", count=3)], partitioned=False, s3=writer
-    )
+    write_run(f"s3://{bucket}/x/nightly.csv", rows, [status(DEV, "eu-central-1", count=3)], s3=writer)
     snapshot = load_snapshot(f"s3://{bucket}/x/nightly.csv", s3=reader)
     assert snapshot.functions.equals(functions_table(rows))
     assert snapshot.status.column("status").to_pylist() == ["ok"]
 
 
-def test_s3_missing_status_bucket_and_partition_are_one_line(writer: Any, reader: Any, bucket: str) -> None:
-    write_run(
-        f"s3://{bucket}/x/a.parquet", [function(PROD, "a")], [status(PROD, "eu-west-1")], partitioned=False, s3=writer
-    )
+def test_s3_missing_status_bucket_and_lake_are_one_line(writer: Any, reader: Any, bucket: str, database: str) -> None:
+    write_run(f"s3://{bucket}/x/a.parquet", [function(PROD, "a")], [status(PROD, "eu-west-1")], s3=writer)
     reader.delete_object(Bucket=bucket, Key="x/a.status.parquet")
     cases = {
         f"s3://{bucket}/x/a.parquet": f"s3://{bucket}/x/a.status.parquet: missing (the status file of ",
-        f"s3://{bucket}/nothing/": f"s3://{bucket}/nothing/: no snapshot_date=YYYY-MM-DD partitions",
-        "s3://no-such-bucket-4f1c/p/": "s3://no-such-bucket-4f1c/p: bucket 'no-such-bucket-4f1c' does not exist",
+        "s3://no-such-bucket-4f1c/p.parquet": "s3://no-such-bucket-4f1c/p.parquet: bucket 'no-such-bucket-4f1c' does "
+        "not exist",
+        f"s3://{bucket}/nothing/": f"s3://{bucket}/nothing/ (Glue database {database}): no lake here "
+        f"(no table {database}.runs)",
     }
     for source, expected in cases.items():
         with pytest.raises(SnapshotError) as info:
-            load_snapshot(source, s3=reader)
+            load_snapshot(source, s3=reader, database=database)
         assert _one_line(info.value).startswith(expected)
 
 
-def test_cli_reads_s3_with_the_standard_credential_chain(emu: Emulator, writer: Any, bucket: str) -> None:
-    _two_shards(f"s3://{bucket}/inv/", s3=writer)
+def test_cli_reads_an_s3_lake_with_the_standard_credential_chain(emu: Emulator, bucket: str, database: str) -> None:
+    _two_shards(f"s3://{bucket}/inv/", database=database)
     done = subprocess.run(
         [
             sys.executable,
@@ -315,6 +547,8 @@ def test_cli_reads_s3_with_the_standard_credential_chain(emu: Emulator, writer: 
             "inventory",
             "report",
             f"s3://{bucket}/inv/",
+            "--database",
+            database,
             "--format",
             "csv",
             "--as-of",

@@ -8,6 +8,8 @@ against a runtime schedule with fixed dates written by the test, never the packa
 
 from __future__ import annotations
 
+import csv
+import io
 import subprocess
 from collections.abc import Callable
 from datetime import date, timedelta
@@ -22,6 +24,7 @@ from support.inventories import (
     PROD,
     WITHIN,
     all_failed_snapshot,
+    at,
     catalog,
     empty_snapshot,
     function,
@@ -29,12 +32,12 @@ from support.inventories import (
     sample_functions,
     sample_snapshot,
     status,
+    write_lake_run,
     write_run,
     write_runtimes,
 )
 
 from inventory.exits import ExitCode
-from inventory.contract.layout import Format
 from inventory.readers.snapshot import Snapshot
 from inventory.reports.compliance import (
     AFFECTED,
@@ -182,14 +185,18 @@ def _cli(*args: str | Path) -> subprocess.CompletedProcess[str]:
     return run_cli("report", *args)
 
 
+MILD = [function(DEV, "soon", "nodejs18.x"), function(DEV, "fine", "python3.12"), function(DEV, "img", None)]
+
+
 @pytest.fixture
 def inventories(tmp_path: Path) -> dict[str, Path]:
-    """The sample as a parquet file, and a milder one (deprecation_soon at worst) as a partitioned CSV dataset."""
+    """The sample as a parquet file, and a milder one (deprecation_soon at worst) as a CSV file and as the
+    day's run of a local lake."""
     sample = tmp_path / "sample.parquet"
-    write_run(str(sample), sample_functions(), sample_snapshot().status.to_pylist(), partitioned=False)
-    mild_rows = [function(DEV, "soon", "nodejs18.x"), function(DEV, "fine", "python3.12"), function(DEV, "img", None)]
-    write_run(str(tmp_path / "mild"), mild_rows, [status(DEV, "eu-west-1", count=3)], fmt=Format.CSV)
-    return {"sample": sample, "mild": tmp_path / "mild"}
+    write_run(str(sample), sample_functions(), sample_snapshot().status.to_pylist())
+    write_run(str(tmp_path / "mild.csv"), MILD, [status(DEV, "eu-west-1", count=3)])
+    write_lake_run(tmp_path / "lake", MILD, [status(DEV, "eu-west-1", count=3)])
+    return {"sample": sample, "mild": tmp_path / "mild.csv", "lake": tmp_path / "lake"}
 
 
 @pytest.mark.parametrize(
@@ -202,6 +209,9 @@ def inventories(tmp_path: Path) -> dict[str, Path]:
         ("mild", "deprecated", 0),
         ("mild", "deprecation_soon", 4),
         ("mild", "unknown", 4),
+        ("lake", None, 0),
+        ("lake", "deprecated", 0),
+        ("lake", "deprecation_soon", 4),
     ],
 )
 def test_cli_fail_on_exit_codes(
@@ -241,3 +251,65 @@ def test_cli_bad_flags_exit_2_with_one_line(inventories: dict[str, Path], args: 
     assert done.returncode == 2
     (line,) = done.stderr.splitlines()
     assert line.startswith(f"lambda-inventory: error: {message}")
+
+
+# --- the command on a lake ----------------------------------------------------------------------------
+
+
+def _lake_cli(tmp_path: Path, lake: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return _cli(lake, "--as-of", "2026-11-28", "--runtimes", write_runtimes(tmp_path), "--format", "csv", *args)
+
+
+def _affected(done: subprocess.CompletedProcess[str]) -> list[str]:
+    """The function names of a CSV report's rows."""
+    return sorted(row["function_name"] for row in csv.DictReader(io.StringIO(done.stdout)))
+
+
+def test_cli_reads_the_days_run_of_a_lake_and_any_run_by_its_id(tmp_path: Path) -> None:
+    """Two runs of one day: the later one could not list prod's us-east-1, so the earlier one, which listed
+    every target, stays the day's inventory; --run-id reads the later one all the same."""
+    lake = tmp_path / "lake"
+    sample = sample_snapshot().status.to_pylist()
+    write_lake_run(lake, sample_functions(), sample, run_id="whole", started_at=at(AS_OF, 1))
+    worse = [{**s, "status": "failed", "function_count": None} if s["region"] == "us-east-1" else s for s in sample]
+    rows = [r for r in sample_functions() if r["region"] != "us-east-1"]
+    write_lake_run(lake, rows, worse, run_id="worse", started_at=at(AS_OF, 6))
+    day = _lake_cli(tmp_path, lake)
+    assert (day.returncode, day.stderr) == (0, "")
+    assert "edge-auth" in _affected(day)  # prod us-east-1's nodejs16.x, listed by the day's run only
+    chosen = _lake_cli(tmp_path, lake, "--run-id", "worse")
+    assert (chosen.returncode, chosen.stderr) == (0, "")
+    assert _affected(chosen) == [n for n in _affected(day) if n != "edge-auth"]
+
+
+def test_cli_warns_of_an_incomplete_run_on_stderr(tmp_path: Path) -> None:
+    lake = tmp_path / "lake"
+    write_lake_run(lake, MILD, [status(DEV, "eu-west-1", count=3)], run_id="part", shard=(0, 2))
+    done = _lake_cli(tmp_path, lake, "--fail-on", "deprecation_soon")
+    assert done.returncode == ExitCode.GATE, done.stderr
+    assert done.stderr.splitlines() == [
+        f"lambda-inventory: warning: {lake} run part: run part of 2026-11-28 is incomplete: "
+        "1 of 2 shard(s) never committed: shard 1"
+    ]
+    assert _affected(done) == ["soon"]
+
+
+@pytest.mark.parametrize(
+    ("source", "args", "message"),
+    [
+        ("lake", ["--snapshot-date", "2026-01-01"], "(embedded catalog, namespace lambda_inventory): no run committed"),
+        ("lake", ["--run-id", "nope"], "(embedded catalog, namespace lambda_inventory): no run nope committed"),
+        ("lake", ["--run-id", "no/such"], "--run-id: 'no/such' is not a run id"),
+        ("mild.csv", ["--snapshot-date", "2026-11-28"], "a date or run id applies only to a lake"),
+        ("old", [], "not an inventory file or a lake (an older snapshot_date=D/ layout: add it to a lake with "),
+    ],
+)
+def test_cli_a_lake_or_day_that_cannot_be_read_exits_2_with_one_line(
+    tmp_path: Path, inventories: dict[str, Path], source: str, args: list[str], message: str
+) -> None:
+    old = tmp_path / "old" / f"snapshot_date={AS_OF}" / "inventory.parquet"  # the layout before the lake
+    write_run(str(old), MILD, [status(DEV, "eu-west-1", count=3)])
+    done = _cli(tmp_path / source, *args)
+    assert (done.returncode, done.stdout) == (ExitCode.USAGE, ""), done.stderr
+    (line,) = done.stderr.splitlines()
+    assert line.startswith("lambda-inventory: error: ") and message in line

@@ -1,8 +1,9 @@
 """`lambda-inventory diff`: functions added / removed / changed / unknown between two snapshots.
 
 Inventories are built here with the real schema, written as the job writes them (Parquet, or CSV through
-the sink's encoding), read back with load_snapshot and compared. Reports are checked against golden files
-in tests/fixtures/diff/ (regenerate with UPDATE_GOLDEN=1 and review the diff).
+the sink's encoding; or as runs of a local lake, by the package's lake writer), read back with load_snapshot
+and compared. Reports are checked against golden files in tests/fixtures/diff/ (regenerate with
+UPDATE_GOLDEN=1 and review the diff).
 """
 
 from __future__ import annotations
@@ -23,13 +24,14 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 import pytest
 from conftest import run_cli
+from support.inventories import at, write_lake_run
 
 from inventory.contract.columns import ADDED_COLUMNS
 from inventory.contract.schema import INVENTORY_SCHEMA, STATUS_SCHEMA
-from inventory.writers.sink import csv_ready
 from inventory.readers.snapshot import load_snapshot
 from inventory.reports.diff import COMPARED_FIELDS, Category, Diff, diff_snapshots
 from inventory.reports.diff_render import CSV_COLUMNS, DiffFormat, render_diff
+from inventory.writers.sink import csv_ready
 
 GOLDEN = Path(__file__).parent.parent / "fixtures" / "diff"
 OLD_TIME = datetime(2026, 11, 27, 2, 0, tzinfo=UTC)
@@ -440,30 +442,37 @@ def test_html_is_well_formed_self_contained_and_escaped() -> None:
 # --- the command line ---------------------------------------------------------------------------------
 
 
-def _partition(root: Path, day: date, functions: Sequence[Row], status: Sequence[Row]) -> None:
-    moment = datetime(day.year, day.month, day.day, 2, 0, tzinfo=UTC)
-    inventory = root / f"snapshot_date={day}" / "inventory.parquet"
-    write(inventory, functions, status, moment)
-    status_file = root / "_status" / f"snapshot_date={day}" / "inventory.parquet"
-    status_file.parent.mkdir(parents=True)
-    inventory.with_name("inventory.status.parquet").rename(status_file)
-
-
 def _cli(*args: str) -> subprocess.CompletedProcess[str]:
     return run_cli("diff", *args, timeout=120)
 
 
-def test_cli_diffs_two_partitions_of_a_prefix(tmp_path: Path) -> None:
+NOV27, NOV28, NOV29 = date(2026, 11, 27), date(2026, 11, 28), date(2026, 11, 29)
+
+
+def _lake_run(day: date, functions: Sequence[Row], status: Sequence[Row], run_id: str, **run: Any) -> None:
+    """One run of `day` in the local lake ./lake, written by the package's lake writer (02:00 UTC unless told)."""
+    run.setdefault("started_at", at(day))
+    write_lake_run("lake", functions, _count(status, functions), run_id=run_id, **run)
+
+
+def _two_days() -> None:
+    """The fields scenario in a lake: its old side the run of Nov 27, its new side the run of Nov 28."""
     (old, old_status), (new, new_status) = _fields_scenario()
-    _partition(tmp_path / "lake", date(2026, 11, 27), old, old_status)
-    _partition(tmp_path / "lake", date(2026, 11, 28), new, new_status)
+    _lake_run(NOV27, old, old_status, "nov27")
+    _lake_run(NOV28, new, new_status, "nov28")
+
+
+def test_cli_diffs_two_days_of_a_lake(tmp_path: Path) -> None:
+    _two_days()
     out = tmp_path / "diff.csv"
     proc = _cli(
         "lake", "lake", "--old-date", "2026-11-27", "--new-date", "2026-11-28", "--format", "csv", "--output", str(out)
     )
-    assert proc.returncode == 0, proc.stderr
-    expected = diff_snapshots(load_snapshot("lake", date(2026, 11, 27)), load_snapshot("lake", date(2026, 11, 28)))
+    assert (proc.returncode, proc.stderr) == (0, "")
+    expected = diff_snapshots(load_snapshot("lake", NOV27), load_snapshot("lake", NOV28))
     assert out.read_text(encoding="utf-8") == render_diff(expected, DiffFormat.CSV)
+    as_files = diff(*_fields_scenario())  # the same rows as two inventory files: the same diff
+    assert (expected.changes, expected.accounts) == (as_files.changes, as_files.accounts)
     gate = _cli("lake", "lake", "--old-date", "2026-11-27", "--fail-on-change")
     assert gate.returncode == 4, gate.stderr
     assert "# Lambda inventory diff" in gate.stdout  # markdown on stdout by default
@@ -471,15 +480,67 @@ def test_cli_diffs_two_partitions_of_a_prefix(tmp_path: Path) -> None:
     assert same.returncode == 0, same.stderr
 
 
+def test_cli_diff_of_a_lake_takes_the_days_run_and_any_run_by_its_id() -> None:
+    """A later run of Nov 28 could not list dev: it is not that day's inventory, so the diff of the two days is
+    as before; asked for by its run id, dev's functions are unknown there, never removed."""
+    _two_days()
+    (_, _), (new, _) = _fields_scenario()
+    worse = [target(PROD, EAST), target(PROD, WEST), target(DEV, EAST, "failed", "AccessDenied")]
+    _lake_run(NOV28, [f for f in new if f["account_id"] != DEV], worse, "nov28-retry", started_at=at(NOV28, 9))
+    day = diff_snapshots(load_snapshot("lake", NOV27), load_snapshot("lake", NOV28))
+    assert day.new.source == f"{Path('lake').resolve()} run nov28"
+    assert day.changes == diff(*_fields_scenario()).changes and day.unknown_targets == ()
+    args = ("lake", "lake", "--old-date", "2026-11-27", "--new-date", "2026-11-28", "--format", "csv")
+    by_id = _cli(*args, "--new-run-id", "nov28-retry")
+    assert (by_id.returncode, by_id.stderr) == (0, "")
+    dev = {
+        (r["category"], r["function_name"]) for r in csv.DictReader(io.StringIO(by_id.stdout)) if r["account_id"] == DEV
+    }
+    assert dev == {("unknown", "gone")}  # dev not listed by the retry: Nov 27's "gone" is unknown, not removed
+    back = _cli("lake", "lake", "--old-run-id", "nov28-retry", "--new-run-id", "nov28", "--format", "csv")
+    assert back.returncode == 0, back.stderr
+    assert {r["category"] for r in csv.DictReader(io.StringIO(back.stdout)) if r["account_id"] == DEV} == {"unknown"}
+
+
+def test_cli_diff_warns_of_an_incomplete_run_on_stderr() -> None:
+    _two_days()
+    (_, _), (new, new_status) = _fields_scenario()
+    _lake_run(NOV29, new, new_status, "nov29", shard=(0, 2))
+    proc = _cli("lake", "lake", "--old-date", "2026-11-28")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr.splitlines() == [
+        f"lambda-inventory: warning: {Path('lake').resolve()} run nov29: run nov29 of 2026-11-29 is incomplete: "
+        "1 of 2 shard(s) never committed: shard 1"
+    ]
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
         (["missing.parquet", "missing.parquet"], "missing.parquet"),
         (["old.parquet", "old.parquet", "--old-date", "27/11/2026"], "--old-date"),
+        (["old.parquet", "lake", "--old-date", "2026-11-28"], "a date or run id applies only to a lake"),
+        (
+            ["lake", "lake", "--old-date", "2026-01-01"],
+            "(embedded catalog, namespace lambda_inventory): no run committed",
+        ),
+        (
+            ["lake", "lake", "--new-run-id", "nope"],
+            "(embedded catalog, namespace lambda_inventory): no run nope committed",
+        ),
+        (
+            ["hive", "lake"],
+            "hive: not an inventory file or a lake (an older snapshot_date=D/ layout: add it to a lake "
+            "with `lambda-inventory import`)",
+        ),
     ],
 )
 def test_cli_bad_input_exits_2_with_one_line(args: list[str], message: str) -> None:
     write(Path("old.parquet"), BASE, BASE_STATUS)
+    _lake_run(NOV28, BASE, BASE_STATUS, "nov28")
+    write(
+        Path("hive") / f"snapshot_date={NOV28}" / "inventory.parquet", BASE, BASE_STATUS
+    )  # the layout before the lake
     proc = _cli(*args)
     assert proc.returncode == 2
     assert len(proc.stderr.strip().splitlines()) == 1, proc.stderr

@@ -30,8 +30,8 @@ from support.inventories import (
     write_run,
 )
 
-from inventory.errors import OutputError
 from inventory.contract.csvsafe import unescape
+from inventory.errors import OutputError
 from inventory.readers.snapshot import Snapshot
 from inventory.reports.compliance import build_report
 from inventory.reports.compliance_render import render_report
@@ -245,7 +245,7 @@ def test_stacked_bars_is_an_inline_svg_and_repeatable() -> None:
 
 def test_html_without_matplotlib_is_one_line_exit_2_and_markdown_still_works(tmp_path: Path) -> None:
     source = tmp_path / "inv.parquet"
-    write_run(str(source), [function(PROD, "f")], [{**sample_snapshot().status.to_pylist()[0]}], partitioned=False)
+    write_run(str(source), [function(PROD, "f")], [{**sample_snapshot().status.to_pylist()[0]}])
     blocked = (
         "import sys; sys.modules['matplotlib'] = None; from inventory.cli import main; sys.exit(main(sys.argv[1:]))"
     )

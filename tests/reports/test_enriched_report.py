@@ -28,12 +28,12 @@ from support.inventories import (
     sample_functions,
     sample_snapshot,
     status_table,
+    write_lake_run,
     write_run,
     write_runtimes,
 )
 
 from inventory.contract.csvsafe import unescape
-from inventory.contract.layout import Format
 from inventory.readers.snapshot import Snapshot, load_snapshot
 from inventory.reports.compliance import ComplianceReport, build_report
 from inventory.reports.compliance_render import AFFECTED_COLUMNS, render_report
@@ -172,7 +172,7 @@ def test_html_carries_owners_usage_and_the_public_section(tmp_path: Path) -> Non
 
 def test_an_inventory_written_before_enrichments_reports_them_not_collected(tmp_path: Path) -> None:
     path = tmp_path / "old.parquet"
-    write_run(str(path), sample_functions(), sample_snapshot().status.to_pylist(), partitioned=False)
+    write_run(str(path), sample_functions(), sample_snapshot().status.to_pylist())
     new_columns = ["enriched", "tags", "url_auth_types", "public_invoke", "invoke_principals"]
     new_columns += ["reserved_concurrency", "invocations_30d", "last_invocation_day"]
     pq.write_table(pq.read_table(path).drop_columns(new_columns), path)
@@ -195,12 +195,17 @@ def _cli(*args: str | Path) -> subprocess.CompletedProcess[str]:
     return run_cli("report", *args)
 
 
-@pytest.mark.parametrize("fmt", [Format.PARQUET, Format.CSV])
-def test_cli_owner_tag_and_group_by_owner_on_a_written_inventory(tmp_path: Path, fmt: Format) -> None:
-    write_run(str(tmp_path / "inv"), enriched_functions(), enriched_statuses(), fmt=fmt)
+@pytest.mark.parametrize("written", ["lake", "inv.csv"])
+def test_cli_owner_tag_and_group_by_owner_on_a_written_inventory(tmp_path: Path, written: str) -> None:
+    """The enrichment columns (a map of tags, lists, a date) as a run writes them: a lake's Iceberg tables, or
+    a CSV file's JSON cells."""
+    if written == "lake":
+        write_lake_run(tmp_path / written, enriched_functions(), enriched_statuses())
+    else:
+        write_run(str(tmp_path / written), enriched_functions(), enriched_statuses())
     runtimes = write_runtimes(tmp_path)
     common = ("--as-of", "2026-11-28", "--runtimes", runtimes, "--owner-tag", "team", "--group-by", "owner")
-    done = _cli(tmp_path / "inv", *common)
+    done = _cli(tmp_path / written, *common)
     assert (done.returncode, done.stderr) == (0, "")
     lines = done.stdout.splitlines()
     assert "## Functions by owner" in lines and "## Functions by account and region" not in lines
@@ -209,7 +214,7 @@ def test_cli_owner_tag_and_group_by_owner_on_a_written_inventory(tmp_path: Path,
     assert "## Publicly invocable" in lines
     assert any("| edge-auth |" in line and "policy (URLs not read)" in line for line in lines)
     out = tmp_path / "affected.csv"
-    done = _cli(tmp_path / "inv", *common, "--format", "csv", "--output", out)
+    done = _cli(tmp_path / written, *common, "--format", "csv", "--output", out)
     assert (done.returncode, done.stdout, done.stderr) == (0, "", "")
     rows = _csv(out.read_text(encoding="utf-8"))
     assert [(r["function_name"], r["owner"], r["usage"]) for r in rows][:3] == [
@@ -230,7 +235,7 @@ def test_cli_owner_tag_and_group_by_owner_on_a_written_inventory(tmp_path: Path,
 )
 def test_cli_bad_owner_flags_exit_2_with_one_line(tmp_path: Path, args: list[str], message: str) -> None:
     source = tmp_path / "inv.parquet"
-    write_run(str(source), [function(PROD, "f")], enriched_statuses()[:1], partitioned=False)
+    write_run(str(source), [function(PROD, "f")], enriched_statuses()[:1])
     done = _cli(source, *args)
     assert done.returncode == 2
     (line,) = done.stderr.splitlines()

@@ -1,6 +1,10 @@
 """Small inventories for the report tests, written with INVENTORY_SCHEMA / STATUS_SCHEMA, and a runtime
 schedule with fixed dates (the packaged one changes as AWS publishes; the golden files must not).
 
+They are written as a run writes them: a single inventory file and its status file through the job's file
+sink (`write_run`), or one run (or one shard of it) appended to a local or S3 lake by the package's own lake
+writer, Iceberg tables and all (`write_lake_run`: writers/lake.py's `open_tables` + `append_run`).
+
 On AS_OF with a WITHIN look-ahead, the schedule below gives every lifecycle status:
 python3.8 update_blocked, nodejs16.x create_blocked, python3.9 deprecated, nodejs18.x deprecation_soon,
 python3.12 / java21 supported, cobol1.x unknown (not listed), Image packages image.
@@ -8,25 +12,32 @@ python3.12 / java21 supported, cobol1.x unknown (not listed), Image packages ima
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 
 from inventory.aws.retry import RetryPolicy
-from inventory.writers.destination import Destination, resolve_destination
+from inventory.contract.lake import lake_at
 from inventory.contract.layout import Format
+from inventory.contract.record import RunInfo, RunRecord, build_record
 from inventory.contract.schema import INVENTORY_SCHEMA, STATUS_SCHEMA
-from inventory.writers.sink import open_sink
+from inventory.contract.status import Status
 from inventory.readers.snapshot import Snapshot
 from inventory.reports.lifecycle import RuntimeCatalog, load_catalog
+from inventory.writers.destination import Destination, resolve_destination
+from inventory.writers.lake import append_run, open_tables
+from inventory.writers.sink import open_sink
 
 SNAPSHOT_TIME = datetime(2026, 11, 28, 3, 0, tzinfo=UTC)
 SNAPSHOT_DATE = SNAPSHOT_TIME.date()
 AS_OF = date(2026, 11, 28)
 WITHIN = timedelta(days=90)
 PROD, DEV, EMPTY = "012345678901", "210987654321", "555555555555"
+CONFIG_SHA256 = "c0" * 32  # the config digest of every lake run written here, unless a test says otherwise
 
 RUNTIMES_YAML = """\
 checked: 2026-11-01
@@ -120,19 +131,112 @@ def write_run(
     rows: list[dict[str, Any]],
     statuses: list[dict[str, Any]],
     *,
-    day: date = SNAPSHOT_DATE,
     fmt: Format | None = None,
     shard: tuple[int, int] | None = None,
-    partitioned: bool = True,
     s3: Any = None,
 ) -> Destination:
-    """One run's files, written by the job's own sink exactly as a run writes them."""
-    dest = resolve_destination(output, fmt, partitioned, day, shard)
+    """One run's inventory and status files (a file, a directory's `inventory.<fmt>`, or an s3:// object),
+    written by the job's own file sink exactly as a run writes them."""
+    dest = resolve_destination(output, fmt, shard)
     sink = open_sink(dest, STATUS_SCHEMA, s3=s3, policy=RetryPolicy(max_attempts=3, base_delay=0.001, max_delay=0.01))
     for batch in functions_table(rows).to_batches():
         sink.write(batch)
     sink.commit(status_table(statuses))
     return dest
+
+
+def at(day: date, hour: int = 2) -> datetime:
+    """A run's start (UTC) on `day`: its rows' snapshot_time, and the lake's day is the date of it."""
+    return datetime.combine(day, time(hour), UTC)
+
+
+def write_lake_run(
+    lake: str | Path,
+    rows: Sequence[dict[str, Any]],
+    statuses: Sequence[dict[str, Any]],
+    *,
+    run_id: str = "run-1",
+    started_at: datetime = SNAPSHOT_TIME,
+    took: timedelta = timedelta(minutes=5),
+    shard: tuple[int, int] | None = None,
+    write_id: str | None = None,
+    config_sha256: str = CONFIG_SHA256,
+    database: str | None = None,
+) -> RunRecord:
+    """One run (or one shard attempt of it) appended to the lake at `lake` (a local directory, created when
+    missing, or s3://bucket/prefix/) by the package's lake writer: its functions, its targets, then its
+    `runs` row, in three Iceberg commits as a run commits them. The record is built by contract/record.py's
+    `build_record` from the status rows, as the job builds it from its targets' outcomes.
+
+    Every row is stamped with `started_at` as its snapshot_time (a run's rows carry its start), so the
+    run's day is `started_at`'s UTC date. Returns the record committed."""
+    where = lake_at(str(lake), database)
+    info = RunInfo(run_id, started_at, config_sha256, shard, write_id or _write_id(run_id, shard))
+    stamped = [{**status, "snapshot_time": started_at} for status in statuses]
+    outputs = {"format": "iceberg", "lake": where.location, "database": where.database}
+    record = build_record(info, [_outcome(status) for status in stamped], outputs, started_at + took)
+    functions = functions_table([{**row, "snapshot_time": started_at} for row in rows])
+    append_run(where, open_tables(where), functions, status_table(stamped), record)
+    return record
+
+
+def _write_id(run_id: str, shard: tuple[int, int] | None) -> str:
+    return f"{run_id}-w" if shard is None else f"{run_id}-w{shard[0]}of{shard[1]}"
+
+
+@dataclass(frozen=True)
+class _Account:
+    account_id: str
+    name: str
+    tags: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class _Target:
+    account: _Account
+    region: str
+
+
+@dataclass(frozen=True)
+class _Enrichment:
+    name: str
+    status: Status
+    calls: int
+    error_code: str | None
+    error_message: str | None
+
+
+@dataclass(frozen=True)
+class _Outcome:
+    """A status row read as the target's outcome (contract/status.py's TargetOutcome), for build_record."""
+
+    target: _Target
+    status: Status
+    function_count: int | None
+    pages: int
+    error_code: str | None
+    error_message: str | None
+    retries: int
+    duration_s: float
+    enrichments: tuple[_Enrichment, ...]
+
+
+def _outcome(row: dict[str, Any]) -> _Outcome:
+    enrichments = tuple(
+        _Enrichment(e["name"], Status(e["status"]), e["calls"], e.get("error_code"), e.get("error_message"))
+        for e in row.get("enrichments") or ()
+    )
+    return _Outcome(
+        target=_Target(_Account(row["account_id"], row["account_name"]), row["region"]),
+        status=Status(row["status"]),
+        function_count=row["function_count"],
+        pages=row["pages"],
+        error_code=row["error_code"],
+        error_message=row["error_message"],
+        retries=row["retries"],
+        duration_s=row["duration_ms"] / 1000,
+        enrichments=enrichments,
+    )
 
 
 def sample_functions() -> list[dict[str, Any]]:
@@ -192,5 +296,5 @@ def all_failed_snapshot() -> Snapshot:
         status_table(statuses),
         "fixture://all-failed",
         SNAPSHOT_DATE,
-        warnings=("snapshot_date=2026-11-28: shard-1-of-2 missing: their accounts are not covered",),
+        warnings=("run run-1 of 2026-11-28 is incomplete: 1 of 2 shard(s) never committed: shard 1",),
     )

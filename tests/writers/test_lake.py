@@ -74,14 +74,14 @@ def test_a_failed_targets_commit_leaves_the_day_as_it_was(tmp_path: Path, monkey
     _write(tmp_path, _info("good"), "111111111111", 3)
     from pyiceberg.table import Table
 
-    real_append = Table.append
+    real_add_files = Table.add_files
 
-    def failing(self: Table, df: pa.Table, *args: Any, **kwargs: Any) -> None:
+    def failing(self: Table, paths: list[str], *args: Any, **kwargs: Any) -> None:
         if self.name()[-1] == TARGETS:
             raise OSError("the catalog went away")
-        real_append(self, df, *args, **kwargs)
+        real_add_files(self, paths, *args, **kwargs)
 
-    monkeypatch.setattr(Table, "append", failing)
+    monkeypatch.setattr(Table, "add_files", failing)
     with pytest.raises(OutputError, match="cannot append the targets: OSError: the catalog went away"):
         _write(tmp_path, _info("broken", now=NOW + timedelta(hours=1)), "111111111111", 5)
     monkeypatch.undo()
