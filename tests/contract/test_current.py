@@ -4,14 +4,16 @@ named query) choosing exactly what the Python chooses, run by duckdb over the sa
 from __future__ import annotations
 
 import random
+import re
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
 import duckdb
 import pyarrow as pa
 import pytest
 
 from inventory.contract.current import Verdict, current_inventory_sql, current_run, runs_of
-from inventory.contract.lake import RUNS_SCHEMA
+from inventory.contract.lake import RUN_COLUMNS, RUNS_SCHEMA, VERIFICATIONS_SCHEMA
 from inventory.contract.record import Counts, RunRecord
 from inventory.writers.lake import runs_row
 
@@ -158,3 +160,18 @@ def test_the_athena_sql_chooses_what_the_python_chooses(seed: int) -> None:
 def test_the_sql_names_the_database_it_is_given() -> None:
     sql = current_inventory_sql("my_db")
     assert "FROM my_db.runs" in sql and "FROM my_db.functions f" in sql and "{" not in sql
+
+
+def test_the_documented_query_is_the_codes() -> None:
+    """docs/lake.md shows the Athena query; it is the SQL the code makes, word for word."""
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "lake.md").read_text(encoding="utf-8")
+    assert current_inventory_sql("lambda_inventory") in docs
+
+
+def test_every_lake_table_column_is_documented() -> None:
+    """Each column of the runs and verifications tables, and the run columns, has a row in docs/lake.md."""
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "lake.md").read_text(encoding="utf-8")
+    rows = [line for line in docs.splitlines() if line.startswith("| `")]
+    documented = {name for line in rows for name in re.findall(r"`([a-z_0-9]+)`", line.split(" | ")[0])}
+    for schema in (RUNS_SCHEMA, VERIFICATIONS_SCHEMA, pa.schema(RUN_COLUMNS)):
+        assert set(schema.names) <= documented, set(schema.names) - documented
