@@ -45,11 +45,10 @@ from inventory.contract.lake import (
 )
 from inventory.contract.layout import Format
 from inventory.contract.record import RunInfo, RunRecord, render_manifest
-from inventory.contract.schema import INVENTORY_SCHEMA
 from inventory.errors import OutputError
 from inventory.redact import one_line
 from inventory.signals import deferred
-from inventory.writers.sink import ROW_GROUP_ROWS, TableFile
+from inventory.writers.sink import RowGroups, TableFile
 
 if TYPE_CHECKING:
     from pyiceberg.catalog import Catalog
@@ -152,38 +151,22 @@ class LakeSink:
         self._info = info
         self._tables = dict(tables)
         schema = TABLES[FUNCTIONS]
-        self._file = TableFile(
-            Path(tempfile.gettempdir()) / f"{info.write_id}.parquet", _temp_dir(), schema, Format.PARQUET
-        )
-        self._pending: list[pa.RecordBatch] = []
-        self._pending_rows = 0
-        self.rows = 0
+        temp = Path(tempfile.gettempdir())
+        self._file = TableFile(temp / f"{info.write_id}.parquet", temp, schema, Format.PARQUET)
+        self._groups = RowGroups(lambda rows: self._file.write(with_run_columns(rows, self._info)))
 
     @property
-    def where(self) -> str:
-        return str(self.lake)
+    def rows(self) -> int:
+        return self._groups.rows
 
     def write(self, batch: pa.RecordBatch) -> None:
-        """Buffer a few targets' rows (INVENTORY_SCHEMA); flush a row group once enough have arrived."""
-        if batch.num_rows == 0:
-            return
-        self._pending.append(batch)
-        self._pending_rows += batch.num_rows
-        self.rows += batch.num_rows
-        if self._pending_rows >= ROW_GROUP_ROWS:
-            self._flush()
-
-    def _flush(self) -> None:
-        if self._pending:
-            table = pa.Table.from_batches(self._pending, schema=INVENTORY_SCHEMA)
-            columns = [*table.columns, *run_columns(self._info, table.num_rows)]
-            self._file.write(pa.Table.from_arrays(columns, schema=TABLES[FUNCTIONS]))
-        self._pending, self._pending_rows = [], 0
+        """Buffer a few targets' rows (INVENTORY_SCHEMA); a row group is written once enough have arrived."""
+        self._groups.add(batch)
 
     def commit(self, status: pa.Table, record: RunRecord) -> None:
         """Three commits: functions, targets, then the runs row. OutputError (one line) if one fails; the
         commits made before it stay (they are not the day's inventory without the runs row)."""
-        self._flush()
+        self._groups.flush()
         local = self._file.finish()
         try:
             if self.rows:
@@ -252,10 +235,6 @@ def _commit_to(lake: Lake, table: Table, what: str, commit: Any) -> None:
             commit(table)
     except Exception as err:
         raise lake_failure(lake, f"cannot {what}", err) from err
-
-
-def _temp_dir() -> Path:
-    return Path(tempfile.gettempdir())
 
 
 def open_lake_sink(lake: Lake, info: RunInfo) -> LakeSink:

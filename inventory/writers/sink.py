@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+from collections.abc import Callable
 from pathlib import Path, PurePosixPath
 from typing import Any, Protocol
 
@@ -108,6 +109,31 @@ class TableFile:
         self.tmp.unlink(missing_ok=True)
 
 
+class RowGroups:
+    """Targets' rows (INVENTORY_SCHEMA batches) gathered into row groups of about ROW_GROUP_ROWS, each handed
+    to `emit` as one table: memory stays bounded by a row group, not by the inventory. Both sinks use it."""
+
+    def __init__(self, emit: Callable[[pa.Table], None]) -> None:
+        self._emit = emit
+        self._pending: list[pa.RecordBatch] = []
+        self._pending_rows = 0
+        self.rows = 0
+
+    def add(self, batch: pa.RecordBatch) -> None:
+        if batch.num_rows == 0:
+            return
+        self._pending.append(batch)
+        self._pending_rows += batch.num_rows
+        self.rows += batch.num_rows
+        if self._pending_rows >= ROW_GROUP_ROWS:
+            self.flush()
+
+    def flush(self) -> None:
+        if self._pending:
+            self._emit(pa.Table.from_batches(self._pending, schema=INVENTORY_SCHEMA))
+        self._pending, self._pending_rows = [], 0
+
+
 class RunSink:
     """The inventory (streamed in row groups), its status file and the manifest of one run.
 
@@ -126,10 +152,8 @@ class RunSink:
         except OutputError:
             self._inventory.discard()
             raise
-        self._pending: list[pa.RecordBatch] = []
-        self._pending_rows = 0
+        self._groups = RowGroups(self._inventory.write)
         self._staged: Path | None = None  # the manifest's temporary file, between staging and rename
-        self.rows = 0
 
     @property
     def path(self) -> Location:
@@ -139,20 +163,13 @@ class RunSink:
     def status_path(self) -> Location:
         return self.destination.status
 
-    def write(self, batch: pa.RecordBatch) -> None:
-        """Buffer a target's rows; flush a row group once enough have arrived (memory stays bounded)."""
-        if batch.num_rows == 0:
-            return
-        self._pending.append(batch)
-        self._pending_rows += batch.num_rows
-        self.rows += batch.num_rows
-        if self._pending_rows >= ROW_GROUP_ROWS:
-            self._flush()
+    @property
+    def rows(self) -> int:
+        return self._groups.rows
 
-    def _flush(self) -> None:
-        if self._pending:
-            self._inventory.write(pa.Table.from_batches(self._pending, schema=INVENTORY_SCHEMA))
-        self._pending, self._pending_rows = [], 0
+    def write(self, batch: pa.RecordBatch) -> None:
+        """Buffer a target's rows; a row group is written once enough have arrived (memory stays bounded)."""
+        self._groups.add(batch)
 
     def commit(self, status: pa.Table, record: RunRecord | None = None) -> None:
         """Finish both files, then publish inventory, status and (if given) the run record as the manifest,
@@ -162,7 +179,7 @@ class RunSink:
         run back to back with SIGTERM and SIGINT held (see signals.deferred). Raises OutputError if
         publishing fails; call `abort` then, as after any error.
         """
-        self._flush()
+        self._groups.flush()
         self._status.write(status)
         fmt, dest = self.destination.fmt, self.destination
         files = [
