@@ -20,11 +20,13 @@ SIGTERM/SIGINT held (signals.deferred), so a signal lands between commits, never
 
 from __future__ import annotations
 
+import fcntl
 import logging
 import shutil
 import tempfile
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -55,6 +57,7 @@ if TYPE_CHECKING:
     from pyiceberg.table import Table
 
 log = logging.getLogger(__name__)
+LOCK_FILE = ".catalog.lock"  # beside a local lake's catalog.db: held while the catalog and tables are made
 
 
 def lake_failure(lake: Lake, what: str, err: Exception) -> OutputError:
@@ -64,14 +67,35 @@ def lake_failure(lake: Lake, what: str, err: Exception) -> OutputError:
 
 def open_tables(lake: Lake, names: tuple[str, ...] = tuple(TABLES)) -> dict[str, Table]:
     """The lake's tables, created (and evolved to this version's columns) where needed."""
-    catalog = open_catalog(lake, create=True)
     try:
-        catalog.create_namespace_if_not_exists(lake.database)
-        return {name: _table(catalog, lake, name) for name in names}
+        with _one_at_a_time(lake):
+            catalog = open_catalog(lake, create=True)
+            catalog.create_namespace_if_not_exists(lake.database)
+            return {name: _table(catalog, lake, name) for name in names}
     except OutputError:
         raise
     except Exception as err:
         raise lake_failure(lake, "cannot open the lake's tables", err) from err
+
+
+@contextmanager
+def _one_at_a_time(lake: Lake) -> Iterator[None]:
+    """A local lake's catalog is made, and its namespace and tables created, by one process at a time: the
+    embedded (sqlite) catalog checks then inserts, so shards starting together on the first night would
+    otherwise fail on each other's rows. An exclusive lock on a file in the lake's directory; on S3 Glue
+    answers races itself (AlreadyExists, handled like an existing table)."""
+    if lake.on_s3:
+        yield
+        return
+    root = Path(lake.location)
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        handle = (root / LOCK_FILE).open("a")
+    except OSError as err:
+        raise OutputError(f"{root}: cannot create the lake: {err.strerror or err}") from err
+    with handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        yield
 
 
 def _table(catalog: Catalog, lake: Lake, name: str) -> Table:

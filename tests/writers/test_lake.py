@@ -4,6 +4,8 @@ null) and older runs stay readable; maintain deletes only what it is told to."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -12,6 +14,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from pyiceberg.catalog import load_catalog
+from pyiceberg.table import Table
 from support.inventories import function, functions_table, status, status_table
 
 from inventory.contract.lake import FUNCTIONS, RUNS, TABLES, TARGETS, lake_at, optional
@@ -72,8 +75,6 @@ def test_a_run_commits_functions_then_targets_then_its_runs_row(tmp_path: Path) 
 
 def test_a_failed_targets_commit_leaves_the_day_as_it_was(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     _write(tmp_path, _info("good"), "111111111111", 3)
-    from pyiceberg.table import Table
-
     real_add_files = Table.add_files
 
     def failing(self: Table, paths: list[str], *args: Any, **kwargs: Any) -> None:
@@ -164,3 +165,26 @@ def test_a_normal_run_deletes_nothing(tmp_path: Path) -> None:
     assert {r.run_id for r in LakeReader(lake_at(str(tmp_path))).records()} == {"one", "two"}
     data = [p for p in tmp_path.rglob("*.parquet") if "/functions/data/" in str(p)]
     assert sum(pq.read_metadata(p).num_rows for p in data) == 4
+
+
+OPEN_TABLES = """
+import sys
+from inventory.contract.lake import lake_at
+from inventory.writers.lake import open_tables
+open_tables(lake_at(sys.argv[1]))
+"""
+
+
+def test_shards_creating_a_local_lake_at_once_all_succeed(tmp_path: Path) -> None:
+    """The first night: N shards start together on an empty directory. The embedded catalog checks then
+    inserts (it raised UNIQUE constraint / 'table already exists' for 2 of 6 trials of 4 processes); the lake
+    directory's lock makes them take turns."""
+    for trial in range(3):
+        lake = tmp_path / f"lake-{trial}"
+        procs = [
+            subprocess.Popen([sys.executable, "-c", OPEN_TABLES, str(lake)], stderr=subprocess.PIPE, text=True)
+            for _ in range(6)
+        ]
+        errors = [proc.communicate(timeout=120)[1] for proc in procs]
+        assert [proc.returncode for proc in procs] == [0] * 6, errors
+        assert set(open_tables(lake_at(str(lake)))) == set(TABLES)
