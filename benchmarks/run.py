@@ -5,6 +5,8 @@
                              [--reference/--no-reference] [--baseline/--no-baseline]
                              [--baseline-sample-accounts K] [--max-workers N]
                              [--enrich tags,urls,... | --enrich-matrix [none,tags,tags+usage,all]]
+    python benchmarks/run.py --accounts 20 --regions 3 --shards 1,2,4 [--container IMAGE]   # shards.py
+    python benchmarks/run.py --accounts 2000 --regions 17 --total-functions 1000000 --sink-compare  # sinks.py
 
 Run it with the Python that has the project installed (e.g. an activated venv):
 the job runs as `<that python> -m inventory run --config <generated> --output <tmp>/inventory.parquet`,
@@ -243,14 +245,26 @@ def write_config(
 
 def check_output(output: Path, population: dict[str, dict[str, int]]) -> tuple[list[str], dict[str, Any]]:
     """Compare the Parquet and its status file with the population. Returns (problems, facts)."""
-    import pyarrow.compute as pc  # noqa: PLC0415 - only the checker needs pyarrow
-    import pyarrow.parquet as pq  # noqa: PLC0415
+    import pyarrow.parquet as pq  # noqa: PLC0415 - only the checker needs pyarrow
 
-    problems: list[str] = []
-    expected_total = sum(sum(r.values()) for r in population.values())
     if not output.exists():
         return [f"no inventory written at {output}"], {"rows": 0}
     table = pq.read_table(output, columns=["account_id", "region", "function_arn"])
+    problems, facts = check_table(table, population)
+    status_file = output.with_name(f"{output.stem}.status{output.suffix}")
+    if not status_file.exists():
+        return [*problems, f"no status file at {status_file}"], {**facts, "statuses": {}}
+    found, statuses = check_status_rows(pq.read_table(status_file).to_pylist(), population)
+    return problems + found, {**facts, "statuses": statuses}
+
+
+def check_table(table: Any, population: dict[str, dict[str, int]]) -> tuple[list[str], dict[str, Any]]:
+    """An inventory's rows (a pyarrow table with account_id, region, function_arn) against the population:
+    per account-region counts, no ARN twice. Returns (problems, facts)."""
+    import pyarrow.compute as pc  # noqa: PLC0415 - only the checker needs pyarrow
+
+    problems: list[str] = []
+    expected_total = sum(sum(r.values()) for r in population.values())
     rows = table.num_rows
     unique_arns = len(pc.unique(table.column("function_arn")))
     grouped = table.group_by(["account_id", "region"]).aggregate([("function_arn", "count")]).to_pylist()
@@ -270,31 +284,34 @@ def check_output(output: Path, population: dict[str, dict[str, int]]) -> tuple[l
         problems.append(f"{len(wrong)} account-regions with the wrong row count, e.g. {wrong[:3]}")
     if extra:
         problems.append(f"rows for account-regions outside the population: {extra[:3]}")
+    return problems, {"rows": rows, "unique_arns": unique_arns}
 
-    status_file = output.with_name(f"{output.stem}.status{output.suffix}")
+
+def check_status_rows(
+    status: list[dict[str, Any]], population: dict[str, dict[str, int]]
+) -> tuple[list[str], dict[str, int]]:
+    """Status rows against the population: one per target, every one `ok` with the right count. Returns
+    (problems, rows per status)."""
+    problems: list[str] = []
     statuses: dict[str, int] = {}
-    if not status_file.exists():
-        problems.append(f"no status file at {status_file}")
-    else:
-        status = pq.read_table(status_file).to_pylist()
-        for row in status:
-            statuses[row["status"]] = statuses.get(row["status"], 0) + 1
-        not_ok = [
-            f"{s['account_id']}/{s['region']}: {s['status']} {s['error_code']}" for s in status if s["status"] != "ok"
-        ]
-        miscounted = [
-            f"{s['account_id']}/{s['region']}: {s['function_count']} != {population[s['account_id']][s['region']]}"
-            for s in status
-            if s["status"] == "ok" and s["function_count"] != population.get(s["account_id"], {}).get(s["region"])
-        ]
-        targets = sum(len(r) for r in population.values())
-        if len(status) != targets:
-            problems.append(f"status file has {len(status)} rows, expected {targets} targets")
-        if not_ok:
-            problems.append(f"{len(not_ok)} targets not ok, e.g. {not_ok[:3]}")
-        if miscounted:
-            problems.append(f"{len(miscounted)} status counts wrong, e.g. {miscounted[:3]}")
-    return problems, {"rows": rows, "unique_arns": unique_arns, "statuses": statuses}
+    for row in status:
+        statuses[row["status"]] = statuses.get(row["status"], 0) + 1
+    not_ok = [
+        f"{s['account_id']}/{s['region']}: {s['status']} {s['error_code']}" for s in status if s["status"] != "ok"
+    ]
+    miscounted = [
+        f"{s['account_id']}/{s['region']}: {s['function_count']} != {population[s['account_id']][s['region']]}"
+        for s in status
+        if s["status"] == "ok" and s["function_count"] != population.get(s["account_id"], {}).get(s["region"])
+    ]
+    targets = sum(len(r) for r in population.values())
+    if len(status) != targets:
+        problems.append(f"status file has {len(status)} rows, expected {targets} targets")
+    if not_ok:
+        problems.append(f"{len(not_ok)} targets not ok, e.g. {not_ok[:3]}")
+    if miscounted:
+        problems.append(f"{len(miscounted)} status counts wrong, e.g. {miscounted[:3]}")
+    return problems, statuses
 
 
 _SUMMARY = re.compile(r"in ([\d.]+)s")
@@ -531,10 +548,31 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         type=parse_counts,
         default=None,
         metavar="N[,N...]",
-        help="run the job as an array of N shards at once (AWS Batch's variables), into one partitioned layout, "
-        "then verify it; each N in turn, e.g. 1,2,4 (shards.py). No baseline, no enrichments",
+        help="run the job as an array of N shards at once (AWS Batch's variables, one run id), into one local lake "
+        "(--lake), then verify --run-id; each N in turn, e.g. 1,2,4, then two overlapping runs (shards.py). "
+        "No baseline, no enrichments",
+    )
+    p.add_argument(
+        "--overlap",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="with --shards: after the arrays, two runs of the largest N at once into one lake, each checked",
+    )
+    p.add_argument(
+        "--fresh-lake",
+        action="store_true",
+        help="with --shards: the children create the lake's tables (the first night) instead of finding them made",
+    )
+    p.add_argument(
+        "--sink-compare",
+        action="store_true",
+        help="run the job --runs rounds, each once to a single Parquet file and once to a fresh local lake "
+        "(--lake), and print the ratios lake / file of CPU and wall and the lake's peak RSS (sinks.py). No "
+        "reference, baseline or enrichments",
     )
     args = p.parse_args(argv)
+    if args.sink_compare and (args.shards or args.container or args.enrich_matrix or parse_names(args.enrich)):
+        p.error("--sink-compare runs host processes without enrichments (no --shards, --container or --enrich)")
     if args.shards and (args.enrich_matrix or parse_names(args.enrich) or args.runs != 1):
         p.error("--shards runs once per N, without enrichments (no --enrich, --enrich-matrix or --runs)")
     args.enrichments = any(enrichment_sets(args))
@@ -596,6 +634,12 @@ def main(argv: list[str] | None = None) -> int:
             from shards import run_arrays  # noqa: PLC0415 - shards.py imports this module
 
             return run_arrays(args, fake, config=config, workdir=workdir, population=population, cpu_model=_cpu_model())
+        if args.sink_compare:
+            from sinks import run_compare  # noqa: PLC0415 - sinks.py imports this module
+
+            return run_compare(
+                args, fake, config=config, workdir=workdir, population=population, cpu_model=_cpu_model()
+            )
         results = run_sets(args, fake, sets, **where)
 
         def measure(cmd: list[str], name: str) -> ChildResult:  # the reference and baseline, measured as the job
