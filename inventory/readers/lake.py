@@ -2,9 +2,9 @@
 functions and status rows as a Snapshot for report and diff.
 
 Which run is a day's inventory is contract/current.py's rule, applied here and nowhere else in the readers;
-`run_id` reads any run instead (every run stays readable). Rows are read with Iceberg scans filtered on the
-partition (`snapshot_date`) and the run's write ids, so a reader never sees another run's rows, whatever
-was committed beside them.
+`run_id` reads any run instead (every run stays readable). A run's rows are those of its day's partition
+(Iceberg's scan planning) and its write ids, so a reader never sees another run's rows, whatever was
+committed beside them.
 """
 
 from __future__ import annotations
@@ -24,19 +24,25 @@ from inventory.contract.record import RecordError, RunRecord
 from inventory.contract.schema import INVENTORY_SCHEMA, STATUS_SCHEMA
 from inventory.errors import OutputError, SnapshotError
 from inventory.readers.decode import conform
-from inventory.readers.snapshot import Snapshot
+from inventory.readers.snapshot_type import Snapshot
 from inventory.redact import one_line
 
 if TYPE_CHECKING:
+    from pyiceberg.catalog import Catalog
     from pyiceberg.table import Table
 
 
+class NoLakeError(SnapshotError):
+    """The catalog has no such namespace or table: nothing was ever written there."""
+
+
 class LakeReader:
-    """The tables of one lake, opened once."""
+    """The tables of one lake, opened once (its catalog too)."""
 
     def __init__(self, lake: Lake) -> None:
         self.lake = lake
         self._tables: dict[str, Table] = {}
+        self._catalog: Catalog | None = None
 
     def table(self, name: str) -> Table:
         if name not in self._tables:
@@ -47,9 +53,10 @@ class LakeReader:
         from pyiceberg.exceptions import NoSuchNamespaceError, NoSuchTableError  # noqa: PLC0415 - a lake only
 
         try:
-            table = open_catalog(self.lake, create=False).load_table(self.lake.identifier(name))
+            self._catalog = self._catalog or open_catalog(self.lake, create=False)
+            table = self._catalog.load_table(self.lake.identifier(name))
         except (NoSuchTableError, NoSuchNamespaceError) as err:
-            raise SnapshotError(f"{self.lake}: no lake here (no table {self.lake.identifier(name)})") from err
+            raise NoLakeError(f"{self.lake}: no lake here (no table {self.lake.identifier(name)})") from err
         except SnapshotError:
             raise
         except Exception as err:

@@ -14,7 +14,6 @@ A run of a lake that is not complete reads with one warning per problem on the S
 from __future__ import annotations
 
 import posixpath
-from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -27,21 +26,10 @@ from inventory.contract.layout import S3_SCHEME, SUFFIXES, Format, is_status_ste
 from inventory.contract.schema import INVENTORY_SCHEMA, STATUS_SCHEMA
 from inventory.errors import ConfigError, SnapshotError
 from inventory.readers.decode import decode_table
+from inventory.readers.snapshot_type import Snapshot
 from inventory.readers.sources import Source, join, locate, split
 
 __all__ = ["Snapshot", "load_snapshot"]
-
-
-@dataclass(frozen=True)
-class Snapshot:
-    """One snapshot: every function row and every target's status, as INVENTORY_SCHEMA / STATUS_SCHEMA."""
-
-    functions: pa.Table  # INVENTORY_SCHEMA columns (typed; lists as lists even when read from CSV)
-    status: pa.Table  # STATUS_SCHEMA
-    source: str  # what was read (path/URL), for headers
-    snapshot_date: date | None  # the partition's date, or the date of the rows' snapshot_time
-    warnings: tuple[str, ...] = ()  # e.g. a shard missing from the partition: coverage is incomplete
-    absent_columns: frozenset[str] = frozenset()  # ADDED_COLUMNS a file was written without (read as null)
 
 
 def load_snapshot(

@@ -24,7 +24,7 @@ from inventory.contract.current import ChosenRun, Verdict, current_run, runs_of
 from inventory.contract.lake import VERIFICATIONS, VERIFICATIONS_SCHEMA, Lake
 from inventory.contract.record import RunRecord
 from inventory.errors import OutputError, SnapshotError
-from inventory.readers.lake import LakeReader
+from inventory.readers.lake import LakeReader, NoLakeError
 from inventory.redact import one_line
 from inventory.signals import deferred
 
@@ -85,9 +85,7 @@ def verify_run(
     reader = LakeReader(lake)
     try:
         records = reader.records(day if run_id is None else None)
-    except SnapshotError as err:
-        if "no lake here" not in str(err):
-            raise
+    except NoLakeError:
         records = []
         record = False  # no tables: nothing to vouch for, nowhere to record it
     finding = judge(records, run_id, day or now.date(), shards, str(lake))

@@ -177,14 +177,14 @@ open_tables(lake_at(sys.argv[1]))
 
 def test_shards_creating_a_local_lake_at_once_all_succeed(tmp_path: Path) -> None:
     """The first night: N shards start together on an empty directory. The embedded catalog checks then
-    inserts (it raised UNIQUE constraint / 'table already exists' for 2 of 6 trials of 4 processes); the lake
-    directory's lock makes them take turns."""
-    for trial in range(3):
+    inserts (without the lock: UNIQUE constraint / 'table already exists' in 2 of 6 trials of 4 processes); the
+    lake directory's lock makes them take turns."""
+    for trial in range(2):
         lake = tmp_path / f"lake-{trial}"
         procs = [
             subprocess.Popen([sys.executable, "-c", OPEN_TABLES, str(lake)], stderr=subprocess.PIPE, text=True)
-            for _ in range(6)
+            for _ in range(5)
         ]
         errors = [proc.communicate(timeout=120)[1] for proc in procs]
-        assert [proc.returncode for proc in procs] == [0] * 6, errors
+        assert [proc.returncode for proc in procs] == [0] * 5, errors
         assert set(open_tables(lake_at(str(lake)))) == set(TABLES)
