@@ -63,7 +63,15 @@ from inventory.demo.emulator_extras import (
 from inventory.demo.emulator_glue import GlueLocking
 from inventory.demo.emulator_regions import OPT_IN_REGIONS, REGION_OPT_STATUSES, opt_status, regions_page
 from inventory.demo.emulator_urls import URLS_PAGE_LIMIT, UrlConfigs
-from inventory.demo.emulator_wire import StartResponse, error_for, json_error, json_reply, read_body, xml_error
+from inventory.demo.emulator_wire import (
+    StartResponse,
+    error_for,
+    json_error,
+    json_reply,
+    read_body,
+    s3_error,
+    xml_error,
+)
 
 __all__ = ["OPT_IN_REGIONS", "PAGE_LIMIT", "Behaviour", "Emulator", "EmulatorApp", "Stats"]
 
@@ -95,6 +103,9 @@ class Behaviour:
     # per-function reads (ListFunctionUrlConfigs, GetPolicy, GetFunctionConcurrency).
     broken_functions: set[tuple[str, str, str]] = field(default_factory=set)
     url_page_limit: int = URLS_PAGE_LIMIT  # tests only: at most this many URL configs per page
+    # tests only: S3 writes (PUT, POST) to a path containing one of these answered 403 AccessDenied, as a
+    # bucket policy denying s3:PutObject on part of a prefix would (e.g. {"/inv/targets/"}).
+    deny_s3_writes: set[str] = field(default_factory=set)
     seed: int = 7
 
 
@@ -145,6 +156,8 @@ class EmulatorApp:
         is_post = environ.get("REQUEST_METHOD") == "POST"
         if service == "account" and is_post and environ.get("PATH_INFO") == "/listRegions":
             return self._list_regions(environ, start_response, account)
+        if service == "s3" and self._s3_write_denied(environ):
+            return s3_error(start_response, "AccessDenied", "Access Denied")
         if service == "glue" and operation == "UpdateTable":
             return self.glue.update_table(environ, start_response, (account, region), self._forward)
         refusal = self._refusal(environ, account, region, service, operation)
@@ -154,6 +167,11 @@ class EmulatorApp:
             where = (account, region)
             return self.urls.handle(environ, start_response, where, operation, self.behaviour.url_page_limit)
         return self._forward(environ, start_response)
+
+    def _s3_write_denied(self, environ: dict[str, Any]) -> bool:
+        path = environ.get("PATH_INFO", "")
+        writes = environ.get("REQUEST_METHOD") in {"PUT", "POST"}
+        return writes and any(part in path for part in self.behaviour.deny_s3_writes)
 
     def _account(self, key: str) -> str:
         if key not in self._accounts:

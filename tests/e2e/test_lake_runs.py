@@ -323,3 +323,24 @@ def test_verify_of_a_file_is_one_line(emu: Emulator, tmp_path: Path) -> None:
     assert proc.returncode == ExitCode.USAGE
     (line,) = proc.stderr.splitlines()
     assert "not a lake" in line
+
+
+def test_a_denied_write_of_the_targets_leaves_the_day_to_the_complete_run(
+    emu: Emulator, lake: str, tmp_path: Path
+) -> None:
+    """S3 denies PutObject under the targets table (a bucket policy on part of the prefix): the run's
+    functions commit, its targets cannot, so no runs row: exit 2, one line, and the day is still the
+    complete run's, every function once."""
+    config = _config(tmp_path)
+    assert _cli("run", "--config", config, "--output", lake, "--run-id", "good", emu=emu, cwd=tmp_path).returncode == 0
+    good = _arns(_snapshot(lake).functions)
+    prefix = "/" + "/".join(lake.split("/")[2:4]) + "/targets/"
+    emu.app.behaviour = Behaviour(deny_s3_writes={prefix})
+    denied = _cli("run", "--config", config, "--output", lake, "--run-id", "denied", emu=emu, cwd=tmp_path)
+    emu.app.behaviour = Behaviour()
+    assert denied.returncode == ExitCode.USAGE, denied.stderr
+    (line,) = [x for x in denied.stderr.splitlines() if x.startswith("lambda-inventory: error:")]
+    assert "cannot append the targets" in line and "Access Denied" in line
+    assert [r.run_id for r in _reader(lake).records()] == ["good"]
+    assert _arns(_snapshot(lake).functions) == good and _athena(lake) == good
+    assert _cli("verify", lake, emu=emu, cwd=tmp_path).returncode == 0
