@@ -14,6 +14,7 @@ A normal run never calls this: it deletes nothing.
 from __future__ import annotations
 
 import logging
+import warnings
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
@@ -33,7 +34,8 @@ class Maintained:
 
     @property
     def line(self) -> str:
-        days = f"rows before {self.days_deleted_before} deleted" if self.days_deleted_before else "no rows deleted"
+        cutoff = self.days_deleted_before
+        days = f"no row of a day before {cutoff} left" if cutoff else "no rows deleted (no --keep-days)"
         return f"{self.table}: {days}; {self.snapshots_expired} snapshot(s) expired, {self.snapshots_left} kept"
 
 
@@ -46,7 +48,9 @@ def maintain(lake: Lake, *, keep_days: int | None, expire_days: int, now: dateti
         try:
             with deferred():
                 if cutoff is not None:
-                    table.delete(f"{PARTITION_COLUMN} < '{cutoff.isoformat()}'")
+                    with warnings.catch_warnings():  # pyiceberg warns when no row matched: nothing to say
+                        warnings.simplefilter("ignore", UserWarning)
+                        table.delete(f"{PARTITION_COLUMN} < '{cutoff.isoformat()}'")
                 before = len(table.snapshots())
                 table.maintenance.expire_snapshots().older_than(now - timedelta(days=expire_days)).commit()
         except Exception as err:
