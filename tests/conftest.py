@@ -25,13 +25,13 @@ import pytest
 from botocore.exceptions import ClientError
 
 from inventory.aws.credentials import ClientFactory, lambda_regions
+from inventory.contract.layout import Format
 from inventory.demo.emulator import Behaviour, Emulator
 from inventory.demo.seed import MemberSpec, Seeded, seed
 from inventory.job.collect import TargetResult
 from inventory.job.config import RunConfig, parse_config
 from inventory.job.pipeline import JobOptions, run_job
 from inventory.job.summary import RunSummary
-from inventory.contract.layout import Format
 
 HUB_ACCOUNT = "123456789012"  # moto's default account: the "testing" keys act as the hub
 JOB_ROLE = "CrossAccountListFunctionsRole"

@@ -11,10 +11,10 @@ from typing import Any
 
 import pyarrow as pa
 
-from inventory.job.targets import Account, Target
 from inventory.contract.rows import RowBuffer, inventory_batch
 from inventory.contract.schema import INVENTORY_SCHEMA, function_batch
 from inventory.contract.staged import staged_batch
+from inventory.job.targets import Account, Target
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 SNAPSHOT = datetime(2026, 11, 30, 2, 0, 0, 654321, tzinfo=UTC)

@@ -18,14 +18,14 @@ from support.hostile_lambda import HANG, HostileLambda, Reply, Script, by_marker
 from inventory.aws.credentials import AccountCredentials, ClientFactory
 from inventory.aws.regions import EnabledRegions
 from inventory.aws.retry import RetryPolicy
+from inventory.contract.rows import inventory_batch
+from inventory.contract.schema import INVENTORY_SCHEMA
+from inventory.contract.status import Status
 from inventory.demo.emulator import Emulator
 from inventory.demo.seed import FunctionSpec, MemberSpec, Seeded
 from inventory.job.collect import Collector, TargetResult
 from inventory.job.config import RunConfig
 from inventory.job.targets import Target, build_targets
-from inventory.contract.rows import inventory_batch
-from inventory.contract.schema import INVENTORY_SCHEMA
-from inventory.contract.status import Status
 
 # Account ids used only by this module.
 HEAVY = "220000000001"  # 120 functions in us-east-1: three pages of 50/50/20

@@ -11,6 +11,7 @@ from typing import Any, get_args
 import pytest
 
 from inventory.aws.credentials import lambda_regions
+from inventory.contract.columns import ENRICHMENTS
 from inventory.errors import ConfigError, InventoryError
 from inventory.exits import ExitCode, for_error
 from inventory.job.config import (
@@ -26,7 +27,6 @@ from inventory.job.config import (
     with_enrich,
     yaml_path,
 )
-from inventory.contract.columns import ENRICHMENTS
 
 REGIONS = lambda_regions()
 EXAMPLE = Path(__file__).resolve().parent.parent.parent / "config" / "accounts.yaml"

@@ -21,14 +21,14 @@ from support.hostile_lambda import HANG, HostileLambda, Reply, Request
 from inventory.aws.credentials import AccountCredentials, ClientFactory
 from inventory.aws.ratelimit import Pacer
 from inventory.aws.retry import RetryPolicy
-from inventory.demo.emulator import Emulator
-from inventory.job.collect import TargetResult
-from inventory.job.enrich import Enricher, EnrichmentOutcome
-from inventory.job.targets import Target, build_targets
 from inventory.contract.rows import inventory_batch
 from inventory.contract.schema import INVENTORY_SCHEMA
 from inventory.contract.staged import staged_batch
 from inventory.contract.status import Status
+from inventory.demo.emulator import Emulator
+from inventory.job.collect import TargetResult
+from inventory.job.enrich import Enricher, EnrichmentOutcome
+from inventory.job.targets import Target, build_targets
 
 ACCOUNT = "230000000001"
 REGION = "eu-west-1"

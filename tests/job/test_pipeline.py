@@ -15,12 +15,12 @@ import pyarrow.parquet as pq
 import pytest
 from conftest import REGIONS, job_role_arn, make_config, run_inventory, seed_members
 
-from inventory.demo.emulator import Emulator
-from inventory.demo.seed import FunctionSpec, MemberSpec, Seeded
-from inventory.exits import ExitCode, for_run
 from inventory.contract.layout import Format
 from inventory.contract.schema import INVENTORY_SCHEMA, STATUS_SCHEMA
 from inventory.contract.status import Status
+from inventory.demo.emulator import Emulator
+from inventory.demo.seed import FunctionSpec, MemberSpec, Seeded
+from inventory.exits import ExitCode, for_run
 
 # Account ids used only by this module.
 PROD, DEV, DATA, LEGACY, EDGE = (f"23000000000{i}" for i in range(1, 6))

@@ -10,9 +10,9 @@ from typing import Any
 import pyarrow as pa
 import pytest
 
-from inventory.job.staging import Stager
 from inventory.contract.items import InvalidItem
 from inventory.contract.staged import staged_batch
+from inventory.job.staging import Stager
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 
