@@ -197,7 +197,9 @@ def _report_flags(report: argparse.ArgumentParser) -> None:
     from inventory.reports.owners import Grouping
 
     report.add_argument(
-        "source", help="an inventory file (its status file beside it), or a lake: a directory or s3://bucket/prefix/"
+        "source",
+        help="an inventory file (its status file beside it), a directory holding one, or a lake (a directory "
+        "with catalog.db, or s3://bucket/prefix/)",
     )
     report.add_argument("--snapshot-date", metavar="YYYY-MM-DD", help="a lake's day to read (default: the latest)")
     report.add_argument("--run-id", metavar="ID", help="a lake's run to read, instead of the day's inventory")

@@ -52,8 +52,7 @@ def load_snapshot(
         return load_lake_snapshot(lake_at(source, database), snapshot_date, run_id)
     store, path, is_file = locate(source, s3)
     if not is_file:
-        hint = " (an older snapshot_date=D/ layout: add it to a lake with `lambda-inventory import`)"
-        raise SnapshotError(f"{source}: not an inventory file or a lake{hint if _hive(source) else ''}")
+        path = source = _inventory_in(source)
     if snapshot_date is not None or run_id is not None:
         raise ConfigError(f"{source}: is a single inventory file; a date or run id applies only to a lake")
     return _load_file(store, path, source, fmt)
@@ -66,9 +65,24 @@ def is_lake_source(source: str) -> bool:
     return Path(source).is_dir() and is_local_lake(source)
 
 
-def _hive(source: str) -> bool:
-    path = Path(source)
-    return path.is_dir() and any(partition_date(p.name) for p in path.iterdir())
+def _inventory_in(source: str) -> str:
+    """A local directory the job wrote into (`--output DIR/`): its one inventory file (`inventory.<format>`,
+    or a single `shard-I-of-N.<format>`), so `report out/` reads what `run --output out/` wrote. One line
+    naming the choices when there are several, or pointing to `import` for the older snapshot_date=D/ layout."""
+    folder = Path(source)
+    candidates = sorted(
+        p.name
+        for p in folder.iterdir()
+        if p.is_file() and p.suffix.lower() in SUFFIXES and not is_status_stem(p.stem) and not p.name.startswith(".")
+    )
+    if len(candidates) == 1:
+        return str(folder / candidates[0])
+    if len(candidates) > 1:
+        shown = ", ".join(candidates[:4]) + (f" and {len(candidates) - 4} more" if len(candidates) > 4 else "")
+        raise SnapshotError(f"{source}: holds {len(candidates)} inventory files ({shown}); name one")
+    hint = " (an older snapshot_date=D/ layout: add it to a lake with `lambda-inventory import`)"
+    old = any(partition_date(p.name) for p in folder.iterdir())
+    raise SnapshotError(f"{source}: no inventory file or lake in it{hint if old else ''}")
 
 
 def _load_file(store: Source, path: str, source: str, fmt: Format | None) -> Snapshot:

@@ -326,7 +326,26 @@ def test_the_database_names_the_lake_in_its_catalog(lake: Path) -> None:
 def test_a_directory_that_is_neither_a_file_nor_a_lake_is_one_line(tmp_path: Path) -> None:
     with pytest.raises(SnapshotError) as info:
         load_snapshot(str(tmp_path))
-    assert _one_line(info.value) == f"{tmp_path}: not an inventory file or a lake"
+    assert _one_line(info.value) == f"{tmp_path}: no inventory file or lake in it"
+
+
+def test_a_directory_the_job_wrote_into_reads_its_inventory(tmp_path: Path) -> None:
+    """`run --output out/` writes out/inventory.parquet (and the demo a lake beside it): `report out/` reads
+    that file, and says which."""
+    write_run(str(tmp_path / "out" / "inventory.parquet"), [function(PROD, "a")], [status(PROD, "eu-west-1", count=1)])
+    (tmp_path / "out" / "lake").mkdir()  # a folder beside it is not a choice
+    snapshot = load_snapshot(str(tmp_path / "out"))
+    assert _sorted_names(snapshot) == ["a"] and snapshot.source == str(tmp_path / "out" / "inventory.parquet")
+
+
+def test_a_directory_of_several_inventory_files_names_them(tmp_path: Path) -> None:
+    for name in ("shard-0-of-2.parquet", "shard-1-of-2.parquet"):
+        write_run(str(tmp_path / name), [function(PROD, "a")], [status(PROD, "eu-west-1", count=1)])
+    with pytest.raises(SnapshotError) as info:
+        load_snapshot(str(tmp_path))
+    assert _one_line(info.value) == (
+        f"{tmp_path}: holds 2 inventory files (shard-0-of-2.parquet, shard-1-of-2.parquet); name one"
+    )
 
 
 def test_an_old_hive_directory_is_one_line_naming_import(tmp_path: Path) -> None:
@@ -335,7 +354,7 @@ def test_an_old_hive_directory_is_one_line_naming_import(tmp_path: Path) -> None
     write_run(str(day / "inventory.parquet"), [function(PROD, "a")], [status(PROD, "eu-west-1", count=1)])
     with pytest.raises(SnapshotError) as info:
         load_snapshot(str(tmp_path / "old"))
-    assert _one_line(info.value) == f"{tmp_path / 'old'}: not an inventory file or a lake {IMPORT_HINT}"
+    assert _one_line(info.value) == f"{tmp_path / 'old'}: no inventory file or lake in it {IMPORT_HINT}"
     with pytest.raises(SnapshotError, match="import") as info:
         load_snapshot(str(tmp_path / "old"), SNAPSHOT_DATE)  # a date does not make it a lake
     assert _sorted_names(load_snapshot(str(day / "inventory.parquet"))) == ["a"]  # its files still read one by one

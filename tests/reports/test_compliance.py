@@ -301,7 +301,7 @@ def test_cli_warns_of_an_incomplete_run_on_stderr(tmp_path: Path) -> None:
         ("lake", ["--run-id", "nope"], "(embedded catalog, namespace lambda_inventory): no run nope committed"),
         ("lake", ["--run-id", "no/such"], "--run-id: 'no/such' is not a run id"),
         ("mild.csv", ["--snapshot-date", "2026-11-28"], "a date or run id applies only to a lake"),
-        ("old", [], "not an inventory file or a lake (an older snapshot_date=D/ layout: add it to a lake with "),
+        ("old", [], "no inventory file or lake in it (an older snapshot_date=D/ layout: add it to a lake with "),
     ],
 )
 def test_cli_a_lake_or_day_that_cannot_be_read_exits_2_with_one_line(

@@ -530,7 +530,7 @@ def test_cli_diff_warns_of_an_incomplete_run_on_stderr() -> None:
         ),
         (
             ["hive", "lake"],
-            "hive: not an inventory file or a lake (an older snapshot_date=D/ layout: add it to a lake "
+            "hive: no inventory file or lake in it (an older snapshot_date=D/ layout: add it to a lake "
             "with `lambda-inventory import`)",
         ),
     ],
