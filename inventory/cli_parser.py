@@ -109,9 +109,9 @@ def _config_flag(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def exit_codes_help() -> str:
-    """The exit-code table for --help, made from ExitCode so it cannot drift."""
-    return "exit codes:\n" + "\n".join(f"  {code.value:>3}  {code.meaning}" for code in ExitCode)
+def exit_codes_help(codes: Collection[ExitCode] = tuple(ExitCode)) -> str:
+    """The exit-code table for --help (of `codes`, in order), made from ExitCode so it cannot drift."""
+    return "exit codes:\n" + "\n".join(f"  {code.value:>3}  {code.meaning}" for code in ExitCode if code in codes)
 
 
 _HELP = {
@@ -124,13 +124,20 @@ _HELP = {
     "maintain": "the lake's retention: expire old Iceberg snapshots and drop days past --keep-days",
     "import": "add the runs of an older Hive-partitioned prefix (snapshot_date=D/ folders) to a lake",
 }
-_WITH_EXIT_CODES = (
-    "run",
-    "validate",
-    "verify",
-    "maintain",
-    "import",
-)  # their --help ends with the exit-code table, as the top-level one
+_E = ExitCode
+_STOPPED = (_E.INTERNAL, _E.INTERRUPTED, _E.TERMINATED)  # any command can crash or be stopped
+_READS = (_E.OK, _E.USAGE, _E.ENVIRONMENT, *_STOPPED)  # reading files, S3 or a catalog
+# The codes each command can end with: its --help lists these, the top-level --help every one.
+EXIT_CODES: dict[str, tuple[ExitCode, ...]] = {
+    "run": (_E.OK, _E.PARTIAL, _E.USAGE, _E.ENVIRONMENT, *_STOPPED),
+    "validate": (_E.OK, _E.USAGE, *_STOPPED),
+    "demo": (_E.OK, _E.PARTIAL, _E.USAGE, *_STOPPED),
+    "report": (*_READS, _E.GATE),
+    "diff": (*_READS, _E.GATE),
+    "verify": (*_READS, _E.PARTIAL, _E.INCOMPLETE),
+    "maintain": _READS,
+    "import": _READS,
+}
 
 
 def build_parser(flags_of: Collection[str] = COMMANDS) -> argparse.ArgumentParser:
@@ -144,12 +151,10 @@ def build_parser(flags_of: Collection[str] = COMMANDS) -> argparse.ArgumentParse
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
+    raw = argparse.RawDescriptionHelpFormatter
     for name in COMMANDS:
-        if name in _WITH_EXIT_CODES:
-            raw = argparse.RawDescriptionHelpFormatter
-            command = commands.add_parser(name, help=_HELP[name], epilog=exit_codes_help(), formatter_class=raw)
-        else:
-            command = commands.add_parser(name, help=_HELP[name])
+        epilog = exit_codes_help(EXIT_CODES[name])
+        command = commands.add_parser(name, help=_HELP[name], epilog=epilog, formatter_class=raw)
         if name in flags_of:
             _FLAGS[name](command)
     return parser

@@ -19,6 +19,7 @@ import pytest
 import yaml
 from conftest import config_dict, console_script, job_role_arn, seed_members, subprocess_env
 
+from inventory.cli_parser import EXIT_CODES
 from inventory.contract.lake import lake_at
 from inventory.contract.schema import INVENTORY_SCHEMA, STATUS_SCHEMA
 from inventory.demo.emulator import Emulator
@@ -560,11 +561,16 @@ def test_a_crash_is_exit_5_in_one_line_and_the_traceback_only_with_debug(tmp_pat
     assert "Traceback" in debug.stderr and "lambda-inventory: internal error: OverflowError" in debug.stderr
 
 
-@pytest.mark.parametrize("command", [[], ["run"], ["validate"]])
-def test_help_lists_every_exit_code(command: list[str]) -> None:
-    proc = subprocess.run(_script(*command, "--help"), capture_output=True, text=True, timeout=60, check=False)
+@pytest.mark.parametrize("command", ["", *EXIT_CODES])
+def test_help_lists_the_exit_codes_of_its_command(command: str) -> None:
+    """The top-level --help lists every code; each command's --help exactly the codes it can end with."""
+    args = _script(*filter(None, [command]), "--help")
+    proc = subprocess.run(args, capture_output=True, text=True, timeout=60, check=False)
     assert proc.returncode == 0
     table = proc.stdout.split("exit codes:\n", 1)[1]
+    listed = {int(code) for code in re.findall(r"^\s+(\d+)\s", table, re.MULTILINE)}
+    assert listed == {code.value for code in (EXIT_CODES[command] if command else ExitCode)}
     for code in ExitCode:
-        assert re.search(rf"^\s+{code.value}\s+{re.escape(code.meaning)}$", table, re.MULTILINE), code
+        if code.value in listed:
+            assert re.search(rf"^\s+{code.value}\s+{re.escape(code.meaning)}$", table, re.MULTILINE), code
     assert re.search(r"^\s+5\s+an unexpected crash", table, re.MULTILINE)
