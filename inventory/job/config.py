@@ -219,11 +219,26 @@ def _check_unique(path: str, values: Sequence[str]) -> None:
         seen.add(value)
 
 
+CHAINED_SESSION_MAX = 3600  # AWS caps a role session assumed with a role's credentials (role chaining) at 1 h
+
+
+def _check_duration(seconds: int) -> None:
+    """duration_seconds: 900 to 3,600. The hub assumes the member role with its task role's credentials (ECS,
+    AWS Batch), which AWS caps at one hour (role chaining): a longer one fails every account at run time, so
+    it is refused here. A run that outlives its credentials renews them."""
+    if seconds < 900:
+        raise ConfigError(f"duration_seconds: {seconds} is out of range [900, {CHAINED_SESSION_MAX}]")
+    if seconds > CHAINED_SESSION_MAX:
+        raise ConfigError(
+            f"duration_seconds: {seconds} is over {CHAINED_SESSION_MAX}: AssumeRole from a task role (ECS, AWS Batch) "
+            "is role chaining, which AWS caps at one hour; credentials are renewed when a run outlives them"
+        )
+
+
 def _check_ranges(config: RunConfig) -> None:
     checks = [
         ("max_workers", config.max_workers, 1, 1024),
         ("max_requests_per_second", config.max_requests_per_second, 0.1, 15),
-        ("duration_seconds", config.duration_seconds, 900, 43200),
         ("retry.max_attempts", config.retry.max_attempts, 1, 50),
         ("retry.base_delay", config.retry.base_delay, 0, 60),
         ("retry.max_delay", config.retry.max_delay, 0, 600),
@@ -234,6 +249,7 @@ def _check_ranges(config: RunConfig) -> None:
     for path, value, low, high in checks:
         if not low <= value <= high:
             raise ConfigError(f"{path}: {value} is out of range [{low}, {high}]")
+    _check_duration(config.duration_seconds)
     if not _SESSION_NAME.match(config.session_name):
         raise ConfigError(f"session_name: {shown(config.session_name)} must be 2-64 of [A-Za-z0-9+=,.@_-]")
     if not _ROLE_NAME.match(config.role_name) or config.role_name.startswith("arn:"):

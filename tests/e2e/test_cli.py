@@ -203,6 +203,11 @@ BAD_CONFIGS = {
     "unknown-key": ('regions: [us-east-1]\naccounts:\n  - account_id: "240000000001"\n    regoins: [x]\n', "regoins"),
     "bad-region": ('regions: [us-east-1, mars-1]\naccounts:\n  - account_id: "240000000001"\n', "regions[1]"),
     "not-yaml": ("accounts: [\n", "line"),
+    # from a task role AssumeRole is role chaining, capped at 1 h by AWS: every account would fail at run time
+    "chained-duration": (
+        'duration_seconds: 7200\nregions: [us-east-1]\naccounts:\n  - account_id: "240000000001"\n',
+        "duration_seconds: 7200 is over 3600: AssumeRole from a task role",
+    ),
 }
 
 
