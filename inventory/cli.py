@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from inventory.cli_env import apply_environment, parse_day, parse_tag_key, parse_within
-from inventory.cli_parser import build_parser, command_in
+from inventory.cli_parser import parse
 from inventory.errors import ConfigError, InventoryError, shown_text
 from inventory.exits import ExitCode, for_demo, for_error, for_gate, for_run, for_signal, for_verify
 from inventory.logs import setup_logging
@@ -220,7 +220,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _main(argv: Sequence[str]) -> int:
-    args = build_parser({command_in(argv)}).parse_args(argv)
+    args = parse(argv)
     try:
         apply_environment(args)
         live = setup_logging(args.log_level, args.log_format)

@@ -9,6 +9,7 @@ check alone, and the LAMBDA_INVENTORY_* variables that stand in for flags, are c
 from __future__ import annotations
 
 import argparse
+import difflib
 from collections.abc import Collection, Sequence
 from pathlib import Path
 
@@ -158,6 +159,27 @@ def build_parser(flags_of: Collection[str] = COMMANDS) -> argparse.ArgumentParse
         if name in flags_of:
             _FLAGS[name](command)
     return parser
+
+
+def parse(argv: Sequence[str]) -> argparse.Namespace:
+    """The command line parsed; an unknown flag is refused by its command's parser (its usage, not the
+    top-level one), with the closest flag of that command suggested (`--conifg` -> `--config`); exit 2."""
+    parser = build_parser({command_in(argv)})
+    args, extras = parser.parse_known_args(argv)
+    if extras:
+        command = _subparsers(parser)[args.command]
+        known = [option for action in command._actions for option in action.option_strings]
+        close = difflib.get_close_matches(extras[0].split("=", 1)[0], known, n=1, cutoff=0.6)
+        hint = f" (did you mean {close[0]}?)" if close else ""
+        command.error(f"unrecognized arguments: {' '.join(extras)}{hint}")
+    return args
+
+
+def _subparsers(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            return dict(action.choices)
+    return {}
 
 
 def command_in(argv: Sequence[str]) -> str:

@@ -134,3 +134,21 @@ def test_a_bad_run_id_or_database_stops_a_run_before_anything(
     assert main(["report", str(tmp_path), "--database", "Bad-Name"]) == 2
     assert "is not a Glue database name" in capsys.readouterr().err
     assert not (tmp_path / "lake").exists()
+
+
+@pytest.mark.parametrize(
+    ("args", "usage", "message"),
+    [
+        (["run", "--conifg", "x", "--output", "y"], "lambda-inventory run", "--conifg x (did you mean --config?)"),
+        (["verify", "s3://b/p/", "--run_id", "x"], "lambda-inventory verify", "--run_id x (did you mean --run-id?)"),
+        (["report", "x", "--zzzzzz"], "lambda-inventory report", "unrecognized arguments: --zzzzzz"),
+    ],
+)
+def test_a_mistyped_flag_is_refused_by_its_command_with_the_closest_one(
+    args: list[str], usage: str, message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as stop:
+        main(args)
+    assert stop.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"usage: {usage} ") and err.strip().endswith(message), err
