@@ -94,6 +94,7 @@ class LakeReader:
         except Exception as err:  # a missing manifest, S3 denied, ...: one line
             raise self._failure(name, err) from err
         wanted = pa.array(sorted(run.write_ids), pa.string())
+        ids = frozenset(run.write_ids)
         if any(task.delete_files for task in tasks):
             rows = self._scan(scan, name)
             return conform(rows.filter(pc.is_in(rows.column("write_id"), wanted)), schema, str(self.lake))
@@ -101,7 +102,7 @@ class LakeReader:
         for task in tasks:
             try:
                 with table.io.new_input(task.file.file_path).open() as stream:
-                    rows = pq.ParquetFile(stream).read()
+                    rows = _groups_of(pq.ParquetFile(stream), ids)
             except Exception as err:  # a missing or unreadable data file: one line
                 raise self._failure(f"{name} ({task.file.file_path})", err) from err
             rows = rows.filter(pc.is_in(rows.column("write_id"), wanted))
@@ -118,6 +119,26 @@ class LakeReader:
         except Exception as err:
             raise SnapshotError(f"{self.lake}: cannot read {name}: {type(err).__name__}: {one_line(str(err))}") from err
         return table
+
+
+def _groups_of(parquet: pq.ParquetFile, ids: frozenset[str]) -> pa.Table:
+    """The row groups of a data file that may hold rows of `ids` (by the write_id column's statistics): the
+    files of a day's other runs are skipped unread, not decoded and filtered out."""
+    meta = parquet.metadata
+    leaf = next((j for j in range(meta.num_columns) if meta.schema.column(j).path == "write_id"), None)
+    groups = [
+        i
+        for i in range(parquet.num_row_groups)
+        if leaf is None or _may_hold(meta.row_group(i).column(leaf).statistics, ids)
+    ]
+    return parquet.read_row_groups(groups) if groups else parquet.schema_arrow.empty_table()
+
+
+def _may_hold(statistics: pq.Statistics | None, ids: frozenset[str]) -> bool:
+    if statistics is None or not statistics.has_min_max:
+        return True
+    low, high = (v.decode() if isinstance(v, bytes) else str(v) for v in (statistics.min, statistics.max))
+    return any(low <= write_id <= high for write_id in ids)
 
 
 def _on(day: date) -> str:

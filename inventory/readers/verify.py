@@ -13,7 +13,7 @@ told not to; a lake without tables records nothing (there is no run to vouch for
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING
 
@@ -91,7 +91,7 @@ def verify_run(
     finding = judge(records, run_id, day or now.date(), shards, str(lake))
     if record:
         _record(reader, finding, now)
-        return Finding(**{**vars(finding), "recorded": True})
+        return replace(finding, recorded=True)
     return finding
 
 

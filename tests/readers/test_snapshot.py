@@ -38,7 +38,7 @@ from support.inventories import (
 )
 
 from inventory.aws.credentials import ClientFactory
-from inventory.contract.lake import FUNCTIONS, TABLES, lake_at
+from inventory.contract.lake import FUNCTIONS, RUNS_SCHEMA, TABLES, lake_at
 from inventory.contract.layout import Format
 from inventory.contract.record import RunInfo
 from inventory.contract.schema import INVENTORY_SCHEMA, STATUS_SCHEMA
@@ -46,7 +46,7 @@ from inventory.demo.emulator import Emulator
 from inventory.errors import ConfigError, InventoryError, SnapshotError
 from inventory.exits import ExitCode, for_error
 from inventory.readers.snapshot import Snapshot, load_snapshot
-from inventory.writers.lake import open_tables, run_columns
+from inventory.writers.lake import open_tables, run_columns, runs_row
 
 EARLIER = date(2026, 11, 27)
 IMPORT_HINT = "(an older snapshot_date=D/ layout: add it to a lake with `lambda-inventory import`)"
@@ -193,6 +193,25 @@ def test_a_lake_with_no_run_committed_yet_is_one_line(lake: Path) -> None:
 
 
 # --- a local lake: which run of a day ---------------------------------------------------------------------
+
+
+def test_the_files_of_a_days_other_runs_are_not_decoded(lake: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two runs of one day, one data file each per table: reading one run decodes its own files' row groups
+    only (the write_id statistics rule the others out), and still gets exactly its rows."""
+    write_lake_run(lake, [function(PROD, "a")], [status(PROD, "eu-west-1", count=1)], run_id="one")
+    two = [function(PROD, "b"), function(PROD, "c")]
+    write_lake_run(lake, two, [status(PROD, "eu-west-1", count=2)], run_id="two", started_at=at(SNAPSHOT_DATE, 5))
+    decoded: list[int] = []
+    real = pq.ParquetFile.read_row_groups
+
+    def counting(self: pq.ParquetFile, groups: list[int], *args: Any, **kwargs: Any) -> pa.Table:
+        table = real(self, groups, *args, **kwargs)
+        decoded.append(table.num_rows)
+        return table
+
+    monkeypatch.setattr(pq.ParquetFile, "read_row_groups", counting)
+    assert _sorted_names(load_snapshot(str(lake), run_id="one")) == ["a"]
+    assert decoded == [1, 1], "run one's functions and targets files only"
 
 
 def test_a_later_run_with_fewer_ok_targets_is_not_the_days_inventory(lake: Path) -> None:
@@ -582,3 +601,13 @@ def test_cli_reads_an_s3_lake_with_the_standard_credential_chain(emu: Emulator, 
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("account_id,account_name,account_tags,region,function_name,")
     assert "billing-export" in done.stdout  # python3.8 is past every date in any version of the schedule
+
+
+def test_a_runs_row_that_is_not_a_run_record_is_one_line(lake: Path) -> None:
+    """A hostile or broken `record` in the runs table (another writer, a hand edit): one line naming it."""
+    record = write_lake_run(lake, [function(PROD, "a")], [status(PROD, "eu-west-1", count=1)], run_id="ok")
+    row = runs_row(record).set_column(RUNS_SCHEMA.get_field_index("record"), "record", pa.array(["{not json"]))
+    open_tables(lake_at(str(lake)))["runs"].append(row)
+    with pytest.raises(SnapshotError) as info:
+        load_snapshot(str(lake))
+    assert _one_line(info.value).startswith(f"{_where(lake)}: a runs row is not a run record: ")
