@@ -14,10 +14,10 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from enum import Enum
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from botocore.exceptions import BotoCoreError, ClientError, ConnectionError, HTTPClientError
-from tenacity import Retrying, retry_if_exception, stop_after_attempt
+from tenacity import Retrying
 
 from inventory.redact import clean
 
@@ -46,14 +46,15 @@ _NOT_ENABLED = frozenset({"UnrecognizedClientException", "InvalidClientTokenId"}
 
 class FaultKind(Enum):
     THROTTLED = "throttled"  # retry with backoff
-    TRANSIENT = "transient"  # 5xx or connection trouble: retry with backoff
+    TRANSIENT = "transient"  # 5xx or an answer we cannot read: retry with backoff
+    UNANSWERED = "unanswered"  # timed out or could not connect: retry with backoff, on a small budget of its own
     EXPIRED = "expired"  # credentials expired: assume the role again, then retry
     NOT_ENABLED = "not_enabled"  # credentials not recognised: skip if the region is provably not enabled
     FATAL = "fatal"  # access denied, bad request, unknown: fail the target, no retry
 
     @property
     def retryable(self) -> bool:
-        return self in (FaultKind.THROTTLED, FaultKind.TRANSIENT, FaultKind.EXPIRED)
+        return self in (FaultKind.THROTTLED, FaultKind.TRANSIENT, FaultKind.UNANSWERED, FaultKind.EXPIRED)
 
 
 @dataclass(frozen=True)
@@ -91,9 +92,9 @@ def classify(err: BaseException) -> Fault:
         status = int(err.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0)
         return Fault(_client_error_kind(code, status, err.operation_name), code, message)
     if isinstance(err, TimeoutError):  # aiohttp's ServerTimeoutError and the total timeout are TimeoutErrors
-        return Fault(FaultKind.TRANSIENT, "Timeout", str(err) or "the request timed out")
-    if isinstance(err, (ConnectionError, HTTPClientError, *_aiohttp_errors())):
-        return Fault(FaultKind.TRANSIENT, type(err).__name__, str(err) or type(err).__name__)
+        return Fault(FaultKind.UNANSWERED, "Timeout", str(err) or "the request timed out")
+    if isinstance(err, (ConnectionError, HTTPClientError, *_aiohttp_errors())):  # botocore's timeouts are these
+        return Fault(FaultKind.UNANSWERED, type(err).__name__, str(err) or type(err).__name__)
     if isinstance(err, BotoCoreError):
         return Fault(FaultKind.FATAL, type(err).__name__, str(err))
     return Fault(FaultKind.FATAL, type(err).__name__, str(err) or type(err).__name__)
@@ -124,6 +125,11 @@ def _client_error_kind(code: str, status: int, operation: str) -> FaultKind:
 class RetryPolicy:
     """Bounded attempts with exponential backoff and full jitter: wait ~ U(0, min(max, base * 2^n)).
 
+    Two budgets per request: `max_attempts` in all (a throttle is the server saying "slow down": at 30%
+    throttling a page must still be read), and at most `max_unanswered` of them may time out or fail to
+    connect (a server that does not answer is unlikely to start: a hung region fails in
+    ~max_unanswered x read_seconds, not max_attempts x read_seconds). Whichever ends first ends the request.
+
     `call` is for blocking calls (AssumeRole, in a thread), through tenacity; `call_async` for the event loop
     (every ListFunctions page and enrichment call), a plain loop: tenacity made ~40 objects per call, in
     reference cycles that only the garbage collector could free (~8% of the job's CPU at 2,000 x 17, and
@@ -136,19 +142,38 @@ class RetryPolicy:
     max_delay: float = 20.0
     sleep: Callable[[float], None] = time.sleep
     async_sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
+    max_unanswered: int = 3
+
+    def again(self, fault: Fault, attempts: int, unanswered: int) -> bool:
+        """Whether to retry after `attempts` attempts, `unanswered` of which got no answer, the last with `fault`."""
+        if not fault.kind.retryable or attempts >= self.max_attempts:
+            return False
+        return unanswered < self.max_unanswered
+
+    def gave_up(self, fault: Fault) -> str:
+        """Why a retryable fault ended a request: the budget that ran out."""
+        if fault.kind is FaultKind.UNANSWERED and self.max_unanswered < self.max_attempts:
+            return f"gave up after {self.max_unanswered} attempts that got no answer"
+        return f"gave up after {self.max_attempts} attempts"
 
     def _rules(self, on_retry: Callable[[Fault], None] | None) -> dict[str, object]:
-        def before_sleep(state: object) -> None:
-            outcome = getattr(state, "outcome", None)
-            err = outcome.exception() if outcome is not None else None
-            if on_retry is not None and err is not None:
-                on_retry(classify(err))
+        unanswered = [0]  # one request's count: a Retrying is made per call
+
+        def retry(state: Any) -> bool:
+            fault = classify(state.outcome.exception()) if state.outcome.failed else None
+            if fault is None:
+                return False
+            unanswered[0] += fault.kind is FaultKind.UNANSWERED
+            if not self.again(fault, state.attempt_number, unanswered[0]):
+                return False
+            if on_retry is not None:
+                on_retry(fault)
+            return True
 
         return {
-            "stop": stop_after_attempt(self.max_attempts),
+            "stop": lambda state: False,  # `retry` applies both budgets
             "wait": lambda state: self.backoff(state.attempt_number),
-            "retry": retry_if_exception(lambda err: classify(err).kind.retryable),
-            "before_sleep": before_sleep,
+            "retry": retry,
             "reraise": True,
         }
 
@@ -158,13 +183,14 @@ class RetryPolicy:
 
     async def call_async(self, fn: Callable[[], Awaitable[T]], on_retry: Callable[[Fault], None] | None = None) -> T:
         """As call(), for a coroutine function; backoff sleeps without blocking the loop."""
-        attempt = 1
+        attempt, unanswered = 1, 0
         while True:
             try:
                 return await fn()
             except Exception as err:
                 fault = classify(err)
-                if not fault.kind.retryable or attempt >= self.max_attempts:
+                unanswered += fault.kind is FaultKind.UNANSWERED
+                if not self.again(fault, attempt, unanswered):
                     raise
                 if on_retry is not None:
                     on_retry(fault)

@@ -20,7 +20,8 @@ thread per request), keeping from botocore everything that is easy to get wrong:
 
 Timeouts (config `timeouts`): `connect_seconds` to get a connection (TCP and TLS), `read_seconds` both
 between reads and as the cap on one whole request (connect included), so a server that accepts and never
-answers, or trickles its answer, raises `Timeout` (transient, retried) within read_seconds.
+answers, or trickles its answer, raises `Timeout` (unanswered: retried on its own small budget) within
+read_seconds.
 
 The signed URL is sent byte for byte (`yarl.URL(..., encoded=True)`): re-quoting it would break the
 signature. aiohttp (~0.3 s of CPU to import) and its yarl are imported when the first request is sent: a run
@@ -171,7 +172,7 @@ class SignedHttp:
             detail = str(err) or type(err).__name__
             message = f"no complete answer from {endpoint.host} within {limits.read:g}s "
             message += f"(timeouts: connect {limits.connect:g}s, read {limits.read:g}s): {detail}"
-            raise FaultError(Fault(FaultKind.TRANSIENT, "Timeout", message)) from err
+            raise FaultError(Fault(FaultKind.UNANSWERED, "Timeout", message)) from err
         if status != 200:
             raise error_from(status, response_headers, content, operation)
         return content

@@ -204,7 +204,7 @@ class Collector:
         if status is Status.SKIPPED:
             message = f"region not enabled for this account ({fault.message})"
         elif fault.kind.retryable:
-            message = f"gave up after {self.policy.max_attempts} attempts: {fault.message}"
+            message = f"{self.policy.gave_up(fault)}: {fault.message}"
         return TargetResult(
             target,
             status,

@@ -58,6 +58,7 @@ class RetryConfig:
     max_attempts: StrictInt = 12  # at 30% throttling a page is lost with p = 0.3**12 = 5e-7
     base_delay: StrictFloat = 0.5  # StrictFloat takes ints too, but not "1", true or null
     max_delay: StrictFloat = 20.0
+    max_unanswered: StrictInt = 3  # of them timed out or not connected (botocore's standard mode: 3 in all)
 
 
 @dataclass(frozen=True, config=_STRICT)
@@ -240,6 +241,7 @@ def _check_ranges(config: RunConfig) -> None:
         ("max_workers", config.max_workers, 1, 1024),
         ("max_requests_per_second", config.max_requests_per_second, 0.1, 15),
         ("retry.max_attempts", config.retry.max_attempts, 1, 50),
+        ("retry.max_unanswered", config.retry.max_unanswered, 1, 50),
         ("retry.base_delay", config.retry.base_delay, 0, 60),
         ("retry.max_delay", config.retry.max_delay, 0, 600),
         ("timeouts.connect_seconds", config.timeouts.connect_seconds, 0.1, 300),

@@ -78,7 +78,9 @@ def _run_job(options: JobOptions, clients: ClientFactory) -> tuple[RunSummary, l
     clients.require_hub_credentials()  # reads the local credential chain; no AWS API call
     clients.use_timeouts(config.timeouts.connect_seconds, config.timeouts.read_seconds)
     retry = config.retry
-    policy = RetryPolicy(retry.max_attempts, float(retry.base_delay), float(retry.max_delay))
+    policy = RetryPolicy(
+        retry.max_attempts, float(retry.base_delay), float(retry.max_delay), max_unanswered=retry.max_unanswered
+    )
     hub_region = config.sts_region or clients.region or "us-east-1"
     sink = _open(lake, destination, clients, policy, info)
     try:

@@ -104,12 +104,12 @@ def test_disabled_region_reads_as_not_enabled(emu: Emulator, member: botocore.cr
     assert classify(err.value).kind is FaultKind.NOT_ENABLED
 
 
-def test_unreachable_endpoint_is_transient(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_unreachable_endpoint_is_unanswered(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")  # discard port: nothing listens
     creds = botocore.credentials.ReadOnlyCredentials("AKIDEXAMPLE", "secret", None)
     with pytest.raises(Exception) as err:
         _page(REGION, creds)
-    assert classify(err.value).kind is FaultKind.TRANSIENT
+    assert classify(err.value).kind is FaultKind.UNANSWERED
 
 
 @pytest.mark.parametrize(
@@ -263,6 +263,6 @@ def test_a_server_that_never_answers_times_out_within_read_seconds(monkeypatch: 
     with HostileLambda(sequence(HANG)) as server:
         err, took = _hostile(monkeypatch, server, Timeouts(connect=5.0, read=0.5))
     fault = classify(err)
-    assert (fault.kind, fault.code) == (FaultKind.TRANSIENT, "Timeout")
+    assert (fault.kind, fault.code) == (FaultKind.UNANSWERED, "Timeout")
     assert "0.5s" in fault.message
     assert took < 10  # read_seconds is 0.5; generous slack for a loaded machine

@@ -117,9 +117,9 @@ def test_classification_same_for_assume_role(operation: str, code: str, kind: Fa
     ],
     ids=lambda e: type(e).__name__,
 )
-def test_connection_errors_are_transient(err: Exception) -> None:
+def test_connection_errors_are_unanswered(err: Exception) -> None:
     fault = classify(err)
-    assert fault.kind is FaultKind.TRANSIENT
+    assert fault.kind is FaultKind.UNANSWERED
     assert fault.kind.retryable
     assert fault.code == type(err).__name__
     assert URL in fault.message
@@ -162,6 +162,7 @@ def test_classify_client_error_without_metadata() -> None:
     [
         (FaultKind.THROTTLED, True),
         (FaultKind.TRANSIENT, True),
+        (FaultKind.UNANSWERED, True),
         (FaultKind.EXPIRED, True),
         (FaultKind.NOT_ENABLED, False),
         (FaultKind.FATAL, False),
@@ -226,13 +227,15 @@ def test_gives_up_after_max_attempts_with_the_original_error(make: Callable[[], 
     errors = [make() for _ in range(max_attempts + 3)]
     fn = Flaky(errors)
     faults: list[Fault] = []
+    unanswered = classify(errors[0]).kind is FaultKind.UNANSWERED  # timeouts: at most max_unanswered (3)
+    budget = min(max_attempts, policy.max_unanswered) if unanswered else max_attempts
     with pytest.raises(type(errors[0])) as info:
         policy.call(fn, on_retry=faults.append)
-    assert fn.calls == max_attempts
+    assert fn.calls == budget
     # the last error raised by fn, unchanged (not a tenacity RetryError, not a copy)
-    assert info.value is errors[max_attempts - 1]
-    assert len(faults) == max_attempts - 1
-    assert len(delays) == max_attempts - 1
+    assert info.value is errors[budget - 1]
+    assert len(faults) == budget - 1
+    assert len(delays) == budget - 1
 
 
 @pytest.mark.parametrize(
@@ -282,7 +285,7 @@ def test_on_retry_gets_each_fault_in_order() -> None:
     )
     faults: list[Fault] = []
     assert policy.call(fn, on_retry=faults.append) == "done"
-    assert [f.kind for f in faults] == [FaultKind.THROTTLED, FaultKind.TRANSIENT, FaultKind.EXPIRED]
+    assert [f.kind for f in faults] == [FaultKind.THROTTLED, FaultKind.UNANSWERED, FaultKind.EXPIRED]
     assert faults[0] == Fault(FaultKind.THROTTLED, "TooManyRequestsException", "Rate exceeded")
     assert faults[1].code == "EndpointConnectionError"
     assert faults[2].code == "ExpiredTokenException"
@@ -337,7 +340,52 @@ def test_zero_delays_allowed() -> None:
 
 def test_default_policy_values() -> None:
     policy = RetryPolicy()
-    assert (policy.max_attempts, policy.base_delay, policy.max_delay) == (12, 0.5, 20.0)
+    assert (policy.max_attempts, policy.max_unanswered, policy.base_delay, policy.max_delay) == (12, 3, 0.5, 20.0)
+
+
+# --- two budgets: answers (throttles) and no answers (timeouts, connection errors) -------------------
+
+
+def test_unanswered_attempts_have_a_small_budget_of_their_own() -> None:
+    policy, delays = _policy(max_attempts=12)
+    fn = Flaky([ReadTimeoutError(endpoint_url=URL) for _ in range(12)])
+    with pytest.raises(ReadTimeoutError):
+        policy.call(fn)
+    assert fn.calls == 3  # max_unanswered, not max_attempts
+    assert len(delays) == 2
+    assert policy.gave_up(classify(ReadTimeoutError(endpoint_url=URL))) == "gave up after 3 attempts that got no answer"
+
+
+def test_throttles_keep_the_generous_budget_beside_a_few_timeouts() -> None:
+    """Eleven failures, two of them timeouts: the twelfth attempt is still made."""
+    policy, _ = _policy(max_attempts=12)
+    errors: list[Exception] = [client_error("Throttling") for _ in range(9)]
+    errors[3:3] = [EndpointConnectionError(endpoint_url=URL), ConnectTimeoutError(endpoint_url=URL)]
+    fn = Flaky(errors, result="page")
+    assert policy.call(fn) == "page"
+    assert fn.calls == 12
+    assert policy.gave_up(classify(client_error("Throttling"))) == "gave up after 12 attempts"
+
+
+def test_the_async_loop_applies_the_same_two_budgets() -> None:
+    policy, delays = _async_policy(max_attempts=12)
+    hung = Flaky([TimeoutError() for _ in range(12)])
+    with pytest.raises(TimeoutError):
+        asyncio.run(policy.call_async(_async(hung)))
+    assert (hung.calls, len(delays)) == (3, 2)
+    throttled = Flaky([client_error("Throttling") for _ in range(11)], result="page")
+    assert asyncio.run(policy.call_async(_async(throttled))) == "page"
+    assert throttled.calls == 12
+
+
+@pytest.mark.parametrize("unanswered", [1, 2, 5])
+def test_max_unanswered_is_the_configured_number(unanswered: int) -> None:
+    delays: list[float] = []
+    policy = RetryPolicy(max_attempts=12, base_delay=0, max_delay=0, sleep=delays.append, max_unanswered=unanswered)
+    fn = Flaky([EndpointConnectionError(endpoint_url=URL) for _ in range(12)])
+    with pytest.raises(EndpointConnectionError):
+        policy.call(fn)
+    assert fn.calls == unanswered
 
 
 # --- RetryPolicy.call_async (ListFunctions from the event loop) and aiohttp's errors ------------------
@@ -368,9 +416,9 @@ def _async(fn: Flaky) -> Callable[[], Awaitable[object]]:
     ],
     ids=lambda e: type(e).__name__,
 )
-def test_aiohttp_connection_errors_are_transient(err: Exception) -> None:
+def test_aiohttp_connection_errors_are_unanswered(err: Exception) -> None:
     fault = classify(err)
-    assert fault.kind is FaultKind.TRANSIENT
+    assert fault.kind is FaultKind.UNANSWERED
     assert fault.code == type(err).__name__
     assert fault.message
 
@@ -380,9 +428,9 @@ def test_aiohttp_connection_errors_are_transient(err: Exception) -> None:
     [TimeoutError(), aiohttp.ServerTimeoutError("Timeout on reading data from socket"), aiohttp.SocketTimeoutError()],
     ids=["TimeoutError", "ServerTimeoutError", "SocketTimeoutError"],
 )
-def test_timeouts_are_transient_with_code_timeout(err: Exception) -> None:
+def test_timeouts_are_unanswered_with_code_timeout(err: Exception) -> None:
     fault = classify(err)
-    assert (fault.kind, fault.code) == (FaultKind.TRANSIENT, "Timeout")
+    assert (fault.kind, fault.code) == (FaultKind.UNANSWERED, "Timeout")
     assert fault.message  # never empty, even for a bare TimeoutError
 
 
@@ -393,7 +441,7 @@ def test_async_retryable_then_success_sleeps_without_blocking() -> None:
     assert asyncio.run(policy.call_async(_async(fn), on_retry=faults.append)) == "page"
     assert fn.calls == 3
     assert len(delays) == 2
-    assert [f.kind for f in faults] == [FaultKind.THROTTLED, FaultKind.TRANSIENT]
+    assert [f.kind for f in faults] == [FaultKind.THROTTLED, FaultKind.UNANSWERED]
 
 
 def test_async_gives_up_after_max_attempts_with_the_original_error() -> None:

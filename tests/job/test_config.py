@@ -202,6 +202,8 @@ BAD_CONFIGS: list[tuple[str, object, str, str]] = [
     ("duration long", _base(duration_seconds=43200), "duration_seconds", "role chaining, which AWS caps at one"),
     ("max_attempts 0", _base(retry={"max_attempts": 0}), "retry.max_attempts", "out of range [1, 50]"),
     ("max_attempts 51", _base(retry={"max_attempts": 51}), "retry.max_attempts", "out of range [1, 50]"),
+    ("max_unanswered 0", _base(retry={"max_unanswered": 0}), "retry.max_unanswered", "out of range [1, 50]"),
+    ("string max_unanswered", _base(retry={"max_unanswered": "3"}), "retry.max_unanswered", "valid integer"),
     ("base_delay negative", _base(retry={"base_delay": -0.1}), "retry.base_delay", "out of range [0, 60]"),
     ("base_delay huge", _base(retry={"base_delay": 61}), "retry.base_delay", "out of range [0, 60]"),
     ("max_delay negative", _base(retry={"max_delay": -1}), "retry.max_delay", "out of range [0, 600]"),
@@ -350,7 +352,7 @@ def test_minimal_config_gets_defaults() -> None:
     assert config.function_version == "LATEST"
     assert config.max_workers == 64
     assert config.sts_region is None
-    assert config.retry == RetryConfig(max_attempts=12, base_delay=0.5, max_delay=20.0)
+    assert config.retry == RetryConfig(max_attempts=12, max_unanswered=3, base_delay=0.5, max_delay=20.0)
     assert config.timeouts == TimeoutsConfig(connect_seconds=10, read_seconds=30, target_seconds=1800)
     (account,) = config.accounts
     assert account == AccountConfig(account_id=A1)
