@@ -5,9 +5,10 @@ on its first run, so the catalog's only copy of their schema is the code's. What
 the code: the Athena named query is current_inventory_sql() of inventory/contract/current.py, and the table
 optimizers cover exactly the lake's tables. The IAM trust chain must stay as narrow as the README promises: the
 member role allows only lambda:ListFunctions by default, each of its switches adds exactly its read actions
-(account:ListRegions, one per enrichment), and it trusts only the hub's role; the hub's task role may assume only
-the member role, write only under the prefix and never delete there, reach only its own Glue database, and list
-the organisation only when asked for.
+(account:ListRegions, one per enrichment), and it trusts only the hub's role (by ARN, in a condition); the hub's
+task role may assume only the member role and only in its organisation's accounts, write only under the prefix and
+never delete there, reach only its own Glue database, and list the organisation only when asked for. The condition
+operators and keys infra/README.md quotes are the templates' own.
 """
 
 from __future__ import annotations
@@ -214,11 +215,46 @@ def test_member_role_with_every_switch_on_allows_the_union_and_nothing_else() ->
 
 
 def test_member_role_trusts_only_the_hub_role_arn_parameter() -> None:
+    """The hub account as principal, narrowed to the role HubRoleArn names by aws:PrincipalArn.
+
+    A role ARN in Principal would be stored as the role's unique id, so a hub role deleted and re-created under
+    the same name would stop matching; a condition keeps the ARN as a string (infra/README.md, Deploy).
+    """
     role = one(MEMBER, "AWS::IAM::Role")
     (trust,) = statements(role["Properties"]["AssumeRolePolicyDocument"])
     assert trust["Effect"] == "Allow"
-    assert trust["Principal"] == {"AWS": {"Ref": "HubRoleArn"}}
     assert as_list(trust["Action"]) == ["sts:AssumeRole"]
+    # The principal is the account of HubRoleArn (its fifth ARN field), never a role.
+    text, variables = trust["Principal"]["AWS"]["Fn::Sub"]
+    assert text == "arn:${AWS::Partition}:iam::${HubAccountId}:root"
+    assert variables == {"HubAccountId": {"Fn::Select": [4, {"Fn::Split": [":", {"Ref": "HubRoleArn"}]}]}}
+    pattern = load(MEMBER)["Parameters"]["HubRoleArn"]["AllowedPattern"]
+    for arn in ("arn:aws:iam::111111111111:role/lambda-inventory-job", "arn:aws:iam::111111111111:role/team/job"):
+        assert re.fullmatch(pattern, arn)
+        assert arn.split(":")[4] == "111111111111"
+    assert not re.fullmatch(pattern, "arn:aws:iam::111111111111:root")
+    # ... and only sessions of that role: its ARN, compared as a string.
+    condition = trust["Condition"]
+    assert condition["ArnEquals"] == {"aws:PrincipalArn": {"Ref": "HubRoleArn"}}
+    # The optional ExternalId and organisation id only add to it.
+    assert set(condition) == {"ArnEquals", "StringEquals"}
+    when, extra, otherwise = condition["StringEquals"]["Fn::If"]
+    assert (when, otherwise) == ("HasTrustCondition", {"Ref": "AWS::NoValue"})
+    assert set(extra) == {"sts:ExternalId", "aws:PrincipalOrgID"}
+
+
+def test_task_role_assumes_member_roles_only_in_the_organisation() -> None:
+    """aws:ResourceOrgID: the organisation of the account that owns the role being assumed (infra/README.md)."""
+    hub = load(HUB)
+    (_, document) = inline_policies(hub["Resources"]["TaskRole"])["AssumeMemberRole"]
+    (assume,) = statements(document)
+    assert assume["Condition"] == {"StringEquals": {"aws:ResourceOrgID": {"Ref": "OrganizationId"}}}
+    # Required (no default, never empty): the grant cannot be deployed without the organisation.
+    spec = hub["Parameters"]["OrganizationId"]
+    assert "Default" not in spec
+    assert re.fullmatch(spec["AllowedPattern"], "o-a1b2c3d4e5")
+    assert not re.fullmatch(spec["AllowedPattern"], "")
+    assert not re.fullmatch(spec["AllowedPattern"], "o-*")
 
 
 def test_task_role_may_assume_only_the_member_role() -> None:
@@ -611,3 +647,53 @@ def test_every_checkov_suppression_gives_a_reason(path: Path) -> None:
         for skip in res.get("Metadata", {}).get("checkov", {}).get("skip", []):
             assert skip["id"].startswith("CKV_")
             assert len(skip.get("comment", "").split()) >= 8, skip
+
+
+# An IAM condition operator as the README may quote it: String/Arn/Numeric/Date comparisons, Bool, IpAddress,
+# BinaryEquals, Null, with the ...IfExists and ForAllValues:/ForAnyValue: forms.
+CONDITION_OPERATOR = re.compile(
+    r"(?:ForAllValues:|ForAnyValue:)?"
+    r"(?:(?:String|Arn|Numeric|Date)(?:Not)?(?:Equals|EqualsIgnoreCase|Like|LessThan|LessThanEquals|GreaterThan"
+    r"|GreaterThanEquals)|Bool|BinaryEquals|(?:Not)?IpAddress)(?:IfExists)?|Null"
+)
+
+
+def policy_conditions(node: Any) -> set[tuple[str, str]]:
+    """(operator, key) of every policy Condition block under node, through the branches of Fn::If."""
+
+    def branches(value: Any) -> list[dict[str, Any]]:
+        if isinstance(value, dict) and set(value) == {"Fn::If"}:
+            _, then, otherwise = value["Fn::If"]
+            return branches(then) + branches(otherwise)
+        return [value] if isinstance(value, dict) and value != {"Ref": "AWS::NoValue"} else []
+
+    found: set[tuple[str, str]] = set()
+    if isinstance(node, list):
+        for item in node:
+            found |= policy_conditions(item)
+    elif isinstance(node, dict):
+        for name, value in node.items():
+            if name == "Condition":  # a resource's "Condition: Name" (a string) has no branch
+                for block in branches(value):
+                    for operator, keys in block.items():
+                        found |= {(operator, key) for inner in branches(keys) for key in inner}
+            else:
+                found |= policy_conditions(value)
+    return found
+
+
+def test_the_readme_quotes_only_conditions_the_templates_have() -> None:
+    """Every condition operator and key infra/README.md quotes is in the templates, and under that operator."""
+    readme = (INFRA / "README.md").read_text(encoding="utf-8")
+    conditions = policy_conditions(load(HUB)["Resources"]) | policy_conditions(load(MEMBER)["Resources"])
+    operators = {operator for operator, _ in conditions}
+    keys = {key for _, key in conditions}
+    quoted = set(re.findall(r"`([^`\s]+)`", readme))
+    assert {q for q in quoted if CONDITION_OPERATOR.fullmatch(q)} - operators == set()
+    # Global keys (aws:...) are condition keys only, never actions: each one quoted must be in a condition.
+    assert {q for q in quoted if re.fullmatch(r"aws:\w+", q)} - keys == set()
+    # "`StringLike` `s3:prefix`": the key under that operator; "(with `ecs:cluster` = ...)": the key.
+    pairs = set(re.findall(r"`(\w+)` `([\w-]+:\w+)`", readme))
+    assert pairs
+    assert {(op, key) for op, key in pairs if CONDITION_OPERATOR.fullmatch(op)} - conditions == set()
+    assert set(re.findall(r"with `([\w-]+:\w+)` =", readme)) - keys == set()
