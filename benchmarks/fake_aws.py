@@ -472,7 +472,7 @@ class FakeAws(EnrichAnswers):
 
     async def _delay(self) -> float:
         """Sleep the latency +- jitter; the seconds meant to sleep."""
-        ms = self.args.latency_ms + self._jitter.uniform(-self.args.jitter_ms, self.args.jitter_ms)
+        ms: float = self.args.latency_ms + self._jitter.uniform(-self.args.jitter_ms, self.args.jitter_ms)
         if ms > 0:
             await asyncio.sleep(ms / 1000.0)
         return max(0.0, ms / 1000.0)
@@ -717,12 +717,15 @@ def _percentiles(values: list[float]) -> dict[str, float]:
     if not values:
         return {"p50": 0.0, "p99": 0.0, "max": 0.0}
     ordered = sorted(values)
-    pick = lambda q: round(1000 * ordered[min(len(ordered) - 1, int(q * len(ordered)))], 1)  # noqa: E731
+
+    def pick(q: float) -> float:
+        return round(1000 * ordered[min(len(ordered) - 1, int(q * len(ordered)))], 1)
+
     return {"p50": pick(0.5), "p99": pick(0.99), "max": round(1000 * ordered[-1], 1)}
 
 
 async def _read_chunked(reader: asyncio.StreamReader) -> bytes:
-    chunks = []
+    chunks: list[bytes] = []
     while True:
         size = int((await reader.readline()).split(b";")[0].strip() or b"0", 16)
         if size == 0:

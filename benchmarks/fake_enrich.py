@@ -24,7 +24,7 @@ import gc
 import json
 import re
 import zlib
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs, unquote
@@ -108,7 +108,7 @@ class EnrichAnswers:
     args: Any
     pop: Any
     stats: Any
-    member_call: Callable[..., Any]
+    member_call: Callable[..., Awaitable[Response | None]]
 
     def init_enrichments(self) -> None:
         self._truths: dict[tuple[str, str], list[Truth]] = {}
@@ -226,8 +226,10 @@ class EnrichAnswers:
     # --- cloudwatch: daily Invocations sums
 
     def _metrics(self, account: str, region: str, request: dict[str, Any]) -> Response:
-        queries = request.get("MetricDataQueries")
-        start, end = request.get("StartTime"), request.get("EndTime")
+        # JSON values, checked by _metric_request_problem before they are used
+        queries: Any = request.get("MetricDataQueries")
+        start: Any = request.get("StartTime")
+        end: Any = request.get("EndTime")
         offset = _offset(request.get("NextToken"))
         problem = _metric_request_problem(queries, start, end, offset)
         if problem:

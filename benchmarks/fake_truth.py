@@ -118,7 +118,8 @@ def truth(account: str, region: str, index: int, seed: int) -> Truth:
     statements = _statements(h3, urls, arn, app)
     principals = sorted({_principal(s) for s in statements})
     public = any(s["Principal"] in ("*", {"AWS": "*"}) for s in statements)
-    policy = {"Version": "2012-10-17", "Id": "default", "Statement": statements} if statements else None
+    document: dict[str, object] = {"Version": "2012-10-17", "Id": "default", "Statement": statements}
+    policy = document if statements else None
     reserved = _RESERVED[(h3 >> 27) % len(_RESERVED)] if (h3 >> 24) % 100 < 8 else None
     return Truth(name, arn, _tags(h3, team, app, stage), urls, policy, public, tuple(principals), reserved, _points(h3))
 

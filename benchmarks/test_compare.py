@@ -118,8 +118,8 @@ def test_ratios_are_the_jobs_median_over_each_program() -> None:
 
 def test_render_leads_with_the_ratios_and_says_whether_each_target_is_met() -> None:
     job = {"wall_s": 10.0, "cpu_per_call_ms": 1.5}
-    common = {"process_wall_s": 0.0, "cpu_s": 0.0, "peak_rss_mib": 0.0, "calls": 1, "functions": 1, "accounts": 1}
-    common |= {"assume_role_calls": 1, "clients": 1, "problems": [], "scaled": False}
+    common: dict[str, Any] = {"process_wall_s": 0.0, "cpu_s": 0.0, "peak_rss_mib": 0.0, "calls": 1, "functions": 1}
+    common |= {"accounts": 1, "assume_role_calls": 1, "clients": 1, "problems": [], "scaled": False}
     reference = {**common, "program": "reference", "wall_s": 120.0, "cpu_per_call_ms": 11.0}
     baseline = {**common, "program": "baseline", "wall_s": 250.0, "cpu_per_call_ms": 20.0}
     lines = compare.render(job, {"reference": reference, "baseline": baseline}, runs=3, cpu_model="CPU X, 2 CPUs")

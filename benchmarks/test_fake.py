@@ -1,7 +1,7 @@
 """The benchmark's fake AWS answers the enrichment calls as the job reads them: each call made with the job's own
 signed-HTTP path and parsers (inventory/aws/enrich_api.py) returns what fake_truth.py says the function holds,
 across pages; throttles are classified as throttles; every member call counts toward its account-region's
-rate. Run with `pytest benchmarks/` (not part of the project's `tests/`: these check the benchmark)."""
+rate. These check the benchmark; `pytest` runs them after `tests/`, `pytest benchmarks/` alone."""
 
 from __future__ import annotations
 
@@ -79,10 +79,17 @@ def _calls(*calls: Callable[[api.Scope], Awaitable[Any]]) -> list[Any]:
     return asyncio.run(run())
 
 
+def _at(
+    page: Callable[[api.Scope, str | None], Awaitable[api.Paged]], token: str | None
+) -> Callable[[api.Scope], Awaitable[api.Paged]]:
+    return lambda scope: page(scope, token)
+
+
 def _pages(page: Callable[[api.Scope, str | None], Awaitable[api.Paged]]) -> list[Any]:
-    values, token = [], None
+    values: list[Any] = []
+    token: str | None = None
     while True:
-        (answer,) = _calls(lambda scope, token=token: page(scope, token))
+        (answer,) = _calls(_at(page, token))
         assert isinstance(answer, api.Paged), answer
         values.append(answer.values)
         token = answer.next_token

@@ -10,6 +10,7 @@ imports the job, the reports or the demo.
 from __future__ import annotations
 
 import ast
+import tomllib
 from pathlib import Path
 
 import inventory
@@ -90,6 +91,15 @@ def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
         if node not in state:
             visit(node)
     return found
+
+
+def test_pytest_and_mypy_cover_the_tests_and_the_benchmarks() -> None:
+    """`pytest` (the README's command, which .ci/run runs) collects benchmarks/ beside tests/, and mypy checks it:
+    the benchmark's own tests (the fake, the comparisons, the shard checks) once never ran."""
+    config = tomllib.loads((ROOT.parent / "pyproject.toml").read_text(encoding="utf-8"))["tool"]
+    assert {"tests", "benchmarks"} <= set(config["pytest"]["ini_options"]["testpaths"])
+    assert {"inventory", "benchmarks"} <= set(config["mypy"]["files"])
+    assert len(list((ROOT.parent / "benchmarks").glob("test_*.py"))) >= 3
 
 
 def test_no_import_cycle() -> None:
