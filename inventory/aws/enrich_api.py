@@ -1,9 +1,10 @@
 """The enrichments' calls, one request each, over the job's signed-HTTP path (aws/signed.py), JSON protocols.
 
 Every 200 is checked before it is believed, as ListFunctions' pages are: a body that is not a JSON object, a
-member of the wrong type (a tag value that is not text, a concurrency that is not an integer, a metric
-value that is not a number) raises `InvalidResponse` (transient: retried, then the enrichment fails for
-the target), never an empty or a zero value. job/enrich.py paces, retries and pages these calls.
+member of the wrong type (a tag value that is not text, a tag key given twice for one resource, a concurrency
+that is not an integer, a metric value that is not a count CloudWatch could send for a Sum of Invocations, a
+datapoint outside the asked window) raises `InvalidResponse` (transient: retried, then the enrichment fails
+for the target), never an empty or a zero value. job/enrich.py paces, retries and pages these calls.
 
 | call | wire |
 |---|---|
@@ -31,6 +32,8 @@ from inventory.aws.signed import SignedHttp
 URL_PAGE_SIZE = 50
 TAGS_PAGE_SIZE = 100  # the most GetResources returns per page
 METRIC_QUERIES = 500  # the most GetMetricData takes per call
+METRIC_PAGE_POINTS = 100_800  # the most datapoints GetMetricData returns per page (its MaxDatapoints default)
+COUNT_LIMIT = 2**63  # invocations_30d is an int64: a count at or above this cannot be one
 _TAGGING = ("application/x-amz-json-1.1", "ResourceGroupsTaggingAPI_20170126.GetResources")
 _METRICS = ("application/x-amz-json-1.0", "GraniteServiceVersion20100801.GetMetricData")
 
@@ -98,13 +101,22 @@ async def tags_page(scope: Scope, token: str | None) -> Paged:
         tags = mapping.get("Tags", []) if isinstance(mapping, dict) else None
         if not isinstance(arn, str) or not isinstance(tags, list):
             raise invalid("GetResources", "a ResourceTagMappingList entry without ResourceARN text and a Tags list")
-        pairs = {}
-        for tag in tags:
-            if not (isinstance(tag, dict) and isinstance(tag.get("Key"), str) and isinstance(tag.get("Value"), str)):
-                raise invalid("GetResources", f"a tag of {arn[-60:]} that is not a Key/Value pair of text")
-            pairs[tag["Key"]] = tag["Value"]
-        found[arn] = pairs
+        pairs = _tag_pairs(arn, tags)
+        if found.setdefault(arn, pairs) != pairs:
+            raise invalid("GetResources", f"two different sets of tags for {arn[-60:]}")
     return Paged(found, _token("GetResources", body, "PaginationToken"))
+
+
+def _tag_pairs(arn: str, tags: list[Any]) -> dict[str, str]:
+    """One resource's Tags as {key: value}; a key given twice is refused (which value would be the tag?)."""
+    pairs: dict[str, str] = {}
+    for tag in tags:
+        if not (isinstance(tag, dict) and isinstance(tag.get("Key"), str) and isinstance(tag.get("Value"), str)):
+            raise invalid("GetResources", f"a tag of {arn[-60:]} that is not a Key/Value pair of text")
+        if tag["Key"] in pairs:
+            raise invalid("GetResources", f"the tag key {tag['Key'][:40]!r} twice for {arn[-60:]}")
+        pairs[tag["Key"]] = tag["Value"]
+    return pairs
 
 
 async def url_auth_types_page(scope: Scope, marker: str | None, *, name: str) -> Paged:
@@ -122,8 +134,9 @@ async def url_auth_types_page(scope: Scope, marker: str | None, *, name: str) ->
 
 
 async def policy_text(scope: Scope, name: str) -> str:
-    """GetPolicy's Policy document (JSON text). A function without a policy raises ClientError
-    ResourceNotFoundException, as Lambda answers it (job/enrich.py reads that as "no policy")."""
+    """GetPolicy's Policy document (JSON text). A 404 raises ClientError ResourceNotFoundException, as Lambda
+    answers it both for a function without a policy ("The resource you requested does not exist.") and for a
+    function that does not exist ("Function not found: <arn>"): job/enrich_read.py tells the two apart."""
     body = _object("GetPolicy", await _get(scope, "GetPolicy", _function_path("2015-03-31", name, "policy")))
     policy = body.get("Policy")
     if not isinstance(policy, str):
@@ -178,10 +191,12 @@ async def invocations_page(
     if token:
         request["NextToken"] = token
     body = await _post(scope, ("cloudwatch", "GetMetricData"), _METRICS, request)
-    return Paged(_series(body, len(names)), _token("GetMetricData", body, "NextToken"))
+    bounds = (start.timestamp(), end.timestamp())
+    return Paged(_series(body, len(names), bounds), _token("GetMetricData", body, "NextToken"))
 
 
-def _series(body: dict[str, Any], count: int) -> dict[int, Series]:
+def _series(body: dict[str, Any], count: int, bounds: tuple[float, float]) -> dict[int, Series]:
+    """The page's results by query index (a query answered twice on the page: its datapoints together)."""
     found: dict[int, Series] = {}
     for result in _list("GetMetricData", body, "MetricDataResults"):
         key = result.get("Id") if isinstance(result, dict) else None
@@ -195,17 +210,32 @@ def _series(body: dict[str, Any], count: int) -> dict[int, Series]:
             kind = FaultKind.FATAL if state == "Forbidden" else FaultKind.TRANSIENT
             message = f"GetMetricData query {key} has StatusCode {state[:30]!r}"
             raise FaultError(Fault(kind, f"MetricData{state[:30]}", message))
-        stamps, values = result.get("Timestamps", []), result.get("Values", [])
-        numbers = (int, float)
-        if (
-            not isinstance(stamps, list)
-            or not isinstance(values, list)
-            or len(stamps) != len(values)
-            or not all(type(v) in numbers for v in [*stamps, *values])
-        ):
-            raise invalid("GetMetricData", f"query {key}: Timestamps and Values that are not two lists of numbers")
-        found[index] = Series(tuple(stamps), tuple(values))
+        series = _datapoints(str(key), result, bounds)
+        before = found.get(index, Series((), ()))
+        found[index] = Series(before.timestamps + series.timestamps, before.values + series.values)
     return found
+
+
+def _datapoints(key: str, result: dict[str, Any], bounds: tuple[float, float]) -> Series:
+    """A result's datapoints, each checked: a timestamp (epoch seconds) in the asked window [start, end), and a
+    value a daily Sum of Invocations can be: a whole, non-negative count below COUNT_LIMIT (so never NaN or
+    infinite). Anything else is refused, never stored or rounded."""
+    stamps, values = result.get("Timestamps", []), result.get("Values", [])
+    numbers = (int, float)
+    if (
+        not isinstance(stamps, list)
+        or not isinstance(values, list)
+        or len(stamps) != len(values)
+        or not all(type(v) in numbers for v in [*stamps, *values])
+    ):
+        raise invalid("GetMetricData", f"query {key}: Timestamps and Values that are not two lists of numbers")
+    start, end = bounds
+    for stamp, value in zip(stamps, values, strict=True):
+        if not start <= stamp < end:
+            raise invalid("GetMetricData", f"query {key}: a datapoint at {str(stamp)[:24]}, outside the asked window")
+        if not (0 <= value < COUNT_LIMIT and value == int(value)):
+            raise invalid("GetMetricData", f"query {key}: a Sum of Invocations of {str(value)[:24]}, not a count")
+    return Series(tuple(stamps), tuple(values))
 
 
 async def _get(scope: Scope, operation: str, path: str) -> bytes:

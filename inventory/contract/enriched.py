@@ -5,17 +5,28 @@ An enrichment is all-or-nothing per target: only an `ok` one sets its columns (a
 `enriched` list); a failed or skipped one leaves them null, and the status file's `enrichments` says why.
 Every row of a function (several with `function_version: ALL`) gets the function's value: tags, URLs, the
 (unqualified) resource policy, reserved concurrency and the Invocations metric are all per function name.
+A function an ok enrichment found deleted since the listing (its `gone`) gets nulls, and its rows do not name
+the enrichment in `enriched`.
+
+A target's values are typed when its rows are added (`target_enrichment`), one target at a time, so one
+target's value that cannot be stored in its column (an integer past int64, a tag that is not text) fails that
+enrichment for that target alone (`InvalidValue`, its columns null), never the batch or the run.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import pyarrow as pa
 
 from inventory.contract.columns import ENRICHMENT_COLUMNS
 from inventory.contract.status import Status
+from inventory.redact import clean
+
+UNSTORABLE_CODE = "InvalidValue"
+_STRINGS = pa.list_(pa.string())
 
 
 class EnrichmentLike(Protocol):
@@ -33,41 +44,100 @@ class EnrichmentLike(Protocol):
     def error_message(self) -> str | None: ...
     @property
     def values(self) -> Mapping[str, Mapping[str, Any]]: ...  # column -> function name -> value
+    @property
+    def gone(self) -> frozenset[str]: ...  # listed functions found deleted since the listing: no value
 
 
-def enrichment_columns(
-    parts: Sequence[tuple[int, Sequence[EnrichmentLike]]], function_names: Callable[[], Sequence[str]]
-) -> list[pa.Array]:
-    """The enrichment columns (ENRICHMENT_FIELDS: `enriched`, then ENRICHMENT_COLUMNS) of consecutive runs of
-    rows: each (a target's number of rows, its enrichment outcomes). `function_names` gives every row's
-    function name; it is asked only when some enrichment is ok.
+@dataclass(frozen=True)
+class Unstorable:
+    """An ok enrichment whose values could not be stored in its columns: failed for its target, no values."""
 
-    A function an ok enrichment has no value for gets the column's empty value for lists and maps
-    ([] / {}) and null otherwise: the outcome maps every listed function it read."""
-    rows = sum(count for count, _ in parts)
-    done = [[outcome for outcome in outcomes if outcome.status is Status.OK] for _, outcomes in parts]
-    if not any(done):  # the usual run: no enrichment asked for
-        nothing = pa.ListArray.from_arrays(pa.repeat(pa.scalar(0, pa.int32()), rows + 1), pa.array([], pa.string()))
-        return [nothing, *(pa.nulls(rows, kind) for _, kind, _ in ENRICHMENT_COLUMNS)]
+    name: str
+    calls: int
+    error_message: str
+    status: Status = Status.FAILED
+    error_code: str = UNSTORABLE_CODE
+    values: Mapping[str, Mapping[str, Any]] = field(default_factory=dict, repr=False)
+    gone: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class TargetEnrichment:
+    """One target's enrichment columns (ENRICHMENT_FIELDS: `enriched`, then ENRICHMENT_COLUMNS), typed, and its
+    outcomes as written (an Unstorable in place of an ok one that could not be typed)."""
+
+    rows: int
+    columns: tuple[pa.Array, ...] | None  # None: no enrichment ok, every column null and `enriched` []
+    outcomes: tuple[EnrichmentLike, ...]
+
+
+class _CannotStore(ValueError):
+    pass
+
+
+def target_enrichment(
+    rows: int, outcomes: Sequence[EnrichmentLike], function_names: Callable[[], Sequence[str]]
+) -> TargetEnrichment:
+    """The enrichment columns of a target's `rows` rows; `function_names` gives every row's function name (asked
+    only when some enrichment is ok). A function an ok enrichment has no value for gets the column's empty value
+    for lists and maps ([] / {}) and null otherwise: the outcome maps every listed function it read."""
+    if not rows or all(outcome.status is not Status.OK for outcome in outcomes):
+        return TargetEnrichment(rows, None, tuple(outcomes))
     names = function_names()
-    enriched: list[list[str]] = []
-    values: dict[str, list[Any]] = {column: [] for column, _, _ in ENRICHMENT_COLUMNS}
-    start = 0
-    for (count, _), ok in zip(parts, done, strict=True):
-        own = names[start : start + count]
-        start += count
-        enriched.extend([sorted(outcome.name for outcome in ok)] * count)
-        by_name = {outcome.name: outcome for outcome in ok}
-        for column, kind, enrichment in ENRICHMENT_COLUMNS:
-            outcome = by_name.get(enrichment)
-            if outcome is None:
-                values[column].extend([None] * count)
-            else:
-                read, empty = outcome.values.get(column, {}), _empty(kind)
-                values[column].extend(read.get(name, empty) for name in own)
-    columns = [pa.array(enriched, pa.list_(pa.string()))]
-    columns.extend(pa.array(values[column], kind) for column, kind, _ in ENRICHMENT_COLUMNS)
+    typed: dict[str, pa.Array] = {}
+    written: list[EnrichmentLike] = []
+    for outcome in outcomes:
+        try:
+            typed.update(_typed(outcome, names) if outcome.status is Status.OK else {})
+            written.append(outcome)
+        except _CannotStore as err:
+            written.append(Unstorable(outcome.name, outcome.calls, clean(f"{outcome.name}: {err}")))
+    ok = [outcome for outcome in written if outcome.status is Status.OK]
+    if any(outcome.gone for outcome in ok):
+        enriched = [sorted(o.name for o in ok if name not in o.gone) for name in names]
+    else:
+        enriched = [sorted(outcome.name for outcome in ok)] * rows
+    columns = [typed[column] if column in typed else pa.nulls(rows, kind) for column, kind, _ in ENRICHMENT_COLUMNS]
+    return TargetEnrichment(rows, (pa.array(enriched, _STRINGS), *columns), tuple(written))
+
+
+def _typed(outcome: EnrichmentLike, names: Sequence[str]) -> dict[str, pa.Array]:
+    """The ok outcome's columns on the target's rows (a gone function's null), or _CannotStore naming the column."""
+    found: dict[str, pa.Array] = {}
+    for column, kind, enrichment in ENRICHMENT_COLUMNS:
+        if enrichment != outcome.name:
+            continue
+        read, empty, gone = outcome.values.get(column, {}), _empty(kind), outcome.gone
+        values = [None if name in gone else read.get(name, empty) for name in names]
+        try:
+            found[column] = pa.array(values, kind)
+        except (pa.ArrowException, OverflowError, TypeError, ValueError) as err:
+            reason = f"{type(err).__name__}: {err}"
+            raise _CannotStore(f"a value cannot be stored in {column} ({kind}): {reason}") from err
+    return found
+
+
+def enrichment_columns(parts: Sequence[TargetEnrichment]) -> list[pa.Array]:
+    """The enrichment columns of consecutive runs of rows, each target's typed by target_enrichment."""
+    rows = sum(part.rows for part in parts)
+    if all(part.columns is None for part in parts):  # the usual run: no enrichment asked for
+        return [_nothing_enriched(rows), *(pa.nulls(rows, kind) for _, kind, _ in ENRICHMENT_COLUMNS)]
+    kinds = [_STRINGS, *(kind for _, kind, _ in ENRICHMENT_COLUMNS)]
+    columns = []
+    for index, kind in enumerate(kinds):
+        pieces = [
+            part.columns[index]
+            if part.columns is not None
+            else (_nothing_enriched(part.rows) if index == 0 else pa.nulls(part.rows, kind))
+            for part in parts
+        ]
+        columns.append(pa.concat_arrays(pieces))
     return columns
+
+
+def _nothing_enriched(rows: int) -> pa.Array:
+    """`enriched` of rows no enrichment was read for: [] each (never null)."""
+    return pa.ListArray.from_arrays(pa.repeat(pa.scalar(0, pa.int32()), rows + 1), pa.array([], pa.string()))
 
 
 def _empty(kind: pa.DataType) -> Any:

@@ -5,20 +5,23 @@ Flattening the staged items into ~60 columns has a fixed cost (~0.6 ms here) wha
 most targets are small (at 2,000 accounts x 17 regions: 8,461 targets with functions, 22 functions at the
 median), so it is paid once per few thousand rows instead of once per target. `RowBuffer` holds finished
 targets' staged rows (compact Arrow, in the order they finished) until it has ASSEMBLE_ROWS of them, then
-hands one batch to the sink.
+hands one batch to the sink. A target's enrichment values are typed when it is added (contract/enriched.py),
+so that a value one target's enrichment cannot store fails that enrichment for that target, which the status
+file then says, and never the batch: the rows of the other targets, and the run, go on.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
 import pyarrow as pa
 
-from inventory.contract.enriched import EnrichmentLike, enrichment_columns
+from inventory.contract.enriched import EnrichmentLike, TargetEnrichment, enrichment_columns, target_enrichment
 from inventory.contract.schema import INVENTORY_SCHEMA, TargetLike, function_columns, target_columns
-from inventory.contract.staged import staged_batch, staged_schema
+from inventory.contract.staged import function_names, staged_batch, staged_schema
 
 ASSEMBLE_ROWS = 4096  # rows per batch made: the fixed cost spread thin, a few MB held
 
@@ -38,19 +41,37 @@ def row_count(part: TargetRows) -> int:
     return sum(batch.num_rows for batch in part.functions)
 
 
+@dataclass(frozen=True)
+class Held:
+    """A finished target's rows as they wait to be assembled: its staged items and its typed enrichment columns."""
+
+    target: TargetLike
+    functions: tuple[pa.RecordBatch, ...]
+    enrichment: TargetEnrichment
+
+
+def hold(part: TargetRows) -> Held:
+    """The target's rows, its enrichment values typed (target_enrichment: one that cannot be is failed)."""
+    count = row_count(part)
+    enrichment = target_enrichment(count, part.enrichments, lambda: function_names(part.functions))
+    return Held(part.target, tuple(part.functions), enrichment)
+
+
 def inventory_batch(parts: Sequence[TargetRows], snapshot_time: datetime) -> pa.RecordBatch:
     """The rows of `parts`, in order, as one RecordBatch of INVENTORY_SCHEMA (enrichment values set)."""
-    staged = [batch for part in parts for batch in part.functions] or [staged_batch([])]
+    return assemble([hold(part) for part in parts], snapshot_time)
+
+
+def assemble(held: Sequence[Held], snapshot_time: datetime) -> pa.RecordBatch:
+    """The rows of held targets, in order, as one RecordBatch of INVENTORY_SCHEMA."""
+    staged = [batch for part in held for batch in part.functions] or [staged_batch([])]
     combined = pa.RecordBatch.from_arrays(
         [pa.concat_arrays([batch.column(i) for batch in staged]) for i in range(len(staged_schema()))],
         schema=staged_schema(),
     )
-    counts = [row_count(part) for part in parts]
-    columns = target_columns([(part.target, count) for part, count in zip(parts, counts, strict=True)], snapshot_time)
+    columns = target_columns([(part.target, part.enrichment.rows) for part in held], snapshot_time)
     columns.extend(function_columns(combined))
-    names = combined.column(0).field("FunctionName")
-    outcomes = [(count, part.enrichments) for part, count in zip(parts, counts, strict=True)]
-    columns.extend(enrichment_columns(outcomes, names.to_pylist))
+    columns.extend(enrichment_columns([part.enrichment for part in held]))
     return pa.RecordBatch.from_arrays(columns, schema=INVENTORY_SCHEMA)
 
 
@@ -61,18 +82,21 @@ class RowBuffer:
         self._write = write
         self._snapshot_time = snapshot_time
         self._limit = rows
-        self._parts: list[TargetRows] = []
+        self._parts: list[Held] = []
         self._rows = 0
 
-    def add(self, part: TargetRows) -> None:
-        rows = row_count(part)
-        if rows:
-            self._parts.append(part)
-            self._rows += rows
+    def add(self, part: TargetRows) -> tuple[EnrichmentLike, ...]:
+        """Take a finished target's rows; its enrichments as they will be written (the status file must say what
+        the rows say: an ok one whose values could not be typed is failed)."""
+        held = hold(part)
+        if held.enrichment.rows:
+            self._parts.append(held)
+            self._rows += held.enrichment.rows
             if self._rows >= self._limit:
                 self.flush()
+        return held.enrichment.outcomes
 
     def flush(self) -> None:
         if self._parts:
-            self._write(inventory_batch(self._parts, self._snapshot_time))
+            self._write(assemble(self._parts, self._snapshot_time))
         self._parts, self._rows = [], 0

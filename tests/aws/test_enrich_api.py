@@ -102,6 +102,16 @@ def test_last_tags_page_has_no_token(monkeypatch: pytest.MonkeyPatch) -> None:
         (b'{"ResourceTagMappingList": [{"ResourceARN": "a", "Tags": [{"Key": "k", "Value": 1}]}]}', "Key/Value"),
         (b'{"ResourceTagMappingList": [{"ResourceARN": "a", "Tags": ["k=v"]}]}', "Key/Value"),
         (b'{"ResourceTagMappingList": [], "PaginationToken": 7}', "PaginationToken as a int"),
+        (
+            b'{"ResourceTagMappingList": [{"ResourceARN": "a", "Tags": [{"Key": "k", "Value": "1"},'
+            b' {"Key": "k", "Value": "1"}]}]}',
+            "the tag key 'k' twice for a",
+        ),
+        (
+            b'{"ResourceTagMappingList": [{"ResourceARN": "a", "Tags": []},'
+            b' {"ResourceARN": "a", "Tags": [{"Key": "k", "Value": "1"}]}]}',
+            "two different sets of tags for a",
+        ),
     ],
 )
 def test_a_tags_answer_that_is_not_one_is_invalid(monkeypatch: pytest.MonkeyPatch, body: bytes, what: str) -> None:
@@ -245,6 +255,45 @@ def test_a_metric_result_that_is_not_one_is_an_error(
     assert isinstance(err, FaultError), err
     assert err.fault.code == code
     assert err.fault.kind is (FaultKind.FATAL if code == "MetricDataForbidden" else FaultKind.TRANSIENT)
+
+
+IN_WINDOW = WINDOW[1].timestamp() - 86400
+
+
+@pytest.mark.parametrize(
+    ("stamp", "value", "what"),
+    [
+        (IN_WINDOW, 2**63, "a Sum of Invocations of 9223372036854775808, not a count"),  # past int64
+        (IN_WINDOW, 2**64 - 1, "a Sum of Invocations of 18446744073709551615, not a count"),
+        (IN_WINDOW, 1e300, "a Sum of Invocations of 1e+300, not a count"),
+        (IN_WINDOW, -12, "a Sum of Invocations of -12, not a count"),
+        (IN_WINDOW, -0.4, "a Sum of Invocations of -0.4, not a count"),
+        (IN_WINDOW, 0.4, "a Sum of Invocations of 0.4, not a count"),
+        (WINDOW[0].timestamp() - 1, 1, "outside the asked window"),
+        (WINDOW[1].timestamp(), 1, "outside the asked window"),
+    ],
+)
+def test_a_datapoint_cloudwatch_cannot_send_is_invalid(
+    monkeypatch: pytest.MonkeyPatch, stamp: float, value: Any, what: str
+) -> None:
+    result = {"Id": "m0", "Timestamps": [stamp], "Values": [value], "StatusCode": "Complete"}
+    with HostileLambda(sequence(_metrics(result))) as server:
+        err = _call(monkeypatch, server, lambda scope: api.invocations_page(scope, None, names=["a"], window=WINDOW))
+    assert isinstance(err, FaultError), err
+    assert (err.fault.kind, err.fault.code) == (FaultKind.TRANSIENT, "InvalidResponse")
+    assert err.fault.message.startswith("GetMetricData answered HTTP 200 with query m0: ")
+    assert what in err.fault.message
+
+
+def test_whole_counts_and_a_query_answered_twice_on_a_page_are_kept(monkeypatch: pytest.MonkeyPatch) -> None:
+    start = WINDOW[0].timestamp()
+    reply = _metrics(
+        {"Id": "m0", "Timestamps": [start], "Values": [0], "StatusCode": "PartialData"},
+        {"Id": "m0", "Timestamps": [IN_WINDOW], "Values": [2.0**53], "StatusCode": "Complete"},
+    )
+    with HostileLambda(sequence(reply)) as server:
+        page = _call(monkeypatch, server, lambda scope: api.invocations_page(scope, None, names=["a"], window=WINDOW))
+    assert page == api.Paged({0: api.Series((start, IN_WINDOW), (0, 2.0**53))}, None)
 
 
 def test_an_error_answer_keeps_its_code_and_operation(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -15,7 +15,7 @@ import pytest
 from support.inventories import PROD, function, functions_table, status, status_table
 
 from inventory.contract.layout import Format
-from inventory.contract.rows import inventory_batch
+from inventory.contract.rows import RowBuffer, inventory_batch
 from inventory.contract.schema import INVENTORY_SCHEMA, STATUS_SCHEMA
 from inventory.contract.staged import staged_batch
 from inventory.contract.status import Status
@@ -35,6 +35,7 @@ class Outcome:
     calls: int = 1
     error_code: str | None = None
     error_message: str | None = None
+    gone: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -103,6 +104,50 @@ def test_targets_made_into_one_batch_keep_their_own_values() -> None:
         ("us-east-1", "b", ["tags"], []),
         ("eu-west-1", "a", [], None),
         ("ap-south-1", "a", ["tags"], []),
+    ]
+
+
+def test_a_value_one_target_cannot_store_fails_that_enrichment_there_alone() -> None:
+    """Defence in depth (issue 19): were a value past its column's type to reach the rows (an int64 count of
+    2**63, a tag that is not text), the rows are still made: that target's enrichment is failed, with the
+    reason, its columns null; its other enrichments, and every other target, are written."""
+    written: list[pa.RecordBatch] = []
+    buffer = RowBuffer(written.append, SNAPSHOT, rows=100)
+    huge = Outcome("usage", Status.OK, {"invocations_30d": {"a": 2**63}, "last_invocation_day": {"a": None}})
+    tags = Outcome("tags", Status.OK, {"tags": {"a": [("team", "x")], "b": [("team", 7)]}})
+    fine = Outcome("usage", Status.OK, {"invocations_30d": {"a": 5}, "last_invocation_day": {"a": date(2026, 11, 2)}})
+    first = buffer.add(_part(("a", "$LATEST"), ("a", "1"), region="us-east-1", outcomes=(huge, tags)))
+    second = buffer.add(_part(("b", "$LATEST"), region="eu-west-1", outcomes=(tags,)))
+    third = buffer.add(_part(("a", "$LATEST"), region="ap-south-1", outcomes=(fine,)))
+    buffer.flush()
+    assert [(o.name, o.status, o.error_code) for o in (*first, *second, *third)] == [
+        ("usage", Status.FAILED, "InvalidValue"),
+        ("tags", Status.OK, None),
+        ("tags", Status.FAILED, "InvalidValue"),
+        ("usage", Status.OK, None),
+    ]
+    assert first[0].error_message is not None and first[0].error_message.startswith(
+        "usage: a value cannot be stored in invocations_30d (int64): OverflowError: "
+    )
+    assert second[0].error_message is not None and second[0].error_message.startswith(
+        "tags: a value cannot be stored in tags (map<string, string>): "
+    )
+    rows = pa.Table.from_batches(written).to_pylist()
+    assert [(r["region"], r["enriched"], r["tags"], r["invocations_30d"]) for r in rows] == [
+        ("us-east-1", ["tags"], [("team", "x")], None),
+        ("us-east-1", ["tags"], [("team", "x")], None),
+        ("eu-west-1", [], None, None),
+        ("ap-south-1", ["usage"], None, 5),
+    ]
+
+
+def test_a_function_gone_before_its_read_is_null_and_not_enriched() -> None:
+    urls = Outcome("urls", Status.OK, {"url_auth_types": {"b": ["NONE"]}}, gone=frozenset({"a"}))
+    rows = _enriched(_part(("a", "$LATEST"), ("a", "1"), ("b", "$LATEST"), outcomes=(urls,)))
+    assert [(r["function_name"], r["enriched"], r["url_auth_types"]) for r in rows] == [
+        ("a", [], None),
+        ("a", [], None),
+        ("b", ["urls"], ["NONE"]),
     ]
 
 
