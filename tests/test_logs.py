@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import time
 
 import pytest
 
@@ -131,3 +132,26 @@ def test_a_record_with_bad_arguments_does_not_raise_from_the_filter() -> None:
         logging.getLogger("inventory.x").info("%d items", "not a number")
     finally:
         logging.raiseExceptions = True
+
+
+def test_the_heartbeat_logs_while_targets_are_in_flight_and_none_finishes(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="inventory.progress")
+    progress = Progress(12, live=False, interval=0.05)
+    progress.update(11, 40, 1, in_flight=1)  # within the interval: nothing
+    time.sleep(0.06)
+    progress.beat(in_flight=1)  # the run's heartbeat: no target finished since, the line comes anyway
+    progress.beat(in_flight=1)  # within the interval again: nothing
+    records = [r for r in caplog.records if r.name == "inventory.progress"]
+    assert len(records) == 1, [r.getMessage() for r in records]
+    assert records[-1].getMessage().startswith("11/12 targets, 40 functions, 1 failed, 1 in flight, ")
+    assert (records[-1].done, records[-1].in_flight) == (11, 1)  # type: ignore[attr-defined]
+    assert 0 < progress.next_beat() <= 0.05
+
+
+def test_the_heartbeat_redraws_the_live_line_with_the_targets_in_flight() -> None:
+    tty = FakeTty()
+    progress = Progress(12, live=True, stream=tty, interval=10)
+    progress.update(11, 40, 1, in_flight=1)
+    progress.beat(in_flight=1)
+    assert tty.getvalue().count("11/12 targets, 40 functions, 1 failed, 1 in flight, 0 s elapsed") == 2
+    assert progress.next_beat() == 1.0  # the live line ticks every second

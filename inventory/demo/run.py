@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import secrets
-import time
 from dataclasses import dataclass
 from importlib.resources import as_file, files
 from pathlib import Path
@@ -26,6 +25,8 @@ from inventory.demo.emulator import Behaviour, Emulator
 from inventory.demo.emulator_extras import ENRICH_OPERATIONS
 from inventory.demo.org import DENIED_ACCOUNT, DISABLED, NIGHT_TWO_CHANGES, demo_org
 from inventory.demo.seed import Seeded, seed
+from inventory.demo.serve import UNSET, Watch, emulator_environment, inventory_of, job_command, wait_for_run
+from inventory.errors import SnapshotError
 from inventory.job.collect import TargetResult
 from inventory.job.config import RunConfig, load_config, with_enrich
 from inventory.job.pipeline import JobOptions, run_job
@@ -42,16 +43,9 @@ LAKE_FOLDER = "lake"  # beside the demo's inventory file: the same night written
 def _point_at(endpoint: str) -> None:
     """Make this process's AWS SDK talk to the emulator and nothing else."""
     for name in list(os.environ):
-        if name.startswith("AWS_ENDPOINT_URL_") or name in ("AWS_PROFILE", "AWS_SESSION_TOKEN"):
+        if name.startswith("AWS_ENDPOINT_URL_") or name in UNSET:
             del os.environ[name]
-    os.environ.update(
-        AWS_ENDPOINT_URL=endpoint,
-        AWS_ACCESS_KEY_ID="testing",
-        AWS_SECRET_ACCESS_KEY="testing",
-        AWS_DEFAULT_REGION="us-east-1",
-        AWS_CONFIG_FILE=os.devnull,
-        AWS_SHARED_CREDENTIALS_FILE=os.devnull,
-    )
+    os.environ.update(emulator_environment(endpoint))
 
 
 def demo_behaviour(throttle_rate: float) -> Behaviour:
@@ -99,27 +93,23 @@ def run_demo(options: DemoOptions, live: bool) -> DemoOutcome:
     with as_file(files("inventory.demo") / "accounts.yaml") as config_path:
         config = load_config(config_path, lambda_regions())
     secret = f"demo-secret-{secrets.token_hex(8)}"
-    results: tuple[TargetResult, ...] = ()
     with Emulator(demo_behaviour(options.throttle_rate), port=options.port) as emulator:
+        environ = dict(os.environ)  # the shell's, for the line --serve prints
         _point_at(emulator.endpoint)
         print(f"demo: AWS emulator on {emulator.endpoint}; seeding 4 member accounts (night {night}) ...", flush=True)
         _announce(night)
         seeded = seed(emulator.endpoint, demo_org(secret, night))
         if options.serve:
-            if not _wait_for_job(emulator.endpoint, output, config_text, options.serve_timeout):
-                return DemoOutcome(_report([f"no {output} after {options.serve_timeout:.0f}s"], seeded))
-        else:
-            print(f"demo: seeded {seeded.total} functions; running the inventory job", flush=True)
-            workers = options.max_workers or config.max_workers
-            summary, listed = run_job(
-                JobOptions(config, str(output), fmt, workers, live), ClientFactory.from_environment(workers)
-            )
-            print(render_summary(summary, listed))
-            results = tuple(listed)
-            problems = check_demo(output, fmt, seeded, night)
-            problems.extend(_lake_night(config, output.parent / LAKE_FOLDER, workers, seeded, live))
-            return DemoOutcome(_report(problems, seeded), results)
-    return DemoOutcome(_report(check_demo(output, fmt, seeded, night), seeded), results)
+            return DemoOutcome(_report(_serve(options, emulator.endpoint, config_text, environ, seeded), seeded))
+        print(f"demo: seeded {seeded.total} functions; running the inventory job", flush=True)
+        workers = options.max_workers or config.max_workers
+        summary, listed = run_job(
+            JobOptions(config, str(output), fmt, workers, live), ClientFactory.from_environment(workers)
+        )
+        print(render_summary(summary, listed))
+        problems = check_demo(output, fmt, seeded, night)
+        problems.extend(_lake_night(config, output.parent / LAKE_FOLDER, workers, seeded, live))
+        return DemoOutcome(_report(problems, seeded), tuple(listed))
 
 
 def _lake_night(config: RunConfig, lake: Path, workers: int, seeded: Seeded, live: bool) -> list[str]:
@@ -143,22 +133,27 @@ def _lake_night(config: RunConfig, lake: Path, workers: int, seeded: Seeded, liv
     return problems
 
 
-def _wait_for_job(endpoint: str, output: Path, config_text: str, timeout: float) -> bool:
-    """--serve: leave the job to another process (e.g. the container image) and wait for its output."""
-    output.parent.mkdir(parents=True, exist_ok=True)
-    (output.parent / "demo-accounts.yaml").write_text(config_text, encoding="utf-8")
-    (output.parent / "emulator-endpoint").write_text(endpoint, encoding="utf-8")
-    print(
-        f"demo: serving; run the job with AWS_ENDPOINT_URL={endpoint} and --config "
-        f"{output.parent / 'demo-accounts.yaml'} --output {output}; waiting up to {timeout:.0f}s",
-        flush=True,
-    )
-    deadline = time.monotonic() + timeout
-    while not output.exists():  # the job renames its files into place only when it is done
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.2)
-    return True
+def _serve(options: DemoOptions, endpoint: str, config_text: str, environ: dict[str, str], seeded: Seeded) -> list[str]:
+    """--serve: print the line that runs the job here (or use the files in the container), wait for a run
+    written after now (never a file left by an earlier run), and check it as the demo checks its own."""
+    folder = options.output.parent
+    folder.mkdir(parents=True, exist_ok=True)
+    watch = Watch.start(folder)  # before anything tells another process the emulator is up
+    config = folder / "demo-accounts.yaml"
+    config.write_text(config_text, encoding="utf-8")
+    (folder / "emulator-endpoint").write_text(endpoint, encoding="utf-8")  # for scripts/container-smoke.sh
+    command = job_command(endpoint, config, options.output, options.fmt, environ)
+    print(f"demo: serving; run the job with this line (it writes where the demo looks):\n  {command}", flush=True)
+    print(f"demo: waiting up to {options.serve_timeout:.0f}s for a run written to {folder.resolve()}/", flush=True)
+    run = wait_for_run(watch, options.serve_timeout)
+    if run is None:
+        return [f"no run written to {folder.resolve()}/ after {options.serve_timeout:.0f}s"]
+    files = [inventory_of(manifest, record) for manifest, record in run]
+    print(f"demo: checking {', '.join(str(path) for path, _ in files)} (run {run[0][1].run_id})", flush=True)
+    try:
+        return check_files([path for path, _ in files], files[0][1], seeded, options.night)
+    except SnapshotError as err:  # a manifest whose files went missing or are not the job's
+        return [str(err)]
 
 
 def _report(problems: list[str], seeded: Seeded) -> tuple[str, ...]:
@@ -204,10 +199,15 @@ def _cell(value: object) -> object:
 def check_demo(output: Path, fmt: Format, seeded: Seeded, night: int = 1) -> list[str]:
     """Compare the written files, read back as the reports read them (readers/snapshot.py), with what was
     seeded; an empty list means correct to the last function."""
-    snapshot = load_snapshot(str(output), fmt=fmt)
-    table = snapshot.functions
-    problems = check_listing(table, snapshot.status, seeded)
-    for path in (output, output.with_name(status_name(output.stem, fmt))):
+    return check_files([output], fmt, seeded, night)
+
+
+def check_files(inventories: list[Path], fmt: Format, seeded: Seeded, night: int = 1) -> list[str]:
+    """check_demo over one run's inventory files (a sharded run's: one per shard), taken together."""
+    snapshots = [load_snapshot(str(path), fmt=fmt) for path in inventories]
+    table = pa.concat_tables([s.functions for s in snapshots])
+    problems = check_listing(table, pa.concat_tables([s.status for s in snapshots]), seeded)
+    for path in (p for output in inventories for p in (output, output.with_name(status_name(output.stem, fmt)))):
         data = path.read_bytes()
         problems.extend(f"{path}: contains a secret value" for s in seeded.secrets if s.encode() in data)
     problems.extend(check_night(table, night))

@@ -1,7 +1,9 @@
 """A ComplianceReport laid out for inventory.reports.document: the Markdown/HTML document and the CSV.
 
 The CSV is the affected functions, one row per function, with stable columns (`AFFECTED_COLUMNS`; account
-tags as a JSON array, as in the inventory's CSV), and `owner` last with an owner tag. The document is the same
+tags as a JSON array, as in the inventory's CSV), and `owner` last with an owner tag (the function's own tag
+value). The document heads them `account tags` and `owner (function tag KEY)`, so the account's tags are not
+read as the function's. The document is the same
 content for people: summary (with the usage of the affected functions), coverage, affected functions, counts
 by runtime and by account and region or by owner (compliance_groups.py, with the charts in HTML), the
 publicly invocable functions (exposure.py), posture, and the targets that were not listed.
@@ -125,7 +127,8 @@ def _affected_row(f: AffectedFunction, owners: bool) -> tuple[Cell, ...]:
 def _affected(report: ComplianceReport) -> Section:
     owners = report.owner_tag is not None
     rows = tuple(_affected_row(f, owners) for f in report.affected)
-    columns = ("account_id", "account", "tags", *("owner",) * owners, "region", "function", "version", "runtime")
+    owner = (f"owner (function tag {report.owner_tag})",) * owners
+    columns = ("account_id", "account", "account tags", *owner, "region", "function", "version", "runtime")
     columns += ("status", "date", "usage", "public", "ARN")
     coverage = report.coverage
     whole = not coverage.failed and not coverage.warnings
@@ -136,12 +139,21 @@ def _affected(report: ComplianceReport) -> Section:
             "The date is when the status began; for deprecation_soon, the coming deprecation. "
             "Usage: invocations in the 30 days to the snapshot day (unused: a candidate for deletion; "
             "unknown: not read). Public: whether anyone may invoke it (see Publicly invocable).",
+            _tags_note(report.owner_tag),
         ),
         Table(columns, rows),
         empty="No function is deprecation_soon or worse, or on an unknown runtime."
         if whole
         else f"None among the targets listed{unlisted}: this is not a clean bill of health.",
     )
+
+
+def _tags_note(owner_tag: str | None) -> str:
+    """Which tags are whose: the account's (the accounts file) beside the function's own (its owner)."""
+    note = "Account tags: the tags the accounts file gives the function's account, not the function's own"
+    if owner_tag is None:
+        return note + "."
+    return f"{note}; owner: the value of the function's own tag {owner_tag!r}."
 
 
 def _posture(report: ComplianceReport) -> tuple[Section, Section]:

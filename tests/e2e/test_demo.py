@@ -197,7 +197,7 @@ def test_a_failed_check_exits_1_in_the_cli(tmp_path: Path) -> None:
         check=False,
     )
     assert proc.returncode == 1, proc.stdout[-2000:] + proc.stderr[-2000:]
-    assert f"demo check FAILED: no {tmp_path}/served/inventory.parquet after 1s\n" in proc.stdout
+    assert f"demo check FAILED: no run written to {tmp_path}/served/ after 1s\n" in proc.stdout
     assert "demo check passed" not in proc.stdout
 
 
