@@ -32,7 +32,7 @@ class ExitCode(IntEnum):
     OK = 0  # every target ok or skipped (verify: the run is complete, no target failed)
     PARTIAL = 1  # some targets failed; the inventory of the rest was written (demo: its check failed)
     USAGE = 2  # bad config, flags, unreadable input or unwritable destination; nothing written
-    ENVIRONMENT = 3  # the hub's credentials or region are unusable, or the organization cannot be listed
+    ENVIRONMENT = 3  # the hub: STS unreachable, credentials or region unusable, organization not listable
     GATE = 4  # a gate tripped: `report --fail-on STATUS` or `diff --fail-on-change` (the output is still written)
     INTERNAL = 5  # an unexpected crash (a bug): one line on stderr, the traceback with --log-level debug
     INCOMPLETE = 6  # `verify`: the run is incomplete or nothing was committed (one line per problem)
@@ -49,7 +49,7 @@ _MEANINGS = {
     "OK": "every target ok or skipped (verify: the run is complete, no target failed)",
     "PARTIAL": "some targets failed; the rest was written (demo: its check failed; verify: complete, targets failed)",
     "USAGE": "bad config, flag, environment variable or output; nothing written",
-    "ENVIRONMENT": "hub credentials, profile or region unusable, or the organization not listable",
+    "ENVIRONMENT": "the hub: STS unreachable, credentials, profile or region unusable, or organization not listable",
     "GATE": "a gate tripped (report --fail-on, diff --fail-on-change); output written",
     "INTERNAL": "an unexpected crash (a bug): one line; the traceback with --log-level debug",
     "INCOMPLETE": "verify: the run is incomplete (a shard missing, a mix, ...) or nothing was committed",

@@ -17,6 +17,7 @@ job/targets.py's Account is one). Credentials are never logged, written or put i
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import threading
 from collections.abc import Callable
@@ -29,17 +30,18 @@ import botocore.credentials
 import botocore.loaders
 import botocore.session
 from botocore.config import Config
-from botocore.exceptions import BotoCoreError, ProfileNotFound, UnknownRegionError
+from botocore.exceptions import BotoCoreError, ClientError, ProfileNotFound, UnknownRegionError
 from botocore.regions import EndpointResolver
 
 from inventory import __version__
 from inventory.aws.lambda_api import LambdaLister, Timeouts
 from inventory.aws.once import AccountFault, PerAccount
-from inventory.aws.retry import RetryPolicy
+from inventory.aws.retry import Fault, FaultKind, RetryPolicy, classify
 from inventory.errors import CredentialsError, shown
 from inventory.redact import clean
 
 REFRESH_MARGIN = timedelta(minutes=5)
+log = logging.getLogger(__name__)
 
 
 def botocore_config(max_workers: int, timeouts: Timeouts | None = None) -> Config:
@@ -223,14 +225,21 @@ class AccountCredentials:
         self._policy = policy
         self._once: PerAccount[Credentials] = PerAccount(AssumeRoleFailed, lambda c: c.fresh(datetime.now(UTC)))
         self._count_lock = threading.Lock()
-        self.assume_calls = 0
+        self.assume_calls = 0  # every AssumeRole request, retries included
+        self.assume_retries = 0
 
     async def get(self, account: RoleTarget) -> Credentials:
         """Credentials for the account's role (refreshed near expiry); raises AssumeRoleFailed (remembered for
         the run)."""
         return await self._once.get(
-            account.account_id, lambda: asyncio.to_thread(self._policy.call, partial(self._assume, account))
+            account.account_id,
+            lambda: asyncio.to_thread(self._policy.call, partial(self._assume, account), self._retried),
         )
+
+    def _retried(self, fault: Fault) -> None:
+        with self._count_lock:
+            self.assume_retries += 1
+        log.debug("retrying AssumeRole after %s", fault.code)
 
     def expire(self, account: RoleTarget, stale: Credentials) -> None:
         """Forget `stale` (the service said ExpiredToken) so the next get() assumes the role again."""
@@ -252,3 +261,19 @@ class AccountCredentials:
         if expiration.tzinfo is None:
             expiration = expiration.replace(tzinfo=UTC)
         return Credentials(creds["AccessKeyId"], creds["SecretAccessKey"], creds["SessionToken"], expiration)
+
+
+def hub_identity(sts: Any, policy: RetryPolicy) -> str:
+    """The hub's own ARN (sts:GetCallerIdentity, which no policy can deny), asked once before any member
+    account: a hub that cannot reach its STS endpoint, or whose credentials STS refuses, stops the run as
+    the hub's problem (CredentialsError), instead of failing every account one AssumeRole at a time."""
+    try:
+        arn: str = policy.call(sts.get_caller_identity)["Arn"]
+    except (BotoCoreError, ClientError) as err:
+        fault = classify(err)
+        if fault.kind is FaultKind.UNANSWERED:
+            why = f"cannot reach the hub's STS endpoint {sts.meta.endpoint_url}: {policy.gave_up(fault)}"
+        else:
+            why = f"STS ({sts.meta.endpoint_url}) refused the hub's credentials"
+        raise CredentialsError(f"{why}: {fault.code}: {fault.message}") from err
+    return arn

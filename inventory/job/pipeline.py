@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from inventory.aws.credentials import AccountCredentials, ClientFactory, lambda_regions
+from inventory.aws.credentials import AccountCredentials, ClientFactory, hub_identity, lambda_regions
 from inventory.aws.lambda_api import LambdaLister
 from inventory.aws.organization import OrgAccount, active, list_organization_accounts
 from inventory.aws.ratelimit import Pacer
@@ -59,6 +59,7 @@ class JobOptions:
     shard: Shard | None = None
     run_id: str | None = None  # shared by the shards of one run (AWS Batch's array job id); None: a new one
     database: str | None = None  # the lake's Glue database / namespace (None: contract/lake.py's default)
+    progress_seconds: float = 10.0  # a progress line at least this often while targets are in flight
 
 
 def run_job(options: JobOptions, clients: ClientFactory) -> tuple[RunSummary, list[TargetResult]]:
@@ -84,7 +85,7 @@ def _run_job(options: JobOptions, clients: ClientFactory) -> tuple[RunSummary, l
     hub_region = config.sts_region or clients.region or "us-east-1"
     sink = _open(lake, destination, clients, policy, info)
     try:
-        results, assume_calls = _collect(options, clients, policy, hub_region, info=info, sink=sink)
+        results, assume = _collect(options, clients, policy, hub_region, info=info, sink=sink)
         record = build_record(info, results, _outputs(lake, destination), datetime.now(UTC))
         sink.commit(status_table(results, info.started_at), record)
     except BaseException:
@@ -92,7 +93,8 @@ def _run_job(options: JobOptions, clients: ClientFactory) -> tuple[RunSummary, l
         raise
     summary = summarise(
         results,
-        assume_role_calls=assume_calls,
+        assume_role_calls=assume[0],
+        assume_role_retries=assume[1],
         duration_s=(datetime.now(UTC) - info.started_at).total_seconds(),  # uploads included
         output=str(destination.inventory) if destination else f"{lake} (run {info.run_id})",
         status_output=str(destination.status) if destination else None,
@@ -134,14 +136,14 @@ def _collect(
     *,
     info: RunInfo,
     sink: RunSink | LakeSink,
-) -> tuple[list[TargetResult], int]:
-    """Discover the targets, list them all, stream their rows to the sink; the results and AssumeRole count."""
+) -> tuple[list[TargetResult], tuple[int, int]]:
+    """Discover the targets, list them all, stream their rows to the sink; the results and AssumeRole's
+    (calls, retries)."""
     config = options.config
     targets = _targets(options, clients, policy, hub_region)
     if not targets:  # an empty organisation, OU or shard: no STS client, no event loop, nothing to list
-        return [], 0
-    sts = clients.client("sts", hub_region)
-    credentials = AccountCredentials(sts, config.session_name, config.duration_seconds, policy)
+        return [], (0, 0)
+    credentials = _member_credentials(config, clients, policy, hub_region)
     regions = EnabledRegions(credentials, clients, policy, hub_region)
 
     def work(lister: LambdaLister) -> Callable[[Target], Awaitable[TargetResult]]:
@@ -165,11 +167,20 @@ def _collect(
 
         return one
 
-    progress = Progress(len(targets), options.live_progress)
+    progress = Progress(len(targets), options.live_progress, interval=options.progress_seconds)
     rows = RowBuffer(sink.write, info.started_at)
     results = asyncio.run(_collect_all(targets, clients, work, options.max_workers, rows=rows, progress=progress))
     rows.flush()
-    return results, credentials.assume_calls
+    return results, (credentials.assume_calls, credentials.assume_retries)
+
+
+def _member_credentials(
+    config: RunConfig, clients: ClientFactory, policy: RetryPolicy, hub_region: str
+) -> AccountCredentials:
+    """AssumeRole for the member accounts, once the hub is known to reach STS (else the run stops: exit 3)."""
+    sts = clients.client("sts", hub_region)
+    log.info("hub identity %s", hub_identity(sts, policy))
+    return AccountCredentials(sts, config.session_name, config.duration_seconds, policy)
 
 
 def _targets(options: JobOptions, clients: ClientFactory, policy: RetryPolicy, hub_region: str) -> tuple[Target, ...]:
@@ -217,33 +228,42 @@ async def execute(
     work in flight, not the size of the organisation.
     """
     results: list[TargetResult] = []
-    tally = {"functions": 0, "failed": 0}
+    tally = {"started": 0, "functions": 0, "failed": 0}
     queue = iter(interleave_accounts(targets))  # shared by the tasks: one thread, so no lock
 
     async def worker() -> None:
         for target in queue:
+            tally["started"] += 1
             result = _record(await work(target), rows)
             results.append(result)
             tally["functions"] += result.function_count or 0
             tally["failed"] += result.status is Status.FAILED
-            progress.update(len(results), tally["functions"], tally["failed"])
+            progress.update(len(results), tally["functions"], tally["failed"], tally["started"] - len(results))
 
     tasks = [asyncio.create_task(worker()) for _ in range(max(1, min(max_workers, len(targets))))]
+    beats = asyncio.create_task(_heartbeat(progress, lambda: tally["started"] - len(results)))
     try:
         await asyncio.gather(*tasks)
     finally:
-        for task in tasks:  # on an error or Ctrl-C, do not wait for listings in flight to exhaust retries
+        for task in (*tasks, beats):  # on an error or Ctrl-C, do not wait for listings in flight to exhaust retries
             task.cancel()
         progress.close()
     return results
 
 
+async def _heartbeat(progress: Progress, in_flight: Callable[[], int]) -> None:
+    """Progress while targets are in flight, even when none finishes for a while (a slow or hanging target)."""
+    while True:
+        await asyncio.sleep(progress.next_beat())
+        progress.beat(in_flight())
+
+
 def _record(result: TargetResult, rows: RowBuffer) -> TargetResult:
     """Hand a finished target's rows on (to the sink, a few thousand rows at a time), log it, and keep only its
-    status."""
-    rows.add(result)
+    status, with its enrichments as the rows have them (one whose values could not be typed is failed)."""
+    written = rows.add(result)
     _log_result(result)
-    return replace(result, functions=())  # the rows are the buffer's now
+    return replace(result, functions=(), enrichments=written)  # the rows are the buffer's now
 
 
 def interleave_accounts(targets: Sequence[Target]) -> list[Target]:

@@ -22,17 +22,19 @@ class RunSummary:
     functions: int
     accounts: int
     retries: int
-    assume_role_calls: int
+    assume_role_calls: int  # requests, retries included
     duration_s: float
     output: str  # a path or an s3:// URL
     status_output: str | None = None  # None for a lake: the status rows are its targets table
     manifest_output: str | None = None
+    assume_role_retries: int = 0
 
 
 def summarise(
     results: Sequence[TargetResult],
     *,
     assume_role_calls: int,
+    assume_role_retries: int = 0,
     duration_s: float,
     output: str,
     status_output: str | None = None,
@@ -48,6 +50,7 @@ def summarise(
         accounts=len({r.target.account.account_id for r in results}),
         retries=sum(r.retries for r in results),
         assume_role_calls=assume_role_calls,
+        assume_role_retries=assume_role_retries,
         duration_s=duration_s,
         output=output,
         status_output=status_output,
@@ -60,7 +63,8 @@ def render_summary(summary: RunSummary, results: Sequence[TargetResult]) -> str:
         f"lambda-inventory: {summary.functions} functions from {summary.accounts} accounts "
         f"in {summary.duration_s:.1f}s",
         f"  targets  {summary.targets}: {summary.ok} ok, {summary.skipped} skipped, {summary.failed} failed",
-        f"  calls    {summary.assume_role_calls} AssumeRole, {summary.retries} retries",
+        f"  calls    {summary.assume_role_calls} AssumeRole ({summary.assume_role_retries} retries), "
+        f"{summary.retries} listing retries",
         f"  written  {summary.output}",
     ]
     lines.extend(f"           {extra}" for extra in (summary.status_output, summary.manifest_output) if extra)

@@ -229,6 +229,7 @@ class RunSink:
         self._status.discard()
         if self._staged is not None:
             self._staged.unlink(missing_ok=True)
+        self._store.discard_created()
 
 
 def open_sink(

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -34,20 +34,36 @@ class Store(Protocol):
     def temp_dir(self, location: Location) -> Path: ...
     def publish_file(self, tmp: Path, location: Location, content_type: str) -> None: ...
     def publish_bytes(self, data: bytes, location: Location, content_type: str) -> None: ...
+    def discard_created(self) -> None: ...
 
 
 @dataclass(frozen=True)
 class LocalStore:
-    """Temporary files beside their destination, renamed over it: a crash never leaves a torn file."""
+    """Temporary files beside their destination, renamed over it: a crash never leaves a torn file.
+
+    Missing folders are made when the destination is checked, and removed again by `discard_created` if
+    the run ends without publishing (a run that stops before its first file leaves nothing behind)."""
+
+    created: list[Path] = field(default_factory=list)  # folders this store made, deepest first
 
     def preflight(self, destination: Destination) -> None:
         for location in destination.locations:
             self.temp_dir(location)
 
+    def discard_created(self) -> None:
+        """Remove the folders this store made that are still empty."""
+        for folder in self.created:
+            try:
+                folder.rmdir()
+            except OSError:
+                continue  # not empty (something was published, or put there by someone else), or gone
+
     def temp_dir(self, location: Location) -> Path:
         path = local_path(location)
+        missing = [] if path.parent.is_dir() else [p for p in (path.parent, *path.parent.parents) if not p.exists()]
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
+            self.created.extend(missing)
         except OSError as err:
             raise OutputError(f"{path}: cannot write output: {err.strerror or err}") from err
         if path.is_dir():
@@ -86,6 +102,9 @@ class S3Store:
     client: Any
     policy: RetryPolicy
     transfer: TransferConfig | None = None  # None: boto3's defaults (multipart above 8 MiB)
+
+    def discard_created(self) -> None:
+        """Nothing to remove: S3 has no folders, and nothing is uploaded before the run's end."""
 
     def preflight(self, destination: Destination) -> None:
         """One ListObjectsV2 on the destination's prefix: the bucket exists and the job may use it.

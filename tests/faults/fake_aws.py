@@ -117,6 +117,8 @@ class FakeAws:
     # --- STS
 
     def assume_role(self, form: dict[str, str], authorization: str) -> Reply:
+        if form.get("Action") == "GetCallerIdentity":  # the job's one check that the hub reaches STS
+            return _caller_identity()
         match = ROLE_ARN.match(form.get("RoleArn", ""))
         if form.get("Action") != "AssumeRole" or not match:
             return _xml_error(400, "InvalidAction", f"the fake does not answer {form.get('Action')!r}")
@@ -190,6 +192,16 @@ class FakeAws:
 def _session_token() -> str:
     # shaped like a real one: long, base64 alphabet, starting as STS tokens do
     return f"IQoJb3JpZ2luX2VjEFAKETOKEN{secrets.token_hex(24)}/{secrets.token_urlsafe(96).replace('-', '+')}=="
+
+
+def _caller_identity() -> Reply:
+    body = (
+        '<GetCallerIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><GetCallerIdentityResult>'
+        "<Arn>arn:aws:iam::111111111111:user/hub</Arn><UserId>AIDAHUB</UserId><Account>111111111111</Account>"
+        "</GetCallerIdentityResult><ResponseMetadata><RequestId>fake-sts</RequestId></ResponseMetadata>"
+        "</GetCallerIdentityResponse>"
+    )
+    return Reply(200, (("Content-Type", "text/xml"),), body.encode())
 
 
 def _xml_error(status: int, code: str, message: str) -> Reply:

@@ -55,7 +55,12 @@ def failed(account_id: str, region: str, code: str = "AccessDenied", retries: in
 
 def _summary(results: list[TargetResult], assume_role_calls: int = 4, duration: float = 12.34) -> RunSummary:
     return summarise(
-        results, assume_role_calls=assume_role_calls, duration_s=duration, output=OUT, status_output=STATUS_OUT
+        results,
+        assume_role_calls=assume_role_calls,
+        assume_role_retries=2 if assume_role_calls else 0,
+        duration_s=duration,
+        output=OUT,
+        status_output=STATUS_OUT,
     )
 
 
@@ -83,6 +88,7 @@ def test_summarise_counts() -> None:
         accounts=3,
         retries=10,
         assume_role_calls=4,
+        assume_role_retries=2,
         duration_s=12.34,
         output=OUT,
         status_output=STATUS_OUT,
@@ -109,7 +115,7 @@ def test_render_summary_counts_and_paths() -> None:
     first = text.splitlines()[0]
     assert "12 functions" in first and "3 accounts" in first and "12.3s" in first
     assert "6: 3 ok, 1 skipped, 2 failed" in text
-    assert "4 AssumeRole" in text and "10 retries" in text
+    assert "4 AssumeRole (2 retries), 10 listing retries" in text
     assert str(OUT) in text and str(STATUS_OUT) in text
 
 
