@@ -124,14 +124,12 @@ def test_formatters_mask_without_the_filter_too() -> None:
     assert TextFormatter().format(record) == "warning key ***"
 
 
-def test_a_record_with_bad_arguments_does_not_raise_from_the_filter() -> None:
+def test_a_record_with_bad_arguments_does_not_raise_from_the_filter(monkeypatch: pytest.MonkeyPatch) -> None:
     stream = io.StringIO()
     setup_logging("info", "json", stream)
-    logging.raiseExceptions = False  # logging's own handleError, not ours, deals with the bad format string
-    try:
-        logging.getLogger("inventory.x").info("%d items", "not a number")
-    finally:
-        logging.raiseExceptions = True
+    # logging's own handleError, not ours, deals with the bad format string; the previous value is restored after
+    monkeypatch.setattr(logging, "raiseExceptions", False)
+    logging.getLogger("inventory.x").info("%d items", "not a number")
 
 
 def test_the_heartbeat_logs_while_targets_are_in_flight_and_none_finishes(caplog: pytest.LogCaptureFixture) -> None:

@@ -60,7 +60,7 @@ class _Calls:
         self.count = 0
 
     async def __call__(self, request: Callable[[api.Scope], Awaitable[T]]) -> T:
-        async def attempt() -> T:  # a coroutine function: tenacity awaits only those
+        async def attempt() -> T:  # a coroutine function, as RetryPolicy.call_async (aws/retry.py) awaits
             return await self._once(request)
 
         return await self._enricher.policy.call_async(attempt)
