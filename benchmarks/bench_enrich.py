@@ -10,12 +10,14 @@ Checks, for a run that asked for enrichments E (all of them problems that make r
 
 from __future__ import annotations
 
-import json
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
 from fake_truth import index_of, truth
+
+from inventory.contract.layout import manifest_name
+from inventory.contract.record import parse_record
 
 NAMES = ("tags", "urls", "policy", "concurrency", "usage")
 COLUMNS = {
@@ -68,18 +70,18 @@ def check_enrichments(output: Path, names: tuple[str, ...], seed: int) -> tuple[
     """(problems, {"enrichments": the manifest's counts, "values_checked": n}) for one run's files."""
     import pyarrow.parquet as pq  # noqa: PLC0415 - only the checker needs pyarrow
 
-    manifest_path = output.with_name(f"{output.stem}.manifest.json")
+    manifest_path = output.with_name(manifest_name(output.stem))
     if not manifest_path.exists():
         return [f"no manifest at {manifest_path}"], {}
-    manifest = json.loads(manifest_path.read_text())
-    counts = manifest.get("enrichments", {})
+    record = parse_record(manifest_path.read_bytes(), str(manifest_path))  # the manifest as the readers read it
+    counts = dict(record.enrichments)
     problems = _status_problems(output, names, pq)
     for name, entry in counts.items():
         if entry["failed"] or entry["skipped"]:
             problems.append(
                 f"enrichment {name}: {entry['failed']} failed, {entry['skipped']} skipped ({entry['errors']})"
             )
-    snapshot = date.fromisoformat(manifest["snapshot_date"])
+    snapshot = record.snapshot_date
     columns = ["account_id", "region", "function_name", "enriched", *(c for n in NAMES for c in COLUMNS[n])]
     rows = pq.read_table(output, columns=columns).to_pylist()
     wrong: dict[str, list[str]] = {}

@@ -3,7 +3,7 @@
 * the straightforward reference (reference.py): a 16-thread pool, one boto3 client per (account, region);
 * the sequential seed-style baseline (baseline.py): in full by default, or scaled from K accounts.
 
-Each runs once, as a child process measured exactly like the job (run.py's run_measured: os.wait4 for wall,
+Each runs once, as a child process measured exactly like the job (children.py's run_measured: os.wait4 for wall,
 user + sys CPU and peak RSS; calls from the fake's /__stats after a reset). Each must find exactly the
 population's function count (and as many distinct ARNs) in every account-region it lists, with one AssumeRole
 per account; otherwise the comparison is void and run.py fails. The ratios (ratios()) are printed first.

@@ -3,7 +3,7 @@ one invocation against the same fake.
 
 The job runs --runs rounds, each round once to a single Parquet file (`run --output DIR/inventory.parquet`) and
 once to a fresh local lake (`run --output DIR/lake --lake --run-id ID`: Iceberg tables, an embedded sqlite
-catalog, created by this run), in that order, each a child process measured as every job run is (run.py's
+catalog, created by this run), in that order, each a child process measured as every job run is (children.py's
 run_measured: wall from start to exit, user+sys CPU and peak RSS of the child alone, by os.wait4).
 
 Checks (any failure makes run.py exit 1): each child exits 0; the file's rows, and the lake's rows of the run
@@ -29,7 +29,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from run import _SUMMARY, Fake, check_output, check_status_rows, check_table, child_env, run_measured
+from children import SUMMARY, ChildResult, child_env, run_measured
+from fake_process import Fake
+from output_checks import Population, check_output, check_status_rows, check_table
 from shard_checks import check_fake_stats, read_run
 
 from inventory.contract.lake import lake_at
@@ -37,7 +39,6 @@ from inventory.contract.lake import lake_at
 SINKS = ("file", "lake")
 RATIO_TARGET = 1.3  # lake / file, for CPU and wall
 RSS_TARGET_MIB = 400.0  # the lake's peak RSS
-Population = dict[str, dict[str, int]]  # the fake's /__population: {account: {region: functions}}
 
 
 def one_sink(
@@ -50,14 +51,9 @@ def one_sink(
     base.mkdir(parents=True)
     run_id = str(uuid.uuid4())
     target = base / ("inventory.parquet" if sink == "file" else "lake")
-    job = ["run", "--config", str(config), "--output", str(target), "--enrich", "none", "--log-format", "json"]
-    if sink == "lake":
-        job += ["--lake", "--run-id", run_id]
-    if args.max_workers is not None:
-        job += ["--max-workers", str(args.max_workers)]
     fake.reset()
     started = time.time()
-    child = run_measured([args.python, "-m", "inventory", *job], child_env(fake.url), base, "job", args.timeout)
+    child = _job(args, fake, config, target, run_id if sink == "lake" else None)
     stats = fake.get("/__stats")
     problems = [] if child.returncode == 0 else [f"{sink}: job exited {child.returncode}: {_tail(child.stderr)}"]
     if sink == "file":
@@ -71,19 +67,36 @@ def one_sink(
         "run": index,
         "output": str(target),
         "run_id": run_id if sink == "lake" else None,
-        "returncode": child.returncode,
-        "wall_s": child.wall_s,
-        "job_reported_s": float(found.group(1)) if (found := _SUMMARY.search(child.stdout)) else None,
-        "tail_s": started + child.wall_s - done if done else None,
-        "cpu_s": child.cpu_s,
-        "cpu_user_s": child.cpu_user_s,
-        "cpu_sys_s": child.cpu_sys_s,
-        "peak_rss_mib": child.maxrss_mib,
+        **_child_figures(child, started, done),
         "calls": stats["requests_total"],
         "population": stats["total_functions"],
         "rows": facts.get("rows", 0),
         "bytes_written": _bytes(target),
         "problems": problems,
+    }
+
+
+def _job(args: argparse.Namespace, fake: Fake, config: Path, target: Path, run_id: str | None) -> ChildResult:
+    """`run --output TARGET` (with `--lake --run-id ID` for the lake) as a host process, measured."""
+    job = ["run", "--config", str(config), "--output", str(target), "--enrich", "none", "--log-format", "json"]
+    if run_id is not None:
+        job += ["--lake", "--run-id", run_id]
+    if args.max_workers is not None:
+        job += ["--max-workers", str(args.max_workers)]
+    return run_measured([args.python, "-m", "inventory", *job], child_env(fake.url), target.parent, "job", args.timeout)
+
+
+def _child_figures(child: ChildResult, started: float, done: float | None) -> dict[str, Any]:
+    """The child's exit code, wall (and its summary's), tail, CPU and peak RSS."""
+    return {
+        "returncode": child.returncode,
+        "wall_s": child.wall_s,
+        "job_reported_s": float(found.group(1)) if (found := SUMMARY.search(child.stdout)) else None,
+        "tail_s": started + child.wall_s - done if done else None,
+        "cpu_s": child.cpu_s,
+        "cpu_user_s": child.cpu_user_s,
+        "cpu_sys_s": child.cpu_sys_s,
+        "peak_rss_mib": child.maxrss_mib,
     }
 
 

@@ -14,6 +14,9 @@ from typing import Any
 import compare
 import pytest
 import run
+from children import ChildResult, child_env, run_measured
+from fake_process import Fake, write_config
+from run_args import parse_args
 
 SIZE = ["--accounts", "4", "--regions", "3", "--latency-ms", "0", "--jitter-ms", "0", "--total-functions", "260"]
 
@@ -22,15 +25,15 @@ class Org:
     """A tiny fake organisation with its accounts file, and run.py's way of measuring a program against it."""
 
     def __init__(self, tmp: Path) -> None:
-        self.args = run.parse_args(SIZE)
+        self.args = parse_args(SIZE)
         self.workdir = tmp
-        self.fake = run.Fake(self.args, tmp)
+        self.fake = Fake(self.args, tmp)
         self.population: dict[str, dict[str, int]] = self.fake.get("/__population")
         self.config = tmp / "accounts.yaml"
-        run.write_config(self.config, self.population, self.fake.get("/__stats")["regions"])
+        write_config(self.config, self.population, self.fake.get("/__stats")["regions"])
 
-    def measure(self, cmd: list[str], name: str) -> run.ChildResult:
-        return run.run_measured(cmd, run.child_env(self.fake.url), self.workdir, name, 120)
+    def measure(self, cmd: list[str], name: str) -> ChildResult:
+        return run_measured(cmd, child_env(self.fake.url), self.workdir, name, 120)
 
     def program(self, name: str, *extra: str, population: dict[str, dict[str, int]] | None = None) -> dict[str, Any]:
         script = compare.REFERENCE if name == "reference" else compare.BASELINE
@@ -148,10 +151,10 @@ def test_run_py_reports_the_ratios_of_one_invocation(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("flags", [["--enrich", "tags"], ["--enrich-matrix"], ["--container", "image:tag"]])
 def test_programs_are_not_run_beside_enrichments_or_a_container(flags: list[str], tmp_path: Path) -> None:
-    def measure(cmd: list[str], name: str) -> run.ChildResult:
+    def measure(cmd: list[str], name: str) -> ChildResult:
         raise AssertionError(f"{name} run")
 
-    args = run.parse_args([*SIZE, *flags])
+    args = parse_args([*SIZE, *flags])
     assert compare.run_programs(args, None, measure, tmp_path / "accounts.yaml", {}) == {  # type: ignore[arg-type]
         "reference": None,
         "baseline": None,
@@ -162,12 +165,12 @@ def test_a_childs_peak_rss_is_its_own_not_run_pys(tmp_path: Path) -> None:
     held = bytearray(200 * 2**20)  # run.py after reading an inventory: the child must not report this
     held[:: 2**12] = b"\1" * len(held[:: 2**12])
     grow = "import sys; b = bytearray(80 * 2**20); b[::4096] = bytes(len(b[::4096])) ; sys.exit(3)"
-    child = run.run_measured([sys.executable, "-c", grow], {}, tmp_path, "child", 60)
+    child = run_measured([sys.executable, "-c", grow], {}, tmp_path, "child", 60)
     assert child.returncode == 3
     assert 80 < child.maxrss_mib < 150 and len(held) == 200 * 2**20
     assert child.cpu_s > 0 and child.wall_s > 0
 
 
 def test_a_child_past_its_timeout_is_killed_with_its_launcher(tmp_path: Path) -> None:
-    child = run.run_measured(["sleep", "30"], {"PATH": "/usr/bin:/bin"}, tmp_path, "slow", 0.5)
+    child = run_measured(["sleep", "30"], {"PATH": "/usr/bin:/bin"}, tmp_path, "slow", 0.5)
     assert child.returncode == -9 and child.wall_s < 10

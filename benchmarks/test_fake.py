@@ -21,11 +21,11 @@ import boto3
 import botocore.session
 import pytest
 from botocore.credentials import ReadOnlyCredentials
-from fake_aws import peak_in_window
+from fake_stats import peak_in_window
 from fake_truth import Truth, target_truths
 
 from inventory.aws import enrich_api as api
-from inventory.aws.credentials import botocore_config
+from inventory.aws.clients import botocore_config
 from inventory.aws.lambda_api import LambdaLister
 from inventory.aws.retry import FaultKind, classify
 

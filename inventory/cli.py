@@ -40,7 +40,8 @@ def _output_of(args: argparse.Namespace) -> tuple[Format | None, str]:
 
 
 def command_run(args: argparse.Namespace, live: bool) -> ExitCode:
-    from inventory.aws.credentials import ClientFactory, lambda_regions
+    from inventory.aws.clients import ClientFactory
+    from inventory.aws.regions import lambda_regions
     from inventory.job.config import load_config, with_accounts_from, with_enrich
     from inventory.job.pipeline import JobOptions, run_job
     from inventory.job.summary import render_summary
@@ -48,7 +49,7 @@ def command_run(args: argparse.Namespace, live: bool) -> ExitCode:
     config = with_accounts_from(load_config(args.config, lambda_regions()), args.accounts_from)
     config = with_enrich(config, args.enrich, args.enrich_source)
     workers = args.max_workers or config.max_workers
-    clients = ClientFactory.from_environment(workers)
+    clients = ClientFactory.from_environment(workers, config.timeouts.per_request())
     fmt, output = _output_of(args)
     options = JobOptions(config, output, fmt, workers, live, args.lake, args.shard, args.run_id, args.database)
     summary, results = run_job(options, clients)
@@ -57,7 +58,7 @@ def command_run(args: argparse.Namespace, live: bool) -> ExitCode:
 
 
 def command_validate(args: argparse.Namespace) -> ExitCode:
-    from inventory.aws.credentials import lambda_regions, partition_lookup
+    from inventory.aws.regions import lambda_regions, partition_of
     from inventory.job.config import load_config
     from inventory.job.targets import build_targets
 
@@ -65,7 +66,7 @@ def command_validate(args: argparse.Namespace) -> ExitCode:
     if config.from_organization:
         print(f"{args.config}: ok, accounts from AWS Organizations (listed when the job runs; validate calls no AWS)")
         return ExitCode.OK
-    targets = build_targets(config, partition_lookup())  # the hub's profile and region play no part here
+    targets = build_targets(config, partition_of)  # the hub's profile and region play no part here
     every = "" if config.regions != "all" and all(a.regions != "all" for a in config.accounts) else ", regions: all"
     print(f"{args.config}: ok, {len(config.accounts)} accounts, {len(targets)} targets (account x region){every}")
     return ExitCode.OK

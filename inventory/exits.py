@@ -25,7 +25,7 @@ from inventory.errors import (
 )
 
 if TYPE_CHECKING:
-    from inventory.job.collect import TargetResult
+    from inventory.contract.results import TargetResult
 
 
 class ExitCode(IntEnum):

@@ -24,11 +24,12 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from inventory.aws.credentials import ClientFactory, lambda_regions
+from inventory.aws.clients import ClientFactory
+from inventory.aws.regions import lambda_regions
 from inventory.contract.layout import Format
+from inventory.contract.results import TargetResult
 from inventory.demo.emulator import Behaviour, Emulator
 from inventory.demo.seed import MemberSpec, Seeded, seed
-from inventory.job.collect import TargetResult
 from inventory.job.config import RunConfig, parse_config
 from inventory.job.pipeline import JobOptions, run_job
 from inventory.job.summary import RunSummary

@@ -13,10 +13,10 @@ from botocore import exceptions as boto_errors
 import inventory
 from inventory import errors
 from inventory.contract.current import Verdict
+from inventory.contract.results import TargetResult
 from inventory.contract.status import Status
+from inventory.contract.target import Account, Target
 from inventory.exits import BY_ERROR, ExitCode, for_demo, for_error, for_gate, for_run, for_signal, for_verify
-from inventory.job.collect import TargetResult
-from inventory.job.targets import Account, Target
 
 PACKAGE = Path(inventory.__file__).parent
 

@@ -5,11 +5,14 @@ aws/ (tests/aws/test_layering.py checks it in detail) <- contract/ <- writers/, 
 tables and the rule of which run is a day's inventory), shared by the writers (file sink, lake sink) and the
 readers (snapshots, the lake, verify); writers and readers never import each other, and none of the three
 imports the job, the reports or the demo.
+
+The package holds no test code (tests/support/ does), and benchmarks/' modules import each other without a cycle.
 """
 
 from __future__ import annotations
 
 import ast
+import re
 import tomllib
 from pathlib import Path
 
@@ -141,3 +144,85 @@ def test_the_run_record_and_the_rule_are_declared_once() -> None:
         "def current_inventory_sql": [Path("contract/current.py")],
         "class RunInfo": [Path("contract/record.py")],
     }
+
+
+def test_each_record_of_a_target_is_one_frozen_type_in_the_contract() -> None:
+    """Issue 21: a target and how it ended are declared once, in contract/, and used by job, writers and readers
+    alike; no Protocol there copies the shape of one (aws/credentials.py's RoleTarget stays: aws/ is below)."""
+    sources = {p.relative_to(ROOT): p.read_text(encoding="utf-8") for p in sorted(ROOT.rglob("*.py"))}
+    declared = {
+        name: [path for path, text in sources.items() if re.search(rf"^class {name}\b", text, re.MULTILINE)]
+        for name in ("Account", "Target", "TargetResult", "EnrichmentOutcome")
+    }
+    assert declared == {
+        "Account": [Path("contract/target.py")],
+        "Target": [Path("contract/target.py")],
+        "TargetResult": [Path("contract/results.py")],
+        "EnrichmentOutcome": [Path("contract/results.py")],
+    }
+    protocols = [p.name for p in (ROOT / "contract").glob("*.py") if "(Protocol)" in p.read_text(encoding="utf-8")]
+    assert protocols == []
+
+
+# --- the package holds no test code; the benchmark's modules form a DAG ---------------------------------------
+
+BENCHMARKS = ROOT.parent / "benchmarks"
+TESTS = ROOT.parent / "tests"
+_TEST_ONLY_WORDING = re.compile(r"\btests?[- ]only\b", re.IGNORECASE)
+
+
+def _absolute_imports(path: Path) -> set[str]:
+    """Every absolute import in the file, at module level or inside a function (`a.b` for `from a import b`)."""
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path))):
+        if isinstance(node, ast.Import):
+            found |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            found.add(node.module)
+    return found
+
+
+def _test_code_names() -> set[str]:
+    """What test or benchmark code is imported as: its folders, conftest, and every module imported by bare name."""
+    bare = {p.stem for folder in (BENCHMARKS, TESTS / "support") for p in folder.glob("*.py")} - {"__init__"}
+    return {"tests", "benchmarks", "conftest", "support", "faults", *bare}
+
+
+def test_the_package_imports_no_test_or_benchmark_code() -> None:
+    banned = _test_code_names()
+    assert {"emulator_faults", "batches", "fake_aws", "children"} <= banned, "the test code was not found"
+    wrong = [
+        f"{path.relative_to(ROOT)} imports {name}"
+        for path in sorted(ROOT.rglob("*.py"))
+        for name in sorted(_absolute_imports(path))
+        if name.split(".")[0] in banned
+    ]
+    assert wrong == []
+
+
+def test_no_name_in_the_package_is_there_for_the_tests_only() -> None:
+    """Test-only knobs and helpers live in tests/support/, not in the package (issue 21)."""
+    wrong = [
+        f"{path.relative_to(ROOT)}:{number}: {line.strip()}"
+        for path in sorted(ROOT.rglob("*.py"))
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if _TEST_ONLY_WORDING.search(line)
+    ]
+    assert wrong == []
+    assert _TEST_ONLY_WORDING.search("    expire_after: int | None = None  # tests only")
+
+
+def _benchmark_graph() -> dict[str, set[str]]:
+    """benchmarks/*.py by module name -> the benchmark modules it imports by bare name (anywhere in the file)."""
+    files = {path.stem: path for path in BENCHMARKS.glob("*.py")}
+    return {
+        name: {imported.split(".")[0] for imported in _absolute_imports(path)} & set(files) - {name}
+        for name, path in files.items()
+    }
+
+
+def test_the_benchmark_modules_import_each_other_without_a_cycle() -> None:
+    graph = _benchmark_graph()
+    assert {"run", "shards", "sinks", "fake_aws"} <= set(graph), "the benchmarks were not found"
+    assert {"shards", "sinks"} <= graph["run"]
+    assert _cycles(graph) == []

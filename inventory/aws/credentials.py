@@ -1,114 +1,29 @@
-"""Credentials: the hub session, clients, and member-account credentials (AssumeRole once per account).
+"""Member-account credentials (AssumeRole once per account), and the hub's own identity.
 
-botocore Sessions are not thread-safe and a new one costs ~100 ms of CPU (it reloads the service models), so
-the job makes exactly one, in the main thread, and creates clients from it under a lock. Clients are
-thread-safe and shared. They are botocore's own clients (boto3's Session adds only resources and S3's
-transfer methods, which the job does not use, for ~60 ms more of imports at start-up).
-
-No Lambda client is made per (account, region): a client costs ~2-4 ms of CPU and a new connection pool
-(a new TLS handshake per target against real AWS), which at thousands of targets was most of the job's
-CPU. ListFunctions goes through one `LambdaLister` per run (see aws/lambda_api.py), which signs each request
-with the member account's credentials and shares one connection pool.
-
-A member account is anything with an account id, a role ARN and an optional ExternalId (`RoleTarget`;
-job/targets.py's Account is one). Credentials are never logged, written or put in a repr.
+The hub's session and the clients made from it are aws/clients.py's. A member account is anything with an
+account id, a role ARN and an optional ExternalId (`RoleTarget`; contract/target.py's Account is one).
+Credentials are never logged, written or put in a repr.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import threading
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from functools import cache, partial
+from functools import partial
 from typing import Any, Protocol
 
 import botocore.credentials
-import botocore.loaders
-import botocore.session
-from botocore.config import Config
-from botocore.exceptions import BotoCoreError, ClientError, ProfileNotFound, UnknownRegionError
-from botocore.regions import EndpointResolver
+from botocore.exceptions import BotoCoreError, ClientError
 
-from inventory import __version__
-from inventory.aws.lambda_api import LambdaLister, Timeouts
 from inventory.aws.once import AccountFault, PerAccount
 from inventory.aws.retry import Fault, FaultKind, RetryPolicy, classify
-from inventory.errors import CredentialsError, shown
-from inventory.redact import clean
+from inventory.errors import CredentialsError
 
 REFRESH_MARGIN = timedelta(minutes=5)
 log = logging.getLogger(__name__)
-
-
-def botocore_config(max_workers: int, timeouts: Timeouts | None = None) -> Config:
-    """botocore retries off (our retry layer owns them), one pooled connection per worker, the run's timeouts
-    (the same ones LambdaLister uses, from the config's `timeouts` block)."""
-    timeouts = timeouts or Timeouts()
-    return Config(
-        retries={"mode": "standard", "total_max_attempts": 1},
-        max_pool_connections=max(10, max_workers),
-        connect_timeout=timeouts.connect,
-        read_timeout=timeouts.read,
-        user_agent_appid=f"lambda-inventory-{__version__}",
-    )
-
-
-def endpoint_resolver() -> EndpointResolver:
-    """botocore's endpoint data, read without the AWS profile: a missing profile must not stop `validate`.
-    Read once per AWS_DATA_PATH (a run asks for it three times; each read parses a ~1 MB JSON file)."""
-    return _endpoint_resolver(os.environ.get("AWS_DATA_PATH"))
-
-
-@cache
-def _endpoint_resolver(data_path: str | None) -> EndpointResolver:
-    loader = botocore.loaders.create_loader(data_path)
-    endpoints, path = loader.load_data_with_path("endpoints")
-    return EndpointResolver(endpoints, uses_builtin_data=loader.is_builtin_path(path))
-
-
-def lambda_regions(partition: str | None = None) -> frozenset[str]:
-    """Every region botocore's endpoint data lists for Lambda, in one partition or all (no AWS call)."""
-    resolver = endpoint_resolver()
-    names: set[str] = set()
-    for name in [partition] if partition else resolver.get_available_partitions():
-        names.update(resolver.get_available_endpoints("lambda", name))
-    return frozenset(names)
-
-
-def partition_lookup() -> Callable[[str], str]:
-    """region -> aws / aws-cn / ... from the endpoint data alone (memoised; no profile, no AWS call)."""
-    resolver = endpoint_resolver()
-    known: dict[str, str] = {}
-
-    def partition_of(region: str) -> str:
-        if region not in known:
-            known[region] = str(resolver.get_partition_for_region(region))
-        return known[region]
-
-    return partition_of
-
-
-def check_hub(core: botocore.session.Session) -> None:
-    """Before any AWS call: the named profile exists and the hub's region is one botocore knows.
-    Raises CredentialsError (exit 3) with one line; never reads or shows credentials."""
-    try:
-        region = core.get_config_variable("region")
-    except ProfileNotFound as err:
-        raise CredentialsError(
-            f"AWS_PROFILE names profile {shown(core.profile)}, which is not in ~/.aws/config or ~/.aws/credentials "
-            "(or the files AWS_CONFIG_FILE / AWS_SHARED_CREDENTIALS_FILE name)"
-        ) from err
-    if region is None:
-        return
-    try:
-        partition_lookup()(region)
-    except (UnknownRegionError, ValueError) as err:
-        source = "AWS_DEFAULT_REGION" if os.environ.get("AWS_DEFAULT_REGION") == region else "the profile's region"
-        raise CredentialsError(f"hub region {shown(region)} (from {source}) is not a known AWS region") from err
 
 
 @dataclass(frozen=True)
@@ -127,7 +42,7 @@ class Credentials:
 
 
 class RoleTarget(Protocol):
-    """What the credentials need of a member account (job/targets.py's Account is one)."""
+    """What the credentials need of a member account (contract/target.py's Account is one: aws/ may not import it)."""
 
     @property
     def account_id(self) -> str: ...
@@ -139,75 +54,6 @@ class RoleTarget(Protocol):
 
 class AssumeRoleFailed(AccountFault):
     """AssumeRole did not give credentials; the Fault says why."""
-
-
-class ClientFactory:
-    """Creates clients from the one hub session. Creation is serialised; using clients is not."""
-
-    def __init__(self, core: botocore.session.Session, config: Config, max_workers: int) -> None:
-        self._config = config
-        self._lock = threading.Lock()
-        self._core = core
-        self._max_workers = max_workers
-        self._partitions: dict[str, str] = {}
-
-    def lister(self) -> LambdaLister:
-        """A new ListFunctions lister (it opens its connection pool in the event loop that uses it); its
-        per-request timeouts are the clients' (see use_timeouts)."""
-        return LambdaLister(self._core, self._config, max(10, self._max_workers))
-
-    def use_timeouts(self, connect_seconds: float, read_seconds: float) -> None:
-        """The run's `timeouts` for every client and lister made from now on (call before making any)."""
-        with self._lock:
-            self._config = self._config.merge(Config(connect_timeout=connect_seconds, read_timeout=read_seconds))
-
-    @classmethod
-    def from_environment(cls, max_workers: int) -> ClientFactory:
-        core = botocore.session.Session()
-        check_hub(core)
-        core.set_config_variable("sts_regional_endpoints", "regional")
-        return cls(core, botocore_config(max_workers), max_workers)
-
-    @property
-    def region(self) -> str | None:
-        region: str | None = self._core.get_config_variable("region")
-        return region
-
-    def partition_of(self, region: str) -> str:
-        """aws, aws-cn, ... (memoised: build_targets asks once per account). From the endpoint data already
-        read (what the session's own resolver would read again: ~30 ms of start-up)."""
-        if region not in self._partitions:
-            self._partitions[region] = endpoint_resolver().get_partition_for_region(region)
-        return self._partitions[region]
-
-    def require_hub_credentials(self) -> None:
-        """Resolve the hub's credentials from the local chain (runs credential_process, if configured)."""
-        try:
-            found = self._core.get_credentials()
-        except BotoCoreError as err:  # e.g. credential_process failed: its stderr is in the message, so mask it
-            raise CredentialsError(f"cannot get the hub's AWS credentials: {clean(str(err))}") from err
-        if found is None:
-            raise CredentialsError(
-                "no AWS credentials for the hub account (set AWS_PROFILE, AWS_ACCESS_KEY_ID/"
-                "AWS_SECRET_ACCESS_KEY, or run with a task role)"
-            )
-
-    def client(self, service: str, region: str) -> Any:
-        """A client with the hub's own credentials (e.g. STS)."""
-        with self._lock:
-            return self._core.create_client(service, region_name=region, config=self._config)
-
-    def member_client(self, service: str, region: str, credentials: Credentials) -> Any:
-        """A client signed with a member account's temporary credentials (e.g. the Account API)."""
-        with self._lock:
-            return self._core.create_client(
-                service,
-                region_name=region,
-                config=self._config,
-                aws_access_key_id=credentials.access_key_id,
-                aws_secret_access_key=credentials.secret_access_key,
-                aws_session_token=credentials.session_token,
-            )
 
 
 class AccountCredentials:

@@ -15,13 +15,14 @@ enrichment for that target alone (`InvalidValue`, its columns null), never the b
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any, Protocol
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
 
 import pyarrow as pa
 
 from inventory.contract.columns import ENRICHMENT_COLUMNS
+from inventory.contract.results import EnrichmentOutcome
 from inventory.contract.status import Status
 from inventory.redact import clean
 
@@ -29,54 +30,28 @@ UNSTORABLE_CODE = "InvalidValue"
 _STRINGS = pa.list_(pa.string())
 
 
-class EnrichmentLike(Protocol):
-    """How one enrichment ended for one target (job/enrich.py's EnrichmentOutcome is one)."""
-
-    @property
-    def name(self) -> str: ...
-    @property
-    def status(self) -> Status: ...
-    @property
-    def calls(self) -> int: ...
-    @property
-    def error_code(self) -> str | None: ...
-    @property
-    def error_message(self) -> str | None: ...
-    @property
-    def values(self) -> Mapping[str, Mapping[str, Any]]: ...  # column -> function name -> value
-    @property
-    def gone(self) -> frozenset[str]: ...  # listed functions found deleted since the listing: no value
-
-
-@dataclass(frozen=True)
-class Unstorable:
-    """An ok enrichment whose values could not be stored in its columns: failed for its target, no values."""
-
-    name: str
-    calls: int
-    error_message: str
-    status: Status = Status.FAILED
-    error_code: str = UNSTORABLE_CODE
-    values: Mapping[str, Mapping[str, Any]] = field(default_factory=dict, repr=False)
-    gone: frozenset[str] = frozenset()
-
-
 @dataclass(frozen=True)
 class TargetEnrichment:
     """One target's enrichment columns (ENRICHMENT_FIELDS: `enriched`, then ENRICHMENT_COLUMNS), typed, and its
-    outcomes as written (an Unstorable in place of an ok one that could not be typed)."""
+    outcomes as written (an ok one that could not be typed failed instead: `_unstorable`)."""
 
     rows: int
     columns: tuple[pa.Array, ...] | None  # None: no enrichment ok, every column null and `enriched` []
-    outcomes: tuple[EnrichmentLike, ...]
+    outcomes: tuple[EnrichmentOutcome, ...]
 
 
 class _CannotStore(ValueError):
     pass
 
 
+def _unstorable(outcome: EnrichmentOutcome, err: _CannotStore) -> EnrichmentOutcome:
+    """An ok enrichment whose values could not be stored in its columns: failed for its target, no values."""
+    message = clean(f"{outcome.name}: {err}")
+    return EnrichmentOutcome(outcome.name, Status.FAILED, outcome.calls, {}, UNSTORABLE_CODE, message)
+
+
 def target_enrichment(
-    rows: int, outcomes: Sequence[EnrichmentLike], function_names: Callable[[], Sequence[str]]
+    rows: int, outcomes: Sequence[EnrichmentOutcome], function_names: Callable[[], Sequence[str]]
 ) -> TargetEnrichment:
     """The enrichment columns of a target's `rows` rows; `function_names` gives every row's function name (asked
     only when some enrichment is ok). A function an ok enrichment has no value for gets the column's empty value
@@ -85,13 +60,13 @@ def target_enrichment(
         return TargetEnrichment(rows, None, tuple(outcomes))
     names = function_names()
     typed: dict[str, pa.Array] = {}
-    written: list[EnrichmentLike] = []
+    written: list[EnrichmentOutcome] = []
     for outcome in outcomes:
         try:
             typed.update(_typed(outcome, names) if outcome.status is Status.OK else {})
             written.append(outcome)
         except _CannotStore as err:
-            written.append(Unstorable(outcome.name, outcome.calls, clean(f"{outcome.name}: {err}")))
+            written.append(_unstorable(outcome, err))
     ok = [outcome for outcome in written if outcome.status is Status.OK]
     if any(outcome.gone for outcome in ok):
         enriched = [sorted(o.name for o in ok if name not in o.gone) for name in names]
@@ -101,7 +76,7 @@ def target_enrichment(
     return TargetEnrichment(rows, (pa.array(enriched, _STRINGS), *columns), tuple(written))
 
 
-def _typed(outcome: EnrichmentLike, names: Sequence[str]) -> dict[str, pa.Array]:
+def _typed(outcome: EnrichmentOutcome, names: Sequence[str]) -> dict[str, pa.Array]:
     """The ok outcome's columns on the target's rows (a gone function's null), or _CannotStore naming the column."""
     found: dict[str, pa.Array] = {}
     for column, kind, enrichment in ENRICHMENT_COLUMNS:

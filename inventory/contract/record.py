@@ -30,7 +30,8 @@ from typing import Any
 from pydantic import TypeAdapter
 
 from inventory import __version__
-from inventory.contract.status import Status, TargetOutcome, enrichment_counts
+from inventory.contract.results import TargetResult
+from inventory.contract.status import Status, enrichment_counts
 
 MANIFEST_VERSION = 2  # 2: run_id shared by the shards of one run, write_id per shard attempt
 # An AWS access key id (long-term AKIA, temporary ASIA) or a long unbroken base64 run such as a session token.
@@ -193,7 +194,7 @@ class RunRecord:
 
 
 def build_record(
-    info: RunInfo, results: Sequence[TargetOutcome], outputs: Mapping[str, str], finished_at: datetime
+    info: RunInfo, results: Sequence[TargetResult], outputs: Mapping[str, str], finished_at: datetime
 ) -> RunRecord:
     """The record of a finished run (or shard attempt)."""
     return RunRecord(
@@ -238,7 +239,7 @@ def versions() -> dict[str, str]:
     }
 
 
-def _counts(results: Sequence[TargetOutcome]) -> Counts:
+def _counts(results: Sequence[TargetResult]) -> Counts:
     statuses = Counter(r.status for r in results)
     return Counts(
         targets=len(results),
@@ -250,7 +251,7 @@ def _counts(results: Sequence[TargetOutcome]) -> Counts:
     )
 
 
-def _functions_by_account(results: Sequence[TargetOutcome]) -> dict[str, dict[str, int | None]]:
+def _functions_by_account(results: Sequence[TargetResult]) -> dict[str, dict[str, int | None]]:
     """{account_id: {region: count}}; null where the target was skipped or failed (unknown, not zero)."""
     out: dict[str, dict[str, int | None]] = {}
     for r in results:
@@ -259,7 +260,7 @@ def _functions_by_account(results: Sequence[TargetOutcome]) -> dict[str, dict[st
     return out
 
 
-def _errors(results: Sequence[TargetOutcome]) -> list[dict[str, str | None]]:
+def _errors(results: Sequence[TargetResult]) -> list[dict[str, str | None]]:
     not_ok = [r for r in results if r.status is not Status.OK]
     return [
         {

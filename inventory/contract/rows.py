@@ -15,29 +15,19 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
 
 import pyarrow as pa
 
-from inventory.contract.enriched import EnrichmentLike, TargetEnrichment, enrichment_columns, target_enrichment
-from inventory.contract.schema import INVENTORY_SCHEMA, TargetLike, function_columns, target_columns
+from inventory.contract.enriched import TargetEnrichment, enrichment_columns, target_enrichment
+from inventory.contract.results import EnrichmentOutcome, TargetResult
+from inventory.contract.schema import INVENTORY_SCHEMA, function_columns, target_columns
 from inventory.contract.staged import function_names, staged_batch, staged_schema
+from inventory.contract.target import Target
 
 ASSEMBLE_ROWS = 4096  # rows per batch made: the fixed cost spread thin, a few MB held
 
 
-class TargetRows(Protocol):
-    """What a finished target contributes (job/collect.py's TargetResult is one)."""
-
-    @property
-    def target(self) -> TargetLike: ...
-    @property
-    def functions(self) -> Sequence[pa.RecordBatch]: ...  # staged items (staged_schema)
-    @property
-    def enrichments(self) -> Sequence[EnrichmentLike]: ...
-
-
-def row_count(part: TargetRows) -> int:
+def row_count(part: TargetResult) -> int:
     return sum(batch.num_rows for batch in part.functions)
 
 
@@ -45,19 +35,19 @@ def row_count(part: TargetRows) -> int:
 class Held:
     """A finished target's rows as they wait to be assembled: its staged items and its typed enrichment columns."""
 
-    target: TargetLike
+    target: Target
     functions: tuple[pa.RecordBatch, ...]
     enrichment: TargetEnrichment
 
 
-def hold(part: TargetRows) -> Held:
+def hold(part: TargetResult) -> Held:
     """The target's rows, its enrichment values typed (target_enrichment: one that cannot be is failed)."""
     count = row_count(part)
     enrichment = target_enrichment(count, part.enrichments, lambda: function_names(part.functions))
     return Held(part.target, tuple(part.functions), enrichment)
 
 
-def inventory_batch(parts: Sequence[TargetRows], snapshot_time: datetime) -> pa.RecordBatch:
+def inventory_batch(parts: Sequence[TargetResult], snapshot_time: datetime) -> pa.RecordBatch:
     """The rows of `parts`, in order, as one RecordBatch of INVENTORY_SCHEMA (enrichment values set)."""
     return assemble([hold(part) for part in parts], snapshot_time)
 
@@ -85,7 +75,7 @@ class RowBuffer:
         self._parts: list[Held] = []
         self._rows = 0
 
-    def add(self, part: TargetRows) -> tuple[EnrichmentLike, ...]:
+    def add(self, part: TargetResult) -> tuple[EnrichmentOutcome, ...]:
         """Take a finished target's rows; its enrichments as they will be written (the status file must say what
         the rows say: an ok one whose values could not be typed is failed)."""
         held = hold(part)

@@ -20,14 +20,13 @@ find the first bad item and field, and `InvalidItem` names them. The happy path 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta, timezone
-from typing import Any, Protocol
 
 import pyarrow as pa
 
 from inventory.contract.columns import ENRICHED_COLUMN, ENRICHMENT_COLUMNS, FUNCTION_COLUMNS, PYTHON_COLUMNS
-from inventory.contract.staged import staged_batch
+from inventory.contract.target import Target
 
 _TS = pa.timestamp("us", tz="UTC")
 _STRINGS = pa.list_(pa.string())
@@ -54,27 +53,7 @@ def parse_lambda_time(text: object) -> datetime | None:
         return None
 
 
-class AccountLike(Protocol):
-    """What the rows say about an account (job/targets.py's Account is one)."""
-
-    @property
-    def tags(self) -> tuple[str, ...]: ...
-    @property
-    def account_id(self) -> str: ...
-    @property
-    def name(self) -> str: ...
-
-
-class TargetLike(Protocol):
-    """What the rows say about an (account, region) target: the target columns (TARGET_FIELDS) of every
-    row. job/targets.py's Target is one."""
-
-    @property
-    def account(self) -> AccountLike: ...
-    @property
-    def region(self) -> str: ...
-
-
+# The columns every row takes from its target (contract/target.py): target_columns.
 TARGET_FIELDS: tuple[pa.Field, ...] = (
     pa.field("snapshot_time", _TS, nullable=False),
     pa.field("account_id", pa.string(), nullable=False),
@@ -183,7 +162,7 @@ def function_columns(staged: pa.RecordBatch) -> list[pa.Array]:
     ]
 
 
-def target_columns(targets: Sequence[tuple[TargetLike, int]], snapshot_time: datetime) -> list[pa.Array]:
+def target_columns(targets: Sequence[tuple[Target, int]], snapshot_time: datetime) -> list[pa.Array]:
     """TARGET_FIELDS for consecutive runs of rows: each (target, its number of rows)."""
     rows = sum(count for _, count in targets)
     accounts = [(target.account, count) for target, count in targets]
@@ -194,17 +173,3 @@ def target_columns(targets: Sequence[tuple[TargetLike, int]], snapshot_time: dat
         pa.array([list(a.tags) for a, count in accounts for _ in range(count)], _STRINGS),
         pa.array([target.region for target, count in targets for _ in range(count)], _S),
     ]
-
-
-def function_batch(target: TargetLike, snapshot_time: datetime, items: Iterable[Mapping[str, Any]]) -> pa.RecordBatch:
-    """One target's ListFunctions items as a RecordBatch of INVENTORY_SCHEMA, not enriched (the job stages them
-    per target and makes rows of many targets at once: contract/rows.py).
-
-    Raises InvalidItem (naming the item and field) when an item is not an object or a field has the wrong type.
-    """
-    staged = staged_batch(items)
-    n = staged.num_rows
-    columns = [*target_columns([(target, n)], snapshot_time), *function_columns(staged)]
-    columns.append(pa.array([[]] * n, _STRINGS))  # enriched: none
-    columns.extend(pa.nulls(n, field.type) for field in ENRICHMENT_FIELDS[1:])
-    return pa.RecordBatch.from_arrays(columns, schema=INVENTORY_SCHEMA)

@@ -1,7 +1,8 @@
 """The status file's contract: the status vocabulary and the status rows, one per (account, region) target.
 
 Written by the job (the sink's commit, job/pipeline.py) and read back by the reports (reports/compliance.py,
-reports/diff.py); both use `Status`, never the bare strings, and the rows are always made by `status_table`.
+reports/diff.py); both use `Status`, never the bare strings, and the rows are always made by `status_table`,
+from the targets' results (contract/results.py).
 `Status` is also what exits.py maps to an exit code, so `lambda-inventory --help` imports this module: it
 imports pyarrow (and through it numpy, ~0.3 s of CPU) only when a status table is made.
 """
@@ -11,12 +12,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import pyarrow as pa
 
-    from inventory.contract.schema import TargetLike
+    from inventory.contract.results import TargetResult
 
 
 class Status(StrEnum):
@@ -25,46 +26,7 @@ class Status(StrEnum):
     FAILED = "failed"  # could not be listed: its functions are missing, function_count is null
 
 
-class TargetOutcome(Protocol):
-    """How one target's listing ended, as the status file and the manifest record it
-    (job/collect.py's TargetResult is one)."""
-
-    @property
-    def target(self) -> TargetLike: ...
-    @property
-    def status(self) -> Status: ...
-    @property
-    def function_count(self) -> int | None: ...  # None (unknown), never 0, when the target did not finish
-    @property
-    def pages(self) -> int: ...
-    @property
-    def error_code(self) -> str | None: ...
-    @property
-    def error_message(self) -> str | None: ...
-    @property
-    def retries(self) -> int: ...
-    @property
-    def duration_s(self) -> float: ...
-    @property
-    def enrichments(self) -> Sequence[EnrichmentStatus]: ...  # one per enrichment asked for
-
-
-class EnrichmentStatus(Protocol):
-    """How one enrichment ended for one target, as the status file records it."""
-
-    @property
-    def name(self) -> str: ...
-    @property
-    def status(self) -> Status: ...
-    @property
-    def calls(self) -> int: ...
-    @property
-    def error_code(self) -> str | None: ...
-    @property
-    def error_message(self) -> str | None: ...
-
-
-def status_table(results: Sequence[TargetOutcome], snapshot_time: datetime) -> pa.Table:
+def status_table(results: Sequence[TargetResult], snapshot_time: datetime) -> pa.Table:
     """The status rows of a run (STATUS_SCHEMA), sorted by account, then region."""
     import pyarrow as pa  # noqa: PLC0415 - see the module's docstring
 
@@ -99,7 +61,7 @@ def status_table(results: Sequence[TargetOutcome], snapshot_time: datetime) -> p
     return pa.Table.from_pylist(rows, schema=STATUS_SCHEMA)
 
 
-def enrichment_counts(results: Sequence[TargetOutcome]) -> dict[str, dict[str, Any]]:
+def enrichment_counts(results: Sequence[TargetResult]) -> dict[str, dict[str, Any]]:
     """{enrichment: {"ok": n, "failed": n, "skipped": n, "calls": n, "errors": {error_code: n}}}, over the
     targets, in the order the run asked for them ({} when it asked for none)."""
     counts: dict[str, dict[str, Any]] = {}

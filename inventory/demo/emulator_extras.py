@@ -1,5 +1,5 @@
-"""What the emulator knows about a request beyond moto: its operation, when it came (the request log), and
-whether a test asked for it to be refused (denied, throttled or broken: see Behaviour in emulator.py).
+"""What the emulator knows about a request beyond moto: its operation, when it came (the request log), the
+request as Behaviour.faults see it (Call), and the errors the emulator answers instead of moto (Refusal).
 
 The operation is read the way AWS routes it: the `X-Amz-Target` header for the JSON protocols (the job's
 tag:GetResources and cloudwatch:GetMetricData), the `/service/<s>/operation/<op>` path for Smithy RPC v2
@@ -11,17 +11,17 @@ from __future__ import annotations
 import re
 import threading
 import time
-from collections.abc import Collection, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 from urllib.parse import unquote
+
+from inventory.demo.emulator_wire import StartResponse, error_for
 
 # The reads the job's opt-in enrichments make, one per enrichment (tags, urls, policy, concurrency, usage).
 ENRICH_OPERATIONS = frozenset(
     {"GetResources", "ListFunctionUrlConfigs", "GetPolicy", "GetFunctionConcurrency", "GetMetricData"}
 )
-PER_FUNCTION_OPERATIONS = frozenset({"ListFunctionUrlConfigs", "GetPolicy", "GetFunctionConcurrency"})
-ANY_REGION = "*"
 
 _LAMBDA_ROUTES: tuple[tuple[str, re.Pattern[str], str], ...] = (
     ("GET", re.compile(r"^/2015-03-31/functions/?$"), "ListFunctions"),
@@ -35,8 +35,6 @@ _LAMBDA_ROUTES: tuple[tuple[str, re.Pattern[str], str], ...] = (
 )
 _CBOR_PATH = re.compile(r"^/service/[^/]+/operation/([^/]+)$")
 _FUNCTION = re.compile(r"^/\d{4}-\d{2}-\d{2}/functions/([^/]+)")
-# IAM action prefix per signing name, for the AccessDenied message.
-_ACTION_PREFIX = {"lambda": "lambda", "tagging": "tag", "monitoring": "cloudwatch"}
 # How each service says "slow down" (status, error code); botocore retries all three as throttling.
 _THROTTLE = {"tagging": (400, "ThrottledException"), "monitoring": (400, "Throttling")}
 
@@ -127,34 +125,35 @@ def _densest(times: Iterable[float], window: float) -> int:
     return best
 
 
+class Call(NamedTuple):
+    """A signed request as the emulator parsed it: what Behaviour.faults are shown."""
+
+    service: str  # the SigV4 signing name
+    operation: str  # "" when not identified (see operation_of)
+    account: str
+    region: str
+    key: str  # the access key id that signed it
+    function: str  # the function name (or ARN) in a Lambda path, "" when there is none
+    method: str
+    path: str
+
+
+# An answer given instead of moto's: called like a WSGI application, (environ, start_response) -> the body.
+Answer = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
+
+
 @dataclass(frozen=True)
 class Refusal:
-    """An error the emulator answers instead of moto."""
+    """An error the emulator answers instead of moto, in the protocol the request spoke (an Answer)."""
 
     status: int
     code: str
     message: str
 
-
-def denial(account: str, service: str, operation: str) -> Refusal:
-    action = f"{_ACTION_PREFIX.get(service, service)}:{operation}"
-    return Refusal(
-        403,
-        "AccessDeniedException",
-        f"User: arn:aws:sts::{account}:assumed-role/member/job is not authorized to perform: {action} "
-        f"because no identity-based policy allows the {action} action",
-    )
+    def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> list[bytes]:
+        return error_for(environ, start_response, self.status, self.code, self.message)
 
 
 def throttling(service: str) -> Refusal:
     status, code = _THROTTLE.get(service, (429, "TooManyRequestsException"))
     return Refusal(status, code, "Rate exceeded")
-
-
-def broken(function: str) -> Refusal:
-    return Refusal(500, "ServiceException", f"The service could not read function {function} (emulator fault)")
-
-
-def is_denied(deny: Collection[tuple[str, str, str]], account: str, region: str, operation: str) -> bool:
-    """(account, region, operation) or (account, "*", operation) is in `deny`."""
-    return (account, region, operation) in deny or (account, ANY_REGION, operation) in deny

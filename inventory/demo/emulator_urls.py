@@ -67,8 +67,10 @@ class UrlConfigs:
         start_response: StartResponse,
         where: tuple[str, str],
         operation: str,
-        page_limit: int,
+        page_limit: int = URLS_PAGE_LIMIT,
     ) -> list[bytes]:
+        """Answer ListFunctionUrlConfigs (at most `page_limit` configs a page, as at most MaxItems) or an alias's
+        URL config operation, for the function in the path, in `where` (account, region)."""
         name = function_of(environ)
         try:
             function = lambda_backends[where[0]][where[1]].get_function(name)

@@ -72,14 +72,6 @@ def xml_error(start_response: StartResponse, code: str, message: str) -> list[by
     return [data]
 
 
-def s3_error(start_response: StartResponse, code: str, message: str) -> list[bytes]:
-    """An S3 REST error (403): `<Error><Code>` as S3 answers it."""
-    data = f'<?xml version="1.0" encoding="UTF-8"?><Error><Code>{code}</Code><Message>{message}</Message></Error>'
-    body = data.encode()
-    start_response("403 Forbidden", [("Content-Type", "application/xml"), ("Content-Length", str(len(body)))])
-    return [body]
-
-
 def cbor_map(values: Mapping[str, str]) -> bytes:
     """A CBOR map of text strings (RFC 8949: major type 5 of major type 3 items): all an error body needs."""
     out = bytearray(_cbor_head(5, len(values)))

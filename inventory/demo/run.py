@@ -16,10 +16,12 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from inventory.aws.credentials import ClientFactory, lambda_regions
+from inventory.aws.clients import ClientFactory
+from inventory.aws.regions import lambda_regions
 from inventory.contract.current import Verdict
 from inventory.contract.lake import lake_at
 from inventory.contract.layout import Format, status_name
+from inventory.contract.results import TargetResult
 from inventory.contract.status import Status
 from inventory.demo.emulator import Behaviour, Emulator
 from inventory.demo.emulator_extras import ENRICH_OPERATIONS
@@ -27,7 +29,6 @@ from inventory.demo.org import DENIED_ACCOUNT, DISABLED, NIGHT_TWO_CHANGES, demo
 from inventory.demo.seed import Seeded, seed
 from inventory.demo.serve import UNSET, Watch, emulator_environment, inventory_of, job_command, wait_for_run
 from inventory.errors import SnapshotError
-from inventory.job.collect import TargetResult
 from inventory.job.config import RunConfig, load_config, with_enrich
 from inventory.job.pipeline import JobOptions, run_job
 from inventory.job.summary import render_summary
@@ -104,7 +105,8 @@ def run_demo(options: DemoOptions, live: bool) -> DemoOutcome:
         print(f"demo: seeded {seeded.total} functions; running the inventory job", flush=True)
         workers = options.max_workers or config.max_workers
         summary, listed = run_job(
-            JobOptions(config, str(output), fmt, workers, live), ClientFactory.from_environment(workers)
+            JobOptions(config, str(output), fmt, workers, live),
+            ClientFactory.from_environment(workers, config.timeouts.per_request()),
         )
         print(render_summary(summary, listed))
         problems = check_demo(output, fmt, seeded, night)
@@ -118,7 +120,8 @@ def _lake_night(config: RunConfig, lake: Path, workers: int, seeded: Seeded, liv
     print(f"demo: the same night into the lake {lake}/ (Iceberg, embedded catalog; no enrichments)", flush=True)
     listing_only = with_enrich(config, "none")
     summary, listed = run_job(
-        JobOptions(listing_only, str(lake), None, workers, live, lake=True), ClientFactory.from_environment(workers)
+        JobOptions(listing_only, str(lake), None, workers, live, lake=True),
+        ClientFactory.from_environment(workers, config.timeouts.per_request()),
     )
     print(render_summary(summary, listed))
     snapshot = load_snapshot(str(lake))

@@ -1,4 +1,5 @@
-"""Collect: list one target's functions. Every outcome is a TargetResult; nothing is raised to the caller.
+"""Collect: list one target's functions. Every outcome is a TargetResult (contract/results.py); nothing is
+raised to the caller.
 
 Pages come 50 at a time (Marker / NextMarker) from aws/lambda_api.py's LambdaLister. Each page has its own retry
 budget: after a throttle or a dropped connection the listing resumes from the last good marker, so a retry
@@ -27,35 +28,21 @@ from typing import Any
 import pyarrow as pa
 
 from inventory.aws.credentials import AccountCredentials, AssumeRoleFailed
+from inventory.aws.enabled_regions import EnabledRegions, RegionsUnknown
 from inventory.aws.lambda_api import LambdaLister
-from inventory.aws.optin import is_opt_in
 from inventory.aws.ratelimit import Pacer
-from inventory.aws.regions import EnabledRegions, RegionsUnknown
+from inventory.aws.regions import is_opt_in
 from inventory.aws.retry import Fault, FaultError, FaultKind, RetryPolicy, classify
-from inventory.contract.enriched import EnrichmentLike
 from inventory.contract.items import InvalidItem
+from inventory.contract.results import TargetResult
 from inventory.contract.staged import staged_batch
 from inventory.contract.status import Status
+from inventory.contract.target import Target
 from inventory.job.staging import Stager
-from inventory.job.targets import Target
 from inventory.redact import clean
 
 CHUNK_FUNCTIONS = 1000  # raw items held per listing before they are staged (compact Arrow)
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class TargetResult:
-    target: Target
-    status: Status
-    function_count: int | None  # None (unknown), never 0, when the target did not finish
-    functions: tuple[pa.RecordBatch, ...]  # staged items (contract/staged.py); none unless ok: a failure keeps no rows
-    pages: int
-    retries: int
-    duration_s: float
-    error_code: str | None = None
-    error_message: str | None = None
-    enrichments: tuple[EnrichmentLike, ...] = ()  # one per enrichment asked for, with its values (job/enrich.py)
 
 
 class _Listing:

@@ -15,6 +15,7 @@ from typing import Any, Literal, get_args
 from pydantic import ConfigDict, StrictFloat, StrictInt, StrictStr, TypeAdapter, ValidationError, field_validator
 from pydantic.dataclasses import dataclass
 
+from inventory.aws.lambda_api import Timeouts
 from inventory.errors import ConfigError, shown, shown_text
 from inventory.job.yaml_load import YamlInt, read_yaml_file
 
@@ -69,6 +70,10 @@ class TimeoutsConfig:
     connect_seconds: StrictFloat = 10.0
     read_seconds: StrictFloat = 30.0
     target_seconds: StrictFloat = 1800.0
+
+    def per_request(self) -> Timeouts:
+        """The per-request limits every client and lister of the run is made with (aws/clients.py)."""
+        return Timeouts(float(self.connect_seconds), float(self.read_seconds))
 
 
 @dataclass(frozen=True, config=_STRICT)

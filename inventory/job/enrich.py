@@ -1,11 +1,11 @@
 """Enrich: after a target's listing is ok, read the enrichments the run asked for (`enrich:` in the config).
 
-Each enrichment is all-or-nothing per target: an EnrichmentOutcome is `ok` with a value for every listed
-function, or `failed` with the first error (its columns then stay null on the target's rows), or `skipped`
-when the listing itself was not ok. The one exception: a function a per-function call finds deleted since the
-listing is `gone` (its values null, its rows not naming the enrichment in `enriched`), and the enrichment is
-still `ok` for the rest, with error_code `FunctionNotFound` and a message saying how many (and which). Nothing
-is raised to the caller, and a failed enrichment never changes the listing's status.
+Each enrichment is all-or-nothing per target: an EnrichmentOutcome (contract/results.py) is `ok` with a value
+for every listed function, or `failed` with the first error (its columns then stay null on the target's rows),
+or `skipped` when the listing itself was not ok. The one exception: a function a per-function call finds
+deleted since the listing is `gone` (its values null, its rows not naming the enrichment in `enriched`), and
+the enrichment is still `ok` for the rest, with error_code `FunctionNotFound` and a message saying how many
+(and which). Nothing is raised to the caller, and a failed enrichment never changes the listing's status.
 
 Every call goes through the target's Pacer, shared with its ListFunctions pages, so the job never sends more
 than `max_requests_per_second` requests to one account-region in total, whatever the service; and through
@@ -17,37 +17,26 @@ the one retry layer (aws/retry.py), one request per attempt. Per-function calls 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime, time, timedelta
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from inventory.aws import enrich_api as api
 from inventory.aws.credentials import AccountCredentials
 from inventory.aws.ratelimit import Pacer
 from inventory.aws.retry import Fault, FaultKind, RetryPolicy, classify
 from inventory.aws.signed import SignedHttp
+from inventory.contract.results import EnrichmentOutcome, TargetResult
 from inventory.contract.staged import function_names
 from inventory.contract.status import Status
-from inventory.job.collect import TargetResult
+from inventory.contract.target import Target
 from inventory.job.enrich_read import READERS, USAGE_DAYS, Read, Reading
-from inventory.job.targets import Target
 from inventory.redact import clean
 
 T = TypeVar("T")
 GONE_CODE = "FunctionNotFound"  # an ok enrichment's error_code when some functions were deleted since the listing
 GONE_SHOWN = 5  # names of gone functions the message shows
-
-
-@dataclass(frozen=True)
-class EnrichmentOutcome:
-    name: str
-    status: Status
-    calls: int
-    values: Mapping[str, Mapping[str, Any]] = field(default_factory=dict, repr=False)
-    error_code: str | None = None
-    error_message: str | None = None
-    gone: frozenset[str] = frozenset()  # listed functions found deleted: no value, not `enriched` on their rows
 
 
 class _Calls:

@@ -27,7 +27,7 @@ from typing import Any, Protocol, TypeVar
 from inventory.aws import enrich_api as api
 from inventory.aws.policy import evaluate_policy
 from inventory.aws.retry import Fault, FaultError, FaultKind, classify
-from inventory.job.targets import Target
+from inventory.contract.target import Target
 
 T = TypeVar("T")
 PER_FUNCTION_IN_FLIGHT = 4  # per-function calls of one target in flight at once (all through its Pacer)

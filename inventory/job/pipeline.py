@@ -17,26 +17,30 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from inventory.aws.credentials import AccountCredentials, ClientFactory, hub_identity, lambda_regions
+from inventory.aws.clients import ClientFactory
+from inventory.aws.credentials import AccountCredentials, hub_identity
+from inventory.aws.enabled_regions import EnabledRegions
 from inventory.aws.lambda_api import LambdaLister
 from inventory.aws.organization import OrgAccount, active, list_organization_accounts
 from inventory.aws.ratelimit import Pacer
-from inventory.aws.regions import EnabledRegions
+from inventory.aws.regions import lambda_regions, partition_of
 from inventory.aws.retry import RetryPolicy
 from inventory.contract.columns import ENRICHMENTS
 from inventory.contract.lake import Lake
 from inventory.contract.layout import Format
 from inventory.contract.record import RunInfo, build_record
+from inventory.contract.results import TargetResult
 from inventory.contract.rows import RowBuffer
 from inventory.contract.schema import STATUS_SCHEMA
 from inventory.contract.status import Status, status_table
-from inventory.job.collect import Collector, TargetResult
+from inventory.contract.target import Target
+from inventory.job.collect import Collector
 from inventory.job.config import RunConfig
 from inventory.job.enrich import Enricher
 from inventory.job.runtime import fewer_collections, pandas_hidden, use_system_allocator
 from inventory.job.staging import Stager
 from inventory.job.summary import RunSummary, summarise
-from inventory.job.targets import Shard, Target, build_targets
+from inventory.job.targets import Shard, build_targets
 from inventory.logs import Progress
 from inventory.writers.destination import Destination, lake_output, location_text, resolve_destination
 from inventory.writers.sink import RunSink, open_sink
@@ -77,7 +81,6 @@ def _run_job(options: JobOptions, clients: ClientFactory) -> tuple[RunSummary, l
     lake = lake_output(options.output, options.fmt, options.lake, options.database)
     destination = None if lake is not None else resolve_destination(options.output, options.fmt, shard)
     clients.require_hub_credentials()  # reads the local credential chain; no AWS API call
-    clients.use_timeouts(config.timeouts.connect_seconds, config.timeouts.read_seconds)
     retry = config.retry
     policy = RetryPolicy(
         retry.max_attempts, float(retry.base_delay), float(retry.max_delay), max_unanswered=retry.max_unanswered
@@ -191,8 +194,8 @@ def _targets(options: JobOptions, clients: ClientFactory, policy: RetryPolicy, h
         organizations = clients.client("organizations", hub_region)
         members = list_organization_accounts(organizations, config.organizational_units, policy)
         log.info("organization lists %d accounts (%d active)", len(members), len(active(members)))
-    every_region = sorted(lambda_regions(clients.partition_of(hub_region)))
-    return build_targets(config, clients.partition_of, members, every_region, options.shard)
+    every_region = sorted(lambda_regions(partition_of(hub_region)))
+    return build_targets(config, partition_of, members, every_region, options.shard)
 
 
 async def _collect_all(

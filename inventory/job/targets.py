@@ -1,4 +1,5 @@
-"""Targets: expand the config (and the organization's accounts, if asked) into (account, region) targets.
+"""Targets: expand the config (and the organization's accounts, if asked) into (account, region) targets
+(contract/target.py's Target).
 
 Accounts come from the file, from AWS Organizations (`accounts_from: organization`), or both: the
 organization says which accounts exist and are ACTIVE, the file's entry for an account overrides its
@@ -14,6 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
+from inventory.contract.target import Account, Target
 from inventory.errors import ConfigError
 from inventory.job.config import ALL_REGIONS, AccountConfig, RunConfig
 
@@ -22,30 +24,6 @@ if TYPE_CHECKING:  # the organization's accounts are data here: no AWS code is i
 
 log = logging.getLogger(__name__)
 _SHARD = re.compile(r"^\s*(\d+)\s*/\s*(\d+)\s*$")
-
-
-@dataclass(frozen=True)
-class Account:
-    """A member account as the job sees it: who it is and how to get in (an aws.credentials.RoleTarget)."""
-
-    account_id: str
-    name: str
-    tags: tuple[str, ...]
-    role_arn: str
-    external_id: str | None
-    all_regions: bool = False  # `regions: all`: list only the regions the account has enabled
-
-
-@dataclass(frozen=True)
-class Target:
-    """One unit of work: list the functions of one account in one region."""
-
-    account: Account
-    region: str
-
-    @property
-    def label(self) -> str:
-        return f"{self.account.account_id}/{self.region}"
 
 
 @dataclass(frozen=True)

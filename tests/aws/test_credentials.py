@@ -10,12 +10,15 @@ import boto3
 import pytest
 from conftest import FAST_RETRY, clear_aws_environment, job_role_arn, make_config
 
-from inventory.aws.credentials import AccountCredentials, AssumeRoleFailed, ClientFactory, Credentials
+from inventory.aws.clients import ClientFactory
+from inventory.aws.credentials import AccountCredentials, AssumeRoleFailed, Credentials
+from inventory.aws.regions import partition_of
 from inventory.aws.retry import RetryPolicy
+from inventory.contract.target import Account
 from inventory.demo.emulator import Emulator
 from inventory.errors import CredentialsError
 from inventory.exits import ExitCode, for_error
-from inventory.job.targets import Account, build_targets
+from inventory.job.targets import build_targets
 
 # Account ids used only by this module (moto's state is shared by the whole session).
 CONCURRENT = ("210000000001", "210000000002", "210000000003")
@@ -33,8 +36,7 @@ def _credentials(
 
 def _accounts(*account_ids: str, **top: object) -> list[Account]:
     config = make_config([{"account_id": a, "regions": ["us-east-1"]} for a in account_ids], **top)
-    clients = ClientFactory.from_environment(4)
-    return [t.account for t in build_targets(config, clients.partition_of)]
+    return [t.account for t in build_targets(config, partition_of)]
 
 
 def get(credentials: AccountCredentials, account: Account) -> Credentials:
@@ -170,7 +172,7 @@ def test_per_account_external_id_overrides_the_default(emu: Emulator) -> None:
         ],
         external_id="org-wide",
     )
-    targets = build_targets(config, ClientFactory.from_environment(4).partition_of)
+    targets = build_targets(config, partition_of)
     assert [t.account.external_id for t in targets] == ["per-account", "org-wide"]
     assert [t.account.role_arn for t in targets] == [job_role_arn(EXTERNAL), job_role_arn(EXPIRING)]
 

@@ -18,7 +18,7 @@ from conftest import clear_aws_environment
 from support.hostile_lambda import HostileLambda, Reply, Request, sequence
 
 from inventory.aws import enrich_api as api
-from inventory.aws.credentials import botocore_config
+from inventory.aws.clients import botocore_config
 from inventory.aws.lambda_api import LambdaLister
 from inventory.aws.retry import FaultError, FaultKind, classify
 

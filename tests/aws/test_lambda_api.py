@@ -13,7 +13,7 @@ from botocore.exceptions import ClientError
 from conftest import clear_aws_environment, seed_members
 from support.hostile_lambda import HANG, HostileLambda, Reply, page, sequence
 
-from inventory.aws.credentials import ClientFactory, botocore_config
+from inventory.aws.clients import ClientFactory, botocore_config
 from inventory.aws.lambda_api import LambdaLister, Page, Timeouts, error_from
 from inventory.aws.retry import FaultError, FaultKind, classify
 from inventory.demo.emulator import Emulator

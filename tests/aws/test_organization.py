@@ -22,7 +22,7 @@ from botocore.awsrequest import AWSRequest, AWSResponse
 from botocore.exceptions import ClientError
 from conftest import FAST_RETRY, admin_client, ensure_organization
 
-from inventory.aws.credentials import ClientFactory
+from inventory.aws.clients import ClientFactory
 from inventory.aws.organization import OrgAccount, OrganizationError, active, list_organization_accounts
 from inventory.aws.retry import RetryPolicy
 from inventory.demo.emulator import Emulator

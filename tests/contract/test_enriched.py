@@ -4,7 +4,6 @@ file read with them null."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -15,11 +14,12 @@ import pytest
 from support.inventories import PROD, function, functions_table, status, status_table
 
 from inventory.contract.layout import Format
+from inventory.contract.results import EnrichmentOutcome, TargetResult
 from inventory.contract.rows import RowBuffer, inventory_batch
 from inventory.contract.schema import INVENTORY_SCHEMA, STATUS_SCHEMA
 from inventory.contract.staged import staged_batch
 from inventory.contract.status import Status
-from inventory.job.targets import Account, Target
+from inventory.contract.target import Account, Target
 from inventory.readers.snapshot import load_snapshot
 from inventory.writers.destination import Destination, local_path, resolve_destination
 from inventory.writers.sink import open_sink
@@ -27,39 +27,34 @@ from inventory.writers.sink import open_sink
 SNAPSHOT = datetime(2026, 11, 30, 3, tzinfo=UTC)
 
 
-@dataclass(frozen=True)
-class Outcome:
-    name: str
-    status: Status
-    values: dict[str, dict[str, Any]] = field(default_factory=dict)
-    calls: int = 1
-    error_code: str | None = None
-    error_message: str | None = None
-    gone: frozenset[str] = frozenset()
+def _outcome(
+    name: str,
+    status: Status,
+    values: dict[str, dict[str, Any]] | None = None,
+    *,
+    error_code: str | None = None,
+    gone: frozenset[str] = frozenset(),
+) -> EnrichmentOutcome:
+    """An enrichment read for a target with one call."""
+    return EnrichmentOutcome(name, status, 1, values or {}, error_code, gone=gone)
 
 
-@dataclass(frozen=True)
-class Part:
-    """One target's staged rows and enrichment outcomes, as job/collect.py's TargetResult carries them."""
-
-    target: Target
-    functions: tuple[pa.RecordBatch, ...]
-    enrichments: tuple[Outcome, ...] = ()
-
-
-def _part(*names_versions: tuple[str, str], region: str = "eu-west-1", outcomes: tuple[Outcome, ...] = ()) -> Part:
+def _part(
+    *names_versions: tuple[str, str], region: str = "eu-west-1", outcomes: tuple[EnrichmentOutcome, ...] = ()
+) -> TargetResult:
+    """A listed target: its staged rows and its enrichments' outcomes."""
     target = Target(Account("111111111111", "a", (), "arn:aws:iam::111111111111:role/r", None), region)
     items = [{"FunctionName": name, "Version": version} for name, version in names_versions]
-    return Part(target, (staged_batch(items),), outcomes)
+    return TargetResult(target, Status.OK, len(items), (staged_batch(items),), 1, 0, 0.0, enrichments=outcomes)
 
 
-def _enriched(*parts: Part) -> list[dict[str, Any]]:
+def _enriched(*parts: TargetResult) -> list[dict[str, Any]]:
     return inventory_batch(parts, SNAPSHOT).to_pylist()
 
 
 def test_every_version_of_a_function_gets_its_values() -> None:
-    tags = Outcome("tags", Status.OK, {"tags": {"a": [("team", "x")], "b": []}})
-    concurrency = Outcome("concurrency", Status.OK, {"reserved_concurrency": {"a": 3, "b": None}})
+    tags = _outcome("tags", Status.OK, {"tags": {"a": [("team", "x")], "b": []}})
+    concurrency = _outcome("concurrency", Status.OK, {"reserved_concurrency": {"a": 3, "b": None}})
     rows = _enriched(_part(("a", "$LATEST"), ("a", "1"), ("b", "$LATEST"), outcomes=(tags, concurrency)))
     assert [(r["function_name"], r["version"], r["tags"], r["reserved_concurrency"]) for r in rows] == [
         ("a", "$LATEST", [("team", "x")], 3),
@@ -70,11 +65,11 @@ def test_every_version_of_a_function_gets_its_values() -> None:
 
 
 def test_a_failed_enrichment_sets_nothing() -> None:
-    failed = Outcome("policy", Status.FAILED, error_code="AccessDeniedException")
+    failed = _outcome("policy", Status.FAILED, error_code="AccessDeniedException")
     (row,) = _enriched(_part(("a", "$LATEST"), outcomes=(failed,)))
     assert row["enriched"] == []
     assert all(row[column] is None for column in ("tags", "url_auth_types", "public_invoke", "invoke_principals"))
-    urls = Outcome("urls", Status.OK, {"url_auth_types": {"a": ["NONE"]}})
+    urls = _outcome("urls", Status.OK, {"url_auth_types": {"a": ["NONE"]}})
     (row,) = _enriched(_part(("a", "$LATEST"), outcomes=(failed, urls)))
     assert (row["enriched"], row["url_auth_types"], row["public_invoke"], row["invoke_principals"]) == (
         ["urls"],
@@ -85,19 +80,19 @@ def test_a_failed_enrichment_sets_nothing() -> None:
 
 
 def test_an_ok_enrichment_without_a_functions_value_gives_empty_lists_not_null() -> None:
-    (row,) = _enriched(_part(("a", "$LATEST"), outcomes=(Outcome("tags", Status.OK, {"tags": {}}),)))
+    (row,) = _enriched(_part(("a", "$LATEST"), outcomes=(_outcome("tags", Status.OK, {"tags": {}}),)))
     assert row["tags"] == []  # Arrow's map: read, none
 
 
 def test_targets_made_into_one_batch_keep_their_own_values() -> None:
     """Rows of several targets are made at once: each keeps its target's columns and enrichments, even when
     two targets have a function of the same name."""
-    tags = Outcome("tags", Status.OK, {"tags": {"a": [("team", "x")]}})
+    tags = _outcome("tags", Status.OK, {"tags": {"a": [("team", "x")]}})
     rows = _enriched(
         _part(("a", "$LATEST"), ("b", "$LATEST"), region="us-east-1", outcomes=(tags,)),
         _part(("a", "$LATEST"), region="eu-west-1"),  # not enriched
         _part(region="eu-central-1", outcomes=(tags,)),  # no functions: no rows
-        _part(("a", "$LATEST"), region="ap-south-1", outcomes=(Outcome("tags", Status.OK, {"tags": {}}),)),
+        _part(("a", "$LATEST"), region="ap-south-1", outcomes=(_outcome("tags", Status.OK, {"tags": {}}),)),
     )
     assert [(r["region"], r["function_name"], r["enriched"], r["tags"]) for r in rows] == [
         ("us-east-1", "a", ["tags"], [("team", "x")]),
@@ -113,9 +108,9 @@ def test_a_value_one_target_cannot_store_fails_that_enrichment_there_alone() -> 
     reason, its columns null; its other enrichments, and every other target, are written."""
     written: list[pa.RecordBatch] = []
     buffer = RowBuffer(written.append, SNAPSHOT, rows=100)
-    huge = Outcome("usage", Status.OK, {"invocations_30d": {"a": 2**63}, "last_invocation_day": {"a": None}})
-    tags = Outcome("tags", Status.OK, {"tags": {"a": [("team", "x")], "b": [("team", 7)]}})
-    fine = Outcome("usage", Status.OK, {"invocations_30d": {"a": 5}, "last_invocation_day": {"a": date(2026, 11, 2)}})
+    huge = _outcome("usage", Status.OK, {"invocations_30d": {"a": 2**63}, "last_invocation_day": {"a": None}})
+    tags = _outcome("tags", Status.OK, {"tags": {"a": [("team", "x")], "b": [("team", 7)]}})
+    fine = _outcome("usage", Status.OK, {"invocations_30d": {"a": 5}, "last_invocation_day": {"a": date(2026, 11, 2)}})
     first = buffer.add(_part(("a", "$LATEST"), ("a", "1"), region="us-east-1", outcomes=(huge, tags)))
     second = buffer.add(_part(("b", "$LATEST"), region="eu-west-1", outcomes=(tags,)))
     third = buffer.add(_part(("a", "$LATEST"), region="ap-south-1", outcomes=(fine,)))
@@ -142,7 +137,7 @@ def test_a_value_one_target_cannot_store_fails_that_enrichment_there_alone() -> 
 
 
 def test_a_function_gone_before_its_read_is_null_and_not_enriched() -> None:
-    urls = Outcome("urls", Status.OK, {"url_auth_types": {"b": ["NONE"]}}, gone=frozenset({"a"}))
+    urls = _outcome("urls", Status.OK, {"url_auth_types": {"b": ["NONE"]}}, gone=frozenset({"a"}))
     rows = _enriched(_part(("a", "$LATEST"), ("a", "1"), ("b", "$LATEST"), outcomes=(urls,)))
     assert [(r["function_name"], r["enriched"], r["url_auth_types"]) for r in rows] == [
         ("a", [], None),

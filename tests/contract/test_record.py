@@ -7,7 +7,7 @@ import json
 import platform
 import re
 import uuid
-from dataclasses import FrozenInstanceError, dataclass, fields
+from dataclasses import FrozenInstanceError, fields
 from datetime import UTC, date, datetime, timedelta, timezone
 from hashlib import sha256
 from pathlib import Path
@@ -33,12 +33,12 @@ from inventory.contract.record import (
     parse_record,
     render_manifest,
 )
+from inventory.contract.results import EnrichmentOutcome, TargetResult
 from inventory.contract.status import Status
+from inventory.contract.target import Account, Target
 from inventory.demo.emulator import Emulator
 from inventory.demo.seed import FunctionSpec, MemberSpec, Seeded
-from inventory.job.collect import TargetResult
 from inventory.job.config import RunConfig
-from inventory.job.targets import Account, Target
 
 STARTED = datetime(2026, 11, 28, 15, 30, 0, 123456, tzinfo=UTC)
 FINISHED = STARTED + timedelta(minutes=2, seconds=5)
@@ -51,23 +51,12 @@ SECRET = f"s3cr3t-{uuid.uuid4()}"
 EXTERNAL_ID = f"ext-{uuid.uuid4()}"
 
 
-@dataclass(frozen=True)
-class Enrichment:
-    """One enrichment's outcome on a target, as job/enrich.py's outcomes carry it."""
-
-    name: str
-    status: Status
-    calls: int
-    error_code: str | None = None
-    error_message: str | None = None
-
-
 def _target(account_id: str, region: str, name: str | None = None) -> Target:
     role = f"arn:aws:iam::{account_id}:role/R"
     return Target(Account(account_id, name or f"acct-{account_id}", (), role, EXTERNAL_ID), region)
 
 
-def _ok(account_id: str, region: str, count: int, enrichments: tuple[Enrichment, ...] = ()) -> TargetResult:
+def _ok(account_id: str, region: str, count: int, enrichments: tuple[EnrichmentOutcome, ...] = ()) -> TargetResult:
     return TargetResult(_target(account_id, region), Status.OK, count, (), 1, 0, 0.2, enrichments=enrichments)
 
 
@@ -210,8 +199,9 @@ def test_errors_list_failed_and_skipped_targets_in_order() -> None:
 
 
 def test_enrichments_are_counted_over_the_targets() -> None:
-    tags_ok, tags_denied = Enrichment("tags", Status.OK, 3), Enrichment("tags", Status.FAILED, 1, "AccessDenied")
-    usage = Enrichment("usage", Status.SKIPPED, 0)
+    tags_ok = EnrichmentOutcome("tags", Status.OK, 3)
+    tags_denied = EnrichmentOutcome("tags", Status.FAILED, 1, error_code="AccessDenied")
+    usage = EnrichmentOutcome("usage", Status.SKIPPED, 0)
     results = [_ok(PROD, "us-east-1", 3, (tags_ok, usage)), _ok(PROD, "eu-west-1", 1, (tags_denied, usage))]
     enrichments = build_record(_info(), results, OUTPUTS, FINISHED).to_json()["enrichments"]
     assert enrichments == {
@@ -260,7 +250,7 @@ def _assert_same(got: RunRecord, expected: RunRecord) -> None:
 
 @pytest.mark.parametrize("shard", [(1, 4), (0, 1), None])
 def test_to_json_from_json_round_trip(shard: tuple[int, int] | None) -> None:
-    tags = Enrichment("tags", Status.FAILED, 2, "AccessDenied")
+    tags = EnrichmentOutcome("tags", Status.FAILED, 2, error_code="AccessDenied")
     results = [*RESULTS, _ok(PROD, "ap-south-1", 2, (tags,))]
     record = build_record(_info(shard), results, OUTPUTS, FINISHED).with_files(FILES)
     assert record.errors and record.enrichments and record.functions_by_account and record.versions

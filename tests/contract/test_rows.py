@@ -4,27 +4,22 @@ RowBuffer hands them to the sink a few thousand at a time, ending with whatever 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+from support.batches import function_batch
 
+from inventory.contract.results import TargetResult
 from inventory.contract.rows import RowBuffer, inventory_batch
-from inventory.contract.schema import INVENTORY_SCHEMA, function_batch
+from inventory.contract.schema import INVENTORY_SCHEMA
 from inventory.contract.staged import staged_batch
-from inventory.job.targets import Account, Target
+from inventory.contract.status import Status
+from inventory.contract.target import Account, Target
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 SNAPSHOT = datetime(2026, 11, 30, 2, 0, 0, 654321, tzinfo=UTC)
-
-
-@dataclass(frozen=True)
-class Part:
-    target: Target
-    functions: tuple[pa.RecordBatch, ...]
-    enrichments: tuple[Any, ...] = ()
 
 
 def _items(name: str) -> list[dict[str, Any]]:
@@ -45,9 +40,10 @@ PAGES = {
 }
 
 
-def _part(target: Target, items: list[dict[str, Any]], chunk: int = 1) -> Part:
-    """A target's staged items, in chunks (as a long listing stages them every CHUNK_FUNCTIONS items)."""
-    return Part(target, tuple(staged_batch(items[i : i + chunk]) for i in range(0, max(1, len(items)), chunk)))
+def _part(target: Target, items: list[dict[str, Any]], chunk: int = 1) -> TargetResult:
+    """A listed target's staged items, in chunks (as a long listing stages them every CHUNK_FUNCTIONS items)."""
+    staged = tuple(staged_batch(items[i : i + chunk]) for i in range(0, max(1, len(items)), chunk))
+    return TargetResult(target, Status.OK, len(items), staged, 1, 0, 0.0)
 
 
 def test_rows_of_many_targets_are_each_targets_own_rows_in_order() -> None:

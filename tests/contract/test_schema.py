@@ -10,11 +10,12 @@ from typing import Any
 
 import pyarrow as pa
 import pytest
+from support.batches import function_batch
 
 from inventory.contract.columns import ENRICHMENT_COLUMNS, FUNCTION_COLUMNS
 from inventory.contract.items import InvalidItem
-from inventory.contract.schema import INVENTORY_SCHEMA, STATUS_SCHEMA, function_batch, parse_lambda_time
-from inventory.job.targets import Account, Target
+from inventory.contract.schema import INVENTORY_SCHEMA, STATUS_SCHEMA, parse_lambda_time
+from inventory.contract.target import Account, Target
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 DOCS = Path(__file__).resolve().parent.parent.parent / "docs" / "schema.md"

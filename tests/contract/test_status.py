@@ -1,4 +1,4 @@
-"""The status file's rows (contract/status.py), made from the job's own results (job/collect.py's TargetResult)."""
+"""The status file's rows (contract/status.py), made from the job's own results (contract/results.py's TargetResult)."""
 
 from __future__ import annotations
 
@@ -7,10 +7,10 @@ from datetime import UTC, datetime
 import pyarrow as pa
 import pytest
 
+from inventory.contract.results import TargetResult
 from inventory.contract.schema import STATUS_SCHEMA
 from inventory.contract.status import Status, status_table
-from inventory.job.collect import TargetResult
-from inventory.job.targets import Account, Target
+from inventory.contract.target import Account, Target
 
 SNAPSHOT = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 

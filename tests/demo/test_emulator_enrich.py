@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 from conftest import seed_members
+from support.emulator_faults import BrokenFunctions, DeniedOperations, UrlPageLimit
 from support.signed import MONITORING, TAGGING, JsonCaller, member_client, member_credentials
 
 from inventory.demo.emulator import Emulator
@@ -98,7 +99,7 @@ def test_bad_paging_parameters_are_refused(lam: Any) -> None:
 
 
 def test_url_page_limit_caps_a_page_below_max_items(emu: Emulator, lam: Any) -> None:
-    emu.app.behaviour.url_page_limit = 2
+    emu.app.behaviour.faults.append(UrlPageLimit(emu.app.urls, 2))
     first = lam.list_function_url_configs(FunctionName="fn-000", MaxItems=50)
     assert len(first["FunctionUrlConfigs"]) == 2 and first["NextMarker"]
     rest = lam.list_function_url_configs(FunctionName="fn-000", MaxItems=50, Marker=first["NextMarker"])
@@ -141,13 +142,14 @@ def _usage(account: str, region: str) -> tuple[int, str]:
 
 
 def test_denied_operations_answer_403_for_that_account_and_region_only(emu: Emulator, lam: Any) -> None:
-    emu.app.behaviour.deny_operations = {
+    denied = {
         (ACCOUNT, REGION, "GetResources"),
         (ACCOUNT, "*", "GetMetricData"),
         (ACCOUNT, REGION, "ListFunctionUrlConfigs"),
         (ACCOUNT, REGION, "GetPolicy"),
         (ACCOUNT, REGION, "GetFunctionConcurrency"),
     }
+    emu.app.behaviour.faults.append(DeniedOperations(denied))
     assert _tags(ACCOUNT, REGION) == (403, "AccessDeniedException")
     assert _tags(ACCOUNT, SECOND) == (200, "")  # only REGION's is denied
     assert _tags(OTHER, REGION) == (200, "")
@@ -164,7 +166,8 @@ def test_denied_operations_answer_403_for_that_account_and_region_only(emu: Emul
 
 def test_a_denial_reaches_a_cbor_client_as_access_denied(emu: Emulator, seeded: None) -> None:
     """boto3 speaks RPC v2 CBOR to CloudWatch: the denial comes back in CBOR, with its code."""
-    emu.app.behaviour.deny_operations = {(ACCOUNT, REGION, "GetMetricData"), (ACCOUNT, REGION, "GetResources")}
+    denied = {(ACCOUNT, REGION, "GetMetricData"), (ACCOUNT, REGION, "GetResources")}
+    emu.app.behaviour.faults.append(DeniedOperations(denied))
     cloudwatch = member_client("cloudwatch", ACCOUNT, REGION)
     status, code, message = _error(cloudwatch.get_metric_data, MetricDataQueries=[], StartTime=0, EndTime=60)
     assert (status, code) == (403, "AccessDeniedException")
@@ -184,7 +187,7 @@ def test_throttled_operations_answer_each_service_s_throttling_error(emu: Emulat
 
 
 def test_a_broken_function_answers_500_every_time(emu: Emulator, lam: Any) -> None:
-    emu.app.behaviour.broken_functions = {(ACCOUNT, "fn-001", "GetPolicy")}
+    emu.app.behaviour.faults.append(BrokenFunctions({(ACCOUNT, "fn-001", "GetPolicy")}))
     for _ in range(3):
         assert _error(lam.get_policy, FunctionName="fn-001")[:2] == (500, "ServiceException")
     assert _error(lam.get_policy, FunctionName="fn-002")[:2] == (404, "ResourceNotFoundException")  # no policy

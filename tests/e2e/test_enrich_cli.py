@@ -15,6 +15,7 @@ import pyarrow.parquet as pq
 import pytest
 import yaml
 from conftest import config_dict, console_script, seed_members, subprocess_env
+from support.emulator_faults import DeniedOperations
 
 from inventory.demo.emulator import Emulator
 from inventory.demo.seed import FunctionSpec, MemberSpec, Seeded
@@ -67,7 +68,7 @@ def _rows(output: Path) -> dict[str, dict[str, Any]]:
 def test_every_enrichment_in_the_parquet_and_a_denied_one_null_with_its_reason(
     tmp_path: Path, emu: Emulator, seeded: Seeded
 ) -> None:
-    emu.app.behaviour.deny_operations.add((DENIED, "*", "GetPolicy"))
+    emu.app.behaviour.faults.append(DeniedOperations({(DENIED, "*", "GetPolicy")}))
     proc, output = _run(tmp_path, emu, "--enrich", ALL)
     assert proc.returncode == 0, proc.stderr  # a denied enrichment does not fail the run
 

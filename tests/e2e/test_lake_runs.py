@@ -19,6 +19,7 @@ import duckdb
 import pytest
 import yaml
 from conftest import config_dict, new_bucket, seed_members, subprocess_env
+from support.emulator_faults import DeniedS3Writes
 
 from inventory.contract.current import current_inventory_sql
 from inventory.contract.lake import FUNCTIONS, RUNS, TABLES, lake_at
@@ -335,7 +336,7 @@ def test_a_denied_write_of_the_targets_leaves_the_day_to_the_complete_run(
     assert _cli("run", "--config", config, "--output", lake, "--run-id", "good", emu=emu, cwd=tmp_path).returncode == 0
     good = _arns(_snapshot(lake).functions)
     prefix = "/" + "/".join(lake.split("/")[2:4]) + "/targets/"
-    emu.app.behaviour = Behaviour(deny_s3_writes={prefix})
+    emu.app.behaviour = Behaviour(faults=[DeniedS3Writes({prefix})])
     denied = _cli("run", "--config", config, "--output", lake, "--run-id", "denied", emu=emu, cwd=tmp_path)
     emu.app.behaviour = Behaviour()
     assert denied.returncode == ExitCode.USAGE, denied.stderr

@@ -26,14 +26,16 @@ import pytest
 import yaml
 from boto3.s3.transfer import TransferConfig
 from conftest import config_dict, new_bucket, seed_members, subprocess_env
+from support.batches import function_batch
+from support.emulator_faults import ListRegionsThrottled
 
-from inventory.aws.credentials import ClientFactory
+from inventory.aws.clients import ClientFactory
 from inventory.aws.retry import RetryPolicy
-from inventory.contract.schema import STATUS_SCHEMA, function_batch
+from inventory.contract.schema import STATUS_SCHEMA
+from inventory.contract.target import Account, Target
 from inventory.demo.emulator import Emulator
 from inventory.demo.seed import FunctionSpec, MemberSpec, Seeded
 from inventory.exits import for_signal
-from inventory.job.targets import Account, Target
 from inventory.signals import Stopped, stop_on_signals
 from inventory.writers.destination import resolve_destination
 from inventory.writers.sink import RunSink
@@ -121,7 +123,7 @@ def _leftovers(directory: Path, *keep: Path) -> list[str]:
 @pytest.fixture
 def stalled(emu: Emulator) -> Iterator[Emulator]:
     """ListRegions of every account answers 429 (its retries sleep in an AssumeRole-pool thread)."""
-    emu.app.behaviour.throttle_list_regions = 10**6
+    emu.app.behaviour.faults.append(ListRegionsThrottled(first=10**6))
     yield emu
 
 

@@ -13,19 +13,24 @@ from typing import Any
 import pyarrow as pa
 import pytest
 from conftest import job_role_arn, make_config, seed_members
+from support.emulator_faults import KeyExpiry, ListRegionsDenied
 from support.hostile_lambda import HANG, HostileLambda, Reply, Script, by_marker, functions, page, sequence
 
-from inventory.aws.credentials import AccountCredentials, ClientFactory
-from inventory.aws.regions import EnabledRegions
+from inventory.aws.clients import ClientFactory
+from inventory.aws.credentials import AccountCredentials
+from inventory.aws.enabled_regions import EnabledRegions
+from inventory.aws.regions import partition_of
 from inventory.aws.retry import RetryPolicy
+from inventory.contract.results import TargetResult
 from inventory.contract.rows import inventory_batch
 from inventory.contract.schema import INVENTORY_SCHEMA
 from inventory.contract.status import Status
+from inventory.contract.target import Target
 from inventory.demo.emulator import Emulator
 from inventory.demo.seed import FunctionSpec, MemberSpec, Seeded
-from inventory.job.collect import Collector, TargetResult
+from inventory.job.collect import Collector
 from inventory.job.config import RunConfig
-from inventory.job.targets import Target, build_targets
+from inventory.job.targets import build_targets
 
 # Account ids used only by this module.
 HEAVY = "220000000001"  # 120 functions in us-east-1: three pages of 50/50/20
@@ -62,14 +67,13 @@ Scenario = Callable[[Collector, Target, AccountCredentials], Awaitable[TargetRes
 
 def _run(config: RunConfig, scenario: Scenario) -> tuple[TargetResult, AccountCredentials]:
     """Wire one Collector the way run_job does, for the config's single target, and run `scenario` with it."""
-    clients = ClientFactory.from_environment(4)
-    clients.use_timeouts(config.timeouts.connect_seconds, config.timeouts.read_seconds)
+    clients = ClientFactory.from_environment(4, config.timeouts.per_request())
     retry = config.retry
     policy = RetryPolicy(retry.max_attempts, float(retry.base_delay), float(retry.max_delay))
     credentials = AccountCredentials(
         clients.client("sts", "us-east-1"), config.session_name, config.duration_seconds, policy
     )
-    (target,) = build_targets(config, clients.partition_of)
+    (target,) = build_targets(config, partition_of)
 
     regions = EnabledRegions(credentials, clients, policy, "us-east-1")
 
@@ -244,7 +248,7 @@ def test_failure_after_the_first_page_keeps_no_partial_rows(emu: Emulator, seede
 
     async def scenario(collector: Collector, target: Target, credentials: AccountCredentials) -> TargetResult:
         await credentials.get(target.account)
-        emu.app.behaviour.expire_after = 1
+        emu.app.behaviour.faults.append(KeyExpiry(after=1))
         emu.app.behaviour.deny_roles.add(job_role_arn(HEAVY))
         return await collector(target)
 
@@ -259,7 +263,7 @@ def test_failure_after_the_first_page_keeps_no_partial_rows(emu: Emulator, seede
 
 
 def test_expiring_keys_are_replaced_mid_listing(emu: Emulator, seeded: Seeded) -> None:
-    emu.app.behaviour.expire_after = 1  # each access key is honoured for exactly one ListFunctions call
+    emu.app.behaviour.faults.append(KeyExpiry(after=1))  # each key is honoured for exactly one ListFunctions call
     result, credentials = _collect(_config(HEAVY))
 
     assert result.status is Status.OK, result.error_message
@@ -271,7 +275,7 @@ def test_expiring_keys_are_replaced_mid_listing(emu: Emulator, seeded: Seeded) -
     assert emu.app.stats.assume_calls[job_role_arn(HEAVY)] > 1
     assert emu.app.stats.assume_calls[job_role_arn(HEAVY)] == 3  # one per page: each key lasts one call
     assert credentials.assume_calls == 3
-    assert emu.app.stats.expired == 2
+    assert emu.app.stats.faults["expired"] == 2
     assert result.retries == 2
 
 
@@ -285,7 +289,7 @@ def _all_regions_run(account_id: str, region: str) -> TargetResult:
     policy = RetryPolicy(2, 0.0, 0.0)
     credentials = AccountCredentials(clients.client("sts", "us-east-1"), "inventory-test", 3600, policy)
     regions = EnabledRegions(credentials, clients, policy, "us-east-1")
-    (target,) = build_targets(config, clients.partition_of, all_regions=(region,))
+    (target,) = build_targets(config, partition_of, all_regions=(region,))
     assert target.account.all_regions
 
     async def run() -> TargetResult:
@@ -315,7 +319,7 @@ def test_regions_all_skips_a_region_the_account_has_not_enabled_without_listing_
 
 
 def test_regions_all_fails_when_the_enabled_regions_cannot_be_read(emu: Emulator, seeded: Seeded) -> None:
-    emu.app.behaviour.deny_list_regions.add(VERSIONS)
+    emu.app.behaviour.faults.append(ListRegionsDenied({VERSIONS}))
     result = _all_regions_run(VERSIONS, REGION)
     assert result.status is Status.FAILED
     assert result.error_code == "AccessDeniedException"

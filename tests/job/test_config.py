@@ -10,7 +10,7 @@ from typing import Any, get_args
 
 import pytest
 
-from inventory.aws.credentials import lambda_regions
+from inventory.aws.regions import lambda_regions
 from inventory.contract.columns import ENRICHMENTS
 from inventory.errors import ConfigError, InventoryError
 from inventory.exits import ExitCode, for_error

@@ -14,6 +14,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 import pytest
 from conftest import REGIONS, job_role_arn, make_config, run_inventory, seed_members
+from support.emulator_faults import KeyExpiry
 
 from inventory.contract.layout import Format
 from inventory.contract.schema import INVENTORY_SCHEMA, STATUS_SCHEMA
@@ -296,7 +297,7 @@ def test_empty_inventory_still_writes_full_schema(emu: Emulator, org: Seeded, tm
 def test_keys_expiring_mid_run_are_replaced_without_losing_rows(emu: Emulator, org: Seeded, tmp_path: Path) -> None:
     # every member key is honoured for 2 ListFunctions calls, shared by all regions of the account
     # (PROD makes 4 page requests and EDGE 3, so both must re-assume at least once)
-    emu.app.behaviour.expire_after = 2
+    emu.app.behaviour.faults.append(KeyExpiry(after=2))
     emu.app.behaviour.throttle_rate = 0.1
     accounts = (PROD, EDGE)
     # The emulator's keys expire by use count, and the regions of an account share one key, so a region can
@@ -309,7 +310,7 @@ def test_keys_expiring_mid_run_are_replaced_without_losing_rows(emu: Emulator, o
     assert for_run(results) == ExitCode.OK
     found = Counter(pq.read_table(tmp_path / "inventory.parquet").column("function_arn").to_pylist())
     assert found == _expected(org, accounts, set())
-    assert emu.app.stats.expired > 0
+    assert emu.app.stats.faults["expired"] > 0
     for account in accounts:
         assert emu.app.stats.assume_calls[job_role_arn(account)] > 1
     assert summary.assume_role_calls == sum(emu.app.stats.assume_calls[job_role_arn(a)] for a in accounts)

@@ -19,7 +19,7 @@ import pytest
 from conftest import make_config, seed_members
 from support.hostile_lambda import HostileLambda, Reply, Request, functions, page
 
-from inventory.aws.credentials import ClientFactory
+from inventory.aws.clients import ClientFactory
 from inventory.contract.layout import Format
 from inventory.demo.emulator import Emulator
 from inventory.demo.seed import FunctionSpec, MemberSpec

@@ -5,11 +5,10 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
+from inventory.contract.results import EnrichmentOutcome, TargetResult
 from inventory.contract.status import Status
-from inventory.job.collect import TargetResult
-from inventory.job.enrich import EnrichmentOutcome
+from inventory.contract.target import Account, Target
 from inventory.job.summary import RunSummary, render_summary, summarise
-from inventory.job.targets import Account, Target
 
 OUT = Path("out/inventory.parquet")
 STATUS_OUT = Path("out/inventory.status.parquet")

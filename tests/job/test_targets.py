@@ -7,11 +7,12 @@ from typing import Any
 
 import pytest
 
-from inventory.aws.credentials import lambda_regions
 from inventory.aws.organization import OrgAccount
+from inventory.aws.regions import lambda_regions
+from inventory.contract.target import Account, Target
 from inventory.errors import ConfigError
 from inventory.job.config import DEFAULT_ROLE_NAME, AccountConfig, RunConfig, parse_config
-from inventory.job.targets import Account, Shard, Target, build_targets, role_arn
+from inventory.job.targets import Shard, build_targets, role_arn
 
 REGIONS = lambda_regions()
 A1, A2, A3 = "111111111111", "222222222222", "333333333333"

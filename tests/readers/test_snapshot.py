@@ -37,7 +37,7 @@ from support.inventories import (
     write_run,
 )
 
-from inventory.aws.credentials import ClientFactory
+from inventory.aws.clients import ClientFactory
 from inventory.contract.lake import FUNCTIONS, RUNS_SCHEMA, TABLES, lake_at
 from inventory.contract.layout import Format
 from inventory.contract.record import RunInfo

@@ -18,16 +18,19 @@ import pyarrow as pa
 import pytest
 from conftest import make_config
 
-from inventory.aws.credentials import AccountCredentials, ClientFactory
+from inventory.aws.clients import ClientFactory
+from inventory.aws.credentials import AccountCredentials
+from inventory.aws.lambda_api import Timeouts
 from inventory.aws.ratelimit import Pacer
 from inventory.aws.retry import RetryPolicy
+from inventory.contract.results import EnrichmentOutcome, TargetResult
 from inventory.contract.rows import inventory_batch
 from inventory.contract.schema import INVENTORY_SCHEMA
 from inventory.contract.staged import staged_batch
 from inventory.contract.status import Status
-from inventory.job.collect import TargetResult
-from inventory.job.enrich import Enricher, EnrichmentOutcome
-from inventory.job.targets import Target, build_targets
+from inventory.contract.target import Target
+from inventory.job.enrich import Enricher
+from inventory.job.targets import build_targets
 from support.hostile_lambda import HostileLambda, Reply, Request
 
 ACCOUNT = "230000000001"
@@ -127,8 +130,7 @@ def enrich(
 ) -> TargetResult:
     for variable in ("LAMBDA", "RESOURCE_GROUPS_TAGGING_API", "CLOUDWATCH"):
         monkeypatch.setenv(f"AWS_ENDPOINT_URL_{variable}", server.endpoint)
-    clients = ClientFactory.from_environment(4)
-    clients.use_timeouts(2.0, 1.0)
+    clients = ClientFactory.from_environment(4, Timeouts(connect=2.0, read=1.0))
     policy = RetryPolicy(attempts, 0.01, 0.05)
     credentials = AccountCredentials(clients.client("sts", "us-east-1"), "enrich-test", 3600, policy)
 

@@ -13,7 +13,6 @@ python3.12 / java21 supported, cobol1.x unknown (not listed), Image packages ima
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
@@ -24,8 +23,10 @@ from inventory.aws.retry import RetryPolicy
 from inventory.contract.lake import lake_at
 from inventory.contract.layout import Format
 from inventory.contract.record import RunInfo, RunRecord, build_record
+from inventory.contract.results import EnrichmentOutcome, TargetResult
 from inventory.contract.schema import INVENTORY_SCHEMA, STATUS_SCHEMA
 from inventory.contract.status import Status
+from inventory.contract.target import Account, Target
 from inventory.readers.snapshot import Snapshot
 from inventory.reports.lifecycle import RuntimeCatalog, load_catalog
 from inventory.writers.destination import Destination, resolve_destination
@@ -184,52 +185,18 @@ def _write_id(run_id: str, shard: tuple[int, int] | None) -> str:
     return f"{run_id}-w" if shard is None else f"{run_id}-w{shard[0]}of{shard[1]}"
 
 
-@dataclass(frozen=True)
-class _Account:
-    account_id: str
-    name: str
-    tags: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class _Target:
-    account: _Account
-    region: str
-
-
-@dataclass(frozen=True)
-class _Enrichment:
-    name: str
-    status: Status
-    calls: int
-    error_code: str | None
-    error_message: str | None
-
-
-@dataclass(frozen=True)
-class _Outcome:
-    """A status row read as the target's outcome (contract/status.py's TargetOutcome), for build_record."""
-
-    target: _Target
-    status: Status
-    function_count: int | None
-    pages: int
-    error_code: str | None
-    error_message: str | None
-    retries: int
-    duration_s: float
-    enrichments: tuple[_Enrichment, ...]
-
-
-def _outcome(row: dict[str, Any]) -> _Outcome:
+def _outcome(row: dict[str, Any]) -> TargetResult:
+    """A status row read back as the target's result (contract/results.py), for build_record: no rows, and no
+    role (the record never says how an account was entered)."""
     enrichments = tuple(
-        _Enrichment(e["name"], Status(e["status"]), e["calls"], e.get("error_code"), e.get("error_message"))
+        EnrichmentOutcome(e["name"], Status(e["status"]), e["calls"], {}, e.get("error_code"), e.get("error_message"))
         for e in row.get("enrichments") or ()
     )
-    return _Outcome(
-        target=_Target(_Account(row["account_id"], row["account_name"]), row["region"]),
+    return TargetResult(
+        target=Target(Account(row["account_id"], row["account_name"], (), "", None), row["region"]),
         status=Status(row["status"]),
         function_count=row["function_count"],
+        functions=(),
         pages=row["pages"],
         error_code=row["error_code"],
         error_message=row["error_message"],

@@ -28,19 +28,20 @@ import pyarrow.fs as pafs
 import pytest
 from boto3.s3.transfer import TransferConfig
 from conftest import new_bucket
+from support.batches import function_batch
 
-from inventory.aws.credentials import ClientFactory, botocore_config
+from inventory.aws.clients import ClientFactory, botocore_config
 from inventory.aws.retry import RetryPolicy
 from inventory.contract.lake import DEFAULT_DATABASE, FUNCTIONS, Lake
 from inventory.contract.layout import Format
 from inventory.contract.record import RunInfo, build_record, parse_record
-from inventory.contract.schema import INVENTORY_SCHEMA, STATUS_SCHEMA, function_batch
+from inventory.contract.results import TargetResult
+from inventory.contract.schema import INVENTORY_SCHEMA, STATUS_SCHEMA
 from inventory.contract.status import Status, status_table
+from inventory.contract.target import Account, Target
 from inventory.demo.emulator import Emulator
 from inventory.errors import OutputError
 from inventory.exits import ExitCode, for_error
-from inventory.job.collect import TargetResult
-from inventory.job.targets import Account, Target
 from inventory.writers.destination import (
     Destination,
     S3Object,

@@ -19,17 +19,18 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from support.batches import function_batch
 
 import inventory.writers.sink
 from inventory.contract.columns import ENRICHMENT_COLUMNS
 from inventory.contract.layout import Format, status_name
 from inventory.contract.record import RunInfo, RunRecord, build_record, parse_record
-from inventory.contract.schema import INVENTORY_SCHEMA, STATUS_SCHEMA, function_batch
+from inventory.contract.results import TargetResult
+from inventory.contract.schema import INVENTORY_SCHEMA, STATUS_SCHEMA
 from inventory.contract.status import Status
+from inventory.contract.target import Account, Target
 from inventory.errors import OutputError
 from inventory.exits import ExitCode, for_error, for_signal
-from inventory.job.collect import TargetResult
-from inventory.job.targets import Account, Target
 from inventory.signals import Stopped, stop_on_signals
 from inventory.writers.destination import Destination, location_text, resolve_destination, resolve_output
 from inventory.writers.sink import RunSink, csv_ready, open_sink
