@@ -1,5 +1,5 @@
 """The benchmark's fake AWS answers the enrichment calls as the job reads them: each call made with the job's own
-signed-HTTP path and parsers (inventory/aws/enrich_api.py) returns what fake_truth.py says the function holds,
+signed-HTTP path and parsers (inventory/aws/enrichment_calls.py) returns what fake_truth.py says the function holds,
 across pages; throttles are classified as throttles; every member call counts toward its account-region's
 rate. These check the benchmark; `pytest` runs them after `tests/`, `pytest benchmarks/` alone."""
 
@@ -24,7 +24,7 @@ from botocore.credentials import ReadOnlyCredentials
 from fake_stats import peak_in_window
 from fake_truth import Truth, target_truths
 
-from inventory.aws import enrich_api as api
+from inventory.aws import enrichment_calls as api
 from inventory.aws.clients import botocore_config
 from inventory.aws.lambda_api import LambdaLister
 from inventory.aws.retry import FaultKind, classify

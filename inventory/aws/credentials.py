@@ -18,7 +18,7 @@ from typing import Any, Protocol
 import botocore.credentials
 from botocore.exceptions import BotoCoreError, ClientError
 
-from inventory.aws.once import AccountFault, PerAccount
+from inventory.aws.per_account import AccountFault, PerAccount
 from inventory.aws.retry import Fault, FaultKind, RetryPolicy, classify
 from inventory.errors import CredentialsError
 
@@ -59,7 +59,7 @@ class AssumeRoleFailed(AccountFault):
 class AccountCredentials:
     """Assumes each member role once per credential lifetime, however many regions ask for it.
 
-    Used from the event loop (aws/once.py): the regions of one account wait for the one AssumeRole, which
+    Used from the event loop (aws/per_account.py): the regions of one account wait for the one AssumeRole, which
     runs (with its retries) in a worker thread because it goes through botocore. A failed AssumeRole is
     remembered too, so a denied account costs one call, not one per region.
     """

@@ -2,7 +2,7 @@
 
 The answer comes from the Account API's ListRegions, signed with the member's assumed-role credentials
 (so the member role needs `account:ListRegions`). As with AssumeRole, it is asked once per account
-(aws/once.py): the regions of one account wait for the one call, which runs (with its retries) in a worker
+(aws/per_account.py): the regions of one account wait for the one call, which runs (with its retries) in a worker
 thread because it goes through botocore. A failure is remembered too, so a denied account costs one call, not
 one per region.
 """
@@ -15,7 +15,7 @@ from typing import Any
 
 from inventory.aws.clients import ClientFactory
 from inventory.aws.credentials import AccountCredentials, Credentials, RoleTarget
-from inventory.aws.once import AccountFault, PerAccount
+from inventory.aws.per_account import AccountFault, PerAccount
 from inventory.aws.retry import RetryPolicy
 
 ENABLED_STATUSES = ("ENABLED", "ENABLED_BY_DEFAULT")

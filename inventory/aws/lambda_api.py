@@ -1,4 +1,4 @@
-"""ListFunctions, one page per call, over the job's signed-HTTP path (aws/signed.py: botocore signs, aiohttp sends).
+"""ListFunctions, one page per call, over the job's signed-HTTP path (aws/transport.py: botocore signs, aiohttp sends).
 
 Every 200 is checked before it is believed: a body that is empty, not JSON, not an object, or without a
 `Functions` list raises `InvalidResponse` (transient: retried, then the target fails), never "0 functions".
@@ -17,7 +17,7 @@ import orjson
 from botocore.credentials import ReadOnlyCredentials
 
 from inventory.aws.retry import Fault, FaultError, FaultKind
-from inventory.aws.signed import SignedHttp, Timeouts, error_from
+from inventory.aws.transport import SignedHttp, Timeouts, error_from
 
 __all__ = ["PAGE_SIZE", "LambdaLister", "Page", "Timeouts", "error_from", "parse_page"]
 

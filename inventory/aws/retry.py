@@ -1,6 +1,6 @@
 """The one retry layer: which errors are worth another attempt, and how long to wait.
 
-botocore's own retries are switched off (see aws/credentials.py's botocore_config) so attempts never multiply.
+botocore's own retries are switched off (see aws/clients.py's botocore_config) so attempts never multiply.
 Every Fault's message is cleaned when it is made (redact.py's clean: credentials masked, one line, at most 300
 characters), so nothing that carries one downstream (status file, logs, summary, manifest) can leak.
 """
@@ -101,7 +101,7 @@ def classify(err: BaseException) -> Fault:
 
 
 def _aiohttp_errors() -> tuple[type[Exception], ...]:
-    """aiohttp's ClientError, once aiohttp is imported (aws/signed.py imports it for the first request; before
+    """aiohttp's ClientError, once aiohttp is imported (aws/transport.py imports it for the first request; before
     that no aiohttp error can exist, and a run with nothing to list never pays for the import)."""
     aiohttp = sys.modules.get("aiohttp")
     return (aiohttp.ClientError,) if aiohttp is not None else ()

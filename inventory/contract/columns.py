@@ -88,7 +88,7 @@ ENV_ERROR_COLUMN = "environment_error_code"
 PYTHON_COLUMNS = frozenset({ENV_COLUMN, ENV_ERROR_COLUMN})  # read by _environment, never by Arrow
 
 # The enrichments (issue 12), opt-in with `enrich:`: read by job/enrich.py with calls beyond ListFunctions,
-# set on the rows by contract/enriched.py. (column, type, enrichment). Null = not asked or not read (the
+# set on the rows by contract/enrichment_columns.py. (column, type, enrichment). Null = not asked or not read (the
 # `enriched` column and the status file's `enrichments` say which); a list or map read empty is [] / {}.
 ENRICHED_COLUMN = "enriched"  # list<string>, never null: the enrichments read for the row's target
 ENRICHMENT_COLUMNS: tuple[tuple[str, pa.DataType, str], ...] = (

@@ -1,6 +1,6 @@
 """How a target ended: its listing (TargetResult) and each enrichment read for it (EnrichmentOutcome).
 
-Declared once, here: job/collect.py and job/enrich.py make them; the rows (rows.py, enriched.py), the status
+Declared once, here: job/collect.py and job/enrich.py make them; the rows (rows.py, enrichment_columns.py), the status
 file (status.py) and the run record (record.py) are written from them. The status vocabulary is status.py's.
 """
 

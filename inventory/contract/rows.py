@@ -5,7 +5,7 @@ Flattening the staged items into ~60 columns has a fixed cost (~0.6 ms here) wha
 most targets are small (at 2,000 accounts x 17 regions: 8,461 targets with functions, 22 functions at the
 median), so it is paid once per few thousand rows instead of once per target. `RowBuffer` holds finished
 targets' staged rows (compact Arrow, in the order they finished) until it has ASSEMBLE_ROWS of them, then
-hands one batch to the sink. A target's enrichment values are typed when it is added (contract/enriched.py),
+hands one batch to the sink. A target's enrichment values are typed when it is added (contract/enrichment_columns.py),
 so that a value one target's enrichment cannot store fails that enrichment for that target, which the status
 file then says, and never the batch: the rows of the other targets, and the run, go on.
 """
@@ -18,7 +18,7 @@ from datetime import datetime
 
 import pyarrow as pa
 
-from inventory.contract.enriched import TargetEnrichment, enrichment_columns, target_enrichment
+from inventory.contract.enrichment_columns import TargetEnrichment, enrichment_columns, target_enrichment
 from inventory.contract.results import EnrichmentOutcome, TargetResult
 from inventory.contract.schema import INVENTORY_SCHEMA, function_columns, target_columns
 from inventory.contract.staged import function_names, staged_batch, staged_schema

@@ -4,7 +4,7 @@ raised to the caller.
 Pages come 50 at a time (Marker / NextMarker) from aws/lambda_api.py's LambdaLister. Each page has its own retry
 budget: after a throttle or a dropped connection the listing resumes from the last good marker, so a retry
 never repeats or skips a page. A target's items are checked and compacted to Arrow (contract/staged.py) when its
-listing ends, together with those of listings that end at about the same time (job/staging.py), or every
+listing ends, together with those of listings that end at about the same time (the Stager, below), or every
 CHUNK_FUNCTIONS items; the rows are made later, for many targets at once (contract/rows.py). A target that
 fails keeps no partial rows.
 
@@ -12,7 +12,7 @@ A listing cannot hang or lie: a NextMarker seen before in the target (the same o
 it with `RepeatedMarker`; the whole listing, retries and backoff included, runs under the config's
 `timeouts.target_seconds` (`DeadlineExceeded`); a malformed item fails it with `InvalidItem` (contract/items.py).
 `UnrecognizedClientException` is `skipped` only where the region is provably not enabled: an opt-in region
-(aws/optin.py's packaged data) that the account's ListRegions, when the run asked it, does not list as enabled.
+(aws/regions.py's packaged data) that the account's ListRegions, when the run asked it, does not list as enabled.
 Anywhere else it means the credentials were not recognised, and the target fails.
 """
 
@@ -21,7 +21,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,7 +38,6 @@ from inventory.contract.results import TargetResult
 from inventory.contract.staged import staged_batch
 from inventory.contract.status import Status
 from inventory.contract.target import Target
-from inventory.job.staging import Stager
 from inventory.redact import clean
 
 CHUNK_FUNCTIONS = 1000  # raw items held per listing before they are staged (compact Arrow)
@@ -61,7 +60,7 @@ class _Listing:
         self.retries = 0
 
     async def finish(self) -> None:
-        """Stage the last items, with other listings' when the run has a Stager (job/staging.py)."""
+        """Stage the last items, with other listings' when the run has a Stager (the Stager, below)."""
         stager = self._collector.stager
         if stager is None or not self.items:
             self.compact()
@@ -120,7 +119,7 @@ class Collector:
     regions: EnabledRegions | None = None  # for accounts with `regions: all`
     target_seconds: float = 1800.0  # the deadline for one target's whole listing, retries included
     opt_in: Callable[[str], bool] = is_opt_in  # region -> not enabled unless the account opted in
-    stager: Stager | None = None  # stages finished listings together (job/staging.py); None: one by one
+    stager: Stager | None = None  # stages finished listings together (the Stager, below); None: one by one
 
     @staticmethod
     def log_fields(target: Target) -> dict[str, str]:
@@ -203,3 +202,67 @@ class Collector:
             fault.code,
             clean(message),
         )
+
+
+# --- staging many listings at once ---------------------------------------------------------------------
+#
+# Staging for many listings at once: the items of listings that end close together are checked and compacted
+# to Arrow (contract/staged.py's `staged_batch`) in one call, and each listing gets its own rows back.
+#
+# `staged_batch` costs ~0.3 ms per call before the first item (Arrow builds a converter for the ~35 nested
+# fields of an item), and most listings are small: at 2,000 accounts x 17 regions, 8,461 listings with functions,
+# 22 at the median. A listing that ends waits up to `window_s` (or until `max_items` are waiting) for others;
+# then one call stages them all. An item that fails the check fails only its own listing: the pending listings
+# are then staged one by one, so each gets its own rows or its own InvalidItem, exactly as without batching.
+
+WINDOW_S = 0.02  # how long a finished listing waits for others (its slot stays taken meanwhile)
+MAX_ITEMS = 2000  # staged at once when this many items wait
+
+
+class Stager:
+    """One per run, on the event loop: `await stage(items)` is `staged_batch(items)`, made with others'."""
+
+    def __init__(self, window_s: float = WINDOW_S, max_items: int = MAX_ITEMS) -> None:
+        self._window_s = window_s
+        self._max_items = max_items
+        self._pending: list[tuple[Sequence[Mapping[str, Any]], asyncio.Future[pa.RecordBatch]]] = []
+        self._items = 0
+        self._timer: asyncio.TimerHandle | None = None
+
+    async def stage(self, items: Sequence[Mapping[str, Any]]) -> pa.RecordBatch:
+        """The items as `staged_batch` makes them; raises InvalidItem as it does."""
+        future: asyncio.Future[pa.RecordBatch] = asyncio.get_running_loop().create_future()
+        self._pending.append((items, future))
+        self._items += len(items)
+        if self._items >= self._max_items:
+            self.flush()
+        elif self._timer is None:
+            self._timer = asyncio.get_running_loop().call_later(self._window_s, self.flush)
+        return await future
+
+    def flush(self) -> None:
+        """Stage everything waiting now."""
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        pending = [(items, future) for items, future in self._pending if not future.done()]  # not cancelled
+        self._pending, self._items = [], 0
+        if not pending:
+            return
+        try:
+            batch = staged_batch([item for items, _ in pending for item in items])
+        except Exception:  # noqa: BLE001 - InvalidItem (or worse): each listing gets its own answer
+            _one_by_one(pending)
+            return
+        offset = 0
+        for items, future in pending:
+            future.set_result(batch.slice(offset, len(items)))
+            offset += len(items)
+
+
+def _one_by_one(pending: Sequence[tuple[Sequence[Mapping[str, Any]], asyncio.Future[pa.RecordBatch]]]) -> None:
+    for items, future in pending:
+        try:
+            future.set_result(staged_batch(items))
+        except Exception as err:  # noqa: BLE001 - InvalidItem, raised in that listing (never lost in a callback)
+            future.set_exception(err)

@@ -10,8 +10,8 @@ the enrichment is still `ok` for the rest, with error_code `FunctionNotFound` an
 Every call goes through the target's Pacer, shared with its ListFunctions pages, so the job never sends more
 than `max_requests_per_second` requests to one account-region in total, whatever the service; and through
 the one retry layer (aws/retry.py), one request per attempt. Per-function calls run a few at a time
-(enrich_read.py's PER_FUNCTION_IN_FLIGHT), still paced. Each enrichment of a target runs under
-`timeouts.target_seconds`. What each enrichment calls, and which answers it refuses: job/enrich_read.py.
+(enrichments.py's PER_FUNCTION_IN_FLIGHT), still paced. Each enrichment of a target runs under
+`timeouts.target_seconds`. What each enrichment calls, and which answers it refuses: job/enrichments.py.
 """
 
 from __future__ import annotations
@@ -22,16 +22,16 @@ from dataclasses import dataclass, replace
 from datetime import datetime, time, timedelta
 from typing import TypeVar
 
-from inventory.aws import enrich_api as api
+from inventory.aws import enrichment_calls as api
 from inventory.aws.credentials import AccountCredentials
 from inventory.aws.ratelimit import Pacer
 from inventory.aws.retry import Fault, FaultKind, RetryPolicy, classify
-from inventory.aws.signed import SignedHttp
+from inventory.aws.transport import SignedHttp
 from inventory.contract.results import EnrichmentOutcome, TargetResult
 from inventory.contract.staged import function_names
 from inventory.contract.status import Status
 from inventory.contract.target import Target
-from inventory.job.enrich_read import READERS, USAGE_DAYS, Read, Reading
+from inventory.job.enrichments import READERS, USAGE_DAYS, Read, Reading
 from inventory.redact import clean
 
 T = TypeVar("T")

@@ -34,11 +34,10 @@ from inventory.contract.rows import RowBuffer
 from inventory.contract.schema import STATUS_SCHEMA
 from inventory.contract.status import Status, status_table
 from inventory.contract.target import Target
-from inventory.job.collect import Collector
+from inventory.job.collect import Collector, Stager
 from inventory.job.config import RunConfig
 from inventory.job.enrich import Enricher
-from inventory.job.runtime import fewer_collections, pandas_hidden, use_system_allocator
-from inventory.job.staging import Stager
+from inventory.job.process_settings import fewer_collections, pandas_hidden, use_system_allocator
 from inventory.job.summary import RunSummary, summarise
 from inventory.job.targets import Shard, build_targets
 from inventory.logs import Progress

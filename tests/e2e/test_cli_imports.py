@@ -7,7 +7,7 @@ HTTP client. A behaviour test, not a timing one: the figures are in docs/perform
 Each case is a fresh interpreter that imports inventory.cli, runs `main(argv)` and then lists the modules
 it holds, as a user's process would. pyarrow imports pandas by itself when it converts Python values and
 pandas is installed (it is in the test extra, not in the image); the job hides it while it runs
-(job/runtime.py's pandas_hidden), so a run here, with pandas installed, must not load it either.
+(job/process_settings.py's pandas_hidden), so a run here, with pandas installed, must not load it either.
 """
 
 from __future__ import annotations
@@ -146,7 +146,7 @@ def test_a_run_over_an_empty_organisation_imports_no_http_client(emulator: Emula
 
 
 HIDDEN = """
-from inventory.job.runtime import pandas_hidden
+from inventory.job.process_settings import pandas_hidden
 with pandas_hidden():
     try:
         import pandas

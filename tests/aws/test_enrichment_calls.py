@@ -1,4 +1,4 @@
-"""The enrichments' calls (aws/enrich_api.py) over real HTTP against a local endpoint that answers what each
+"""The enrichments' calls (aws/enrichment_calls.py) over real HTTP against a local endpoint that answers what each
 test scripts: the requests they send (path, JSON protocol, signature scope), the answers they accept, and
 the hostile ones they refuse as InvalidResponse (or an error code), never as an empty or zero value."""
 
@@ -17,7 +17,7 @@ from botocore.exceptions import ClientError
 from conftest import clear_aws_environment
 from support.hostile_lambda import HostileLambda, Reply, Request, sequence
 
-from inventory.aws import enrich_api as api
+from inventory.aws import enrichment_calls as api
 from inventory.aws.clients import botocore_config
 from inventory.aws.lambda_api import LambdaLister
 from inventory.aws.retry import FaultError, FaultKind, classify

@@ -1,4 +1,4 @@
-"""What a run sets for the process while it lasts (job/runtime.py), and gives back when it ends."""
+"""What a run sets for the process while it lasts (job/process_settings.py), and gives back when it ends."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import gc
 
 import pytest
 
-from inventory.job.runtime import GC_THRESHOLD, fewer_collections
+from inventory.job.process_settings import GC_THRESHOLD, fewer_collections
 
 
 def test_fewer_collections_while_the_job_runs_then_the_settings_before() -> None:

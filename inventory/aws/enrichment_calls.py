@@ -1,4 +1,4 @@
-"""The enrichments' calls, one request each, over the job's signed-HTTP path (aws/signed.py), JSON protocols.
+"""The enrichments' calls, one request each, over the job's signed-HTTP path (aws/transport.py), JSON protocols.
 
 Every 200 is checked before it is believed, as ListFunctions' pages are: a body that is not a JSON object, a
 member of the wrong type (a tag value that is not text, a tag key given twice for one resource, a concurrency
@@ -27,7 +27,7 @@ import orjson
 from botocore.credentials import ReadOnlyCredentials
 
 from inventory.aws.retry import Fault, FaultError, FaultKind
-from inventory.aws.signed import SignedHttp
+from inventory.aws.transport import SignedHttp
 
 URL_PAGE_SIZE = 50
 TAGS_PAGE_SIZE = 100  # the most GetResources returns per page
@@ -136,7 +136,7 @@ async def url_auth_types_page(scope: Scope, marker: str | None, *, name: str) ->
 async def policy_text(scope: Scope, name: str) -> str:
     """GetPolicy's Policy document (JSON text). A 404 raises ClientError ResourceNotFoundException, as Lambda
     answers it both for a function without a policy ("The resource you requested does not exist.") and for a
-    function that does not exist ("Function not found: <arn>"): job/enrich_read.py tells the two apart."""
+    function that does not exist ("Function not found: <arn>"): job/enrichments.py tells the two apart."""
     body = _object("GetPolicy", await _get(scope, "GetPolicy", _function_path("2015-03-31", name, "policy")))
     policy = body.get("Policy")
     if not isinstance(policy, str):

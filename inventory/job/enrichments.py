@@ -24,7 +24,7 @@ from datetime import date, datetime
 from functools import partial
 from typing import Any, Protocol, TypeVar
 
-from inventory.aws import enrich_api as api
+from inventory.aws import enrichment_calls as api
 from inventory.aws.policy import evaluate_policy
 from inventory.aws.retry import Fault, FaultError, FaultKind, classify
 from inventory.contract.target import Target

@@ -1,9 +1,9 @@
 """Once per account: a value asked of AWS one time per member account, however many regions ask for it.
 
-Used from the event loop by aws/credentials.py (AssumeRole) and aws/regions.py (ListRegions). A per-account asyncio
-lock makes the regions of one account wait for the one call, which the caller runs (with its retries) in a
-worker thread because it goes through botocore. A failure is remembered too, as its Fault, so a denied
-account costs one call, not one per region.
+Used from the event loop by aws/credentials.py (AssumeRole) and aws/enabled_regions.py (ListRegions). A
+per-account asyncio lock makes the regions of one account wait for the one call, which the caller runs (with
+its retries) in a worker thread because it goes through botocore. A failure is remembered too, as its Fault,
+so a denied account costs one call, not one per region.
 """
 
 from __future__ import annotations

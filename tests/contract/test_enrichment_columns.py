@@ -1,4 +1,4 @@
-"""Enrichment values on the rows (contract/enriched.py, through contract/rows.py's inventory_batch), and the
+"""Enrichment values on the rows (contract/enrichment_columns.py, through contract/rows.py's inventory_batch), and the
 enrichment columns and status through both file formats and back: typed, null kept apart from empty, an older
 file read with them null."""
 

@@ -1,4 +1,4 @@
-"""Listings staged together (job/staging.py): each gets exactly its own rows, or its own InvalidItem."""
+"""Listings staged together (job/collect.py's Stager): each gets exactly its own rows, or its own InvalidItem."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import pytest
 
 from inventory.contract.items import InvalidItem
 from inventory.contract.staged import staged_batch
-from inventory.job.staging import Stager
+from inventory.job.collect import Stager
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 
