@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from botocore import exceptions as boto_errors
 
-from inventory.contract.status import Status
+from inventory.contract.results import Status
 from inventory.errors import (
     ConfigError,
     CredentialsError,

@@ -13,8 +13,7 @@ from botocore import exceptions as boto_errors
 import inventory
 from inventory import errors
 from inventory.contract.current import Verdict
-from inventory.contract.results import TargetResult
-from inventory.contract.status import Status
+from inventory.contract.results import Status, TargetResult
 from inventory.contract.target import Account, Target
 from inventory.exits import BY_ERROR, ExitCode, for_demo, for_error, for_gate, for_run, for_signal, for_verify
 

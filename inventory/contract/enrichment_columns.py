@@ -22,8 +22,7 @@ from typing import Any
 import pyarrow as pa
 
 from inventory.contract.columns import ENRICHMENT_COLUMNS
-from inventory.contract.results import EnrichmentOutcome
-from inventory.contract.status import Status
+from inventory.contract.results import EnrichmentOutcome, Status
 from inventory.redact import clean
 
 UNSTORABLE_CODE = "InvalidValue"

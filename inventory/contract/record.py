@@ -30,8 +30,8 @@ from typing import Any
 from pydantic import TypeAdapter
 
 from inventory import __version__
-from inventory.contract.results import TargetResult
-from inventory.contract.status import Status, enrichment_counts
+from inventory.contract.results import Status, TargetResult
+from inventory.contract.status import enrichment_counts
 
 MANIFEST_VERSION = 2  # 2: run_id shared by the shards of one run, write_id per shard attempt
 # An AWS access key id (long-term AKIA, temporary ASIA) or a long unbroken base64 run such as a session token.

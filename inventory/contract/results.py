@@ -1,20 +1,26 @@
 """How a target ended: its listing (TargetResult) and each enrichment read for it (EnrichmentOutcome).
 
 Declared once, here: job/collect.py and job/enrich.py make them; the rows (rows.py, enrichment_columns.py), the status
-file (status.py) and the run record (record.py) are written from them. The status vocabulary is status.py's.
+file (status.py) and the run record (record.py) are written from them. `Status` is the vocabulary of both.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
-from inventory.contract.status import Status
 from inventory.contract.target import Target
 
-if TYPE_CHECKING:  # annotations only: `--help` imports status.py, and nothing here needs pyarrow to run
+if TYPE_CHECKING:  # annotations only: `--help` imports this module (exits.py), and nothing here needs pyarrow
     import pyarrow as pa
+
+
+class Status(StrEnum):
+    OK = "ok"  # listed completely: every function is in the inventory
+    SKIPPED = "skipped"  # provably not enabled for the account: nothing to list
+    FAILED = "failed"  # could not be listed: its functions are missing, function_count is null
 
 
 @dataclass(frozen=True)

@@ -1,9 +1,10 @@
-"""The status file's contract: the status vocabulary and the status rows, one per (account, region) target.
+"""The status file's contract: the status rows, one per (account, region) target (the vocabulary, `Status`, is
+contract/results.py's).
 
 Written by the job (the sink's commit, job/pipeline.py) and read back by the reports (reports/compliance.py,
 reports/diff.py); both use `Status`, never the bare strings, and the rows are always made by `status_table`,
 from the targets' results (contract/results.py).
-`Status` is also what exits.py maps to an exit code, so `lambda-inventory --help` imports this module: it
+`Status` is also what exits.py maps to an exit code, so `lambda-inventory --help` imports results.py: neither
 imports pyarrow (and through it numpy, ~0.3 s of CPU) only when a status table is made.
 """
 
@@ -11,19 +12,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from enum import StrEnum
 from typing import TYPE_CHECKING, Any
+
+from inventory.contract.results import Status, TargetResult
 
 if TYPE_CHECKING:
     import pyarrow as pa
-
-    from inventory.contract.results import TargetResult
-
-
-class Status(StrEnum):
-    OK = "ok"  # listed completely: every function is in the inventory
-    SKIPPED = "skipped"  # provably not enabled for the account: nothing to list
-    FAILED = "failed"  # could not be listed: its functions are missing, function_count is null
 
 
 def status_table(results: Sequence[TargetResult], snapshot_time: datetime) -> pa.Table:

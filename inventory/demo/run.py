@@ -21,8 +21,7 @@ from inventory.aws.regions import lambda_regions
 from inventory.contract.current import Verdict
 from inventory.contract.lake import lake_at
 from inventory.contract.layout import Format, status_name
-from inventory.contract.results import TargetResult
-from inventory.contract.status import Status
+from inventory.contract.results import Status, TargetResult
 from inventory.demo.emulator import Behaviour, Emulator
 from inventory.demo.emulator_extras import ENRICH_OPERATIONS
 from inventory.demo.org import DENIED_ACCOUNT, DISABLED, NIGHT_TWO_CHANGES, demo_org

@@ -34,9 +34,8 @@ from inventory.aws.ratelimit import Pacer
 from inventory.aws.regions import is_opt_in
 from inventory.aws.retry import Fault, FaultError, FaultKind, RetryPolicy, classify
 from inventory.contract.items import InvalidItem
-from inventory.contract.results import TargetResult
+from inventory.contract.results import Status, TargetResult
 from inventory.contract.staged import staged_batch
-from inventory.contract.status import Status
 from inventory.contract.target import Target
 from inventory.redact import clean
 

@@ -27,9 +27,8 @@ from inventory.aws.credentials import AccountCredentials
 from inventory.aws.ratelimit import Pacer
 from inventory.aws.retry import Fault, FaultKind, RetryPolicy, classify
 from inventory.aws.transport import SignedHttp
-from inventory.contract.results import EnrichmentOutcome, TargetResult
+from inventory.contract.results import EnrichmentOutcome, Status, TargetResult
 from inventory.contract.staged import function_names
-from inventory.contract.status import Status
 from inventory.contract.target import Target
 from inventory.job.enrichments import READERS, USAGE_DAYS, Read, Reading
 from inventory.redact import clean

@@ -29,10 +29,10 @@ from inventory.contract.columns import ENRICHMENTS
 from inventory.contract.lake import Lake
 from inventory.contract.layout import Format
 from inventory.contract.record import RunInfo, build_record
-from inventory.contract.results import TargetResult
+from inventory.contract.results import Status, TargetResult
 from inventory.contract.rows import RowBuffer
 from inventory.contract.schema import STATUS_SCHEMA
-from inventory.contract.status import Status, status_table
+from inventory.contract.status import status_table
 from inventory.contract.target import Target
 from inventory.job.collect import Collector, Stager
 from inventory.job.config import RunConfig

@@ -7,8 +7,8 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from inventory.contract.results import TargetResult
-from inventory.contract.status import Status, enrichment_counts
+from inventory.contract.results import Status, TargetResult
+from inventory.contract.status import enrichment_counts
 
 _FAILURES_SHOWN = 10
 

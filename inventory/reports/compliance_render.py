@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 
-from inventory.contract.status import Status
+from inventory.contract.results import Status
 from inventory.reports.compliance import AffectedFunction, ComplianceReport
 from inventory.reports.compliance_groups import STATUSES, count_sections, day
 from inventory.reports.document import (

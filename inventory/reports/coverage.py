@@ -20,7 +20,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from inventory.contract.columns import ENRICHED_COLUMN
-from inventory.contract.status import Status
+from inventory.contract.results import Status
 from inventory.readers.snapshot import Snapshot
 
 

@@ -31,7 +31,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from inventory.contract.status import Status
+from inventory.contract.results import Status
 from inventory.readers.snapshot import Snapshot
 
 _LISTS = ("architectures", "layer_arns", "environment_variable_names")

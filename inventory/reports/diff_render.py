@@ -13,7 +13,7 @@ from enum import StrEnum
 
 import pyarrow.compute as pc
 
-from inventory.contract.status import Status
+from inventory.contract.results import Status
 from inventory.readers.snapshot import Snapshot
 from inventory.reports.diff import COMPARED_FIELDS, AccountCounts, Category, Diff, FunctionChange, UnknownTarget
 from inventory.reports.document import Cell, Document, Section, Table, render_html, render_markdown, table_csv

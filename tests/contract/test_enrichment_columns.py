@@ -14,11 +14,10 @@ import pytest
 from support.inventories import PROD, function, functions_table, status, status_table
 
 from inventory.contract.layout import Format
-from inventory.contract.results import EnrichmentOutcome, TargetResult
+from inventory.contract.results import EnrichmentOutcome, Status, TargetResult
 from inventory.contract.rows import RowBuffer, inventory_batch
 from inventory.contract.schema import INVENTORY_SCHEMA, STATUS_SCHEMA
 from inventory.contract.staged import staged_batch
-from inventory.contract.status import Status
 from inventory.contract.target import Account, Target
 from inventory.readers.snapshot import load_snapshot
 from inventory.writers.destination import Destination, local_path, resolve_destination

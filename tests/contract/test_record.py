@@ -33,8 +33,7 @@ from inventory.contract.record import (
     parse_record,
     render_manifest,
 )
-from inventory.contract.results import EnrichmentOutcome, TargetResult
-from inventory.contract.status import Status
+from inventory.contract.results import EnrichmentOutcome, Status, TargetResult
 from inventory.contract.target import Account, Target
 from inventory.demo.emulator import Emulator
 from inventory.demo.seed import FunctionSpec, MemberSpec, Seeded

@@ -11,11 +11,10 @@ from typing import Any
 import pyarrow as pa
 from support.batches import function_batch
 
-from inventory.contract.results import TargetResult
+from inventory.contract.results import Status, TargetResult
 from inventory.contract.rows import RowBuffer, inventory_batch
 from inventory.contract.schema import INVENTORY_SCHEMA
 from inventory.contract.staged import staged_batch
-from inventory.contract.status import Status
 from inventory.contract.target import Account, Target
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"

@@ -7,9 +7,9 @@ from datetime import UTC, datetime
 import pyarrow as pa
 import pytest
 
-from inventory.contract.results import TargetResult
+from inventory.contract.results import Status, TargetResult
 from inventory.contract.schema import STATUS_SCHEMA
-from inventory.contract.status import Status, status_table
+from inventory.contract.status import status_table
 from inventory.contract.target import Account, Target
 
 SNAPSHOT = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)

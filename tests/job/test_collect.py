@@ -21,10 +21,9 @@ from inventory.aws.credentials import AccountCredentials
 from inventory.aws.enabled_regions import EnabledRegions
 from inventory.aws.regions import partition_of
 from inventory.aws.retry import RetryPolicy
-from inventory.contract.results import TargetResult
+from inventory.contract.results import Status, TargetResult
 from inventory.contract.rows import inventory_batch
 from inventory.contract.schema import INVENTORY_SCHEMA
-from inventory.contract.status import Status
 from inventory.contract.target import Target
 from inventory.demo.emulator import Emulator
 from inventory.demo.seed import FunctionSpec, MemberSpec, Seeded

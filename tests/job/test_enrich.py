@@ -23,7 +23,7 @@ from support.enrich_aws import (
 )
 from support.hostile_lambda import HANG, HostileLambda, Reply, Request
 
-from inventory.contract.status import Status
+from inventory.contract.results import Status
 from inventory.demo.emulator import Emulator
 
 

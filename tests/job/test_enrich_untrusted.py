@@ -26,7 +26,7 @@ from support.enrich_aws import (
 )
 from support.hostile_lambda import HostileLambda, Reply, Request
 
-from inventory.contract.status import Status
+from inventory.contract.results import Status
 from inventory.demo.emulator import Emulator
 
 DAY = datetime(2026, 11, 28, tzinfo=UTC).timestamp()  # in the usage window of the snapshot (2026-11-30)

@@ -17,8 +17,8 @@ from conftest import REGIONS, job_role_arn, make_config, run_inventory, seed_mem
 from support.emulator_faults import KeyExpiry
 
 from inventory.contract.layout import Format
+from inventory.contract.results import Status
 from inventory.contract.schema import INVENTORY_SCHEMA, STATUS_SCHEMA
-from inventory.contract.status import Status
 from inventory.demo.emulator import Emulator
 from inventory.demo.seed import FunctionSpec, MemberSpec, Seeded
 from inventory.exits import ExitCode, for_run

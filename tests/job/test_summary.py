@@ -5,8 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
-from inventory.contract.results import EnrichmentOutcome, TargetResult
-from inventory.contract.status import Status
+from inventory.contract.results import EnrichmentOutcome, Status, TargetResult
 from inventory.contract.target import Account, Target
 from inventory.job.summary import RunSummary, render_summary, summarise
 

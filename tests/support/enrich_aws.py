@@ -23,11 +23,10 @@ from inventory.aws.credentials import AccountCredentials
 from inventory.aws.lambda_api import Timeouts
 from inventory.aws.ratelimit import Pacer
 from inventory.aws.retry import RetryPolicy
-from inventory.contract.results import EnrichmentOutcome, TargetResult
+from inventory.contract.results import EnrichmentOutcome, Status, TargetResult
 from inventory.contract.rows import inventory_batch
 from inventory.contract.schema import INVENTORY_SCHEMA
 from inventory.contract.staged import staged_batch
-from inventory.contract.status import Status
 from inventory.contract.target import Target
 from inventory.job.enrich import Enricher
 from inventory.job.targets import build_targets

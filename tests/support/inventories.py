@@ -23,9 +23,8 @@ from inventory.aws.retry import RetryPolicy
 from inventory.contract.lake import lake_at
 from inventory.contract.layout import Format
 from inventory.contract.record import RunInfo, RunRecord, build_record
-from inventory.contract.results import EnrichmentOutcome, TargetResult
+from inventory.contract.results import EnrichmentOutcome, Status, TargetResult
 from inventory.contract.schema import INVENTORY_SCHEMA, STATUS_SCHEMA
-from inventory.contract.status import Status
 from inventory.contract.target import Account, Target
 from inventory.readers.snapshot import Snapshot
 from inventory.reports.lifecycle import RuntimeCatalog, load_catalog

@@ -35,9 +35,9 @@ from inventory.aws.retry import RetryPolicy
 from inventory.contract.lake import DEFAULT_DATABASE, FUNCTIONS, Lake
 from inventory.contract.layout import Format
 from inventory.contract.record import RunInfo, build_record, parse_record
-from inventory.contract.results import TargetResult
+from inventory.contract.results import Status, TargetResult
 from inventory.contract.schema import INVENTORY_SCHEMA, STATUS_SCHEMA
-from inventory.contract.status import Status, status_table
+from inventory.contract.status import status_table
 from inventory.contract.target import Account, Target
 from inventory.demo.emulator import Emulator
 from inventory.errors import OutputError

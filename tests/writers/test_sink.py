@@ -25,9 +25,8 @@ import inventory.writers.sink
 from inventory.contract.columns import ENRICHMENT_COLUMNS
 from inventory.contract.layout import Format, status_name
 from inventory.contract.record import RunInfo, RunRecord, build_record, parse_record
-from inventory.contract.results import TargetResult
+from inventory.contract.results import Status, TargetResult
 from inventory.contract.schema import INVENTORY_SCHEMA, STATUS_SCHEMA
-from inventory.contract.status import Status
 from inventory.contract.target import Account, Target
 from inventory.errors import OutputError
 from inventory.exits import ExitCode, for_error, for_signal
