@@ -87,23 +87,36 @@ class Enricher:
             skipped = tuple(EnrichmentOutcome(name, Status.SKIPPED, 0, error_message=reason) for name in self.names)
             return replace(result, enrichments=skipped)
         functions = sorted(set(function_names(result.functions)))
-        outcomes = tuple([await self._one(name, result.target, functions, pacer) for name in self.names])
-        return replace(result, enrichments=outcomes)
+        outcomes: list[EnrichmentOutcome] = []
+        silent: str | None = None  # the enrichment after which the account-region stopped answering
+        for name in self.names:
+            if silent is not None:  # a hung region costs one enrichment's unanswered budget, not every one's
+                reason = f"{name}: not read: the account-region stopped answering ({silent} got no answer)"
+                outcomes.append(EnrichmentOutcome(name, Status.SKIPPED, 0, error_message=reason))
+                continue
+            outcome, unanswered = await self._one(name, result.target, functions, pacer)
+            outcomes.append(outcome)
+            silent = name if unanswered else None
+        return replace(result, enrichments=tuple(outcomes))
 
-    async def _one(self, name: str, target: Target, functions: Sequence[str], pacer: Pacer) -> EnrichmentOutcome:
+    async def _one(
+        self, name: str, target: Target, functions: Sequence[str], pacer: Pacer
+    ) -> tuple[EnrichmentOutcome, bool]:
+        """The enrichment's outcome, and whether it failed for want of an answer (timeouts, no connection)."""
         calls = _Calls(self, target, pacer)
         if not functions:  # nothing to enrich: no call at all
-            return EnrichmentOutcome(name, Status.OK, 0)
+            return EnrichmentOutcome(name, Status.OK, 0), False
         try:
             async with asyncio.timeout(self.target_seconds):
                 read = await READERS[name](Reading(calls, target, tuple(functions), self.usage_window()))
         except TimeoutError:
             message = f"{name} did not finish within timeouts.target_seconds ({self.target_seconds:g}s)"
-            return _failed(name, calls.count, Fault(FaultKind.FATAL, "DeadlineExceeded", message))
+            return _failed(name, calls.count, Fault(FaultKind.FATAL, "DeadlineExceeded", message)), False
         except Exception as err:  # noqa: BLE001 - errors are data: nothing escapes to the caller
             fault = getattr(err, "fault", None)
-            return _failed(name, calls.count, fault if isinstance(fault, Fault) else classify(err))
-        return _ok(name, calls.count, read, len(functions))
+            fault = fault if isinstance(fault, Fault) else classify(err)
+            return _failed(name, calls.count, fault), fault.kind is FaultKind.UNANSWERED
+        return _ok(name, calls.count, read, len(functions)), False
 
     def usage_window(self) -> tuple[datetime, datetime]:
         """The USAGE_DAYS UTC days ending with the snapshot day: [midnight - 29 days, next midnight)."""

@@ -154,6 +154,38 @@ def test_a_hang_is_bounded_by_the_deadline(monkeypatch: pytest.MonkeyPatch, emu:
     assert outcome_of(result, "tags").status is Status.OK, "the next enrichment still runs"
 
 
+def test_a_region_that_stops_answering_costs_one_enrichment_not_all(
+    monkeypatch: pytest.MonkeyPatch, emu: Emulator
+) -> None:
+    """Issue 19: a region hung after its listing fails the first enrichment on its small unanswered budget (3
+    attempts of read_seconds each); the later ones are skipped with the reason, not each waited for in turn."""
+    with HostileLambda(
+        aws({"urls": lambda _: HANG, "concurrency": lambda _: HANG, "GetResources": lambda _: HANG})
+    ) as server:
+        result = enrich(monkeypatch, server, listed_result(["a"]), ("tags", "urls", "concurrency"), attempts=12)
+        requests = len(server.requests)
+    tags, urls, concurrency = (outcome_of(result, name) for name in ("tags", "urls", "concurrency"))
+    assert (tags.status, tags.error_code, tags.calls) == (Status.FAILED, "Timeout", 3), tags
+    assert tags.error_message is not None and "gave up after retries" in tags.error_message
+    for skipped in (urls, concurrency):
+        assert (skipped.status, skipped.calls) == (Status.SKIPPED, 0), skipped
+        assert skipped.error_message == (
+            f"{skipped.name}: not read: the account-region stopped answering (tags got no answer)"
+        )
+    assert requests == 3, "no request for the skipped enrichments"
+    assert rows_of(result)["a"]["tags"] is None and rows_of(result)["a"]["url_auth_types"] is None
+
+
+def test_an_enrichment_that_answers_again_after_one_hung_keeps_the_rest(
+    monkeypatch: pytest.MonkeyPatch, emu: Emulator
+) -> None:
+    """Only an unanswered failure skips the rest: a denied enrichment leaves the next one to run."""
+    with HostileLambda(aws({"GetResources": lambda _: denied("tag:GetResources")})) as server:
+        result = enrich(monkeypatch, server, listed_result(["a"]), ("tags", "concurrency"))
+    assert outcome_of(result, "tags").status is Status.FAILED
+    assert outcome_of(result, "concurrency").status is Status.OK
+
+
 def test_usage_asks_at_most_500_functions_per_call(monkeypatch: pytest.MonkeyPatch, emu: Emulator) -> None:
     names = [f"f{i:04d}" for i in range(501)]
     with HostileLambda(aws()) as server:
