@@ -30,6 +30,7 @@ from inventory.contract.layout import Format
 from inventory.contract.results import TargetResult
 from inventory.demo.emulator import Behaviour, Emulator
 from inventory.demo.seed import MemberSpec, Seeded, seed
+from inventory.demo.serve import emulator_environment
 from inventory.job.config import RunConfig, parse_config
 from inventory.job.pipeline import JobOptions, run_job
 from inventory.job.summary import RunSummary
@@ -63,16 +64,9 @@ def config_dict(accounts: Sequence[Mapping[str, Any]], **top: Any) -> dict[str, 
 
 
 def aws_environment(endpoint: str) -> dict[str, str]:
-    """Environment variables that point the AWS SDK at the emulator and nowhere else."""
-    return {
-        "AWS_ENDPOINT_URL": endpoint,
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_CONFIG_FILE": os.devnull,
-        "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
-        "AWS_EC2_METADATA_DISABLED": "true",
-    }
+    """Environment variables that point the AWS SDK at the emulator and nowhere else (the demo's own, and no
+    instance metadata lookup)."""
+    return {**emulator_environment(endpoint), "AWS_EC2_METADATA_DISABLED": "true"}
 
 
 def _is_sdk_or_tool_variable(name: str) -> bool:

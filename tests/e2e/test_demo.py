@@ -208,23 +208,6 @@ def test_the_seeded_organisations_differ_by_one_function() -> None:
     assert (count(1), count(2)) == (158, 159)  # 4 more in the denied account, never listed
 
 
-def test_a_failed_check_exits_1_in_the_cli(tmp_path: Path) -> None:
-    """--serve with no job to wait for: the check fails ("no output"), which the CLI maps to 1 (PARTIAL)."""
-    script = Path(sys.executable).parent / "lambda-inventory"
-    proc = subprocess.run(
-        [str(script), "demo", "--serve", "--serve-timeout", "1", "--output", f"{tmp_path}/served/"],
-        env=_environment(),
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=TIMEOUT,
-        check=False,
-    )
-    assert proc.returncode == 1, proc.stdout[-2000:] + proc.stderr[-2000:]
-    assert f"demo check FAILED: no run written to {tmp_path}/served/ after 1s\n" in proc.stdout
-    assert "demo check passed" not in proc.stdout
-
-
 def test_demo_in_csv_passes_its_own_check(demos: Demos) -> None:
     """The check reads the CSV back with the schema's types, so it compares like with like."""
     proc = demos.csv

@@ -121,3 +121,4 @@ def test_with_nothing_new_the_serve_times_out_and_never_checks_an_earlier_run(tm
     assert proc.returncode == 1, proc.stdout[-2000:] + proc.stderr[-2000:]
     assert proc.stdout.count("demo check FAILED") == 1, proc.stdout
     assert f"demo check FAILED: no run written to {out}/ after 2s\n" in proc.stdout
+    assert "demo check passed" not in proc.stdout  # the CLI maps the failed check to 1 (PARTIAL)
