@@ -17,10 +17,12 @@ from typing import Any, Protocol
 
 import botocore.credentials
 from botocore.exceptions import BotoCoreError, ClientError
+from botocore.parsers import ResponseParserError
 
 from inventory.aws.per_account import AccountFault, PerAccount
 from inventory.aws.retry import Fault, FaultKind, RetryPolicy, classify
 from inventory.errors import CredentialsError
+from inventory.redact import clean
 
 REFRESH_MARGIN = timedelta(minutes=5)
 log = logging.getLogger(__name__)
@@ -114,7 +116,7 @@ def hub_identity(sts: Any, policy: RetryPolicy) -> str:
     account: a hub that cannot reach its STS endpoint, or whose credentials STS refuses, stops the run as
     the hub's problem (CredentialsError), instead of failing every account one AssumeRole at a time."""
     try:
-        arn: str = policy.call(sts.get_caller_identity)["Arn"]
+        identity = policy.call(sts.get_caller_identity)
     except (BotoCoreError, ClientError) as err:
         fault = classify(err)
         if fault.kind is FaultKind.UNANSWERED:
@@ -122,4 +124,13 @@ def hub_identity(sts: Any, policy: RetryPolicy) -> str:
         else:
             why = f"STS ({sts.meta.endpoint_url}) refused the hub's credentials"
         raise CredentialsError(f"{why}: {fault.code}: {fault.message}") from err
+    except (ResponseParserError, KeyError, ValueError) as err:  # a 200 that is not STS's XML (a proxy's page)
+        raise CredentialsError(_unreadable(sts, f"{type(err).__name__} {err}")) from err
+    arn = identity.get("Arn")
+    if not isinstance(arn, str) or not arn:
+        raise CredentialsError(_unreadable(sts, "GetCallerIdentity answered without an Arn"))
     return arn
+
+
+def _unreadable(sts: Any, what: str) -> str:
+    return clean(f"STS ({sts.meta.endpoint_url}) gave an answer that cannot be read: {what}")

@@ -97,18 +97,29 @@ def _silent_server() -> Iterator[tuple[int, list[socket.socket]]]:
         listener.close()
 
 
-class _Refusing(http.server.BaseHTTPRequestHandler):
+INVALID_TOKEN = (
+    b'<ErrorResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><Error><Type>Sender</Type>'
+    b"<Code>InvalidClientTokenId</Code><Message>The security token included in the request is invalid."
+    b"</Message></Error><RequestId>x</RequestId></ErrorResponse>"
+)
+NO_ARN = (
+    b'<GetCallerIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><GetCallerIdentityResult>'
+    b"</GetCallerIdentityResult></GetCallerIdentityResponse>"
+)
+
+
+class _Answering(http.server.BaseHTTPRequestHandler):
+    """Every STS request answered `status` with `body` (a subclass per case sets both)."""
+
     calls = 0
+    status = 403
+    body = INVALID_TOKEN
 
     def do_POST(self) -> None:
         type(self).calls += 1
         self.rfile.read(int(self.headers.get("Content-Length", 0)))
-        body = (
-            b'<ErrorResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><Error><Type>Sender</Type>'
-            b"<Code>InvalidClientTokenId</Code><Message>The security token included in the request is invalid."
-            b"</Message></Error><RequestId>x</RequestId></ErrorResponse>"
-        )
-        self.send_response(403)
+        body = self.body
+        self.send_response(self.status)
         self.send_header("Content-Type", "text/xml")
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
@@ -132,8 +143,22 @@ def test_an_sts_that_never_answers_gets_three_attempts_then_exit_3(tmp_path: Pat
     assert "ReadTimeoutError" in line
 
 
-@pytest.mark.parametrize("handler", [_Refusing])
-def test_credentials_sts_refuses_are_the_hubs_problem(tmp_path: Path, handler: type[_Refusing]) -> None:
+def _answering(status: int, body: bytes) -> type[_Answering]:
+    return type("Answer", (_Answering,), {"status": status, "body": body, "calls": 0})
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "says"),
+    [
+        (403, INVALID_TOKEN, "refused the hub's credentials: InvalidClientTokenId"),
+        (200, b"", "gave an answer that cannot be read: ResponseParserError"),
+        (200, b"<html><body>proxy login</body></html>", "gave an answer that cannot be read: KeyError"),
+        (200, NO_ARN, "gave an answer that cannot be read: GetCallerIdentity answered without an Arn"),
+    ],
+    ids=["invalid-token", "empty-200", "html-200", "no-arn"],
+)
+def test_sts_refusing_or_unreadable_is_the_hubs_problem(tmp_path: Path, status: int, body: bytes, says: str) -> None:
+    handler = _answering(status, body)
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -142,5 +167,5 @@ def test_credentials_sts_refuses_are_the_hubs_problem(tmp_path: Path, handler: t
     finally:
         server.shutdown()
         server.server_close()
-    _assert_hub_problem(proc, tmp_path, config, "refused the hub's credentials: InvalidClientTokenId")
+    _assert_hub_problem(proc, tmp_path, config, says)
     assert handler.calls == 1, "not retried, and not one AssumeRole per account"
