@@ -131,6 +131,10 @@ class Lake:
     def identifier(self, table: str) -> str:
         return f"{self.database}.{table}"
 
+    def outputs(self) -> dict[str, str]:
+        """Where the run wrote, as its record (the runs row's `outputs`) says."""
+        return {"format": "iceberg", "lake": self.location, "database": self.database}
+
     def __str__(self) -> str:
         where = "Glue database" if self.on_s3 else "embedded catalog, namespace"
         return f"{self.location} ({where} {self.database})"

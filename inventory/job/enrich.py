@@ -27,6 +27,7 @@ from inventory.aws.credentials import AccountCredentials
 from inventory.aws.ratelimit import Pacer
 from inventory.aws.retry import Fault, FaultKind, RetryPolicy, classify
 from inventory.aws.transport import SignedHttp
+from inventory.contract.columns import ENRICHMENTS
 from inventory.contract.results import EnrichmentOutcome, Status, TargetResult
 from inventory.contract.staged import function_names
 from inventory.contract.target import Target
@@ -73,9 +74,12 @@ class Enricher:
     http: SignedHttp
     credentials: AccountCredentials
     policy: RetryPolicy
-    names: tuple[str, ...]  # in the order they run (contract/columns.py's ENRICHMENTS)
+    names: tuple[str, ...]  # put in the order they run (contract/columns.py's ENRICHMENTS)
     snapshot_time: datetime
     target_seconds: float = 1800.0
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "names", tuple(name for name in ENRICHMENTS if name in self.names))
 
     async def __call__(self, result: TargetResult, pacer: Pacer) -> TargetResult:
         """The result with its enrichments read (unchanged when none was asked); contract/rows.py sets their values

@@ -25,24 +25,22 @@ from inventory.aws.organization import OrgAccount, active, list_organization_acc
 from inventory.aws.ratelimit import Pacer
 from inventory.aws.regions import lambda_regions, partition_of
 from inventory.aws.retry import RetryPolicy
-from inventory.contract.columns import ENRICHMENTS
-from inventory.contract.lake import Lake
 from inventory.contract.layout import Format
 from inventory.contract.record import RunInfo, build_record
 from inventory.contract.results import Status, TargetResult
 from inventory.contract.rows import RowBuffer
-from inventory.contract.schema import STATUS_SCHEMA
 from inventory.contract.status import status_table
 from inventory.contract.target import Target
 from inventory.job.collect import Collector, Stager
 from inventory.job.config import RunConfig
 from inventory.job.enrich import Enricher
 from inventory.job.process_settings import fewer_collections, pandas_hidden, use_system_allocator
-from inventory.job.summary import RunSummary, summarise
+from inventory.job.summary import RunSummary
 from inventory.job.targets import Shard, build_targets
 from inventory.logs import Progress
-from inventory.writers.destination import Destination, lake_output, location_text, resolve_destination
-from inventory.writers.sink import RunSink, open_sink
+from inventory.writers.destination import Destination, choose_output
+from inventory.writers.output import open_output
+from inventory.writers.sink import RunSink
 
 if TYPE_CHECKING:
     from inventory.writers.lake import LakeSink
@@ -76,58 +74,38 @@ def run_job(options: JobOptions, clients: ClientFactory) -> tuple[RunSummary, li
 def _run_job(options: JobOptions, clients: ClientFactory) -> tuple[RunSummary, list[TargetResult]]:
     config = options.config
     shard = (options.shard.index, options.shard.count) if options.shard else None
-    info = RunInfo.start(config, shard, run_id=options.run_id)
-    lake = lake_output(options.output, options.fmt, options.lake, options.database)
-    destination = None if lake is not None else resolve_destination(options.output, options.fmt, shard)
+    chosen = choose_output(options.output, options.fmt, options.lake, options.database, shard)
     clients.require_hub_credentials()  # reads the local credential chain; no AWS API call
     retry = config.retry
     policy = RetryPolicy(
         retry.max_attempts, float(retry.base_delay), float(retry.max_delay), max_unanswered=retry.max_unanswered
     )
     hub_region = config.sts_region or clients.region or "us-east-1"
-    sink = _open(lake, destination, clients, policy, info)
+    s3 = (
+        clients.client("s3", clients.region or "us-east-1")
+        if isinstance(chosen, Destination) and chosen.bucket
+        else None
+    )
+    info = RunInfo.start(config, shard, run_id=options.run_id)
+    sink = open_output(chosen, info, s3=s3, policy=policy)
     try:
         results, assume = _collect(options, clients, policy, hub_region, info=info, sink=sink)
-        record = build_record(info, results, _outputs(lake, destination), datetime.now(UTC))
+        record = build_record(info, results, chosen.outputs(), datetime.now(UTC))
         sink.commit(status_table(results, info.started_at), record)
     except BaseException:
         sink.abort()
         raise
-    summary = summarise(
-        results,
+    summary = RunSummary(
+        record.counts,
+        retries=sum(r.retries for r in results),
         assume_role_calls=assume[0],
         assume_role_retries=assume[1],
         duration_s=(datetime.now(UTC) - info.started_at).total_seconds(),  # uploads included
-        output=str(destination.inventory) if destination else f"{lake} (run {info.run_id})",
-        status_output=str(destination.status) if destination else None,
-        manifest_output=str(destination.manifest) if destination else None,
+        output=str(chosen.inventory) if isinstance(chosen, Destination) else f"{chosen} (run {info.run_id})",
+        status_output=str(chosen.status) if isinstance(chosen, Destination) else None,
+        manifest_output=str(chosen.manifest) if isinstance(chosen, Destination) else None,
     )
     return summary, results
-
-
-def _open(
-    lake: Lake | None, destination: Destination | None, clients: ClientFactory, policy: RetryPolicy, info: RunInfo
-) -> RunSink | LakeSink:
-    """The run's sink, checked and opened before any call to a member account."""
-    if lake is not None:
-        from inventory.writers.lake import open_lake_sink  # noqa: PLC0415 - pyiceberg only for a lake
-
-        return open_lake_sink(lake, info)
-    assert destination is not None
-    s3 = clients.client("s3", clients.region or "us-east-1") if destination.bucket else None
-    return open_sink(destination, STATUS_SCHEMA, s3=s3, policy=policy)
-
-
-def _outputs(lake: Lake | None, destination: Destination | None) -> dict[str, str]:
-    """Where the run wrote, as its record says."""
-    if lake is not None:
-        return {"format": "iceberg", "lake": lake.location, "database": lake.database}
-    assert destination is not None
-    return {
-        "format": destination.fmt.value,
-        "inventory": location_text(destination.inventory),
-        "status": location_text(destination.status),
-    }
 
 
 def _collect(
@@ -159,9 +137,7 @@ def _collect(
             target_seconds=config.timeouts.target_seconds,
             stager=Stager(),
         )
-        enricher = Enricher(
-            lister, credentials, policy, _in_run_order(config.enrich), info.started_at, config.timeouts.target_seconds
-        )
+        enricher = Enricher(lister, credentials, policy, config.enrich, info.started_at, config.timeouts.target_seconds)
 
         async def one(target: Target) -> TargetResult:
             pacer = Pacer(config.max_requests_per_second)  # the target's budget: its listing and enrichments
@@ -212,10 +188,6 @@ async def _collect_all(
         return await execute(targets, work(lister), max_workers, rows, progress)
 
 
-def _in_run_order(names: Sequence[str]) -> tuple[str, ...]:
-    return tuple(name for name in ENRICHMENTS if name in names)
-
-
 async def execute(
     targets: Sequence[Target],
     work: Callable[[Target], Awaitable[TargetResult]],
@@ -263,8 +235,8 @@ async def _heartbeat(progress: Progress, in_flight: Callable[[], int]) -> None:
 def _record(result: TargetResult, rows: RowBuffer) -> TargetResult:
     """Hand a finished target's rows on (to the sink, a few thousand rows at a time), log it, and keep only its
     status, with its enrichments as the rows have them (one whose values could not be typed is failed)."""
-    written = rows.add(result)
     _log_result(result)
+    written = rows.add(result)
     return replace(result, functions=(), enrichments=written)  # the rows are the buffer's now
 
 

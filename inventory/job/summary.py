@@ -3,10 +3,10 @@ the exit code; the status rows the sink writes are contract/status.py's)."""
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from inventory.contract.record import Counts
 from inventory.contract.results import Status, TargetResult
 from inventory.contract.status import enrichment_counts
 
@@ -15,13 +15,11 @@ _FAILURES_SHOWN = 10
 
 @dataclass(frozen=True)
 class RunSummary:
-    targets: int
-    ok: int
-    skipped: int
-    failed: int
-    functions: int
-    accounts: int
-    retries: int
+    """The end of a run as printed: its record's counts (one home: contract/record.py's Counts) and what only
+    this process knows (calls, duration, where it wrote)."""
+
+    counts: Counts
+    retries: int  # listing retries, summed over the targets
     assume_role_calls: int  # requests, retries included
     duration_s: float
     output: str  # a path or an s3:// URL
@@ -30,39 +28,11 @@ class RunSummary:
     assume_role_retries: int = 0
 
 
-def summarise(
-    results: Sequence[TargetResult],
-    *,
-    assume_role_calls: int,
-    assume_role_retries: int = 0,
-    duration_s: float,
-    output: str,
-    status_output: str | None = None,
-    manifest_output: str | None = None,
-) -> RunSummary:
-    counts = Counter(r.status for r in results)
-    return RunSummary(
-        targets=len(results),
-        ok=counts[Status.OK],
-        skipped=counts[Status.SKIPPED],
-        failed=counts[Status.FAILED],
-        functions=sum(r.function_count or 0 for r in results),
-        accounts=len({r.target.account.account_id for r in results}),
-        retries=sum(r.retries for r in results),
-        assume_role_calls=assume_role_calls,
-        assume_role_retries=assume_role_retries,
-        duration_s=duration_s,
-        output=output,
-        status_output=status_output,
-        manifest_output=manifest_output,
-    )
-
-
 def render_summary(summary: RunSummary, results: Sequence[TargetResult]) -> str:
+    counts = summary.counts
     lines = [
-        f"lambda-inventory: {summary.functions} functions from {summary.accounts} accounts "
-        f"in {summary.duration_s:.1f}s",
-        f"  targets  {summary.targets}: {summary.ok} ok, {summary.skipped} skipped, {summary.failed} failed",
+        f"lambda-inventory: {counts.functions} functions from {counts.accounts} accounts in {summary.duration_s:.1f}s",
+        f"  targets  {counts.targets}: {counts.ok} ok, {counts.skipped} skipped, {counts.failed} failed",
         f"  calls    {summary.assume_role_calls} AssumeRole ({summary.assume_role_retries} retries), "
         f"{summary.retries} listing retries",
         f"  written  {summary.output}",

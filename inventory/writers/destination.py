@@ -74,10 +74,35 @@ class Destination:
     def locations(self) -> tuple[Location, Location, Location]:
         return self.inventory, self.status, self.manifest
 
+    def outputs(self) -> dict[str, str]:
+        """Where the run wrote, as its record (the manifest's `outputs`) says."""
+        return {
+            "format": self.fmt.value,
+            "inventory": location_text(self.inventory),
+            "status": location_text(self.status),
+        }
+
+
+def choose_output(
+    output: str, fmt: Format | None, lake: bool, database: str | None = None, shard: tuple[int, int] | None = None
+) -> Lake | Destination:
+    """--output (with --format, --lake, --database and the run's shard) -> the lake it names, or where the run's
+    files go. OutputError (one line) for an unusable one."""
+    location = _lake_location(output, fmt, lake)
+    if location is None:
+        return resolve_destination(output, fmt, shard)
+    return lake_at(location, database)
+
 
 def lake_output(output: str, fmt: Format | None, lake: bool, database: str | None = None) -> Lake | None:
     """The lake that --output names (`s3://bucket/prefix/`, `s3://bucket`, or a local directory with
     --lake), or None when it names a file or a directory of files. OutputError (one line) for an unusable one."""
+    location = _lake_location(output, fmt, lake)
+    return None if location is None else lake_at(location, database)
+
+
+def _lake_location(output: str, fmt: Format | None, lake: bool) -> str | None:
+    """The lake's location as --output gives it, or None when it names files (lake_output)."""
     if output.startswith(S3_SCHEME):
         bucket, _, key = output.removeprefix(S3_SCHEME).partition("/")
         _check_bucket(output, bucket, key)
@@ -96,7 +121,7 @@ def lake_output(output: str, fmt: Format | None, lake: bool, database: str | Non
         where = output
     if fmt is Format.CSV:
         raise OutputError(f"{_said(output)}: a lake is Apache Iceberg tables (Parquet); --format csv writes a file")
-    return lake_at(where, database)
+    return where
 
 
 def resolve_destination(output: str, fmt: Format | None, shard: tuple[int, int] | None = None) -> Destination:

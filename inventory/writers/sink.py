@@ -17,6 +17,7 @@ spreadsheet would run as formulas are neutralised, reversibly (csvsafe.py).
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
 from collections.abc import Callable
@@ -47,15 +48,23 @@ def csv_ready(table: pa.Table) -> pa.Table:
     that a spreadsheet would run as a formula get a leading `'` (csvsafe.py; reversible)."""
     columns = []
     for field, column in zip(table.schema, escape_strings(table).columns, strict=True):
-        if pa.types.is_list(field.type) or pa.types.is_map(field.type):
+        if _as_json(field.type):
             maps = pa.types.is_map(field.type)  # map cells come as [(key, value)]: written as a JSON object
             cells = column.to_pylist()
             encoded = [None if v is None else json.dumps(dict(v) if maps else v) for v in cells]
             columns.append(pa.chunked_array([pa.array(encoded, pa.string())], pa.string()))
         else:
             columns.append(column)
-    names = table.schema.names
-    return pa.Table.from_arrays(columns, names=names)
+    return pa.Table.from_arrays(columns, schema=csv_schema(table.schema))
+
+
+def csv_schema(schema: pa.Schema) -> pa.Schema:
+    """The columns as a CSV file holds them (csv_ready): lists and maps as JSON text, every column nullable."""
+    return pa.schema([pa.field(field.name, pa.string() if _as_json(field.type) else field.type) for field in schema])
+
+
+def _as_json(kind: pa.DataType) -> bool:
+    return bool(pa.types.is_list(kind) or pa.types.is_map(kind))
 
 
 class _Writer(Protocol):
@@ -63,12 +72,11 @@ class _Writer(Protocol):
     def close(self) -> None: ...
 
 
-def _open_writer(handle: Any, schema: pa.Schema, fmt: Format) -> _Writer:
+def _writer_for(schema: pa.Schema, fmt: Format) -> Callable[[Any], _Writer]:
+    """How a file of this format is written, given its open handle."""
     if fmt is Format.PARQUET:
-        writer: _Writer = pq.ParquetWriter(handle, schema, compression="zstd")
-    else:
-        writer = pacsv.CSVWriter(handle, csv_ready(schema.empty_table()).schema)
-    return writer
+        return functools.partial(pq.ParquetWriter, schema=schema, compression="zstd")
+    return functools.partial(pacsv.CSVWriter, schema=csv_schema(schema))
 
 
 class TableFile:
@@ -77,6 +85,7 @@ class TableFile:
     def __init__(self, location: Location, directory: Path, schema: pa.Schema, fmt: Format) -> None:
         self.location = location
         self._fmt = fmt
+        writer = _writer_for(schema, fmt)
         local = isinstance(location, Path)
         if isinstance(location, Path):
             prefix = f".{location.name}."
@@ -88,7 +97,7 @@ class TableFile:
             where = "" if local else f" (temporary file in {directory})"
             raise OutputError(f"{location}: cannot write output{where}: {err.strerror or err}") from err
         self._handle = os.fdopen(fd, "wb")
-        self._writer = _open_writer(self._handle, schema, fmt)
+        self._writer = writer(self._handle)
 
     def write(self, table: pa.Table) -> None:
         if table.num_rows:
@@ -144,16 +153,17 @@ class RunSink:
     def __init__(self, destination: Destination, status_schema: pa.Schema, store: Store) -> None:
         self.destination = destination
         self._store = store
-        store.preflight(destination)
-        fmt = destination.fmt
-        self._inventory = TableFile(destination.inventory, store.temp_dir(destination.inventory), INVENTORY_SCHEMA, fmt)
-        try:
-            self._status = TableFile(destination.status, store.temp_dir(destination.status), status_schema, fmt)
-        except OutputError:
-            self._inventory.discard()
-            raise
-        self._groups = RowGroups(self._inventory.write)
         self._staged: Path | None = None  # the manifest's temporary file, between staging and rename
+        store.preflight(destination)
+        files = ((destination.inventory, INVENTORY_SCHEMA), (destination.status, status_schema))
+        opened = []
+        with contextlib.ExitStack() as undo:  # one that cannot be opened: those opened before it are discarded
+            for location, schema in files:
+                opened.append(TableFile(location, store.temp_dir(location), schema, destination.fmt))
+                undo.callback(opened[-1].discard)
+            undo.pop_all()
+        self._inventory, self._status = opened
+        self._groups = RowGroups(self._inventory.write)
 
     @property
     def path(self) -> Location:
@@ -237,8 +247,7 @@ def open_sink(
 ) -> RunSink:
     """Check the destination and open its temporary files; call before any AWS work but after the hub's
     credentials are known. `s3` (a boto3 S3 client) and `policy` are needed for an s3:// destination."""
-    if destination.bucket is None:
-        return RunSink(destination, status_schema, LocalStore())
-    if s3 is None:
+    if destination.bucket is not None and s3 is None:
         raise TypeError(f"{destination.output}: an S3 destination needs an S3 client")
-    return RunSink(destination, status_schema, S3Store(s3, policy or RetryPolicy()))
+    store: Store = LocalStore() if destination.bucket is None else S3Store(s3, policy or RetryPolicy())
+    return RunSink(destination, status_schema, store)

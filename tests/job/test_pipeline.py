@@ -137,9 +137,9 @@ def test_many_targets_with_throttling_lose_and_duplicate_nothing(emu: Emulator, 
     assert status[(PROD, "us-east-1")]["pages"] == 2
 
     assert for_run(results) == ExitCode.PARTIAL == 1
-    assert (summary.ok, summary.skipped, summary.failed) == (11, 1, 3)
-    assert summary.functions == 85
-    assert summary.accounts == 5
+    assert (summary.counts.ok, summary.counts.skipped, summary.counts.failed) == (11, 1, 3)
+    assert summary.counts.functions == 85
+    assert summary.counts.accounts == 5
     assert summary.assume_role_calls == 5  # one per account, however many regions and threads
     assert summary.output == str(tmp_path / "out" / "inventory.parquet")
     for account in accounts:
@@ -166,7 +166,7 @@ def test_all_ok_run_exits_zero(emu: Emulator, org: Seeded, tmp_path: Path) -> No
 
     assert for_run(results) == ExitCode.OK == 0
     assert all(r.status is Status.OK for r in results)
-    assert summary.failed == summary.skipped == 0
+    assert summary.counts.failed == summary.counts.skipped == 0
     found = Counter(pq.read_table(tmp_path / "inventory.parquet").column("function_arn").to_pylist())
     assert found == _expected(org, accounts, set())
 
@@ -176,7 +176,7 @@ def test_skipped_region_does_not_fail_the_run(emu: Emulator, org: Seeded, tmp_pa
     summary, results = run_inventory(_config(DEV), tmp_path / "inventory.parquet")
 
     assert for_run(results) == ExitCode.OK
-    assert (summary.ok, summary.skipped, summary.failed) == (2, 1, 0)
+    assert (summary.counts.ok, summary.counts.skipped, summary.counts.failed) == (2, 1, 0)
     found = Counter(pq.read_table(tmp_path / "inventory.parquet").column("function_arn").to_pylist())
     assert found == _expected(org, (DEV,), {DISABLED})
 
@@ -266,7 +266,7 @@ def test_zero_functions_is_ok_with_count_zero_not_unknown(emu: Emulator, org: Se
     for region in REGIONS:
         assert (status[(EMPTY, region)]["status"], status[(EMPTY, region)]["function_count"]) == ("ok", 0)
         assert (status[(LEGACY, region)]["status"], status[(LEGACY, region)]["function_count"]) == ("failed", None)
-    assert summary.functions == 0
+    assert summary.counts.functions == 0
     assert for_run(results) == ExitCode.PARTIAL
 
 

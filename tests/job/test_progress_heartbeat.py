@@ -55,7 +55,7 @@ def test_a_target_in_flight_gets_progress_lines_every_interval(
         options = JobOptions(config, str(tmp_path / "inventory.parquet"), Format.PARQUET, 4, progress_seconds=INTERVAL)
         summary, _ = run_job(options, ClientFactory.from_environment(4))
 
-    assert (summary.ok, summary.failed) == (3, 0)
+    assert (summary.counts.ok, summary.counts.failed) == (3, 0)
     lines = [_entry(line) for line in stream.getvalue().splitlines()]
     progress = [e for e in lines if e["logger"] == "inventory.progress"]
     waiting = [e for e in progress if (e["done"], e["in_flight"]) == (2, 1)]

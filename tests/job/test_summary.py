@@ -5,12 +5,19 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
+from inventory.contract.record import Counts, RunInfo, RunRecord, build_record
 from inventory.contract.results import EnrichmentOutcome, Status, TargetResult
 from inventory.contract.target import Account, Target
-from inventory.job.summary import RunSummary, render_summary, summarise
+from inventory.job.summary import RunSummary, render_summary
 
 OUT = Path("out/inventory.parquet")
 STATUS_OUT = Path("out/inventory.status.parquet")
+INFO = RunInfo.start({"accounts": []})
+
+
+def _record(results: list[TargetResult]) -> RunRecord:
+    """The run's record, whose counts the summary shows."""
+    return build_record(INFO, results, {}, INFO.started_at)
 
 
 def _account(account_id: str, name: str | None = None) -> Account:
@@ -52,13 +59,14 @@ def failed(account_id: str, region: str, code: str = "AccessDenied", retries: in
 
 
 def _summary(results: list[TargetResult], assume_role_calls: int = 4, duration: float = 12.34) -> RunSummary:
-    return summarise(
-        results,
+    return RunSummary(
+        _record(results).counts,
+        retries=sum(r.retries for r in results),
         assume_role_calls=assume_role_calls,
         assume_role_retries=2 if assume_role_calls else 0,
         duration_s=duration,
-        output=OUT,
-        status_output=STATUS_OUT,
+        output=OUT,  # type: ignore[arg-type]
+        status_output=STATUS_OUT,  # type: ignore[arg-type]
     )
 
 
@@ -78,12 +86,7 @@ MIXED = [
 def test_summarise_counts() -> None:
     summary = _summary(MIXED)
     assert summary == RunSummary(
-        targets=6,
-        ok=3,
-        skipped=1,
-        failed=2,
-        functions=12,
-        accounts=3,
+        Counts(targets=6, ok=3, skipped=1, failed=2, functions=12, accounts=3),
         retries=10,
         assume_role_calls=4,
         assume_role_retries=2,
@@ -95,7 +98,14 @@ def test_summarise_counts() -> None:
 
 def test_summarise_nothing() -> None:
     summary = _summary([], assume_role_calls=0, duration=0.0)
-    assert (summary.targets, summary.ok, summary.skipped, summary.failed, summary.functions, summary.accounts) == (
+    assert (
+        summary.counts.targets,
+        summary.counts.ok,
+        summary.counts.skipped,
+        summary.counts.failed,
+        summary.counts.functions,
+        summary.counts.accounts,
+    ) == (
         0,
         0,
         0,
@@ -174,15 +184,15 @@ def test_render_summary_counts_enrichments_and_names_their_failures() -> None:
             enrichments=(EnrichmentOutcome("tags", Status.SKIPPED, 0), EnrichmentOutcome("policy", Status.SKIPPED, 0)),
         ),
     ]
-    summary = summarise(results, assume_role_calls=3, duration_s=1.0, output=str(OUT), status_output=str(STATUS_OUT))
+    summary = _summary(results, assume_role_calls=3, duration=1.0)
     lines = render_summary(summary, results).splitlines()
     assert "  enrich   tags: 2 ok, 0 failed, 1 skipped, 3 calls" in lines
     assert "  enrich   policy: 1 ok, 1 failed, 1 skipped, 4 calls (AccessDeniedException 1)" in lines
     assert "  enrich failed name-111111111111 111111111111/us-east-1: AccessDeniedException: no" in lines
-    assert summary.failed == 1, "a failed enrichment is not a failed target"
+    assert summary.counts.failed == 1, "a failed enrichment is not a failed target"
 
 
 def test_render_summary_without_enrichments_has_no_enrich_line() -> None:
     results = [ok("111111111111", "us-east-1")]
-    summary = summarise(results, assume_role_calls=1, duration_s=1.0, output=str(OUT), status_output=str(STATUS_OUT))
+    summary = _summary(results, assume_role_calls=1, duration=1.0)
     assert "enrich" not in render_summary(summary, results)
