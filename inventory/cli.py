@@ -88,11 +88,11 @@ def command_demo(args: argparse.Namespace, live: bool) -> ExitCode:
 
 
 def command_report(args: argparse.Namespace) -> ExitCode:
+    from inventory.contract.runtimes import Lifecycle, load_catalog
     from inventory.readers.snapshot import load_snapshot
     from inventory.reports.compliance import build_report
     from inventory.reports.compliance_render import render_report
     from inventory.reports.document import require_charts, write_output
-    from inventory.reports.lifecycle import Lifecycle, load_catalog
     from inventory.reports.owners import Grouping, check_grouping
 
     as_of = parse_day(args.as_of, "--as-of") if args.as_of else datetime.now(UTC).date()

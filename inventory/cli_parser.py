@@ -219,8 +219,8 @@ def _demo_flags(demo: argparse.ArgumentParser) -> None:
 
 
 def _report_flags(report: argparse.ArgumentParser) -> None:
+    from inventory.contract.runtimes import Lifecycle
     from inventory.reports.compliance import AFFECTED
-    from inventory.reports.lifecycle import Lifecycle
     from inventory.reports.owners import Grouping
 
     report.add_argument(

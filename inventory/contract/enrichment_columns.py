@@ -32,7 +32,7 @@ _STRINGS = pa.list_(pa.string())
 @dataclass(frozen=True)
 class TargetEnrichment:
     """One target's enrichment columns (ENRICHMENT_FIELDS: `enriched`, then ENRICHMENT_COLUMNS), typed, and its
-    outcomes as written (an ok one that could not be typed failed instead: `_unstorable`)."""
+    outcomes as written (an ok one that could not be typed failed instead: `unstorable`)."""
 
     rows: int
     columns: tuple[pa.Array, ...] | None  # None: no enrichment ok, every column null and `enriched` []
@@ -43,8 +43,9 @@ class _CannotStore(ValueError):
     pass
 
 
-def _unstorable(outcome: EnrichmentOutcome, err: _CannotStore) -> EnrichmentOutcome:
-    """An ok enrichment whose values could not be stored in its columns: failed for its target, no values."""
+def unstorable(outcome: EnrichmentOutcome, err: Exception) -> EnrichmentOutcome:
+    """An ok enrichment whose values could not be stored in its columns (or estate tables): failed for its target,
+    no values."""
     message = clean(f"{outcome.name}: {err}")
     return EnrichmentOutcome(outcome.name, Status.FAILED, outcome.calls, {}, UNSTORABLE_CODE, message)
 
@@ -65,7 +66,7 @@ def target_enrichment(
             typed.update(_typed(outcome, names) if outcome.status is Status.OK else {})
             written.append(outcome)
         except _CannotStore as err:
-            written.append(_unstorable(outcome, err))
+            written.append(unstorable(outcome, err))
     ok = [outcome for outcome in written if outcome.status is Status.OK]
     if any(outcome.gone for outcome in ok):
         enriched = [sorted(o.name for o in ok if name not in o.gone) for name in names]

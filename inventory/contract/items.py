@@ -41,7 +41,7 @@ def check_items(items: Sequence[Any], fields: Sequence[tuple[str, pa.DataType]])
     return None
 
 
-def _fits(value: Any, kind: pa.DataType) -> bool:
+def fits(value: Any, kind: pa.DataType) -> bool:
     """Whether one JSON value stands for `kind` as it is (no bool for an int, no float, no text for a list)."""
     if value is None:
         return True
@@ -52,7 +52,7 @@ def _fits(value: Any, kind: pa.DataType) -> bool:
     if pa.types.is_boolean(kind):
         return isinstance(value, bool)
     if pa.types.is_list(kind):
-        return isinstance(value, list) and all(_fits(element, kind.value_type) for element in value)
+        return isinstance(value, list) and all(fits(element, kind.value_type) for element in value)
     return isinstance(value, str)  # strings, and timestamps (which arrive as text)
 
 
@@ -77,7 +77,7 @@ def _field_problem(item: Mapping[str, Any], path: str, kind: pa.DataType, where:
         if not isinstance(value, Mapping):
             return _shown(where, value, pa.struct([]))
     value = value.get(leaf)
-    return None if _fits(value, kind) else _shown(f"{where}.{leaf}" if where else leaf, value, kind)
+    return None if fits(value, kind) else _shown(f"{where}.{leaf}" if where else leaf, value, kind)
 
 
 def _shown(path: str, value: Any, kind: pa.DataType) -> str:

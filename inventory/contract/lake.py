@@ -6,9 +6,12 @@ A lake is a set of Apache Iceberg tables in one catalog namespace (the Glue data
   `shard_index` and `shard_count`;
 * `targets`: every status column (STATUS_SCHEMA, enrichment outcomes included) plus the same five;
 * `runs`: one row per run shard attempt (RunRecord: contract/record.py), its JSON form in `record`;
-* `verifications`: one row per `verify` verdict.
+* `verifications`: one row per `verify` verdict;
+* `runtimes`: the runtime schedule each run used (contract/runtime_table.py), plus the five;
+* the estate's tables (contract/estate.py: `event_source_mappings`, `layers`, `layer_versions`, `aliases`, ...),
+  each plus the five, written by the runs that asked for them.
 
-All four are partitioned by identity(`snapshot_date`), the UTC day the run started: every reader asks for a
+All of them are partitioned by identity(`snapshot_date`), the UTC day the run started: every reader asks for a
 day (report, diff, verify, Athena's view), retention drops whole days, and a day is one run's few files, so
 partitions are neither tiny nor huge. Every column is optional in the tables (files of any version fit,
 and a column added later reads as null in older rows); the writer still writes them typed as the schemas
@@ -23,12 +26,15 @@ a run with a file output never imports it.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
+from inventory.contract.estate import ESTATE_TABLES
+from inventory.contract.runtime_table import RUNTIMES, RUNTIMES_SCHEMA
 from inventory.contract.schema import INVENTORY_SCHEMA, STATUS_SCHEMA
 from inventory.errors import OutputError
 
@@ -95,6 +101,8 @@ TABLES: dict[str, pa.Schema] = {
     TARGETS: TARGETS_SCHEMA,
     RUNS: RUNS_SCHEMA,
     VERIFICATIONS: VERIFICATIONS_SCHEMA,
+    RUNTIMES: pa.schema([*RUNTIMES_SCHEMA, *RUN_COLUMNS]),
+    **{table.name: pa.schema([*table.schema, *RUN_COLUMNS]) for table in ESTATE_TABLES},
 }
 
 
@@ -131,8 +139,8 @@ class Lake:
     def identifier(self, table: str) -> str:
         return f"{self.database}.{table}"
 
-    def outputs(self) -> dict[str, str]:
-        """Where the run wrote, as its record (the runs row's `outputs`) says."""
+    def outputs(self, tables: Iterable[str] = ()) -> dict[str, str]:
+        """Where the run wrote, as its record (the runs row's `outputs`) says (its tables are the lake's)."""
         return {"format": "iceberg", "lake": self.location, "database": self.database}
 
     def __str__(self) -> str:

@@ -1,7 +1,8 @@
 """The storage layout of the on-disk contract: the names the writer (destination.py) gives a run's files
 and the reader (snapshot.py) looks for. Spelled out here only.
 
-* an inventory file `x.<fmt>` has its status file `x.status.<fmt>` and its manifest `x.manifest.json` beside it;
+* an inventory file `x.<fmt>` has its status file `x.status.<fmt>` and its manifest `x.manifest.json` beside it,
+  and the run's other tables (the estate's, contract/estate.py, and `runtimes`) as `x.<table>.<fmt>`;
 * in a directory, a run's file is named `inventory`, or `shard-<I>-of-<N>` for shard I of N (0-based), so
   the shards of one night never overwrite each other;
 * the Hive layout written before the lake (contract/lake.py), read only by `import` (job/hive_import.py):
@@ -12,6 +13,7 @@ and the reader (snapshot.py) looks for. Spelled out here only.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from datetime import date
 from enum import StrEnum
 from pathlib import Path, PurePosixPath
@@ -82,6 +84,16 @@ def status_name(stem: str, fmt: Format) -> str:
 def is_status_stem(stem: str) -> bool:
     """Whether a file named `<stem>.<fmt>` is a status file (`x.status`)."""
     return stem.endswith(_STATUS)
+
+
+def table_name(stem: str, table: str, fmt: Format) -> str:
+    """Another table of the run beside an inventory file: `x` -> `x.<table>.<fmt>`."""
+    return f"{stem}.{table}.{fmt.value}"
+
+
+def is_beside_stem(stem: str, tables: Iterable[str]) -> bool:
+    """Whether a file named `<stem>.<fmt>` is one beside an inventory file (its status, or one of `tables`)."""
+    return is_status_stem(stem) or any(stem.endswith(f".{table}") for table in tables)
 
 
 def manifest_name(stem: str) -> str:

@@ -24,6 +24,14 @@ class Status(StrEnum):
 
 
 @dataclass(frozen=True)
+class EstateRow:
+    """One row of an estate table (contract/estate.py) as read: the keys the read sets, and the API's item."""
+
+    keys: tuple[str, ...]  # the values of the table's `keys`, in order
+    item: Mapping[str, Any] = field(repr=False)
+
+
+@dataclass(frozen=True)
 class EnrichmentOutcome:
     """How one enrichment ended for one target, with the values it read (job/enrich.py)."""
 
@@ -34,6 +42,7 @@ class EnrichmentOutcome:
     error_code: str | None = None
     error_message: str | None = None
     gone: frozenset[str] = frozenset()  # listed functions found deleted: no value, not `enriched` on their rows
+    tables: Mapping[str, tuple[EstateRow, ...]] = field(default_factory=dict, repr=False)  # estate table -> rows
 
 
 @dataclass(frozen=True)

@@ -13,12 +13,13 @@ file then says, and never the batch: the rows of the other targets, and the run,
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 import pyarrow as pa
 
 from inventory.contract.enrichment_columns import TargetEnrichment, enrichment_columns, target_enrichment
+from inventory.contract.estate_rows import target_estate
 from inventory.contract.results import EnrichmentOutcome, TargetResult
 from inventory.contract.schema import INVENTORY_SCHEMA, function_columns, target_columns
 from inventory.contract.staged import function_names, staged_batch, staged_schema
@@ -68,8 +69,16 @@ def assemble(held: Sequence[Held], snapshot_time: datetime) -> pa.RecordBatch:
 class RowBuffer:
     """Finished targets' rows on their way to `write` (the sink), ASSEMBLE_ROWS at a time; `flush` the rest."""
 
-    def __init__(self, write: Callable[[pa.RecordBatch], None], snapshot_time: datetime, rows: int = ASSEMBLE_ROWS):
+    def __init__(
+        self,
+        write: Callable[[pa.RecordBatch], None],
+        snapshot_time: datetime,
+        rows: int = ASSEMBLE_ROWS,
+        *,
+        write_estate: Callable[[str, pa.Table], None] | None = None,
+    ):
         self._write = write
+        self._write_estate = write_estate
         self._snapshot_time = snapshot_time
         self._limit = rows
         self._parts: list[Held] = []
@@ -78,6 +87,8 @@ class RowBuffer:
     def add(self, part: TargetResult) -> tuple[EnrichmentOutcome, ...]:
         """Take a finished target's rows; its enrichments as they will be written (the status file must say what
         the rows say: an ok one whose values could not be typed is failed)."""
+        if any(outcome.tables for outcome in part.enrichments):
+            part = self._estate(part)
         held = hold(part)
         if held.enrichment.rows:
             self._parts.append(held)
@@ -85,6 +96,16 @@ class RowBuffer:
             if self._rows >= self._limit:
                 self.flush()
         return held.enrichment.outcomes
+
+    def _estate(self, part: TargetResult) -> TargetResult:
+        """Hand the target's estate tables on (typed now: one that cannot be fails its enrichment, not the run)."""
+        outcomes, tables = target_estate(part.target, self._snapshot_time, part.enrichments)
+        if tables:
+            if self._write_estate is None:
+                raise TypeError("estate tables were read but the sink takes none")
+            for name, table in tables:
+                self._write_estate(name, table)
+        return replace(part, enrichments=outcomes)
 
     def flush(self) -> None:
         if self._parts:

@@ -25,6 +25,7 @@ from inventory.aws.organization import OrgAccount, active, list_organization_acc
 from inventory.aws.ratelimit import Pacer
 from inventory.aws.regions import lambda_regions, partition_of
 from inventory.aws.retry import RetryPolicy
+from inventory.contract.estate import run_tables
 from inventory.contract.layout import Format
 from inventory.contract.record import RunInfo, build_record
 from inventory.contract.results import Status, TargetResult
@@ -87,10 +88,11 @@ def _run_job(options: JobOptions, clients: ClientFactory) -> tuple[RunSummary, l
         else None
     )
     info = RunInfo.start(config, shard, run_id=options.run_id)
-    sink = open_output(chosen, info, s3=s3, policy=policy)
+    tables = run_tables(config.enrich)
+    sink = open_output(chosen, info, tables, s3=s3, policy=policy)
     try:
         results, assume = _collect(options, clients, policy, hub_region, info=info, sink=sink)
-        record = build_record(info, results, chosen.outputs(), datetime.now(UTC))
+        record = build_record(info, results, chosen.outputs(tables), datetime.now(UTC))
         sink.commit(status_table(results, info.started_at), record)
     except BaseException:
         sink.abort()
@@ -146,7 +148,7 @@ def _collect(
         return one
 
     progress = Progress(len(targets), options.live_progress, interval=options.progress_seconds)
-    rows = RowBuffer(sink.write, info.started_at)
+    rows = RowBuffer(sink.write, info.started_at, write_estate=sink.write_table)
     results = asyncio.run(_collect_all(targets, clients, work, options.max_workers, rows=rows, progress=progress))
     rows.flush()
     return results, (credentials.assume_calls, credentials.assume_retries)

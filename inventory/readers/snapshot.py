@@ -21,8 +21,17 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from inventory.contract.estate import BESIDE_TABLES
 from inventory.contract.lake import is_local_lake, lake_at
-from inventory.contract.layout import S3_SCHEME, SUFFIXES, Format, is_status_stem, partition_date, status_name
+from inventory.contract.layout import (
+    S3_SCHEME,
+    SUFFIXES,
+    Format,
+    is_beside_stem,
+    is_status_stem,
+    partition_date,
+    status_name,
+)
 from inventory.contract.schema import INVENTORY_SCHEMA, STATUS_SCHEMA
 from inventory.errors import ConfigError, SnapshotError
 from inventory.readers.decode import decode_table
@@ -73,7 +82,10 @@ def _inventory_in(source: str) -> str:
     candidates = sorted(
         p.name
         for p in folder.iterdir()
-        if p.is_file() and p.suffix.lower() in SUFFIXES and not is_status_stem(p.stem) and not p.name.startswith(".")
+        if p.is_file()
+        and p.suffix.lower() in SUFFIXES
+        and not is_beside_stem(p.stem, BESIDE_TABLES)
+        and not p.name.startswith(".")
     )
     if len(candidates) == 1:
         return str(folder / candidates[0])
@@ -88,8 +100,9 @@ def _inventory_in(source: str) -> str:
 def _load_file(store: Source, path: str, source: str, fmt: Format | None) -> Snapshot:
     parent, name = split(path)
     stem, fmt = posixpath.splitext(name)[0], fmt or Format.from_path(Path(name))
-    if is_status_stem(stem):
-        raise ConfigError(f"{source}: is a status file; give the inventory file beside it")
+    if is_beside_stem(stem, BESIDE_TABLES):
+        kind = "a status file" if is_status_stem(stem) else "a table beside an inventory file"
+        raise ConfigError(f"{source}: is {kind}; give the inventory file beside it")
     status_path = join(parent, status_name(stem, fmt))
     absent: set[str] = set()
     functions = _read(store, path, INVENTORY_SCHEMA, fmt, absent=absent)

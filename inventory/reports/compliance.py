@@ -22,10 +22,10 @@ from datetime import date, timedelta
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from inventory.contract.runtimes import Lifecycle, RuntimeCatalog
 from inventory.readers.snapshot import Snapshot
 from inventory.reports.coverage import AccountRegion, Reading, ReportCoverage, listing_coverage, reading
 from inventory.reports.exposure import Exposure, exposure_of, public_label
-from inventory.reports.lifecycle import Lifecycle, RuntimeCatalog
 from inventory.reports.owners import TAGS, Grouping, check_grouping, owner_column, owner_order
 from inventory.reports.posture import Posture, posture_of
 from inventory.reports.usage import USAGE, Usage, UsageCounts, usage_of

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
+from inventory.contract.runtimes import Lifecycle
 from inventory.reports.compliance import ComplianceReport, Tally
 from inventory.reports.coverage import Reading
 from inventory.reports.document import Cell, Chart, Section, Table, stacked_bars
-from inventory.reports.lifecycle import Lifecycle
 from inventory.reports.owners import Grouping, owner_notes
 
 COLORS = {

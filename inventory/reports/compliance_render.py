@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 
 from inventory.contract.results import Status
+from inventory.contract.runtimes import Lifecycle
 from inventory.reports.compliance import AffectedFunction, ComplianceReport
 from inventory.reports.compliance_groups import STATUSES, count_sections, day
 from inventory.reports.document import (
@@ -27,7 +28,6 @@ from inventory.reports.document import (
     table_csv,
 )
 from inventory.reports.exposure import public_section
-from inventory.reports.lifecycle import Lifecycle
 from inventory.reports.owners import owner_notes
 from inventory.reports.posture import LARGEST, Share
 from inventory.reports.usage import usage_cell

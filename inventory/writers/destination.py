@@ -19,11 +19,12 @@ from __future__ import annotations
 import os
 import posixpath
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from inventory.contract.lake import Lake, lake_at
-from inventory.contract.layout import S3_SCHEME, Format, manifest_name, run_name, status_name
+from inventory.contract.layout import S3_SCHEME, Format, manifest_name, run_name, status_name, table_name
 from inventory.errors import OutputError, shown_text
 
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
@@ -74,13 +75,18 @@ class Destination:
     def locations(self) -> tuple[Location, Location, Location]:
         return self.inventory, self.status, self.manifest
 
-    def outputs(self) -> dict[str, str]:
-        """Where the run wrote, as its record (the manifest's `outputs`) says."""
-        return {
-            "format": self.fmt.value,
-            "inventory": location_text(self.inventory),
-            "status": location_text(self.status),
-        }
+    def beside(self, table: str) -> Location:
+        """The file of another of the run's tables beside the inventory: x.<table>.<fmt> (contract/layout.py)."""
+        inventory = self.inventory
+        if isinstance(inventory, S3Object):
+            key = PurePosixPath(inventory.key)
+            return S3Object(inventory.bucket, str(key.with_name(table_name(key.stem, table, self.fmt))))
+        return inventory.with_name(table_name(inventory.stem, table, self.fmt))
+
+    def outputs(self, tables: Iterable[str] = ()) -> dict[str, str]:
+        """Where the run wrote, as its record (the manifest's `outputs`) says: with the run's other `tables`."""
+        written = {"inventory": location_text(self.inventory), "status": location_text(self.status)}
+        return {"format": self.fmt.value, **written, **{name: location_text(self.beside(name)) for name in tables}}
 
 
 def choose_output(

@@ -178,6 +178,7 @@ class LakeSink:
         temp = Path(tempfile.gettempdir())
         self._file = TableFile(temp / f"{info.write_id}.parquet", temp, schema, Format.PARQUET)
         self._groups = RowGroups(lambda rows: self._file.write(with_run_columns(rows, self._info)))
+        self._others: dict[str, list[pa.Table]] = {}  # the run's other tables' rows, appended at commit
 
     @property
     def rows(self) -> int:
@@ -187,9 +188,14 @@ class LakeSink:
         """Buffer a few targets' rows (INVENTORY_SCHEMA); a row group is written once enough have arrived."""
         self._groups.add(batch)
 
+    def write_table(self, name: str, rows: pa.Table) -> None:
+        """Rows of another of the run's tables (the estate's, `runtimes`): held, and appended at commit."""
+        self._others.setdefault(name, []).append(rows)
+
     def commit(self, status: pa.Table, record: RunRecord) -> None:
-        """Three commits: functions, targets, then the runs row. OutputError (one line) if one fails; the
-        commits made before it stay (they are not the day's inventory without the runs row)."""
+        """Commits in order: functions, each other table with rows, targets, then the runs row. OutputError (one
+        line) if one fails; the commits made before it stay (they are not the day's inventory without the runs
+        row)."""
         self._groups.flush()
         local = self._file.finish()
         try:
@@ -197,6 +203,10 @@ class LakeSink:
                 self._commit(FUNCTIONS, "append the functions", lambda t: add_file(t, local, self._info))
         finally:
             local.unlink(missing_ok=True)
+        for name, parts in self._others.items():
+            rows = with_run_columns(pa.concat_tables(parts), self._info)
+            if rows.num_rows:
+                self._commit(name, f"append the {name}", lambda t, rows=rows: add_rows(t, rows, self._info))
         targets = with_run_columns(status, self._info)
         self._commit(TARGETS, "append the targets", lambda t: add_rows(t, targets, self._info))
         self._commit(RUNS, "append the run's record", lambda t: t.append(runs_row(record)))

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
+
+import pyarrow as pa
 
 from inventory.aws.retry import RetryPolicy
 from inventory.contract.lake import Lake
 from inventory.contract.record import RunInfo
+from inventory.contract.runtime_table import RUNTIMES, runtimes_table
+from inventory.contract.runtimes import load_catalog
 from inventory.contract.schema import STATUS_SCHEMA
 from inventory.writers.destination import Destination
 from inventory.writers.sink import RunSink, open_sink
@@ -16,12 +21,22 @@ if TYPE_CHECKING:
 
 
 def open_output(
-    output: Lake | Destination, info: RunInfo, *, s3: Any = None, policy: RetryPolicy | None = None
+    output: Lake | Destination,
+    info: RunInfo,
+    tables: Mapping[str, pa.Schema],
+    *,
+    s3: Any = None,
+    policy: RetryPolicy | None = None,
 ) -> RunSink | LakeSink:
-    """The run's sink, checked and opened before any call to a member account: `s3` (a boto3 S3 client) and
+    """The run's sink, checked and opened before any call to a member account, with the run's other `tables`
+    (contract/estate.py's run_tables) and the runtime schedule's rows already in: `s3` (a boto3 S3 client) and
     `policy` for files in S3."""
+    sink: RunSink | LakeSink
     if isinstance(output, Destination):
-        return open_sink(output, STATUS_SCHEMA, s3=s3, policy=policy)
-    from inventory.writers.lake import open_lake_sink  # noqa: PLC0415 - pyiceberg only for a lake
+        sink = open_sink(output, STATUS_SCHEMA, s3=s3, policy=policy, tables=tables)
+    else:
+        from inventory.writers.lake import open_lake_sink  # noqa: PLC0415 - pyiceberg only for a lake
 
-    return open_lake_sink(output, info)
+        sink = open_lake_sink(output, info)
+    sink.write_table(RUNTIMES, runtimes_table(load_catalog(), info.started_at))
+    return sink

@@ -20,7 +20,7 @@ import contextlib
 import functools
 import json
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path, PurePosixPath
 from typing import Any, Protocol
 
@@ -146,23 +146,29 @@ class RowGroups:
 class RunSink:
     """The inventory (streamed in row groups), its status file and the manifest of one run.
 
-    Open it with `open_sink` before any AWS call; `write` each target's rows; then either `commit` (publish
-    inventory, status, manifest, in that order) or `abort` (publish nothing, delete the temporary files).
+    Open it with `open_sink` before any AWS call; `write` each target's rows (`write_table` those of the run's
+    other tables, each beside the inventory); then either `commit` (publish inventory, the other tables, status,
+    manifest, in that order) or `abort` (publish nothing, delete the temporary files).
     """
 
-    def __init__(self, destination: Destination, status_schema: pa.Schema, store: Store) -> None:
+    def __init__(
+        self, destination: Destination, status_schema: pa.Schema, store: Store, tables: Mapping[str, pa.Schema] = {}
+    ) -> None:
         self.destination = destination
         self._store = store
         self._staged: Path | None = None  # the manifest's temporary file, between staging and rename
         store.preflight(destination)
-        files = ((destination.inventory, INVENTORY_SCHEMA), (destination.status, status_schema))
+        files = [(destination.inventory, INVENTORY_SCHEMA), (destination.status, status_schema)]
+        files.extend((destination.beside(name), schema) for name, schema in tables.items())
         opened = []
         with contextlib.ExitStack() as undo:  # one that cannot be opened: those opened before it are discarded
             for location, schema in files:
                 opened.append(TableFile(location, store.temp_dir(location), schema, destination.fmt))
                 undo.callback(opened[-1].discard)
             undo.pop_all()
-        self._inventory, self._status = opened
+        self._inventory, self._status, *others = opened
+        self._tables = dict(zip(tables, others, strict=True))  # the run's other tables: x.<table>.<fmt>
+        self._table_rows = dict.fromkeys(tables, 0)
         self._groups = RowGroups(self._inventory.write)
 
     @property
@@ -181,6 +187,11 @@ class RunSink:
         """Buffer a target's rows; a row group is written once enough have arrived (memory stays bounded)."""
         self._groups.add(batch)
 
+    def write_table(self, name: str, rows: pa.Table) -> None:
+        """Rows of another of the run's tables (one opened with the sink: `tables`), written as they come."""
+        self._tables[name].write(rows)
+        self._table_rows[name] += rows.num_rows
+
     def commit(self, status: pa.Table, record: RunRecord | None = None) -> None:
         """Finish both files, then publish inventory, status and (if given) the run record as the manifest,
         in that order. The manifest gets `files` (each file's sha256, size and rows).
@@ -192,13 +203,13 @@ class RunSink:
         self._groups.flush()
         self._status.write(status)
         fmt, dest = self.destination.fmt, self.destination
-        files = [
-            (self._inventory.finish(), dest.inventory, fmt.content_type),
-            (self._status.finish(), dest.status, fmt.content_type),
-        ]
+        files = [(self._inventory.finish(), dest.inventory, fmt.content_type)]
+        files.extend((table.finish(), dest.beside(name), fmt.content_type) for name, table in self._tables.items())
+        files.append((self._status.finish(), dest.status, fmt.content_type))
         data = None
         if record is not None:
-            data = render_manifest(record.with_files(self._files(files, status)).to_json())
+            rows = {"inventory": self.rows, **self._table_rows, "status": status.num_rows}
+            data = render_manifest(record.with_files(self._files(files, rows)).to_json())
         if not isinstance(self._store, LocalStore):
             self._publish(files, data)
             return
@@ -215,12 +226,13 @@ class RunSink:
         elif manifest is not None:
             self._store.publish_bytes(manifest, self.destination.manifest, "application/json")
 
-    def _files(self, files: list[tuple[Path, Location, str]], status: pa.Table) -> dict[str, dict[str, Any]]:
-        """What the manifest says about the two files, to check that a reader has the ones it describes."""
+    def _files(self, files: list[tuple[Path, Location, str]], rows: Mapping[str, int]) -> dict[str, dict[str, Any]]:
+        """What the manifest says about each file (named as `rows` is, in the same order), to check that a reader
+        has the ones it describes."""
         out = {}
-        for (tmp, _, _), name, rows in zip(files, ("inventory", "status"), (self.rows, status.num_rows), strict=True):
+        for (tmp, _, _), (name, count) in zip(files, rows.items(), strict=True):
             sha256, size = file_digest(tmp)
-            out[name] = {"sha256": sha256, "bytes": size, "rows": rows}
+            out[name] = {"sha256": sha256, "bytes": size, "rows": count}
         return out
 
     def _rename_all(self, files: list[tuple[Path, Location, str]], manifest: bytes | None) -> None:
@@ -235,19 +247,24 @@ class RunSink:
 
     def abort(self) -> None:
         """Delete whatever was not published. Safe to call twice, and after a failed commit."""
-        self._inventory.discard()
-        self._status.discard()
+        for table in (self._inventory, self._status, *self._tables.values()):
+            table.discard()
         if self._staged is not None:
             self._staged.unlink(missing_ok=True)
         self._store.discard_created()
 
 
 def open_sink(
-    destination: Destination, status_schema: pa.Schema, *, s3: Any = None, policy: RetryPolicy | None = None
+    destination: Destination,
+    status_schema: pa.Schema,
+    *,
+    s3: Any = None,
+    policy: RetryPolicy | None = None,
+    tables: Mapping[str, pa.Schema] = {},
 ) -> RunSink:
     """Check the destination and open its temporary files; call before any AWS work but after the hub's
     credentials are known. `s3` (a boto3 S3 client) and `policy` are needed for an s3:// destination."""
     if destination.bucket is not None and s3 is None:
         raise TypeError(f"{destination.output}: an S3 destination needs an S3 client")
     store: Store = LocalStore() if destination.bucket is None else S3Store(s3, policy or RetryPolicy())
-    return RunSink(destination, status_schema, store)
+    return RunSink(destination, status_schema, store, tables)

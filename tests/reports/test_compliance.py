@@ -37,6 +37,7 @@ from support.inventories import (
     write_runtimes,
 )
 
+from inventory.contract.runtimes import Lifecycle
 from inventory.exits import ExitCode
 from inventory.readers.snapshot import Snapshot
 from inventory.reports.compliance import (
@@ -46,7 +47,6 @@ from inventory.reports.compliance import (
     build_report,
 )
 from inventory.reports.compliance_render import AFFECTED_COLUMNS, render_report, report_document
-from inventory.reports.lifecycle import Lifecycle
 
 SNAPSHOTS: dict[str, Callable[[], Snapshot]] = {
     "sample": sample_snapshot,

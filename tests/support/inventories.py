@@ -24,10 +24,10 @@ from inventory.contract.lake import lake_at
 from inventory.contract.layout import Format
 from inventory.contract.record import RunInfo, RunRecord, build_record
 from inventory.contract.results import EnrichmentOutcome, Status, TargetResult
+from inventory.contract.runtimes import RuntimeCatalog, load_catalog
 from inventory.contract.schema import INVENTORY_SCHEMA, STATUS_SCHEMA
 from inventory.contract.target import Account, Target
 from inventory.readers.snapshot import Snapshot
-from inventory.reports.lifecycle import RuntimeCatalog, load_catalog
 from inventory.writers.destination import Destination, resolve_destination
 from inventory.writers.lake import append_run, open_tables
 from inventory.writers.sink import open_sink

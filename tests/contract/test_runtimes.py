@@ -1,4 +1,4 @@
-"""The runtime lifecycle model (inventory/lifecycle.py) and the packaged schedule (inventory/data/runtimes.yaml).
+"""The runtime lifecycle model (contract/runtimes.py) and the packaged schedule (inventory/data/runtimes.yaml).
 
 Dates are UTC days and a status applies from its day on: the day before a boundary is the previous status,
 the day of and the day after are the new one. `deprecation_soon` is inclusive of as_of + within.
@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 import yaml
 
+from inventory.contract.runtimes import Lifecycle, Runtime, RuntimeCatalog, load_catalog
 from inventory.errors import ConfigError
 from inventory.exits import ExitCode, for_error
-from inventory.reports.lifecycle import Lifecycle, Runtime, RuntimeCatalog, load_catalog
 
 DAY = timedelta(days=1)
 NONE = timedelta(0)
