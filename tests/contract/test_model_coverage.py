@@ -10,12 +10,12 @@ exclusion covers everything under it (`RuntimeVersionConfig`).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
 from functools import cache
 
 import botocore.session
 import pytest
 from botocore.model import Shape
+from support.model_walk import mapped_paths, model_leaves, model_members, uncovered
 
 from inventory.contract.columns import EXCLUDED_MEMBERS, FUNCTION_COLUMNS, leaf_paths
 
@@ -28,37 +28,6 @@ def function_configuration() -> Shape:
     shape: Shape = functions.member
     assert shape.name == "FunctionConfiguration"
     return shape
-
-
-def model_members(shape: Shape, prefix: str = "") -> Iterator[str]:
-    """Every member path under `shape`, interior ones included (so an exclusion may name a structure)."""
-    for name, member in shape.members.items():  # type: ignore[attr-defined]
-        path = f"{prefix}{name}"
-        yield path
-        if member.type_name == "structure":
-            yield from model_members(member, f"{path}.")
-        elif member.type_name == "list" and member.member.type_name == "structure":
-            yield from model_members(member.member, f"{path}[].")
-        elif member.type_name == "map":
-            yield from (f"{path}.<keys>", f"{path}.<values>")
-
-
-def model_leaves(shape: Shape) -> list[str]:
-    paths = list(model_members(shape))
-    return [p for p in paths if not any(other.startswith((f"{p}.", f"{p}[].")) for other in paths)]
-
-
-def mapped_paths(columns: Iterable[tuple[str, object, str]]) -> set[str]:
-    return {leaf for _, _, path in columns for leaf in leaf_paths(path)}
-
-
-def uncovered(leaves: Iterable[str], mapped: set[str], excluded: Mapping[str, str]) -> list[str]:
-    """Model members neither read into a column nor under an excluded member."""
-
-    def is_excluded(path: str) -> bool:
-        return any(path == key or path.startswith((f"{key}.", f"{key}[].")) for key in excluded)
-
-    return [leaf for leaf in leaves if leaf not in mapped and not is_excluded(leaf)]
 
 
 def test_every_function_configuration_member_is_a_column_or_excluded() -> None:

@@ -1,0 +1,136 @@
+"""An estate table's rows typed from the API's items: every column as read, lists and maps never null, and a
+value its column cannot hold refused with one line naming the member, which fails that enrichment for that
+target alone (InvalidValue), never the run."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pyarrow as pa
+import pytest
+
+from inventory.contract.estate import ESTATE, run_tables
+from inventory.contract.estate_rows import EstateValueError, estate_table, target_estate
+from inventory.contract.results import EnrichmentOutcome, EstateRow, Status, TargetResult
+from inventory.contract.rows import RowBuffer
+from inventory.contract.runtime_table import RUNTIMES
+from inventory.contract.target import Account, Target
+
+SNAPSHOT = datetime(2026, 12, 7, 2, 0, tzinfo=UTC)
+TARGET = Target(Account("111111111111", "payments", (), "arn:aws:iam::111111111111:role/R", None), "eu-west-1")
+FN = "arn:aws:lambda:eu-west-1:111111111111:function:orders"
+MAPPING = {
+    "UUID": "a1b2",
+    "EventSourceMappingArn": "arn:aws:lambda:eu-west-1:111111111111:event-source-mapping:a1b2",
+    "FunctionArn": f"{FN}:live",
+    "EventSourceArn": "arn:aws:sqs:eu-west-1:111111111111:orders",
+    "State": "Enabled",
+    "LastModified": 1764000000.5,
+    "BatchSize": 10,
+    "MaximumBatchingWindowInSeconds": 5,
+    "FilterCriteria": {"Filters": [{"Pattern": '{"body": {"kind": ["order"]}}'}]},
+    "FilterCriteriaError": {"ErrorCode": "E1", "Message": "secret-looking input"},
+    "DestinationConfig": {"OnFailure": {"Destination": "arn:aws:sqs:eu-west-1:111111111111:dlq"}},
+    "SourceAccessConfigurations": [{"Type": "VPC_SUBNET", "URI": "subnet:subnet-1"}],
+    "SelfManagedEventSource": {"Endpoints": {"KAFKA_BOOTSTRAP_SERVERS": ["b-1:9092", "b-2:9092"]}},
+    "FunctionResponseTypes": ["ReportBatchItemFailures"],
+    "BisectBatchOnFunctionError": True,
+    "SomethingAwsAddsLater": {"x": 1},
+}
+
+
+def _table(item: object, name: str = "event_source_mappings", keys: tuple[str, ...] = ("orders",)) -> pa.Table:
+    return estate_table(ESTATE[name], TARGET, SNAPSHOT, [EstateRow(keys, item)])  # type: ignore[arg-type]
+
+
+def test_a_mapping_is_read_member_by_member() -> None:
+    (row,) = _table(MAPPING).to_pylist()
+    assert (row["account_id"], row["account_name"], row["region"], row["function_name"]) == (
+        "111111111111",
+        "payments",
+        "eu-west-1",
+        "orders",
+    )
+    assert row["snapshot_time"] == SNAPSHOT
+    assert row["last_modified"] == datetime(2025, 11, 24, 16, 0, 0, 500000, tzinfo=UTC)
+    assert (row["batch_size"], row["maximum_batching_window_seconds"], row["state"]) == (10, 5, "Enabled")
+    assert row["filter_patterns"] == ['{"body": {"kind": ["order"]}}']
+    assert row["filter_criteria_error_code"] == "E1"
+    assert row["on_failure_destination"].endswith(":dlq") and row["on_success_destination"] is None
+    assert row["source_access_configurations"] == [{"type": "VPC_SUBNET", "uri": "subnet:subnet-1"}]
+    assert row["self_managed_endpoints"] == [("KAFKA_BOOTSTRAP_SERVERS", ["b-1:9092", "b-2:9092"])]
+    assert row["bisect_batch_on_function_error"] is True
+    assert "secret-looking input" not in str(row), "the error's free text is excluded"
+
+
+def test_absent_members_are_null_and_absent_lists_and_maps_empty() -> None:
+    (row,) = _table({"UUID": "u"}).to_pylist()
+    assert row["batch_size"] is None and row["last_modified"] is None
+    assert row["topics"] == [] and row["filter_patterns"] == [] and row["self_managed_endpoints"] == []
+    assert row["source_access_configurations"] == []
+
+
+def test_lambda_text_times_and_maps_of_weights() -> None:
+    (layer,) = _table(
+        {"LayerVersionArn": "arn:l:1", "Version": 3, "CreatedDate": "2026-01-02T03:04:05.000+0000"},
+        "layer_versions",
+        ("tools",),
+    ).to_pylist()
+    assert layer["created_date"] == datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC) and layer["layer_name"] == "tools"
+    alias = {"AliasArn": f"{FN}:live", "Name": "live", "RoutingConfig": {"AdditionalVersionWeights": {"2": 0.1}}}
+    (row,) = _table(alias, "aliases").to_pylist()
+    assert row["routing_weights"] == [("2", 0.1)]
+
+
+@pytest.mark.parametrize(
+    ("change", "named"),
+    [
+        ({"BatchSize": "10"}, "BatchSize"),
+        ({"BatchSize": 2**31}, "BatchSize"),
+        ({"BatchSize": True}, "BatchSize"),
+        ({"LastModified": "yesterday"}, "LastModified"),
+        ({"LastModified": 1e30}, "LastModified"),
+        ({"DestinationConfig": "arn:aws:sqs:x"}, "DestinationConfig"),
+        ({"FilterCriteria": {"Filters": ["not an object"]}}, "FilterCriteria.Filters"),
+        ({"Topics": "orders"}, "Topics"),
+        ({"SelfManagedEventSource": {"Endpoints": {"K": "b-1:9092"}}}, "SelfManagedEventSource.Endpoints"),
+        ({"SourceAccessConfigurations": [{"Type": 7}]}, "Type"),
+    ],
+)
+def test_a_value_that_does_not_fit_is_refused_naming_the_member(change: dict[str, object], named: str) -> None:
+    with pytest.raises(EstateValueError, match=named):
+        _table({**MAPPING, **change})
+
+
+def test_an_item_that_is_not_an_object_is_refused() -> None:
+    with pytest.raises(EstateValueError, match="ListEventSourceMappings item 0 is a list"):
+        _table([1, 2])
+
+
+def test_a_bad_value_fails_its_enrichment_for_the_target_alone() -> None:
+    good = EnrichmentOutcome("layers", Status.OK, 2, tables={"layers": (EstateRow((), {"LayerName": "tools"}),)})
+    bad_rows = (EstateRow(("orders",), {**MAPPING, "BatchSize": "ten"}),)
+    bad = EnrichmentOutcome("event_source_mappings", Status.OK, 1, tables={"event_source_mappings": bad_rows})
+    outcomes, tables = target_estate(TARGET, SNAPSHOT, [bad, good])
+    assert [(o.name, o.status, o.error_code) for o in outcomes] == [
+        ("event_source_mappings", Status.FAILED, "InvalidValue"),
+        ("layers", Status.OK, None),
+    ]
+    assert "BatchSize" in (outcomes[0].error_message or "")
+    assert [(name, table.num_rows) for name, table in tables] == [("layers", 1)]
+
+
+def test_the_row_buffer_hands_estate_tables_to_the_sink_as_targets_finish() -> None:
+    written: list[tuple[str, int]] = []
+    buffer = RowBuffer(lambda batch: None, SNAPSHOT, write_estate=lambda name, t: written.append((name, t.num_rows)))
+    outcome = EnrichmentOutcome(
+        "event_source_mappings", Status.OK, 1, tables={"event_source_mappings": (EstateRow(("orders",), MAPPING),)}
+    )
+    result = TargetResult(TARGET, Status.OK, 0, (), 1, 0, 0.1, enrichments=(outcome,))
+    assert buffer.add(result) == (outcome,)
+    assert written == [("event_source_mappings", 1)]
+
+
+def test_a_run_writes_runtimes_and_the_tables_its_enrichments_read() -> None:
+    assert list(run_tables(())) == [RUNTIMES]
+    assert list(run_tables(("layers", "tags"))) == [RUNTIMES, "layers", "layer_versions"]
