@@ -6,11 +6,14 @@ that is not an integer, a metric value that is not a count CloudWatch could send
 datapoint outside the asked window) raises `InvalidResponse` (transient: retried, then the enrichment fails
 for the target), never an empty or a zero value. job/enrich.py paces, retries and pages these calls.
 
+Its helpers (Scope, Paged, invalid, json_object, member_list, page_token, function_path, lambda_get) are shared
+with the estate's reads (aws/estate_calls.py, aws/function_calls.py), which check their 200s the same way.
+
 | call | wire |
 |---|---|
 | tag:GetResources | POST /, awsJson1.1, `ResourceGroupsTaggingAPI_20170126.GetResources` |
 | lambda:ListFunctionUrlConfigs | GET /2021-10-31/functions/<name>/urls |
-| lambda:GetPolicy | GET /2015-03-31/functions/<name>/policy |
+| lambda:GetPolicy | GET /2015-03-31/functions/<name>/policy[?Qualifier=<alias>] |
 | lambda:GetFunctionConcurrency | GET /2019-09-30/functions/<name>/concurrency |
 | cloudwatch:GetMetricData | POST /, awsJson1.0, `GraniteServiceVersion20100801.GetMetricData` |
 """
@@ -138,11 +141,14 @@ async def url_auth_types_page(scope: Scope, marker: str | None, *, name: str) ->
     return Paged(kinds, page_token("ListFunctionUrlConfigs", body, "NextMarker"))
 
 
-async def policy_text(scope: Scope, name: str) -> str:
-    """GetPolicy's Policy document (JSON text). A 404 raises ClientError ResourceNotFoundException, as Lambda
-    answers it both for a function without a policy ("The resource you requested does not exist.") and for a
-    function that does not exist ("Function not found: <arn>"): job/enrichments.py tells the two apart."""
+async def policy_text(scope: Scope, name: str, qualifier: str | None = None) -> str:
+    """GetPolicy's Policy document (JSON text) of the function, or of one of its aliases or versions when
+    `qualifier` names it. A 404 raises ClientError ResourceNotFoundException, as Lambda answers it both for a
+    function without a policy ("The resource you requested does not exist.") and for a function that does not
+    exist ("Function not found: <arn>"): job/enrichments.py tells the two apart."""
     path = function_path("2015-03-31", name, "policy")
+    if qualifier:
+        path += f"?{urlencode([('Qualifier', qualifier)], quote_via=quote)}"
     body = json_object("GetPolicy", await lambda_get(scope, "GetPolicy", path))
     policy = body.get("Policy")
     if not isinstance(policy, str):
