@@ -6,11 +6,14 @@ that is not an integer, a metric value that is not a count CloudWatch could send
 datapoint outside the asked window) raises `InvalidResponse` (transient: retried, then the enrichment fails
 for the target), never an empty or a zero value. job/enrich.py paces, retries and pages these calls.
 
+Its helpers (Scope, Paged, invalid, json_object, member_list, page_token, function_path, lambda_get) are shared
+with the estate's reads (aws/estate_calls.py, aws/function_calls.py), which check their 200s the same way.
+
 | call | wire |
 |---|---|
 | tag:GetResources | POST /, awsJson1.1, `ResourceGroupsTaggingAPI_20170126.GetResources` |
 | lambda:ListFunctionUrlConfigs | GET /2021-10-31/functions/<name>/urls |
-| lambda:GetPolicy | GET /2015-03-31/functions/<name>/policy |
+| lambda:GetPolicy | GET /2015-03-31/functions/<name>/policy[?Qualifier=<alias>] |
 | lambda:GetFunctionConcurrency | GET /2019-09-30/functions/<name>/concurrency |
 | cloudwatch:GetMetricData | POST /, awsJson1.0, `GraniteServiceVersion20100801.GetMetricData` |
 """
@@ -56,10 +59,12 @@ class Paged:
 
 
 def invalid(operation: str, what: str) -> FaultError:
+    """A 200 whose body is not the documented shape: `InvalidResponse`, transient (retried, then the read fails)."""
     return FaultError(Fault(FaultKind.TRANSIENT, "InvalidResponse", f"{operation} answered HTTP 200 with {what}"))
 
 
-def _object(operation: str, content: bytes) -> dict[str, Any]:
+def json_object(operation: str, content: bytes) -> dict[str, Any]:
+    """A 200's body, which must be a JSON object."""
     try:
         body = orjson.loads(content)
     except orjson.JSONDecodeError as err:
@@ -69,14 +74,16 @@ def _object(operation: str, content: bytes) -> dict[str, Any]:
     return body
 
 
-def _token(operation: str, body: dict[str, Any], key: str) -> str | None:
+def page_token(operation: str, body: dict[str, Any], key: str) -> str | None:
+    """The next page's token: text, or None when absent, null or "" (as botocore's paginators read it)."""
     token = body.get(key)
     if token is not None and not isinstance(token, str):
         raise invalid(operation, f"{key} as a {type(token).__name__}")
     return token or None
 
 
-def _list(operation: str, body: dict[str, Any], key: str, required: bool = True) -> list[Any]:
+def member_list(operation: str, body: dict[str, Any], key: str, required: bool = True) -> list[Any]:
+    """The body's list member `key` (its items unchecked); missing is refused unless not `required`."""
     value = body.get(key)
     if value is None and not required:
         return []
@@ -85,7 +92,8 @@ def _list(operation: str, body: dict[str, Any], key: str, required: bool = True)
     return value
 
 
-def _function_path(version: str, name: str, leaf: str) -> str:
+def function_path(version: str, name: str, leaf: str) -> str:
+    """/<version>/functions/<name>/<leaf>, the name percent-encoded as botocore encodes a URI label."""
     return f"/{version}/functions/{quote(name, safe='')}/{leaf}"
 
 
@@ -96,7 +104,7 @@ async def tags_page(scope: Scope, token: str | None) -> Paged:
         request["PaginationToken"] = token
     body = await _post(scope, ("resourcegroupstaggingapi", "GetResources"), _TAGGING, request)
     found: dict[str, dict[str, str]] = {}
-    for mapping in _list("GetResources", body, "ResourceTagMappingList"):
+    for mapping in member_list("GetResources", body, "ResourceTagMappingList"):
         arn = mapping.get("ResourceARN") if isinstance(mapping, dict) else None
         tags = mapping.get("Tags", []) if isinstance(mapping, dict) else None
         if not isinstance(arn, str) or not isinstance(tags, list):
@@ -104,7 +112,7 @@ async def tags_page(scope: Scope, token: str | None) -> Paged:
         pairs = _tag_pairs(arn, tags)
         if found.setdefault(arn, pairs) != pairs:
             raise invalid("GetResources", f"two different sets of tags for {arn[-60:]}")
-    return Paged(found, _token("GetResources", body, "PaginationToken"))
+    return Paged(found, page_token("GetResources", body, "PaginationToken"))
 
 
 def _tag_pairs(arn: str, tags: list[Any]) -> dict[str, str]:
@@ -122,22 +130,26 @@ def _tag_pairs(arn: str, tags: list[Any]) -> dict[str, str]:
 async def url_auth_types_page(scope: Scope, marker: str | None, *, name: str) -> Paged:
     """One ListFunctionUrlConfigs page: Paged([AuthType, ...], NextMarker)."""
     query = [("MaxItems", str(URL_PAGE_SIZE)), *([("Marker", marker)] if marker else [])]
-    path = f"{_function_path('2021-10-31', name, 'urls')}?{urlencode(query)}"
-    body = _object("ListFunctionUrlConfigs", await _get(scope, "ListFunctionUrlConfigs", path))
+    path = f"{function_path('2021-10-31', name, 'urls')}?{urlencode(query)}"
+    body = json_object("ListFunctionUrlConfigs", await lambda_get(scope, "ListFunctionUrlConfigs", path))
     kinds = []
-    for config in _list("ListFunctionUrlConfigs", body, "FunctionUrlConfigs"):
+    for config in member_list("ListFunctionUrlConfigs", body, "FunctionUrlConfigs"):
         kind = config.get("AuthType") if isinstance(config, dict) else None
         if not isinstance(kind, str) or not kind:
             raise invalid("ListFunctionUrlConfigs", "a FunctionUrlConfigs entry without an AuthType")
         kinds.append(kind)
-    return Paged(kinds, _token("ListFunctionUrlConfigs", body, "NextMarker"))
+    return Paged(kinds, page_token("ListFunctionUrlConfigs", body, "NextMarker"))
 
 
-async def policy_text(scope: Scope, name: str) -> str:
-    """GetPolicy's Policy document (JSON text). A 404 raises ClientError ResourceNotFoundException, as Lambda
-    answers it both for a function without a policy ("The resource you requested does not exist.") and for a
-    function that does not exist ("Function not found: <arn>"): job/enrichments.py tells the two apart."""
-    body = _object("GetPolicy", await _get(scope, "GetPolicy", _function_path("2015-03-31", name, "policy")))
+async def policy_text(scope: Scope, name: str, qualifier: str | None = None) -> str:
+    """GetPolicy's Policy document (JSON text) of the function, or of one of its aliases or versions when
+    `qualifier` names it. A 404 raises ClientError ResourceNotFoundException, as Lambda answers it both for a
+    function without a policy ("The resource you requested does not exist.") and for a function that does not
+    exist ("Function not found: <arn>"): job/enrichments.py tells the two apart."""
+    path = function_path("2015-03-31", name, "policy")
+    if qualifier:
+        path += f"?{urlencode([('Qualifier', qualifier)], quote_via=quote)}"
+    body = json_object("GetPolicy", await lambda_get(scope, "GetPolicy", path))
     policy = body.get("Policy")
     if not isinstance(policy, str):
         raise invalid("GetPolicy", "no Policy text")
@@ -146,8 +158,8 @@ async def policy_text(scope: Scope, name: str) -> str:
 
 async def reserved_concurrency(scope: Scope, name: str) -> int | None:
     """GetFunctionConcurrency's ReservedConcurrentExecutions; None when none is reserved (`{}`)."""
-    path = _function_path("2019-09-30", name, "concurrency")
-    body = _object("GetFunctionConcurrency", await _get(scope, "GetFunctionConcurrency", path))
+    path = function_path("2019-09-30", name, "concurrency")
+    body = json_object("GetFunctionConcurrency", await lambda_get(scope, "GetFunctionConcurrency", path))
     value = body.get("ReservedConcurrentExecutions")
     if value is not None and (type(value) is not int or not 0 <= value < 2**31):
         raise invalid("GetFunctionConcurrency", f"ReservedConcurrentExecutions {str(value)[:20]!r}, not a count")
@@ -192,13 +204,13 @@ async def invocations_page(
         request["NextToken"] = token
     body = await _post(scope, ("cloudwatch", "GetMetricData"), _METRICS, request)
     bounds = (start.timestamp(), end.timestamp())
-    return Paged(_series(body, len(names), bounds), _token("GetMetricData", body, "NextToken"))
+    return Paged(_series(body, len(names), bounds), page_token("GetMetricData", body, "NextToken"))
 
 
 def _series(body: dict[str, Any], count: int, bounds: tuple[float, float]) -> dict[int, Series]:
     """The page's results by query index (a query answered twice on the page: its datapoints together)."""
     found: dict[int, Series] = {}
-    for result in _list("GetMetricData", body, "MetricDataResults"):
+    for result in member_list("GetMetricData", body, "MetricDataResults"):
         key = result.get("Id") if isinstance(result, dict) else None
         index = int(key[1:]) if isinstance(key, str) and key[:1] == "m" and key[1:].isdigit() else -1
         if not 0 <= index < count:
@@ -238,7 +250,8 @@ def _datapoints(key: str, result: dict[str, Any], bounds: tuple[float, float]) -
     return Series(tuple(stamps), tuple(values))
 
 
-async def _get(scope: Scope, operation: str, path: str) -> bytes:
+async def lambda_get(scope: Scope, operation: str, path: str) -> bytes:
+    """GET one Lambda path (and query, already encoded) in the scope's region; the 200's body."""
     return await scope.http.send(scope.http.endpoint("lambda", scope.region), scope.credentials, operation, path)
 
 
@@ -252,4 +265,4 @@ async def _post(
     http = scope.http
     endpoint = http.endpoint(service, scope.region)
     content = await http.send(endpoint, scope.credentials, operation, "/", body=orjson.dumps(request), headers=headers)
-    return _object(operation, content)
+    return json_object(operation, content)

@@ -26,6 +26,7 @@ class Request:
     headers: dict[str, str]
     body: bytes = b""
     at: float = 0.0  # time.monotonic() when it arrived
+    raw_query: str = ""  # the query string as sent, still percent-encoded
 
     @property
     def target(self) -> str | None:
@@ -115,7 +116,7 @@ class HostileLambda:
                 url = urlsplit(self.path)
                 query = {k: v[-1] for k, v in parse_qs(url.query).items()}
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                request = Request(url.path, query, dict(self.headers.items()), body, time.monotonic())
+                request = Request(url.path, query, dict(self.headers.items()), body, time.monotonic(), url.query)
                 with server._lock:
                     n = len(server.requests)
                     server.requests.append(request)
