@@ -99,6 +99,7 @@ ENRICHMENT_COLUMNS: tuple[tuple[str, pa.DataType, str], ...] = (
     ("reserved_concurrency", _I32, "concurrency"),
     ("invocations_30d", _I64, "usage"),
     ("last_invocation_day", pa.date32(), "usage"),
+    ("code_signing_config_arn", _S, "code_signing"),  # with the code_signing_configs table (contract/estate.py)
 )
 ENRICHMENTS: tuple[str, ...] = ("tags", "urls", "policy", "concurrency", "usage")  # the order they run in
 

@@ -20,6 +20,7 @@ from functools import cached_property
 import pyarrow as pa
 
 from inventory.contract import estate_columns as cols
+from inventory.contract.columns import ENRICHMENTS
 from inventory.contract.runtime_table import RUNTIMES, RUNTIMES_SCHEMA
 from inventory.contract.schema import TARGET_FIELDS
 
@@ -88,6 +89,7 @@ ESTATE_TABLES: tuple[EstateTable, ...] = (
 ESTATE: dict[str, EstateTable] = {table.name: table for table in ESTATE_TABLES}
 # The enrichments that read estate tables, in the order they run (after columns.py's ENRICHMENTS).
 ESTATE_ENRICHMENTS: tuple[str, ...] = tuple(dict.fromkeys(table.enrichment for table in ESTATE_TABLES))
+ENRICHMENT_ORDER: tuple[str, ...] = (*ENRICHMENTS, *ESTATE_ENRICHMENTS)  # every enrichment, in the order they run
 
 
 def tables_read_by(enrichments: Iterable[str]) -> tuple[EstateTable, ...]:

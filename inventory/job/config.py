@@ -28,7 +28,19 @@ _PARENT_ID = re.compile(r"^(r-[0-9a-z]{4,32}|ou-[0-9a-z]{4,32}-[a-z0-9]{8,32})$"
 _EXTERNAL_ID = re.compile(r"^[\w+=,.@:/-]{2,1224}$")
 ALL_REGIONS = "all"  # `regions: all`: every region the account has enabled (asked per account)
 Regions = tuple[StrictStr, ...] | Literal["all"]
-Enrichment = Literal["tags", "urls", "policy", "concurrency", "usage"]  # contract/columns.py's ENRICHMENTS
+Enrichment = Literal[  # contract/estate.py's ENRICHMENT_ORDER
+    "tags",
+    "urls",
+    "policy",
+    "concurrency",
+    "usage",
+    "event_source_mappings",
+    "layers",
+    "aliases",
+    "event_invoke_configs",
+    "provisioned_concurrency",
+    "code_signing",
+]
 _ENRICHMENTS: tuple[str, ...] = get_args(Enrichment)  # not imported from there: `validate` needs no pyarrow
 _STRICT = ConfigDict(extra="forbid")
 

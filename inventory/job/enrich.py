@@ -27,16 +27,18 @@ from inventory.aws.credentials import AccountCredentials
 from inventory.aws.ratelimit import Pacer
 from inventory.aws.retry import Fault, FaultKind, RetryPolicy, classify
 from inventory.aws.transport import SignedHttp
-from inventory.contract.columns import ENRICHMENTS
+from inventory.contract.estate import ENRICHMENT_ORDER
 from inventory.contract.results import EnrichmentOutcome, Status, TargetResult
 from inventory.contract.staged import function_names
 from inventory.contract.target import Target
 from inventory.job.enrichments import READERS, USAGE_DAYS, Read, Reading
+from inventory.job.estate_reads import ALWAYS_READ, ESTATE_READERS
 from inventory.redact import clean
 
 T = TypeVar("T")
 GONE_CODE = "FunctionNotFound"  # an ok enrichment's error_code when some functions were deleted since the listing
 GONE_SHOWN = 5  # names of gone functions the message shows
+_READERS = {**READERS, **ESTATE_READERS}
 
 
 class _Calls:
@@ -74,12 +76,12 @@ class Enricher:
     http: SignedHttp
     credentials: AccountCredentials
     policy: RetryPolicy
-    names: tuple[str, ...]  # put in the order they run (contract/columns.py's ENRICHMENTS)
+    names: tuple[str, ...]  # put in the order they run (contract/estate.py's ENRICHMENT_ORDER)
     snapshot_time: datetime
     target_seconds: float = 1800.0
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "names", tuple(name for name in ENRICHMENTS if name in self.names))
+        object.__setattr__(self, "names", tuple(name for name in ENRICHMENT_ORDER if name in self.names))
 
     async def __call__(self, result: TargetResult, pacer: Pacer) -> TargetResult:
         """The result with its enrichments read (unchanged when none was asked); contract/rows.py sets their values
@@ -108,11 +110,11 @@ class Enricher:
     ) -> tuple[EnrichmentOutcome, bool]:
         """The enrichment's outcome, and whether it failed for want of an answer (timeouts, no connection)."""
         calls = _Calls(self, target, pacer)
-        if not functions:  # nothing to enrich: no call at all
+        if not functions and name not in ALWAYS_READ:  # nothing to enrich: no call at all
             return EnrichmentOutcome(name, Status.OK, 0), False
         try:
             async with asyncio.timeout(self.target_seconds):
-                read = await READERS[name](Reading(calls, target, tuple(functions), self.usage_window()))
+                read = await _READERS[name](Reading(calls, target, tuple(functions), self.usage_window()))
         except TimeoutError:
             message = f"{name} did not finish within timeouts.target_seconds ({self.target_seconds:g}s)"
             return _failed(name, calls.count, Fault(FaultKind.FATAL, "DeadlineExceeded", message)), False
@@ -139,8 +141,8 @@ def _failed(name: str, calls: int, fault: Fault) -> EnrichmentOutcome:
 def _ok(name: str, calls: int, read: Read, listed: int) -> EnrichmentOutcome:
     """An ok outcome; with functions gone, it says how many and names the first GONE_SHOWN."""
     if not read.gone:
-        return EnrichmentOutcome(name, Status.OK, calls, read.values)
+        return EnrichmentOutcome(name, Status.OK, calls, read.values, tables=read.tables)
     names = sorted(read.gone)
     shown = ", ".join(names[:GONE_SHOWN]) + (f" (+{len(names) - GONE_SHOWN} more)" if len(names) > GONE_SHOWN else "")
     text = clean(f"{name}: {len(names)} of {listed} functions not found, deleted since the listing: {shown}")
-    return EnrichmentOutcome(name, Status.OK, calls, read.values, GONE_CODE, text, frozenset(names))
+    return EnrichmentOutcome(name, Status.OK, calls, read.values, GONE_CODE, text, frozenset(names), read.tables)

@@ -18,8 +18,8 @@ from __future__ import annotations
 
 import asyncio
 import math
-from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import partial
 from typing import Any, Protocol, TypeVar
@@ -27,6 +27,7 @@ from typing import Any, Protocol, TypeVar
 from inventory.aws import enrichment_calls as api
 from inventory.aws.policy import evaluate_policy
 from inventory.aws.retry import Fault, FaultError, FaultKind, classify
+from inventory.contract.results import EstateRow
 from inventory.contract.target import Target
 
 T = TypeVar("T")
@@ -59,6 +60,7 @@ class Read:
 
     values: Values
     gone: frozenset[str] = frozenset()
+    tables: Mapping[str, tuple[EstateRow, ...]] = field(default_factory=dict)  # estate table -> rows (estate_reads.py)
 
 
 @dataclass(frozen=True)

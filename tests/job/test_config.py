@@ -11,7 +11,7 @@ from typing import Any, get_args
 import pytest
 
 from inventory.aws.regions import lambda_regions
-from inventory.contract.columns import ENRICHMENTS
+from inventory.contract.estate import ENRICHMENT_ORDER
 from inventory.errors import ConfigError, InventoryError
 from inventory.exits import ExitCode, for_error
 from inventory.job.config import (
@@ -733,7 +733,7 @@ def test_bad_enrich(enrich: object, message: str) -> None:
 
 
 def test_the_configs_enrichments_are_the_columns_ones_in_run_order() -> None:
-    assert get_args(Enrichment) == ENRICHMENTS  # config.py spells them out: `validate` imports no pyarrow
+    assert get_args(Enrichment) == ENRICHMENT_ORDER  # config.py spells them out: `validate` imports no pyarrow
 
 
 def test_enrich_flag_replaces_the_configs_list() -> None:

@@ -1,0 +1,116 @@
+"""What each estate enrichment reads for one listed target (contract/estate.py's tables; job/enrich.py runs them
+as it runs the others): its calls, how far their pages may go, and the rows each answer gives.
+
+Account-region lists (event source mappings, layers and their versions, code signing configs) are read even
+where the listing found no function: a layer or a code signing config lives without one. Per-function lists
+(aliases, event invoke configs, provisioned concurrency) are read for every listed function, a few at a time
+(enrichments.py's per_function); a function deleted since the listing is `gone`, as for the other enrichments.
+
+Not believed: a mapping whose FunctionArn is not a function of this account-region (InvalidResponse), and a
+page sequence longer than the bound (TooManyPages) or that repeats a token (RepeatedMarker).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from functools import partial
+from typing import Any
+
+from inventory.aws import estate_calls as region_api
+from inventory.aws import function_calls as function_api
+from inventory.aws.enrichment_calls import Paged, Scope, invalid
+from inventory.contract.results import EstateRow
+from inventory.job.enrichments import Read, Reading, page_bound, paged, per_function
+
+LISTED_BOUND = 100_000  # items one account-region's list may hold before its pages are not believed
+PER_FUNCTION_BOUND = 10_000  # items one function's list may hold (aliases, configs per version or alias)
+Page = Callable[[Scope, str | None], Awaitable[Paged]]
+ALWAYS_READ = frozenset({"event_source_mappings", "layers", "code_signing"})  # read with no function listed
+
+
+async def _all(job: Reading, page: Page, operation: str, size: int, bound: int = LISTED_BOUND) -> list[Any]:
+    pages = await paged(job.calls, page, operation, page_bound(bound, size, f"items of one {operation} list"))
+    return [item for items in pages for item in items]
+
+
+async def event_source_mappings(job: Reading) -> Read:
+    items = await _all(
+        job, region_api.event_source_mappings_page, "ListEventSourceMappings", region_api.EVENT_SOURCE_MAPPING_PAGE_SIZE
+    )
+    rows = tuple(EstateRow((_function_name(job, item.get("FunctionArn")),), item) for item in items)
+    return Read({}, tables={"event_source_mappings": rows})
+
+
+def _function_name(job: Reading, arn: object) -> str:
+    """The function a mapping invokes, from its FunctionArn (an alias's or a version's too)."""
+    parts = arn.split(":") if isinstance(arn, str) else []
+    target = job.target
+    if len(parts) < 7 or parts[2:6] != ["lambda", target.region, target.account.account_id, "function"] or not parts[6]:
+        raise invalid(
+            "ListEventSourceMappings", f"a mapping whose FunctionArn {str(arn)[-80:]!r} is not a function here"
+        )
+    return parts[6]
+
+
+async def layers(job: Reading) -> Read:
+    found = await _all(job, region_api.layers_page, "ListLayers", region_api.LAYER_PAGE_SIZE)
+    names = sorted({item["LayerName"] for item in found})
+
+    async def versions(layer: str) -> list[Any]:
+        page = partial(region_api.layer_versions_page, layer=layer)
+        return await _all(job, page, "ListLayerVersions", region_api.LAYER_VERSION_PAGE_SIZE, PER_FUNCTION_BOUND)
+
+    by_layer, _ = await per_function(names, versions, "ListLayerVersions")  # a layer deleted meanwhile: none
+    tables = {
+        "layers": tuple(EstateRow((), item) for item in found),
+        "layer_versions": tuple(EstateRow((name,), item) for name in names for item in by_layer.get(name, [])),
+    }
+    return Read({}, tables=tables)
+
+
+async def _per_function(
+    job: Reading, table: str, page: Callable[..., Awaitable[Paged]], operation: str, size: int
+) -> Read:
+    async def read(name: str) -> list[Any]:
+        return await _all(job, partial(page, name=name), operation, size, PER_FUNCTION_BOUND)
+
+    found, gone = await per_function(job.functions, read, operation)
+    rows = tuple(EstateRow((name,), item) for name in job.functions for item in found.get(name, []))
+    return Read({}, gone, tables={table: rows})
+
+
+async def aliases(job: Reading) -> Read:
+    return await _per_function(job, "aliases", function_api.aliases_page, "ListAliases", function_api.ALIAS_PAGE_SIZE)
+
+
+async def event_invoke_configs(job: Reading) -> Read:
+    page, size = function_api.event_invoke_configs_page, function_api.EVENT_INVOKE_CONFIG_PAGE_SIZE
+    return await _per_function(job, "event_invoke_configs", page, "ListFunctionEventInvokeConfigs", size)
+
+
+async def provisioned_concurrency(job: Reading) -> Read:
+    page, size = function_api.provisioned_concurrency_configs_page, function_api.PROVISIONED_CONCURRENCY_PAGE_SIZE
+    return await _per_function(job, "provisioned_concurrency", page, "ListProvisionedConcurrencyConfigs", size)
+
+
+async def code_signing(job: Reading) -> Read:
+    configs = await _all(
+        job, region_api.code_signing_configs_page, "ListCodeSigningConfigs", region_api.CODE_SIGNING_CONFIG_PAGE_SIZE
+    )
+
+    async def read(name: str) -> str | None:
+        return await job.calls(lambda scope: function_api.code_signing_config_arn(scope, name))
+
+    arns, gone = await per_function(job.functions, read, "GetFunctionCodeSigningConfig")
+    tables = {"code_signing_configs": tuple(EstateRow((), item) for item in configs)}
+    return Read({"code_signing_config_arn": dict(arns)}, gone, tables=tables)
+
+
+ESTATE_READERS: Mapping[str, Callable[[Reading], Awaitable[Read]]] = {
+    "event_source_mappings": event_source_mappings,
+    "layers": layers,
+    "aliases": aliases,
+    "event_invoke_configs": event_invoke_configs,
+    "provisioned_concurrency": provisioned_concurrency,
+    "code_signing": code_signing,
+}
