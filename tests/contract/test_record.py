@@ -507,6 +507,7 @@ def test_manifest_of_a_real_run_has_no_secret(
         "format": "parquet",
         "inventory": str(tmp_path / "inv.parquet"),
         "status": str(tmp_path / "inv.status.parquet"),
+        "runtimes": str(tmp_path / "inv.runtimes.parquet"),  # every run writes the schedule it used
     }
     assert manifest["files"]["inventory"]["rows"] == 5 and manifest["files"]["status"]["rows"] == 6
     assert org.secrets and all(secret not in text for secret in org.secrets)
