@@ -5,10 +5,11 @@ on its first run, so the catalog's only copy of their schema is the code's. What
 the code: the Athena named query is current_inventory_sql() of inventory/contract/current.py, and the table
 optimizers cover exactly the lake's tables. The IAM trust chain must stay as narrow as the README promises: the
 member role allows only lambda:ListFunctions by default, each of its switches adds exactly its read actions
-(account:ListRegions, one per enrichment), and it trusts only the hub's role (by ARN, in a condition); the hub's
-task role may assume only the member role and only in its organisation's accounts, write only under the prefix and
-never delete there, reach only its own Glue database, and list the organisation only when asked for. The condition
-operators and keys infra/README.md quotes are the templates' own.
+(account:ListRegions, one per enrichment: every name `enrich:` accepts has exactly one), and it trusts only the
+hub's role (by ARN, in a condition); the hub's task role may assume only the member role and only in its
+organisation's accounts, write only under the prefix and never delete there, reach only its own Glue database, and
+list the organisation only when asked for. The condition operators and keys infra/README.md quotes, and its rows
+for the member role, are the templates' own.
 """
 
 from __future__ import annotations
@@ -16,13 +17,16 @@ from __future__ import annotations
 import functools
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 import pytest
 import yaml
 
+from inventory.contract.columns import ENRICHMENTS
 from inventory.contract.current import current_inventory_sql
+from inventory.contract.estate import ESTATE_ENRICHMENTS
 from inventory.contract.lake import DEFAULT_DATABASE, TABLES, VERIFICATIONS
+from inventory.job.config import Enrichment
 
 INFRA = Path(__file__).resolve().parent.parent / "infra"
 HUB = INFRA / "hub" / "template.yaml"
@@ -121,6 +125,7 @@ def test_member_role_allows_only_list_functions() -> None:
 
 # The member role's switches: parameter -> (condition, policy, what it grants, the accounts file's `enrich` name).
 THIS_ACCOUNTS_FUNCTIONS = {"Fn::Sub": "arn:${AWS::Partition}:lambda:*:${AWS::AccountId}:function:*"}
+THIS_ACCOUNTS_LAYER_VERSIONS = {"Fn::Sub": "arn:${AWS::Partition}:lambda:*:${AWS::AccountId}:layer:*:*"}
 MEMBER_SWITCHES: dict[str, tuple[str, str, dict[str, Any], str | None]] = {
     # Only this account's own region list (the job asks without an AccountId).
     "AllowListRegions": (
@@ -145,6 +150,50 @@ MEMBER_SWITCHES: dict[str, tuple[str, str, dict[str, Any], str | None]] = {
         "concurrency",
     ),
     "EnableUsage": ("UsageEnabled", "ReadInvocationMetrics", {"cloudwatch:GetMetricData": "*"}, "usage"),
+    # The estate tables' enrichments (inventory/contract/estate.py). The account-region lists have no resource
+    # types in the Service Authorization Reference ("*"); the per-function reads are this account's functions.
+    "EnableEventSourceMappings": (
+        "EventSourceMappingsEnabled",
+        "ReadEventSourceMappings",
+        {"lambda:ListEventSourceMappings": "*"},
+        "event_source_mappings",
+    ),
+    "EnableLayers": (
+        "LayersEnabled",
+        "ReadLayers",
+        {
+            "lambda:ListLayers": "*",
+            "lambda:ListLayerVersions": "*",
+            # the layerVersion resource type: this account's layer versions, in any region
+            "lambda:GetLayerVersionPolicy": THIS_ACCOUNTS_LAYER_VERSIONS,
+        },
+        "layers",
+    ),
+    "EnableAliases": (
+        "AliasesEnabled",
+        "ReadFunctionAliases",
+        # GetPolicy with an alias qualifier is authorized against name:alias, which function:* matches.
+        {"lambda:ListAliases": THIS_ACCOUNTS_FUNCTIONS, "lambda:GetPolicy": THIS_ACCOUNTS_FUNCTIONS},
+        "aliases",
+    ),
+    "EnableEventInvokeConfigs": (
+        "EventInvokeConfigsEnabled",
+        "ReadEventInvokeConfigs",
+        {"lambda:ListFunctionEventInvokeConfigs": THIS_ACCOUNTS_FUNCTIONS},
+        "event_invoke_configs",
+    ),
+    "EnableProvisionedConcurrency": (
+        "ProvisionedConcurrencyEnabled",
+        "ReadProvisionedConcurrency",
+        {"lambda:ListProvisionedConcurrencyConfigs": THIS_ACCOUNTS_FUNCTIONS},
+        "provisioned_concurrency",
+    ),
+    "EnableCodeSigning": (
+        "CodeSigningEnabled",
+        "ReadCodeSigningConfigs",
+        {"lambda:ListCodeSigningConfigs": "*", "lambda:GetFunctionCodeSigningConfig": THIS_ACCOUNTS_FUNCTIONS},
+        "code_signing",
+    ),
 }
 
 
@@ -175,7 +224,8 @@ def member_grants(**overrides: str) -> dict[str, Any]:
     for condition, document in inline_policies(one(MEMBER, "AWS::IAM::Role")).values():
         if condition is None or holds(template, {"Condition": condition}, parameters):
             for action, resource in allowed_actions(document).items():
-                assert action not in granted, f"{action} is granted twice"
+                # Two switches may need one action (lambda:GetPolicy: `policy` and `aliases`), on one resource.
+                assert granted.get(action, resource) == resource, f"{action} is granted on two resources"
                 granted[action] = resource
     return granted
 
@@ -202,6 +252,53 @@ def test_member_switch_is_off_by_default_and_adds_exactly_its_actions(parameter:
     assert member_grants(**{parameter: "false"}) == {"lambda:ListFunctions": "*"}
     if enrichment is not None:  # the parameter says which `enrich:` entry of the accounts file needs it
         assert f"enrich: [{enrichment}]" in load(MEMBER)["Parameters"][parameter]["Description"]
+
+
+def config_enrichments() -> set[str]:
+    """Every name `enrich:` accepts: the config's Enrichment literal, and the contract's (columns.py's ENRICHMENTS,
+    estate.py's ESTATE_ENRICHMENTS), in case the two are updated apart."""
+    return set(get_args(Enrichment)) | set(ENRICHMENTS) | set(ESTATE_ENRICHMENTS)
+
+
+def test_every_enrichment_has_exactly_one_member_switch() -> None:
+    """An enrichment the accounts file can ask for is useless without its read actions: one switch names it,
+    in MEMBER_SWITCHES and in the template's own parameter descriptions (`enrich: [<name>]`)."""
+    assert {"tags", "layers", "code_signing"} <= config_enrichments()
+    switched = sorted(enrichment for _, _, _, enrichment in MEMBER_SWITCHES.values() if enrichment is not None)
+    assert switched == sorted(config_enrichments())
+    parameters = load(MEMBER)["Parameters"]
+    named = sorted(
+        name for spec in parameters.values() for name in re.findall(r"`enrich: \[(\w+)\]`", spec.get("Description", ""))
+    )
+    assert named == sorted(config_enrichments())
+
+
+def readme_resource(resource: Any) -> str:
+    """A grant's resource as infra/README.md's permissions table writes it."""
+    if resource == "*":
+        return "`*` (no resource-level permissions)"
+    text = resource["Fn::Sub"].replace("${AWS::Partition}", "<partition>")
+    return f"`{text.replace('${AWS::AccountId}', '<this account>')}`"
+
+
+def test_the_readme_lists_every_member_switch_and_grant() -> None:
+    """infra/README.md's member rows (Enrichments, Member parameters, Permissions) say what MEMBER_SWITCHES says."""
+    readme = (INFRA / "README.md").read_text(encoding="utf-8")
+    listed: dict[tuple[str, str], str] = {}
+    for actions, resource, when in re.findall(r"^\| member role \| ([^|]+) \| ([^|]+) \| ([^|]+) \|$", readme, re.M):
+        for action in re.findall(r"`([a-z]+:\w+)`", actions):
+            assert (action, when) not in listed, f"{action} listed twice for {when}"
+            listed[(action, when)] = resource
+    expected = {("lambda:ListFunctions", "always"): readme_resource("*")}
+    for parameter, (_, _, granted, _) in MEMBER_SWITCHES.items():
+        expected |= {(action, f"`{parameter}=true`"): readme_resource(res) for action, res in granted.items()}
+    assert listed == expected
+    parameters = dict(re.findall(r"^\| `(\w+)` \| `false` \| (.+) \|$", readme, re.M))
+    for parameter, (_, _, granted, enrichment) in MEMBER_SWITCHES.items():
+        assert all(f"`{action}`" in parameters[parameter] for action in granted), parameter
+        assert enrichment is None or f"`enrich: [{enrichment}]`" in parameters[parameter], parameter
+    switches = dict(re.findall(r"^\| `(\w+)` \| `(\w+)=true` \|", readme, re.M))
+    assert switches == {enrichment: p for p, (_, _, _, enrichment) in MEMBER_SWITCHES.items() if enrichment}
 
 
 def test_member_role_with_every_switch_on_allows_the_union_and_nothing_else() -> None:
