@@ -18,6 +18,9 @@ code runs unmodified over real HTTP:
   NextToken.
 * Lambda's ListFunctionUrlConfigs answers from moto's state for the calling account and region, plus the
   alias URL configs moto cannot keep (emulator_urls.py), paged by MaxItems (at most 50).
+* The Lambda estate around the functions (emulator_estate.py): event source mappings, layers and aliases
+  paged from moto's state; alias-qualified and layer version policies, event invoke configs, provisioned
+  concurrency and code signing configs kept by the emulator, per account and region, paged like real Lambda.
 * Glue's UpdateTable honours VersionId (optimistic locking, emulator_glue.py): a commit based on an older
   version of an Iceberg table is refused with ConcurrentModificationException, as real Glue refuses it.
 
@@ -48,6 +51,7 @@ from moto.iam.models import get_account_id_from
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from werkzeug.serving import BaseWSGIServer, make_server
 
+from inventory.demo.emulator_estate import Estate
 from inventory.demo.emulator_extras import Answer, Call, RequestLog, function_of, operation_of, throttling
 from inventory.demo.emulator_glue import GlueLocking
 from inventory.demo.emulator_regions import OPT_IN_REGIONS, REGION_OPT_STATUSES, opt_status, regions_page
@@ -104,6 +108,7 @@ class EmulatorApp:
         self.behaviour = behaviour
         self.stats = Stats()
         self.urls = UrlConfigs()
+        self.estate = Estate()
         self.glue = GlueLocking()
         self._moto = DomainDispatcherApplication(create_backend_app)
         self._lock = threading.Lock()
@@ -138,6 +143,8 @@ class EmulatorApp:
             return throttling(call.service)(environ, start_response)
         if call.service == "lambda" and self.urls.answers(environ, call.operation):
             return self.urls.handle(environ, start_response, (call.account, call.region), call.operation)
+        if call.service == "lambda" and self.estate.answers(environ, call.operation):
+            return self.estate.handle(environ, start_response, (call.account, call.region), call.operation)
         return self._forward(environ, start_response)
 
     def _call(self, environ: dict[str, Any], key: str, region: str, service: str) -> Call:

@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
 from typing import Any, NamedTuple
-from urllib.parse import unquote
+from urllib.parse import parse_qs, unquote
 
 from inventory.demo.emulator_wire import StartResponse, error_for
 
@@ -32,6 +32,35 @@ _LAMBDA_ROUTES: tuple[tuple[str, re.Pattern[str], str], ...] = (
     ("POST", re.compile(r"^/2021-10-31/functions/[^/]+/url/?$"), "CreateFunctionUrlConfig"),
     ("PUT", re.compile(r"^/2021-10-31/functions/[^/]+/url/?$"), "UpdateFunctionUrlConfig"),
     ("DELETE", re.compile(r"^/2021-10-31/functions/[^/]+/url/?$"), "DeleteFunctionUrlConfig"),
+    *(
+        (verb, re.compile(f"^/\\d{{4}}-\\d{{2}}-\\d{{2}}/{path}/?$"), op)
+        for verb, path, op in (
+            ("GET", "functions/[^/]+/aliases", "ListAliases"),
+            ("POST", "functions/[^/]+/policy", "AddPermission"),
+            ("DELETE", "functions/[^/]+/policy/[^/]+", "RemovePermission"),
+            ("GET", "event-source-mappings", "ListEventSourceMappings"),
+            ("GET", "layers", "ListLayers"),
+            ("GET", "layers/[^/]+/versions", "ListLayerVersions"),
+            ("GET", "layers/[^/]+/versions/[^/]+/policy", "GetLayerVersionPolicy"),
+            ("POST", "layers/[^/]+/versions/[^/]+/policy", "AddLayerVersionPermission"),
+            ("DELETE", "layers/[^/]+/versions/[^/]+/policy/[^/]+", "RemoveLayerVersionPermission"),
+            ("GET", "code-signing-configs", "ListCodeSigningConfigs"),
+            ("POST", "code-signing-configs", "CreateCodeSigningConfig"),
+            ("GET", "code-signing-configs/[^/]+", "GetCodeSigningConfig"),
+            ("GET", "functions/[^/]+/code-signing-config", "GetFunctionCodeSigningConfig"),
+            ("PUT", "functions/[^/]+/code-signing-config", "PutFunctionCodeSigningConfig"),
+            ("DELETE", "functions/[^/]+/code-signing-config", "DeleteFunctionCodeSigningConfig"),
+            ("GET", "functions/[^/]+/event-invoke-config/list", "ListFunctionEventInvokeConfigs"),
+            ("GET", "functions/[^/]+/event-invoke-config", "GetFunctionEventInvokeConfig"),
+            ("PUT", "functions/[^/]+/event-invoke-config", "PutFunctionEventInvokeConfig"),
+            ("POST", "functions/[^/]+/event-invoke-config", "UpdateFunctionEventInvokeConfig"),
+            ("DELETE", "functions/[^/]+/event-invoke-config", "DeleteFunctionEventInvokeConfig"),
+            # the same path lists them all with List=ALL in the query (operation_of)
+            ("GET", "functions/[^/]+/provisioned-concurrency", "GetProvisionedConcurrencyConfig"),
+            ("PUT", "functions/[^/]+/provisioned-concurrency", "PutProvisionedConcurrencyConfig"),
+            ("DELETE", "functions/[^/]+/provisioned-concurrency", "DeleteProvisionedConcurrencyConfig"),
+        )
+    ),
 )
 _CBOR_PATH = re.compile(r"^/service/[^/]+/operation/([^/]+)$")
 _FUNCTION = re.compile(r"^/\d{4}-\d{2}-\d{2}/functions/([^/]+)")
@@ -50,7 +79,10 @@ def operation_of(environ: dict[str, Any], service: str) -> str:
         return cbor.group(1)
     if service == "lambda":
         method = environ.get("REQUEST_METHOD", "")
-        return next((op for verb, route, op in _LAMBDA_ROUTES if verb == method and route.match(path)), "")
+        found = next((op for verb, route, op in _LAMBDA_ROUTES if verb == method and route.match(path)), "")
+        if found == "GetProvisionedConcurrencyConfig" and "List" in parse_qs(environ.get("QUERY_STRING", "")):
+            return "ListProvisionedConcurrencyConfigs"
+        return found
     return ""
 
 

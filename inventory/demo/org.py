@@ -8,6 +8,13 @@ SourceArn, S3 with a SourceAccount); reserved concurrency on two functions; and 
 most functions within the last 30 days, none for the python3.8 `reports` and the java8 `dev-java` functions
 (so the compliance report can call those deprecated functions unused). `seed` returns what each enrichment
 should then read (Seeded.expected).
+
+Both nights also seed the same estate around the functions (PROD_ESTATE, DATA_ESTATE), which the job does
+not read yet: three event source mappings (two SQS queues, one Kinesis stream with an on-failure queue), two
+layers of 3 and 2 versions used by the `etl` functions (one version shared with anyone, one with the
+organization), aliases (a canary with routing weights, one with its own public resource policy, one with
+provisioned concurrency), three event invoke configs and a code signing config on one function. `seed`
+returns what each estate read should then return (Seeded.estate).
 """
 
 from __future__ import annotations
@@ -15,6 +22,16 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any
 
+from inventory.demo.estate import (
+    AliasSpec,
+    EstateSpec,
+    FunctionEstateSpec,
+    InvokeSpec,
+    LayerShare,
+    LayerSpec,
+    MappingSpec,
+    SigningSpec,
+)
 from inventory.demo.seed import FunctionSpec, MemberSpec
 from inventory.demo.seed_extras import Extras, Grant
 
@@ -26,6 +43,63 @@ OWNER_TAG = "team"
 TEAMS = ("payments", "search", "platform")
 PAYMENTS, SEARCH, PLATFORM = ({OWNER_TAG: team} for team in TEAMS)
 API_SOURCE = f"arn:aws:execute-api:us-east-1:{PROD}:a1b2c3d4e5/*/POST/orders"
+ORGANIZATION_ID = "o-a1b2c3d4e5"  # the demo organisation's id, as a layer version is shared with it
+
+# workloads-prod/us-east-1: orders arrive on a queue (only `order` messages reach orders-003) and a stream;
+# orders-004 runs a 25% canary of version 2 behind `live`, keeps `warm` provisioned, and reports its
+# asynchronous invocations to queues; orders-005's `public` alias may be invoked by anyone, though the
+# function's own (unqualified) policy grants nothing.
+PROD_ESTATE = EstateSpec(
+    mappings=(
+        MappingSpec(
+            "orders-003",
+            "sqs:orders-intake",
+            batch_size=50,
+            batching_window=5,
+            filter_patterns=('{"body": {"type": ["order"]}}',),
+        ),
+        MappingSpec(
+            "orders-004",
+            "kinesis:orders-events",
+            batch_size=100,
+            starting_position="TRIM_HORIZON",
+            retry_attempts=3,
+            on_failure="sqs:orders-dlq",
+        ),
+    ),
+    functions={
+        "orders-004": FunctionEstateSpec(
+            versions=2,
+            aliases=(AliasSpec("live", "1", weights={"2": 0.25}), AliasSpec("warm", "2", provisioned=10)),
+            invoke=(
+                InvokeSpec(
+                    retry_attempts=1, max_event_age=3600, on_success="sqs:orders-audit", on_failure="sqs:orders-dlq"
+                ),
+                InvokeSpec("live", retry_attempts=0, max_event_age=600, on_failure="sqs:orders-dlq"),
+            ),
+        ),
+        "orders-005": FunctionEstateSpec(
+            versions=1, aliases=(AliasSpec("public", "1", grants=(Grant("anyone", "*"),)),)
+        ),
+    },
+)
+# data-platform/us-east-1: the etl functions use the latest `pandas` (3 versions, the latest shared with
+# anyone) and `dataio` version 1 (2 versions, version 2 shared with the organization); etl-000 reads a landing
+# queue; etl-002 retries failed asynchronous invocations twice; etl-003 must be signed.
+DATA_ESTATE = EstateSpec(
+    layers=(
+        LayerSpec("pandas", 3, runtimes=("python3.12",), shares=(LayerShare(3, "anyone"),)),
+        LayerSpec("dataio", 2, runtimes=("python3.12",), shares=(LayerShare(2, "organization", ORGANIZATION_ID),)),
+    ),
+    mappings=(MappingSpec("etl-000", "sqs:landing-events", batch_size=10),),
+    signing=(SigningSpec("etl release signing", ("etl-release/a1b2c3d4e5",), untrusted="Enforce"),),
+    functions={
+        "etl-002": FunctionEstateSpec(
+            invoke=(InvokeSpec(retry_attempts=2, max_event_age=7200, on_failure="sqs:etl-failures"),)
+        ),
+        "etl-003": FunctionEstateSpec(signing="etl release signing"),
+    },
+)
 
 
 @dataclass(frozen=True)
@@ -139,6 +213,7 @@ def _workloads_prod(env: dict[str, str], second: bool) -> MemberSpec:
             ("eu-west-1", "edge-003"): Extras(urls=(("", "NONE"),)),  # a public function URL
             ("eu-west-1", "edge-004"): Extras(grants=(Grant("anyone", "*"),)),  # anyone may invoke it
         },
+        {"us-east-1": PROD_ESTATE},
     )
 
 
@@ -160,7 +235,14 @@ def _data_platform(env: dict[str, str], second: bool) -> MemberSpec:
     fs = FunctionSpec
     daily = ((1, 20), (1, 4), (2, 24), (3, 24))  # two datapoints on day 1: the day's Sum is 24
     etl = fs(
-        "etl", 5, memory_size=1024, vpc=True, environment=env, layers=("pandas",), tags=PLATFORM, invocations=daily
+        "etl",
+        5,
+        memory_size=1024,
+        vpc=True,
+        environment=env,
+        layers=("pandas", "dataio:1"),
+        tags=PLATFORM,
+        invocations=daily,
     )
     ingest = fs("ingest", 4, runtime="nodejs16.x", tags=SEARCH, invocations=((2, 0), (10, 7)))  # last used day 10
     logged = _first_differs(ingest, environment={"LOG_LEVEL": NIGHT_TWO_LOG_LEVEL})
@@ -175,4 +257,5 @@ def _data_platform(env: dict[str, str], second: bool) -> MemberSpec:
             ("us-east-1", "etl-001"): Extras(grants=(Grant("landing", "s3.amazonaws.com", source_account=DATA),)),
             ("us-east-1", "etl-002"): Extras(reserved_concurrency=5),
         },
+        {"us-east-1": DATA_ESTATE},
     )

@@ -2,8 +2,9 @@
 
 The org is a frozen description (MemberSpecs); `seed` creates it through the emulator's real APIs, each
 member with its own credentials (so its functions, tags, policies and metrics land in its account), and
-returns the ARNs it created per (account, region), which is what a correct inventory must contain, and what
-each enrichment should read for every function (seed_extras.Expected).
+returns the ARNs it created per (account, region), which is what a correct inventory must contain, what
+each enrichment should read for every function (seed_extras.Expected), and what the estate around the
+functions reads back as (estate.RegionEstate, seeded by seed_estate.py).
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from typing import Any
 
 import boto3
 
+from inventory.demo.estate import NO_ESTATE, EstateSpec, RegionEstate, check_estate
+from inventory.demo.seed_estate import Region, layer_arn, publish_layers, region_layers, seed_estate
 from inventory.demo.seed_extras import NO_EXTRAS, Expected, Extras, apply_extras, datapoints, expected, put_invocations
 
 SEED_ROLE = "OrganizationAccountAccessRole"  # used by the seeder only; the job uses its own role
@@ -45,7 +48,9 @@ class FunctionSpec:
     architectures: tuple[str, ...] = ("x86_64",)
     environment: Mapping[str, str] = field(default_factory=dict)
     vpc: bool = False
-    layers: tuple[str, ...] = ()  # layer names: published in the same account and region first
+    # layer versions in the same account and region: "<layer>" (its latest) or "<layer>:<version>"; a layer
+    # the region's EstateSpec does not declare is published once, before the functions
+    layers: tuple[str, ...] = ()
     tracing: str = "PassThrough"
     publish: bool = False
     tags: Mapping[str, str] = field(default_factory=dict)
@@ -59,17 +64,20 @@ class MemberSpec:
     name: str
     functions: Mapping[str, tuple[FunctionSpec, ...]]  # region -> specs
     extras: Mapping[tuple[str, str], Extras] = field(default_factory=dict)  # (region, function name) -> extras
+    estate: Mapping[str, EstateSpec] = field(default_factory=dict)  # region -> the estate around its functions
 
 
 @dataclass(frozen=True)
 class Seeded:
-    """What was created: function ARNs (unqualified) per (account, region), the secret values used, and
-    what each enrichment should read per function ARN (`day`: the UTC day invocations count back from)."""
+    """What was created: function ARNs (unqualified) per (account, region), the secret values used, what
+    each enrichment should read per function ARN (`day`: the UTC day invocations count back from), and what
+    the estate reads return per (account, region) (every seeded region has one, however empty)."""
 
     functions: Mapping[tuple[str, str], frozenset[str]]
     secrets: frozenset[str]
     expected: Mapping[str, Expected] = field(default_factory=dict)
     day: date | None = None
+    estate: Mapping[tuple[str, str], RegionEstate] = field(default_factory=dict)
 
     def owners(self, tag: str = "team") -> dict[str, str]:
         """Function ARN -> its owner (the value of its `tag` tag), for the functions that have one."""
@@ -130,13 +138,6 @@ def _create_args(spec: FunctionSpec, offset: int, role_arn: str, code: bytes) ->
     return args
 
 
-def _layer(client: Any, name: str, code: bytes, published: dict[str, str]) -> str:
-    """The layer's version ARN, publishing it the first time it is named in this account and region."""
-    if name not in published:
-        published[name] = client.publish_layer_version(LayerName=name, Content={"ZipFile": code})["LayerVersionArn"]
-    return published[name]
-
-
 def seed(endpoint: str, members: tuple[MemberSpec, ...], day: date | None = None) -> Seeded:
     """Create every member's execution role, functions and their extras through the emulator's APIs.
 
@@ -145,6 +146,7 @@ def seed(endpoint: str, members: tuple[MemberSpec, ...], day: date | None = None
     code, day = _zip(), day or datetime.now(UTC).date()
     created: dict[tuple[str, str], frozenset[str]] = {}
     wanted: dict[str, Expected] = {}
+    estates: dict[tuple[str, str], RegionEstate] = {}
     secrets: set[str] = set()
     for member in members:
         _check_extras(member)
@@ -153,11 +155,14 @@ def seed(endpoint: str, members: tuple[MemberSpec, ...], day: date | None = None
         iam = session.client("iam", endpoint_url=endpoint)
         role_arn = iam.create_role(RoleName=EXEC_ROLE, AssumeRolePolicyDocument=json.dumps(TRUST))["Role"]["Arn"]
         for region, specs in member.functions.items():
-            region_seeded = _seed_region(session, endpoint, member, region, role_arn=role_arn, code=code, day=day)
+            where = Region(session, endpoint, member.account_id, region)
+            region_seeded, estates[(member.account_id, region)] = _seed_region(
+                where, member, role_arn=role_arn, code=code, day=day
+            )
             created[(member.account_id, region)] = frozenset(region_seeded)
             wanted.update(region_seeded)
             secrets.update(v for spec in specs for v in spec.environment.values())
-    return Seeded(created, frozenset(secrets), wanted, day)
+    return Seeded(created, frozenset(secrets), wanted, day, estates)
 
 
 def _check_extras(member: MemberSpec) -> None:
@@ -168,30 +173,40 @@ def _check_extras(member: MemberSpec) -> None:
         for spec in specs
         for i in range(spec.count)
     }
-    unknown = sorted(set(member.extras) - names)
+    unknown = sorted(set(member.extras) - names) + sorted(set(member.estate) - set(member.functions))
     if unknown:
-        raise ValueError(f"{member.account_id}: extras for functions it does not seed: {unknown}")
+        raise ValueError(f"{member.account_id}: extras or an estate for functions it does not seed: {unknown}")
+    for region, estate in member.estate.items():
+        in_region = frozenset(name for r, name in names if r == region)
+        urls = {name: {q for q, _ in extras.urls if q} for (r, name), extras in member.extras.items() if r == region}
+        layers = [reference for spec in member.functions[region] for reference in spec.layers]
+        check_estate(region, estate, in_region, urls, layers)
 
 
 def _seed_region(
-    session: boto3.Session, endpoint: str, member: MemberSpec, region: str, *, role_arn: str, code: bytes, day: date
-) -> dict[str, Expected]:
-    """One region's functions (with layers, extras and invocation datapoints) -> ARN -> what to expect."""
-    client = session.client("lambda", endpoint_url=endpoint, region_name=region)
+    where: Region, member: MemberSpec, *, role_arn: str, code: bytes, day: date
+) -> tuple[dict[str, Expected], RegionEstate]:
+    """One region's functions (with layers, extras, invocation datapoints and the estate around them) ->
+    ARN -> what the enrichments should read, and what the estate reads return."""
+    client, region = where.client("lambda"), where.region
+    estate = member.estate.get(region, NO_ESTATE)
+    layers = region_layers(estate, (name for spec in member.functions[region] for name in spec.layers))
+    published = publish_layers(client, layers, code)
     seeded: dict[str, Expected] = {}
+    functions: dict[str, tuple[str, tuple[str, ...], frozenset[str]]] = {}  # name -> ARN, layers, URL aliases
     metrics: list[dict[str, Any]] = []
-    published: dict[str, str] = {}  # layer name -> version ARN: one version per region, however many specs
     for spec in member.functions[region]:
-        layers = [_layer(client, name, code, published) for name in spec.layers]
+        layer_arns = tuple(layer_arn(published, reference) for reference in spec.layers)
         for i in range(spec.count):
             args = _create_args(spec, i, role_arn, code)
-            if layers:
-                args["Layers"] = layers
+            if layer_arns:
+                args["Layers"] = list(layer_arns)
             arn = client.create_function(**args)["FunctionArn"]
             extras = member.extras.get((region, args["FunctionName"]), NO_EXTRAS)
             apply_extras(client, args["FunctionName"], extras)
             metrics += datapoints(args["FunctionName"], spec.invocations, day)
             seeded[arn] = expected(spec.tags, spec.invocations, extras, day)
+            functions[args["FunctionName"]] = (arn, layer_arns, frozenset(q for q, _ in extras.urls if q))
     if metrics:
-        put_invocations(session.client("cloudwatch", endpoint_url=endpoint, region_name=region), metrics)
-    return seeded
+        put_invocations(where.client("cloudwatch"), metrics)
+    return seeded, seed_estate(where, estate, layers, published, functions)
