@@ -115,11 +115,12 @@ def test_get_resources_pages_the_tagged_functions(fake: str) -> None:
 
 def test_per_function_calls_answer_each_functions_data(fake: str) -> None:
     truths = _truths()
-    urls = _calls(*(lambda s, t=t: api.url_auth_types_page(s, None, name=t.name) for t in truths))
+    urls = _calls(*(lambda s, t=t: api.url_configs_page(s, None, name=t.name) for t in truths))
     policies = _calls(*(lambda s, t=t: api.policy_text(s, t.name) for t in truths))
     reserved = _calls(*(lambda s, t=t: api.reserved_concurrency(s, t.name) for t in truths))
     for t, url, policy, concurrency in zip(truths, urls, policies, reserved, strict=True):
-        assert url == api.Paged(list(t.url_auth_types), None)
+        on = ("", "live")[: len(t.url_auth_types)]  # the function's own URL, then its alias's
+        assert url == api.Paged([api.UrlConfig(*c) for c in zip(t.url_auth_types, on, strict=True)], None)
         if t.policy is None:
             assert classify(policy).code == "ResourceNotFoundException"
         else:

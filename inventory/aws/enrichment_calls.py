@@ -127,18 +127,36 @@ def _tag_pairs(arn: str, tags: list[Any]) -> dict[str, str]:
     return pairs
 
 
-async def url_auth_types_page(scope: Scope, marker: str | None, *, name: str) -> Paged:
-    """One ListFunctionUrlConfigs page: Paged([AuthType, ...], NextMarker)."""
+@dataclass(frozen=True)
+class UrlConfig:
+    """One function URL config: its AuthType, and what it is on: `qualifier` "" for the function itself, an alias
+    name, or None when its FunctionArn does not say (not a function ARN)."""
+
+    auth_type: str
+    qualifier: str | None
+
+
+async def url_configs_page(scope: Scope, marker: str | None, *, name: str) -> Paged:
+    """One ListFunctionUrlConfigs page: Paged([UrlConfig, ...], NextMarker)."""
     query = [("MaxItems", str(URL_PAGE_SIZE)), *([("Marker", marker)] if marker else [])]
     path = f"{function_path('2021-10-31', name, 'urls')}?{urlencode(query)}"
     body = json_object("ListFunctionUrlConfigs", await lambda_get(scope, "ListFunctionUrlConfigs", path))
-    kinds = []
+    configs = []
     for config in member_list("ListFunctionUrlConfigs", body, "FunctionUrlConfigs"):
         kind = config.get("AuthType") if isinstance(config, dict) else None
         if not isinstance(kind, str) or not kind:
             raise invalid("ListFunctionUrlConfigs", "a FunctionUrlConfigs entry without an AuthType")
-        kinds.append(kind)
-    return Paged(kinds, page_token("ListFunctionUrlConfigs", body, "NextMarker"))
+        configs.append(UrlConfig(kind, _qualifier(config.get("FunctionArn"))))
+    return Paged(configs, page_token("ListFunctionUrlConfigs", body, "NextMarker"))
+
+
+def _qualifier(arn: Any) -> str | None:
+    """A URL config's FunctionArn, arn:<partition>:lambda:<region>:<account>:function:<name>[:<alias>], as what
+    the URL is on: "" (the function; $LATEST too), the alias, or None (not such an ARN)."""
+    fields = arn.split(":") if isinstance(arn, str) else []
+    if len(fields) not in (7, 8) or fields[0] != "arn" or fields[2] != "lambda" or fields[5] != "function":
+        return None
+    return "" if len(fields) == 7 or fields[7] == "$LATEST" else fields[7]
 
 
 async def policy_text(scope: Scope, name: str, qualifier: str | None = None) -> str:

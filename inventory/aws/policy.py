@@ -1,41 +1,30 @@
-"""Who may invoke a function, read from its resource-based policy (GetPolicy's `Policy` text), for the `policy`
-enrichment: `public_invoke` and `invoke_principals`.
+"""What anyone may do to a Lambda resource, read from its resource-based policy (GetPolicy's `Policy` text): the
+`policy` enrichment's `public_actions`, `public_invoke` and `invoke_principals`, and whether a function URL
+answers anyone (`url_is_public`, for `public_url`).
 
-A static reading of one document, never a full IAM evaluation: what counts and what is not judged is in
-docs/policy-evaluation.md. Where the document leaves room, the verdict leans towards "public".
+`evaluate_policy` is a pure function of one document: the enrichment calls it for each function's policy, and
+an alias's or a layer version's policy (a ResourceKind: lambda_actions.py) is judged the same way. It is a
+static reading, never a full IAM evaluation: each rule, with the AWS documentation it follows, is in
+docs/policy-evaluation.md, and so is the table of policies and verdicts that tests/aws/test_policy.py runs.
+Where the document leaves room, the verdict leans towards "public".
 """
 
 from __future__ import annotations
 
-import json
 import re
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
-from functools import cache
-from typing import Any
 
+from inventory.aws.lambda_actions import FUNCTION, INVOKE_FUNCTION_URL, ResourceKind
+from inventory.aws.policy_document import WILDCARDS, Actions, Clause, PolicyUnreadable, Statement, statements
 from inventory.errors import shown
 
-# What `invoke` means: a statement covers invocation when its actions match one of these (IAM matches actions
-# case-insensitively, with `*` and `?` wildcards). InvokeAsync is the deprecated API, which still invokes.
-INVOKE_ACTIONS = ("lambda:invokefunction", "lambda:invokefunctionurl", "lambda:invokeasync")
-# Condition keys that limit who can invoke, by the shape of their values (lower case: IAM keys are case-insensitive).
-# `lambda:FunctionUrlAuthType` is deliberately absent: AWS_IAM authenticates the caller but, with principal `*`,
-# lets any AWS account's principals in (see the docs page).
-LIMITING_KEYS = {
-    "aws:sourceaccount": "id",
-    "aws:sourceowner": "id",
-    "aws:principalaccount": "id",
-    "aws:principalorgid": "id",
-    "aws:sourceorgid": "id",
-    "aws:principalorgpaths": "path",
-    "aws:sourceorgpaths": "path",
-    "aws:sourcearn": "arn",
-    "aws:principalarn": "arn",
-}
-# Operators that grant only when the request's value matches one of the listed ones. The flag: whether `*` and
-# `?` in a value are wildcards (the String*Equals operators compare literally). The negated operators
-# (StringNotEquals, ...), `...IfExists` (true when the key is absent) and `ForAllValues:` (true when the key is
-# absent) never limit.
+__all__ = ["NO_POLICY", "PUBLIC_URL_AUTH", "PolicyUnreadable", "PolicyVerdict", "evaluate_policy", "url_is_public"]
+
+PUBLIC_URL_AUTH = "NONE"  # the AuthType of a function URL that does not authenticate its callers
+# Operators that apply a statement only when the request's value matches one of the listed ones, and their
+# negations (a Deny applies to every caller whose value matches none). The flag: whether `*` and `?` in a value
+# are wildcards (the String*Equals operators compare literally).
 MATCHING_OPERATORS = {
     "stringequals": False,
     "stringequalsignorecase": False,
@@ -43,154 +32,114 @@ MATCHING_OPERATORS = {
     "arnequals": True,
     "arnlike": True,
 }
+NEGATED_OPERATORS = {
+    "stringnotequals": False,
+    "stringnotequalsignorecase": False,
+    "stringnotlike": True,
+    "arnnotequals": True,
+    "arnnotlike": True,
+}
 ACCOUNT_ID = re.compile(r"\d{12}")
-_WILDCARDS = frozenset("*?")
-
-
-class PolicyUnreadable(ValueError):
-    """The policy text is not JSON, or not shaped like an IAM policy. The message is one line."""
 
 
 @dataclass(frozen=True)
 class PolicyVerdict:
-    public_invoke: bool  # grants invoke to anyone without a limiting condition
-    principals: tuple[str, ...]  # sorted, unique principals named by Allow statements that grant invoke
+    public_actions: tuple[str, ...]  # sorted: what anyone may do (an Allow to anyone, unconfined, not denied)
+    public_invoke: bool  # public_actions include one of the kind's invoke actions
+    principals: tuple[str, ...]  # sorted, unique: the principals Allow statements grant an invoke action
 
 
-def evaluate_policy(text: str | None, own_account: str) -> PolicyVerdict:
-    """The verdict on one function's policy; None (GetPolicy's 404: no policy) is (False, ()).
+NO_POLICY = PolicyVerdict((), False, ())  # GetPolicy's 404: the resource has no policy
 
-    `own_account` (the function's account) must be a 12-digit id; the verdict does not depend on it, since only
-    `*` principals count as public (docs/policy-evaluation.md)."""
+
+def evaluate_policy(text: str | None, own_account: str, kind: ResourceKind = FUNCTION) -> PolicyVerdict:
+    """The verdict on one resource's policy; None (no policy) is NO_POLICY. PolicyUnreadable if it is not one.
+
+    `own_account` (the resource's account) must be a 12-digit id; the verdict does not depend on it, since only
+    principals with a wildcard count as anyone (docs/policy-evaluation.md)."""
     if not ACCOUNT_ID.fullmatch(own_account):
         raise ValueError(f"own_account must be a 12-digit account id, got {shown(own_account)}")
     if text is None:
-        return PolicyVerdict(False, ())
-    public = False
-    principals: set[str] = set()
-    for index, statement in enumerate(_statements(_parse(text)), start=1):
-        where = f"Statement {index}"
-        effect = statement.get("Effect")
-        if effect not in ("Allow", "Deny"):
-            raise PolicyUnreadable(f"policy {where}: Effect must be 'Allow' or 'Deny', got {shown(effect)}")
-        granted = _covers_invoke(statement, where)
-        named = _principals(statement, where)
-        limited = _is_limited(statement.get("Condition"), where)
-        if effect == "Allow" and granted:
-            principals.update(named)
-            public = public or (_anyone(named) and not limited)
-    return PolicyVerdict(public, tuple(sorted(principals)))
+        return NO_POLICY
+    read = statements(text)
+    allows = [statement for statement in read if statement.allow]
+    denies = [statement for statement in read if not statement.allow]
+    public = _public_actions(allows, denies, kind)
+    return PolicyVerdict(public, bool(kind.invoke.intersection(public)), _invoke_principals(allows, denies, kind))
 
 
-def _parse(text: str) -> Any:
-    try:
-        return json.loads(text)
-    except (ValueError, RecursionError) as exc:
-        detail = exc.msg if isinstance(exc, json.JSONDecodeError) else type(exc).__name__
-        raise PolicyUnreadable(f"policy is not JSON: {detail} ({len(text)} characters)") from None
+def url_is_public(auth_type: str, public_actions: Collection[str]) -> bool:
+    """Whether a function URL answers anyone: its AuthType is NONE and the policy of what it is on (the function,
+    or the alias it is for) lets anyone perform lambda:InvokeFunctionUrl. A URL created since October 2025 also
+    needs lambda:InvokeFunction, which is not required here (docs/policy-evaluation.md: it leans public)."""
+    return auth_type == PUBLIC_URL_AUTH and INVOKE_FUNCTION_URL in public_actions
 
 
-def _statements(document: Any) -> list[dict[str, Any]]:
-    if not isinstance(document, dict):
-        raise PolicyUnreadable(f"policy must be a JSON object, got {type(document).__name__}")
-    if "Statement" not in document:
-        raise PolicyUnreadable("policy has no Statement")
-    found = document["Statement"]
-    statements = found if isinstance(found, list) else [found]  # IAM accepts a single statement object
-    for index, statement in enumerate(statements, start=1):
-        if not isinstance(statement, dict):
-            raise PolicyUnreadable(f"policy Statement {index} must be an object, got {type(statement).__name__}")
-    return statements
+def _public_actions(allows: Sequence[Statement], denies: Sequence[Statement], kind: ResourceKind) -> tuple[str, ...]:
+    """What Allow statements grant anyone without a confining condition, less what a Deny provably takes from
+    anyone: a Deny of everyone whose conditions (if any) all hold for every caller outside named accounts."""
+    granted = {
+        action
+        for statement in allows
+        if statement.everyone and not any(_confines(clause) for clause in statement.clauses)
+        for action in statement.actions.granted(kind)
+    }
+    barred = [deny.actions for deny in denies if deny.denies_everyone and all(_excludes(c) for c in deny.clauses)]
+    return tuple(sorted(action for action in granted if not _denied(action, barred)))
 
 
-def _strings(value: Any, where: str) -> tuple[str, ...]:
-    """A policy element that is a string or a list of strings, as a tuple."""
-    if isinstance(value, str):
-        return (value,)
-    if isinstance(value, list) and all(isinstance(item, str) for item in value):
-        return tuple(value)
-    raise PolicyUnreadable(f"policy {where} must be a string or a list of strings, got {shown(value)}")
+def _invoke_principals(allows: Sequence[Statement], denies: Sequence[Statement], kind: ResourceKind) -> tuple[str, ...]:
+    """The principals of Allow statements that grant an invoke action, unless every such action is denied to
+    that principal by an unconditional Deny of `*` or of that very principal value."""
+    found: set[str] = set()
+    for statement in allows:
+        invoke = statement.actions.granted(kind) & kind.invoke
+        for principal in statement.principals:
+            barred = [
+                deny.actions
+                for deny in denies
+                if not deny.clauses and not deny.negated and {"*", principal} & set(deny.principals)
+            ]
+            if any(not _denied(action, barred) for action in invoke):
+                found.add(principal)
+    return tuple(sorted(found))
 
 
-def _one_of(statement: dict[str, Any], names: tuple[str, str], where: str) -> str:
-    """Which of two exclusive elements (Action/NotAction, Principal/NotPrincipal) the statement has."""
-    present = [name for name in names if name in statement]
-    if len(present) != 1:
-        raise PolicyUnreadable(f"policy {where} needs exactly one of {names[0]} and {names[1]}")
-    return present[0]
+def _denied(action: str, barred: Sequence[Actions]) -> bool:
+    return any(actions.covers(action) for actions in barred)
 
 
-def _covers_invoke(statement: dict[str, Any], where: str) -> bool:
-    """Whether the statement's actions include invocation. NotAction covers every action it does not list."""
-    name = _one_of(statement, ("Action", "NotAction"), where)
-    patterns = [_action_pattern(action) for action in _strings(statement[name], f"{where} {name}")]
-    listed = [any(pattern.fullmatch(action) for pattern in patterns) for action in INVOKE_ACTIONS]
-    return any(listed) if name == "Action" else not all(listed)
+def _confines(clause: Clause) -> bool:
+    """Whether an Allow's clause applies it only to callers matching named accounts, organisations or sources: a
+    matching operator (or its ForAnyValue: form) on a limiting key whose every value is specific."""
+    wildcards = MATCHING_OPERATORS.get(clause.operator.removeprefix("foranyvalue:"))
+    return wildcards is not None and _all_specific(clause, wildcards)
 
 
-@cache
-def _action_pattern(action: str) -> re.Pattern[str]:
-    parts = (".*" if char == "*" else "." if char == "?" else re.escape(char) for char in action.lower())
-    return re.compile("".join(parts), re.DOTALL)
+def _excludes(clause: Clause) -> bool:
+    """Whether a Deny's clause holds for every caller outside named accounts, organisations or sources: a negated
+    operator (or its ...IfExists form: both hold when the key is absent) on a limiting key, every value specific."""
+    wildcards = NEGATED_OPERATORS.get(clause.operator.removesuffix("ifexists"))
+    return wildcards is not None and _all_specific(clause, wildcards)
 
 
-def _principals(statement: dict[str, Any], where: str) -> tuple[str, ...]:
-    """The principal values the statement names; a NotPrincipal statement covers everyone else: ("*",)."""
-    name = _one_of(statement, ("Principal", "NotPrincipal"), where)
-    value = statement[name]
-    if value == "*":
-        return ("*",)
-    if not isinstance(value, dict) or not value:
-        raise PolicyUnreadable(f"policy {where} {name} must be '*' or a non-empty object, got {shown(value)}")
-    named = [item for kind, items in value.items() for item in _strings(items, f"{where} {name}.{kind}")]
-    return ("*",) if name == "NotPrincipal" else tuple(named)
-
-
-def _anyone(principals: tuple[str, ...]) -> bool:
-    """Whether the principals include everyone: `*` under any key, or any value with a wildcard in it (IAM
-    accepts only a whole `*`; a partial wildcard is read as the widest it could mean)."""
-    return any(_WILDCARDS & set(principal) for principal in principals)
-
-
-def _is_limited(condition: Any, where: str) -> bool:
-    """Whether one of the statement's conditions (all of which must hold) confines the grant to named accounts,
-    organisations or sources: a matching operator on a limiting key whose every value is specific."""
-    if condition is None:
-        return False
-    if not isinstance(condition, dict) or not all(isinstance(keys, dict) for keys in condition.values()):
-        raise PolicyUnreadable(f"policy {where} Condition must map operators to objects of keys")
-    for operator, keys in condition.items():
-        wildcards = _matching(str(operator))
-        if wildcards is None:
-            continue
-        for key, values in keys.items():
-            kind = LIMITING_KEYS.get(str(key).lower())
-            if kind is None:
-                continue
-            given = _strings(values, f"{where} Condition {operator}.{key}")
-            if all(not wildcards or _specific(kind, value) for value in given):
-                return True
-    return False
-
-
-def _matching(operator: str) -> bool | None:
-    """For an operator that can limit: whether its values take wildcards. None: it cannot limit (not in the table:
-    the ...IfExists, ForAllValues: and negated forms among them)."""
-    return MATCHING_OPERATORS.get(operator.lower().removeprefix("foranyvalue:"))
+def _all_specific(clause: Clause, wildcards: bool) -> bool:
+    kind = clause.kind
+    return kind is not None and all(not wildcards or _specific(kind, value) for value in clause.values)
 
 
 def _specific(kind: str, pattern: str) -> bool:
     """Whether a wildcard pattern for a limiting key names something specific (cannot match anyone's value)."""
     if kind == "id":  # an account or organisation id: only the whole id names one
-        return not _WILDCARDS & set(pattern)
+        return not WILDCARDS & set(pattern)
     if kind == "path":  # o-xxxx/r-xxxx/ou-...: the organisation id (first segment) must be whole
         first = pattern.split("/", 1)[0]
-        return bool(first) and not _WILDCARDS & set(first)
+        return bool(first) and not WILDCARDS & set(first)
     fields = pattern.split(":", 5)  # arn:partition:service:region:account:resource
     if len(fields) < 6:
-        return not _WILDCARDS & set(pattern)
+        return not WILDCARDS & set(pattern)
     account, resource = fields[4], fields[5]
     if account:  # the account field, whole
-        return not _WILDCARDS & set(account)
+        return not WILDCARDS & set(account)
     first = re.split(r"[/:]", resource, maxsplit=1)[0]  # no account (S3): the resource's name, whole
-    return bool(first) and not _WILDCARDS & set(first)
+    return bool(first) and not WILDCARDS & set(first)

@@ -99,6 +99,10 @@ ENRICHMENT_COLUMNS: tuple[tuple[str, pa.DataType, str], ...] = (
     ("reserved_concurrency", _I32, "concurrency"),
     ("invocations_30d", _I64, "usage"),
     ("last_invocation_day", pa.date32(), "usage"),
+    # --- added with issue 20's exposure judgment (docs/policy-evaluation.md); public_url is completed with the
+    # policy's public_actions where the function's own URL is NONE (job/enrichments.py judge_urls)
+    ("public_actions", _STRINGS, "policy"),
+    ("public_url", _BOOL, "urls"),
     ("code_signing_config_arn", _S, "code_signing"),  # with the code_signing_configs table (contract/estate.py)
 )
 ENRICHMENTS: tuple[str, ...] = ("tags", "urls", "policy", "concurrency", "usage")  # the order they run in

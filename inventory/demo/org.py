@@ -2,9 +2,11 @@
 seeds differently (NIGHT_TWO_CHANGES), so that `diff` of the two nights shows those changes and nothing else.
 
 Both nights also seed the same owners and exposure, for the job's enrichments: a `team` tag (payments,
-search or platform) on most functions and none on some; one public function URL (AuthType NONE) and one
-IAM-authenticated (on the function and its `live` alias); three resource policies (public, API Gateway with a
-SourceArn, S3 with a SourceAccount); reserved concurrency on two functions; and `Invocations` datapoints for
+search or platform) on most functions and none on some; one public function URL (AuthType NONE, its policy
+letting anyone call it), one AuthType NONE URL that no policy opens (it answers 403) and one IAM-authenticated
+(on the function and its `live` alias); resource policies that let anyone invoke, let anyone download the code
+(lambda:GetFunction: public, but not invocable), API Gateway with a SourceArn, S3 with a SourceAccount;
+reserved concurrency on two functions; and `Invocations` datapoints for
 most functions within the last 30 days, none for the python3.8 `reports` and the java8 `dev-java` functions
 (so the compliance report can call those deprecated functions unused). `seed` returns what each enrichment
 should then read (Seeded.expected).
@@ -99,6 +101,12 @@ DATA_ESTATE = EstateSpec(
         ),
         "etl-003": FunctionEstateSpec(signing="etl release signing"),
     },
+)
+# What the console grants for a URL with AuthType NONE: lambda:InvokeFunctionUrl, and (URLs created since
+# October 2025 need it too) lambda:InvokeFunction, both to anyone.
+PUBLIC_URL = (
+    Grant("url", "*", action="lambda:InvokeFunctionUrl", url_auth_type="NONE"),
+    Grant("url-invoke", "*"),
 )
 
 
@@ -210,8 +218,10 @@ def _workloads_prod(env: dict[str, str], second: bool) -> MemberSpec:
             ("us-east-1", "orders-000"): Extras(reserved_concurrency=100),
             ("us-east-1", "orders-001"): Extras(urls=(("", "AWS_IAM"), ("live", "AWS_IAM"))),
             ("us-east-1", "orders-002"): Extras(grants=(Grant("api", "apigateway.amazonaws.com", API_SOURCE),)),
-            ("eu-west-1", "edge-003"): Extras(urls=(("", "NONE"),)),  # a public function URL
+            ("eu-west-1", "edge-003"): Extras(urls=(("", "NONE"),), grants=PUBLIC_URL),  # a public function URL
             ("eu-west-1", "edge-004"): Extras(grants=(Grant("anyone", "*"),)),  # anyone may invoke it
+            ("eu-west-1", "edge-005"): Extras(urls=(("", "NONE"),)),  # no policy lets anyone call it: 403
+            ("eu-west-1", "edge-006"): Extras(grants=(Grant("code", "*", action="lambda:GetFunction"),)),
         },
         {"us-east-1": PROD_ESTATE},
     )

@@ -18,32 +18,44 @@ USAGE_DAYS = 30  # the job's usage window: the 30 UTC days ending with the snaps
 METRICS_PER_CALL = 1000  # PutMetricData's limit on MetricData entries per request
 
 
+INVOKE_ACTIONS = frozenset({"lambda:InvokeFunction", "lambda:InvokeFunctionUrl", "lambda:InvokeAsync"})
+
+
 @dataclass(frozen=True)
 class Grant:
-    """One add_permission for lambda:InvokeFunction: `principal` is "*", an account id or a service principal;
-    a SourceArn or SourceAccount condition limits who can invoke through that principal."""
+    """One add_permission of `action` (one action, no wildcard): `principal` is "*", an account id or a service
+    principal; a SourceArn or SourceAccount condition limits who can act through that principal, and
+    `url_auth_type` (FunctionUrlAuthType, for lambda:InvokeFunctionUrl) does not."""
 
     sid: str
     principal: str
     source_arn: str | None = None
     source_account: str | None = None
+    action: str = "lambda:InvokeFunction"
+    url_auth_type: str | None = None
 
     @property
     def public(self) -> bool:
-        """Anyone may invoke: Principal "*" with no limiting condition."""
+        """Anyone may perform the action: Principal "*" with no limiting condition."""
         return self.principal == "*" and self.source_arn is None and self.source_account is None
+
+    @property
+    def invokes(self) -> bool:
+        return self.action in INVOKE_ACTIONS
 
     def permission(self, function: str) -> dict[str, Any]:
         args: dict[str, Any] = {
             "FunctionName": function,
             "StatementId": self.sid,
-            "Action": "lambda:InvokeFunction",
+            "Action": self.action,
             "Principal": self.principal,
         }
         if self.source_arn is not None:
             args["SourceArn"] = self.source_arn
         if self.source_account is not None:
             args["SourceAccount"] = self.source_account
+        if self.url_auth_type is not None:
+            args["FunctionUrlAuthType"] = self.url_auth_type
         return args
 
 
@@ -66,27 +78,33 @@ class Expected:
 
     tags: Mapping[str, str] = field(default_factory=dict)  # {}: none
     url_auth_types: tuple[str, ...] = ()  # sorted, unique; (): no URL
-    invoke_principals: tuple[str, ...] = ()  # sorted, unique, as granted; (): no policy
+    invoke_principals: tuple[str, ...] = ()  # sorted, unique, as granted an invoke action; (): none
     public_invoke: bool = False  # a grant lets anyone invoke (Principal "*", no condition)
+    public_actions: tuple[str, ...] = ()  # sorted, unique: the actions granted to anyone
+    public_url: bool = False  # a NONE URL that answers anyone: an alias's, or the function's own with a public grant
     reserved_concurrency: int | None = None  # None: none reserved
     invocations_30d: int = 0  # Sum of Invocations over the usage window
     last_invocation_day: date | None = None  # last day in the window with Invocations > 0
 
     @property
     def publicly_invocable(self) -> bool:
-        """What the report's "publicly invocable" section lists: a public grant, or a URL with AuthType NONE."""
-        return self.public_invoke or "NONE" in self.url_auth_types
+        """What the report's "publicly invocable" section lists: a public invoke grant, or a URL that answers anyone."""
+        return self.public_invoke or self.public_url
 
 
 def expected(tags: Mapping[str, str], invocations: Sequence[tuple[int, int]], extras: Extras, day: date) -> Expected:
     """What the enrichments should read for a function seeded with these on `day`."""
     counted = [(ago, count) for ago, count in invocations if 0 <= ago < USAGE_DAYS]
     used = [ago for ago, count in counted if count > 0]
+    public = tuple(sorted({grant.action for grant in extras.grants if grant.public}))
+    none = [qualifier for qualifier, auth in extras.urls if auth == "NONE"]
     return Expected(
         tags=dict(tags),
         url_auth_types=tuple(sorted({auth for _, auth in extras.urls})),
-        invoke_principals=tuple(sorted({grant.principal for grant in extras.grants})),
-        public_invoke=any(grant.public for grant in extras.grants),
+        invoke_principals=tuple(sorted({grant.principal for grant in extras.grants if grant.invokes})),
+        public_invoke=bool(INVOKE_ACTIONS.intersection(public)),
+        public_actions=public,
+        public_url=any(none) or ("" in none and "lambda:InvokeFunctionUrl" in public),
         reserved_concurrency=extras.reserved_concurrency,
         invocations_30d=sum(count for _, count in counted),
         last_invocation_day=day - timedelta(days=min(used)) if used else None,

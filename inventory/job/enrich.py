@@ -31,7 +31,7 @@ from inventory.contract.estate import ENRICHMENT_ORDER
 from inventory.contract.results import EnrichmentOutcome, Status, TargetResult
 from inventory.contract.staged import function_names
 from inventory.contract.target import Target
-from inventory.job.enrichments import READERS, USAGE_DAYS, Read, Reading
+from inventory.job.enrichments import READERS, USAGE_DAYS, Read, Reading, judge_urls
 from inventory.job.estate_reads import ALWAYS_READ, ESTATE_READERS
 from inventory.redact import clean
 
@@ -103,7 +103,7 @@ class Enricher:
             outcome, unanswered = await self._one(name, result.target, functions, pacer)
             outcomes.append(outcome)
             silent = name if unanswered else None
-        return replace(result, enrichments=tuple(outcomes))
+        return replace(result, enrichments=judge_urls(outcomes))
 
     async def _one(
         self, name: str, target: Target, functions: Sequence[str], pacer: Pacer

@@ -19,15 +19,15 @@ from __future__ import annotations
 import asyncio
 import math
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from functools import partial
 from typing import Any, Protocol, TypeVar
 
 from inventory.aws import enrichment_calls as api
-from inventory.aws.policy import evaluate_policy
+from inventory.aws.policy import PUBLIC_URL_AUTH, evaluate_policy, url_is_public
 from inventory.aws.retry import Fault, FaultError, FaultKind, classify
-from inventory.contract.results import EstateRow
+from inventory.contract.results import EnrichmentOutcome, EstateRow, Status
 from inventory.contract.target import Target
 
 T = TypeVar("T")
@@ -163,15 +163,31 @@ async def tags(job: Reading) -> Read:
 
 
 async def urls(job: Reading) -> Read:
+    """ListFunctionUrlConfigs per function: the AuthTypes of its URLs (its own and its aliases'), and whether one
+    answers anyone (`public_url`: `_url_exposure`, completed with the policy by judge_urls)."""
     bound = page_bound(URL_CONFIGS_BOUND, api.URL_PAGE_SIZE, "URL configs of one function")
 
-    async def read(name: str) -> list[str]:
-        url_page = partial(api.url_auth_types_page, name=name)
+    async def read(name: str) -> list[api.UrlConfig]:
+        url_page = partial(api.url_configs_page, name=name)
         pages = await paged(job.calls, url_page, "ListFunctionUrlConfigs", bound)
-        return sorted({kind for page in pages for kind in page})
+        return [config for page in pages for config in page]
 
     found, gone = await per_function(job.functions, read, "ListFunctionUrlConfigs")
-    return Read({"url_auth_types": dict(found)}, gone)
+    values: Values = {
+        "url_auth_types": {name: sorted({config.auth_type for config in configs}) for name, configs in found.items()},
+        "public_url": {name: _url_exposure(configs) for name, configs in found.items()},
+    }
+    return Read(values, gone)
+
+
+def _url_exposure(configs: Sequence[api.UrlConfig]) -> bool | None:
+    """Whether one of a function's URLs answers anyone, as far as its URL configs tell: False without a URL whose
+    AuthType is NONE; True with an alias's (the alias's own policy is not read: it leans public); None when only
+    the function's own URL is NONE, which its policy decides (judge_urls)."""
+    none = [config.qualifier for config in configs if config.auth_type == PUBLIC_URL_AUTH]
+    if any(qualifier != "" for qualifier in none):
+        return True
+    return None if none else False
 
 
 async def policy(job: Reading) -> Read:
@@ -188,8 +204,26 @@ async def policy(job: Reading) -> Read:
     values: Values = {
         "public_invoke": {name: verdict.public_invoke for name, verdict in verdicts.items()},
         "invoke_principals": {name: list(verdict.principals) for name, verdict in verdicts.items()},
+        "public_actions": {name: list(verdict.public_actions) for name, verdict in verdicts.items()},
     }
     return Read(values, gone)
+
+
+def judge_urls(outcomes: Sequence[EnrichmentOutcome]) -> tuple[EnrichmentOutcome, ...]:
+    """The target's outcomes, with `public_url` judged where only the function's policy could say (its own URL is
+    NONE): url_is_public with the policy's public_actions, when the policy was read for that function; else it
+    stays null (not judged)."""
+    found = {outcome.name: outcome for outcome in outcomes if outcome.status is Status.OK}
+    urls_read, policy_read = found.get("urls"), found.get("policy")
+    if urls_read is None or policy_read is None:
+        return tuple(outcomes)
+    actions = policy_read.values.get("public_actions", {})
+    judged = {
+        name: url_is_public(PUBLIC_URL_AUTH, actions[name]) if verdict is None and name in actions else verdict
+        for name, verdict in urls_read.values.get("public_url", {}).items()
+    }
+    values = {**urls_read.values, "public_url": judged}
+    return tuple(replace(outcome, values=values) if outcome is urls_read else outcome for outcome in outcomes)
 
 
 async def concurrency(job: Reading) -> Read:

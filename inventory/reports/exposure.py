@@ -1,10 +1,12 @@
 """Publicly invocable functions: who may invoke a function, as the `policy` and `urls` enrichments read it.
 
-A function is publicly invocable when its resource policy grants invoke to anyone without a limiting
-condition (`public_invoke`, see docs/policy-evaluation.md) or one of its function URLs has AuthType `NONE`
-(`url_auth_types`). Each is known only where its enrichment was read (`enriched` names it): the section
-always says how far policy and URLs were read, so that an empty list never reads as "nothing is public"
-when nothing was checked, and each affected function's `public` cell says what was not read.
+A function is publicly invocable when its resource policy lets anyone invoke it without a limiting condition
+(`public_invoke`, see docs/policy-evaluation.md) or one of its function URLs answers anyone (`public_url`: AuthType
+`NONE` and a policy that lets anyone call it). Each is known only where its enrichment was read (`enriched` names
+it): the section always says how far policy and URLs were read, so that an empty list never reads as "nothing is
+public" when nothing was checked, and each affected function's `public` cell says what was not read. Where the
+URL was not judged with the policy (the policy not read, or a file written before `public_url`), a URL with
+AuthType `NONE` counts, as it may answer anyone.
 """
 
 from __future__ import annotations
@@ -74,7 +76,7 @@ def public_label(row: Mapping[str, Any]) -> str:
     policy_read = POLICY in enriched and row.get("public_invoke") is not None
     urls_read = URLS in enriched and row.get("url_auth_types") is not None
     by = ["policy"] if policy_read and row["public_invoke"] else []
-    by += ["URL"] if urls_read and PUBLIC_URL in row["url_auth_types"] else []
+    by += ["URL"] if urls_read and _url_public(row) else []
     missing = [name for name, read in (("policy", policy_read), ("URLs", urls_read)) if not read]
     if by:
         return " and ".join(by) + (f" ({missing[0]} not read)" if missing else "")
@@ -85,9 +87,16 @@ def public_label(row: Mapping[str, Any]) -> str:
     return "no public URL; policy not read" if missing == ["policy"] else "no public policy; URLs not read"
 
 
+def _url_public(row: Mapping[str, Any]) -> bool:
+    """Whether a row's URLs may answer anyone: `public_url` where it was judged, else a URL with AuthType NONE."""
+    judged = row.get("public_url")
+    return bool(judged) if judged is not None else PUBLIC_URL in row["url_auth_types"]
+
+
 def _public_mask(table: pa.Table) -> pa.Array:
     by_policy = pc.and_(read_mask(table, POLICY), pc.fill_null(table.column("public_invoke").combine_chunks(), False))
-    by_url = pc.and_(read_mask(table, URLS), contains(table.column("url_auth_types").combine_chunks(), PUBLIC_URL))
+    unjudged = contains(table.column("url_auth_types").combine_chunks(), PUBLIC_URL)
+    by_url = pc.and_(read_mask(table, URLS), pc.coalesce(table.column("public_url").combine_chunks(), unjudged))
     return pc.or_(by_policy, by_url)
 
 
@@ -145,8 +154,9 @@ def public_section(exposure: Exposure, owners: bool) -> Section:
     return Section(
         "Publicly invocable",
         (
-            "Functions anyone may invoke: their resource policy grants invoke to anyone without a limiting "
-            "condition (why: policy), or a function URL has AuthType NONE (why: URL).",
+            "Functions anyone may invoke: their resource policy lets anyone invoke them without a limiting "
+            "condition (why: policy), or a function URL with AuthType NONE answers anyone (why: URL: the policy lets "
+            "anyone call it, or it is an alias's URL, whose own policy is not read).",
             exposure.checked,
         ),
         Table(columns, rows),

@@ -123,14 +123,22 @@ def test_a_tags_answer_that_is_not_one_is_invalid(monkeypatch: pytest.MonkeyPatc
 
 
 def test_url_configs_page(monkeypatch: pytest.MonkeyPatch) -> None:
-    answer = {"FunctionUrlConfigs": [{"AuthType": "NONE", "FunctionUrl": "https://x"}], "NextMarker": "m2"}
-    with HostileLambda(sequence(_json(answer))) as server:
-        page = _call(monkeypatch, server, lambda scope: api.url_auth_types_page(scope, "m1", name="my-fn"))
+    arn = "arn:aws:lambda:eu-west-1:111111111111:function:my-fn"
+    configs = [
+        {"AuthType": "NONE", "FunctionUrl": "https://x", "FunctionArn": arn},
+        {"AuthType": "AWS_IAM", "FunctionUrl": "https://y", "FunctionArn": f"{arn}:live"},
+        {"AuthType": "NONE", "FunctionUrl": "https://z", "FunctionArn": f"{arn}:$LATEST"},
+        {"AuthType": "NONE", "FunctionUrl": "https://w"},  # no FunctionArn: what it is on is not known
+        {"AuthType": "NONE", "FunctionUrl": "https://v", "FunctionArn": "arn:aws:s3:::bucket"},
+    ]
+    with HostileLambda(sequence(_json({"FunctionUrlConfigs": configs, "NextMarker": "m2"}))) as server:
+        page = _call(monkeypatch, server, lambda scope: api.url_configs_page(scope, "m1", name="my-fn"))
     (request,) = server.requests
     assert request.path == "/2021-10-31/functions/my-fn/urls"
     assert request.query == {"MaxItems": "50", "Marker": "m1"}
     assert _scope_of(request) == "lambda"
-    assert page == api.Paged(["NONE"], "m2")
+    on = ["", "live", "", None, None]
+    assert page == api.Paged([api.UrlConfig(c["AuthType"], q) for c, q in zip(configs, on, strict=True)], "m2")
 
 
 @pytest.mark.parametrize(
@@ -143,7 +151,7 @@ def test_url_configs_page(monkeypatch: pytest.MonkeyPatch) -> None:
 )
 def test_a_url_config_without_auth_type_is_invalid(monkeypatch: pytest.MonkeyPatch, body: bytes) -> None:
     with HostileLambda(sequence(Reply(200, body))) as server:
-        err = _call(monkeypatch, server, lambda scope: api.url_auth_types_page(scope, None, name="f"))
+        err = _call(monkeypatch, server, lambda scope: api.url_configs_page(scope, None, name="f"))
     assert isinstance(err, FaultError) and err.fault.code == "InvalidResponse"
 
 

@@ -23,7 +23,7 @@ from support.signed import MONITORING, JsonCaller, member_client, member_credent
 from inventory.demo.emulator import Emulator
 from inventory.demo.org import DENIED_ACCOUNT, TEAMS, demo_org
 from inventory.demo.seed import FunctionSpec, MemberSpec, Seeded, function_name
-from inventory.demo.seed_extras import USAGE_DAYS, Expected, Extras
+from inventory.demo.seed_extras import INVOKE_ACTIONS, USAGE_DAYS, Expected, Extras
 
 RENUMBER = {
     "222222222222": "291000000002",
@@ -59,8 +59,15 @@ def test_the_demo_org_has_owners_exposure_and_unused_functions(seeded: Seeded) -
     assert len(expected) == seeded.total == 158
     assert set(seeded.owners().values()) == set(TEAMS)
     assert 0 < sum(1 for e in expected.values() if not e.tags) < len(expected) / 2  # most are tagged, not all
-    assert sorted(e.url_auth_types for e in expected.values() if e.url_auth_types) == [("AWS_IAM",), ("NONE",)]
-    assert [e.invoke_principals for e in expected.values() if e.public_invoke] == [("*",)]
+    urls = [("AWS_IAM",), ("NONE",), ("NONE",)]  # one NONE URL answers anyone, the other 403
+    assert sorted(e.url_auth_types for e in expected.values() if e.url_auth_types) == urls
+    assert [e.invoke_principals for e in expected.values() if e.public_invoke] == [("*",), ("*",)]
+    assert sorted(e.public_actions for e in expected.values() if e.public_actions) == [
+        ("lambda:GetFunction",),  # anyone may download the code: public, not invocable
+        ("lambda:InvokeFunction",),
+        ("lambda:InvokeFunction", "lambda:InvokeFunctionUrl"),  # the public URL's grants
+    ]
+    assert sum(e.public_url for e in expected.values()) == 1
     principals = {p for e in expected.values() for p in e.invoke_principals}
     assert principals == {"*", "apigateway.amazonaws.com", "s3.amazonaws.com"}
     assert sorted(e.reserved_concurrency for e in expected.values() if e.reserved_concurrency is not None) == [5, 100]
@@ -105,15 +112,17 @@ def _principal(statement: dict[str, Any]) -> str:
     return principal if isinstance(principal, str) else str(next(iter(principal.values())))
 
 
-def _policy(client: Any, name: str) -> tuple[tuple[str, ...], bool]:
-    """(sorted principals, anyone may invoke) of the function's policy; ((), False) when it has none."""
+def _policy(client: Any, name: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(sorted principals granted an invoke action, sorted actions granted to "*" with no condition) of the
+    function's policy, each statement one action as the seeder grants them; ((), ()) when it has none."""
     try:
         statements = json.loads(client.get_policy(FunctionName=name)["Policy"])["Statement"]
     except ClientError as err:
         assert err.response["Error"]["Code"] == "ResourceNotFoundException"
-        return (), False
-    public = any(_principal(s) == "*" and "Condition" not in s for s in statements)
-    return tuple(sorted({_principal(s) for s in statements})), public
+        return (), ()
+    public = {s["Action"] for s in statements if _principal(s) == "*" and "Condition" not in s}
+    invoking = {_principal(s) for s in statements if s["Action"] in INVOKE_ACTIONS}
+    return tuple(sorted(invoking)), tuple(sorted(public))
 
 
 def test_urls_policies_and_concurrency_are_readable_per_function(org: Seeded) -> None:
@@ -123,7 +132,7 @@ def test_urls_policies_and_concurrency_are_readable_per_function(org: Seeded) ->
             name, want = arn.rsplit(":", 1)[1], org.expected[arn]
             urls = client.list_function_url_configs(FunctionName=name)["FunctionUrlConfigs"]
             assert tuple(sorted({u["AuthType"] for u in urls})) == want.url_auth_types, arn
-            assert _policy(client, name) == (want.invoke_principals, want.public_invoke), arn
+            assert _policy(client, name) == (want.invoke_principals, want.public_actions), arn
             reserved = client.get_function_concurrency(FunctionName=name).get("ReservedConcurrentExecutions")
             assert reserved == want.reserved_concurrency, arn
     prod = member_client("lambda", PROD, "us-east-1")

@@ -223,8 +223,13 @@ def test_every_enrichment_is_in_the_demos_inventory(nights: dict[int, Night]) ->
     assert dict(by_name["orders-000"]["tags"]).get("team") == "payments"
     assert by_name["orders-110"]["tags"] == []  # untagged: read, none
     assert by_name["orders-000"]["reserved_concurrency"] == 100
-    assert by_name["edge-003"]["url_auth_types"] == ["NONE"]
+    assert (by_name["edge-003"]["url_auth_types"], by_name["edge-003"]["public_url"]) == (["NONE"], True)
+    assert (by_name["edge-005"]["url_auth_types"], by_name["edge-005"]["public_url"]) == (["NONE"], False)  # 403
     assert (by_name["edge-004"]["public_invoke"], by_name["edge-004"]["invoke_principals"]) == (True, ["*"])
+    assert (by_name["edge-006"]["public_actions"], by_name["edge-006"]["public_invoke"]) == (
+        ["lambda:GetFunction"],
+        False,
+    )  # anyone may download its code: public, not invocable
     assert by_name["orders-002"]["public_invoke"] is False  # API Gateway, limited by its SourceArn
     unused = [name for name, row in by_name.items() if row["runtime"] == "python3.8" and row["invocations_30d"] == 0]
     assert unused, "the demo has a deprecated-runtime function nobody calls"
@@ -238,6 +243,8 @@ def test_check_enrichments_catches_a_wrong_value(nights: dict[int, Night]) -> No
             tuple(row["url_auth_types"]),
             tuple(row["invoke_principals"]),
             row["public_invoke"],
+            tuple(row["public_actions"]),
+            row["public_url"],
             row["reserved_concurrency"],
             row["invocations_30d"],
             row["last_invocation_day"],

@@ -1,27 +1,35 @@
 """`lambda-inventory run --enrich ...` as a user runs it, against an emulated organisation over real HTTP (moto's
 tagging, Lambda URL / policy / concurrency and CloudWatch APIs behind the demo emulator's layer), the Parquet
 read back: every enrichment's value on its function, a denied enrichment leaving the listing ok and its
-columns null with the reason in the status file, and the account-region's request rate kept."""
+columns null with the reason in the status file, and the account-region's request rate kept. The policies as
+issue 20 judges them: lambda:GetFunction to anyone is public but not invocable, a NONE URL with the console's
+grants answers anyone, one without answers 403, and a policy whose aws:SourceAccount is a JSON number (as a
+full JSON policy may write it) is read, not the account-region's policy enrichment failed."""
 
 from __future__ import annotations
 
 import json
 import subprocess
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import boto3
 import pyarrow.parquet as pq
 import pytest
 import yaml
-from conftest import config_dict, console_script, seed_members, subprocess_env
+from botocore.config import Config
+from conftest import aws_environment, clear_aws_environment, config_dict, console_script, seed_members, subprocess_env
 from support.emulator_faults import DeniedOperations
+from support.signed import member_credentials
 
 from inventory.demo.emulator import Emulator
-from inventory.demo.seed import FunctionSpec, MemberSpec, Seeded
+from inventory.demo.org import PUBLIC_URL
+from inventory.demo.seed import SEED_ROLE, FunctionSpec, MemberSpec, Seeded
 from inventory.demo.seed_extras import Extras, Grant
 
-OWNED = "281000000001"  # tagged, one public function, reserved concurrency, invoked
+OWNED = "281000000001"  # tagged, public functions, reserved concurrency, invoked
 DENIED = "281000000002"  # its member role may not call lambda:GetPolicy
 REGION = "eu-west-1"
 ALL = "tags,urls,policy,concurrency,usage"
@@ -35,17 +43,46 @@ def seeded(emulator: Emulator) -> Seeded:
         "owned",
         {
             REGION: (
-                FunctionSpec("api", 3, tags={"team": "payments"}, invocations=((1, 40), (3, 2))),
+                FunctionSpec("api", 4, tags={"team": "payments"}, invocations=((1, 40), (3, 2))),
                 FunctionSpec("old", 1, runtime="python3.8"),  # never invoked
             )
         },
         extras={
-            (REGION, "api-000"): Extras(urls=(("", "NONE"),), grants=(Grant("anyone", "*"),), reserved_concurrency=7),
+            (REGION, "api-000"): Extras(urls=(("", "NONE"),), grants=PUBLIC_URL, reserved_concurrency=7),
             (REGION, "api-001"): Extras(grants=(Grant("s3", "s3.amazonaws.com", source_account=OWNED),)),
+            (REGION, "api-002"): Extras(grants=(Grant("code", "*", action="lambda:GetFunction"),)),
+            (REGION, "api-003"): Extras(urls=(("", "NONE"),)),  # no policy lets anyone call it: 403
         },
     )
     denied = MemberSpec(DENIED, "denied", {REGION: (FunctionSpec("job", 2, tags={"team": "data"}),)})
-    return seed_members(emulator, [owned, denied])
+    seeded = seed_members(emulator, [owned, denied])
+    return _with_numeric_source_account(emulator, seeded, "old-000")
+
+
+def _with_numeric_source_account(emulator: Emulator, seeded: Seeded, name: str) -> Seeded:
+    """Grant S3 invoke on `name` with aws:SourceAccount sent as a JSON number, as a full JSON policy may have it:
+    GetPolicy then answers `"AWS:SourceAccount": 281000000001` (boto3 would refuse the number: no validation)."""
+    with pytest.MonkeyPatch.context() as mp:
+        clear_aws_environment(mp)
+        for variable, value in aws_environment(emulator.endpoint).items():
+            mp.setenv(variable, value)
+        creds = member_credentials(OWNED, SEED_ROLE)
+        client = boto3.client(
+            "lambda",
+            region_name=REGION,
+            aws_access_key_id=creds.access_key,
+            aws_secret_access_key=creds.secret_key,
+            aws_session_token=creds.token,
+            config=Config(parameter_validation=False),
+        )
+        number: Any = int(OWNED)
+        grant = {"Action": "lambda:InvokeFunction", "Principal": "s3.amazonaws.com", "SourceAccount": number}
+        client.add_permission(FunctionName=name, StatementId="numeric", **grant)
+        statement = json.loads(client.get_policy(FunctionName=name)["Policy"])["Statement"][0]
+    assert statement["Condition"]["StringEquals"]["AWS:SourceAccount"] == int(OWNED)  # a number on the wire
+    arn = next(arn for arn in seeded.expected if arn.endswith(f":function:{name}"))
+    expected = {**seeded.expected, arn: replace(seeded.expected[arn], invoke_principals=("s3.amazonaws.com",))}
+    return replace(seeded, expected=expected)
 
 
 def _run(tmp_path: Path, emu: Emulator, *flags: str) -> tuple[subprocess.CompletedProcess[str], Path]:
@@ -82,18 +119,25 @@ def test_every_enrichment_in_the_parquet_and_a_denied_one_null_with_its_reason(
         assert (row["invocations_30d"], row["last_invocation_day"]) == (want.invocations_30d, want.last_invocation_day)
         if arn.split(":")[4] == DENIED:
             assert row["enriched"] == ["concurrency", "tags", "urls", "usage"], name
-            assert (row["public_invoke"], row["invoke_principals"]) == (None, None), name
+            assert (row["public_invoke"], row["invoke_principals"], row["public_actions"]) == (None, None, None), name
         else:
             assert row["enriched"] == ["concurrency", "policy", "tags", "urls", "usage"], name
             assert (row["public_invoke"], tuple(row["invoke_principals"])) == (
                 want.public_invoke,
                 want.invoke_principals,
             ), name
+            assert (tuple(row["public_actions"]), row["public_url"]) == (want.public_actions, want.public_url), name
     day = seeded.day
     assert day is not None
     assert (rows["api-000"]["invocations_30d"], rows["api-000"]["last_invocation_day"]) == (42, day - timedelta(1))
     assert (rows["old-000"]["invocations_30d"], rows["old-000"]["last_invocation_day"]) == (0, None)
     assert rows["api-000"]["public_invoke"] is True and rows["api-001"]["public_invoke"] is False
+    public = {name: (row["public_actions"], row["public_invoke"], row["public_url"]) for name, row in rows.items()}
+    assert public["api-000"] == (["lambda:InvokeFunction", "lambda:InvokeFunctionUrl"], True, True)
+    assert public["api-002"] == (["lambda:GetFunction"], False, False)  # anyone may download its code
+    assert public["api-003"] == ([], False, False)  # a NONE URL no policy opens: 403
+    assert public["old-000"] == ([], False, False)  # the numeric SourceAccount confines S3's grant
+    assert rows["old-000"]["invoke_principals"] == ["s3.amazonaws.com"]
 
     status = {row["account_id"]: row for row in pq.read_table(output.with_name("inventory.status.parquet")).to_pylist()}
     assert status[DENIED]["status"] == "ok" and status[DENIED]["function_count"] == 2

@@ -7,10 +7,13 @@ calls share the target's request budget; retries, a looping page token and a han
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, date, datetime
+from typing import Any
 
 import pytest
 from support.enrich_aws import (
+    ACCOUNT,
     ALL,
     aws,
     denied,
@@ -20,6 +23,7 @@ from support.enrich_aws import (
     listed_result,
     outcome_of,
     rows_of,
+    url_config,
 )
 from support.hostile_lambda import HANG, HostileLambda, Reply, Request
 
@@ -44,7 +48,9 @@ def test_every_enrichment_lands_on_its_function(monkeypatch: pytest.MonkeyPatch,
     assert (a["tags"], b["tags"]) == ([("team", "pay")], [])  # b: read, no tags (absent from the answer)
     assert (a["url_auth_types"], b["url_auth_types"]) == (["NONE"], [])
     assert (a["public_invoke"], a["invoke_principals"]) == (True, ["*"])
+    assert (a["public_actions"], a["public_url"]) == (["lambda:InvokeFunction", "lambda:InvokeFunctionUrl"], True)
     assert (b["public_invoke"], b["invoke_principals"]) == (False, [])  # 404: no policy
+    assert (b["public_actions"], b["public_url"]) == ([], False)
     assert (a["reserved_concurrency"], b["reserved_concurrency"]) == (5, None)
     assert (a["invocations_30d"], a["last_invocation_day"]) == (7, date(2026, 11, 28))
     assert (b["invocations_30d"], b["last_invocation_day"]) == (0, None)
@@ -53,6 +59,78 @@ def test_every_enrichment_lands_on_its_function(monkeypatch: pytest.MonkeyPatch,
         datetime(2026, 11, 1, tzinfo=UTC).timestamp(),
         datetime(2026, 12, 1, tzinfo=UTC).timestamp(),
     )
+
+
+def _policy(*statements: dict[str, Any]) -> Reply:
+    return json_reply({"Policy": json.dumps({"Version": "2012-10-17", "Statement": list(statements)})})
+
+
+def _anyone(action: str, **extra: Any) -> dict[str, Any]:
+    return {"Effect": "Allow", "Principal": "*", "Action": action, **extra}
+
+
+NO_POLICY = json_reply({"Message": "The resource you requested does not exist."}, 404, "ResourceNotFoundException")
+# function -> (its URL configs, its policy): each a way issue 20 judges exposure
+EXPOSURE: dict[str, tuple[list[dict[str, str]], Reply]] = {
+    "code": ([], _policy(_anyone("lambda:GetFunction"))),  # anyone may download the code: not invocable
+    "url-403": ([url_config("url-403", "NONE")], _policy(_anyone("lambda:InvokeFunction"))),  # no URL grant
+    "url-open": ([url_config("url-open", "NONE")], _policy(_anyone("lambda:InvokeFunctionUrl"))),
+    "alias-url": ([url_config("alias-url", "NONE", "live")], NO_POLICY),  # the alias's policy is not read
+    "signed-url": ([url_config("signed-url", "AWS_IAM")], _policy(_anyone("lambda:InvokeFunctionUrl"))),
+    "numeric": (
+        [],
+        _policy(
+            {
+                "Effect": "Allow",
+                "Principal": {"Service": "s3.amazonaws.com"},
+                "Action": "lambda:InvokeFunction",
+                "Condition": {"StringEquals": {"AWS:SourceAccount": int(ACCOUNT)}},  # a JSON number
+            },
+            {**_anyone("lambda:*"), "Effect": "Deny", "Condition": {"StringNotEquals": {"aws:SourceAccount": ACCOUNT}}},
+        ),
+    ),
+}
+
+
+def _exposure_aws(policy: bool = True) -> Any:
+    urls = {"urls": lambda r: json_reply({"FunctionUrlConfigs": EXPOSURE[function_of(r)][0]})}
+    policies = {"policy": lambda r: EXPOSURE[function_of(r)][1] if policy else denied("lambda:GetPolicy")}
+    return aws({**urls, **policies})
+
+
+def test_exposure_is_judged_by_actions_and_urls_by_their_policy(monkeypatch: pytest.MonkeyPatch, emu: Emulator) -> None:
+    with HostileLambda(_exposure_aws()) as server:
+        result = enrich(monkeypatch, server, listed_result(sorted(EXPOSURE)), ("urls", "policy"))
+    assert [(e.name, e.status) for e in result.enrichments] == [("urls", Status.OK), ("policy", Status.OK)]
+    rows = rows_of(result)
+    got = {name: (row["public_actions"], row["public_invoke"], row["public_url"]) for name, row in rows.items()}
+    assert got == {
+        "code": (["lambda:GetFunction"], False, False),
+        "url-403": (["lambda:InvokeFunction"], True, False),  # its NONE URL answers 403
+        "url-open": (["lambda:InvokeFunctionUrl"], True, True),
+        "alias-url": ([], False, True),  # leans public until the alias's own policy is read
+        "signed-url": (["lambda:InvokeFunctionUrl"], True, False),  # callers sign: not anyone
+        "numeric": ([], False, False),  # read, not a failure: S3 confined to the account, the rest denied
+    }
+    assert rows["numeric"]["invoke_principals"] == ["s3.amazonaws.com"]
+
+
+def test_a_url_the_policy_must_judge_stays_null_without_the_policy(
+    monkeypatch: pytest.MonkeyPatch, emu: Emulator
+) -> None:
+    with HostileLambda(_exposure_aws(policy=False)) as server:
+        result = enrich(monkeypatch, server, listed_result(sorted(EXPOSURE)), ("urls", "policy"))
+    assert outcome_of(result, "policy").status is Status.FAILED
+    rows = rows_of(result)
+    assert all(row["enriched"] == ["urls"] and row["public_actions"] is None for row in rows.values())
+    assert {name: row["public_url"] for name, row in rows.items()} == {
+        "code": False,  # no NONE URL: no policy needed
+        "url-403": None,  # its own NONE URL: only its policy could say
+        "url-open": None,
+        "alias-url": True,
+        "signed-url": False,
+        "numeric": False,
+    }
 
 
 def test_a_denied_enrichment_fails_alone_and_leaves_its_columns_null(
@@ -69,8 +147,8 @@ def test_a_denied_enrichment_fails_alone_and_leaves_its_columns_null(
     assert all(e.status is Status.OK for e in result.enrichments if e.name != "policy")
     for row in rows_of(result).values():
         assert "policy" not in row["enriched"] and "tags" in row["enriched"]
-        assert row["public_invoke"] is None and row["invoke_principals"] is None
-        assert row["url_auth_types"] == []
+        assert row["public_invoke"] is None and row["invoke_principals"] is None and row["public_actions"] is None
+        assert row["url_auth_types"] == [] and row["public_url"] is False  # no URL: no policy needed to say so
 
 
 def test_one_unreadable_function_fails_the_enrichment_for_the_target(

@@ -3,11 +3,11 @@
 Every enrichment was asked for; what was read differs per target, so that each report line has a case:
 
 - prod eu-west-1: everything read. billing-export (two rows) team=payments, unused; orders|api team=orders,
-  a public URL (NONE and AWS_IAM), used; orders-worker no tags ({}), public by its policy, unused; reports
-  team="" (empty value); image-resizer team=media, public by policy and URL.
+  a public URL (AWS_IAM on the function, NONE on an alias: public_url), used; orders-worker no tags ({}), public
+  by its policy, unused; reports team="" (empty value); image-resizer team=media, public by policy and URL.
 - prod us-east-1: urls failed. edge-auth team=payments, public by policy (URLs not read), unused.
-- dev eu-central-1: tags and usage failed. legacy-<batch> a public URL (policy read: not public);
-  api and api-canary nothing public; usage unknown.
+- dev eu-central-1: tags and usage failed. legacy-<batch> a NONE URL that no policy opens (public_url false:
+  it answers 403); api and api-canary nothing public; usage unknown.
 - prod ap-southeast-2 failed and dev me-central-1 skipped: their enrichments skipped.
 """
 
@@ -31,7 +31,10 @@ from inventory.readers.snapshot import Snapshot
 ENRICHMENTS = ("tags", "urls", "policy", "concurrency", "usage")
 NOT_READ: dict[str, Any] = {"tags": None, "url_auth_types": None, "public_invoke": None, "invoke_principals": None}
 NOT_READ |= {"reserved_concurrency": None, "invocations_30d": None, "last_invocation_day": None}
+NOT_READ |= {"public_actions": None, "public_url": None}
 NOTHING: dict[str, Any] = {"url_auth_types": [], "public_invoke": False, "invoke_principals": []}
+NOTHING |= {"public_actions": [], "public_url": False}
+INVOKE = ["lambda:InvokeFunction"]
 
 # function name -> its enrichment values (a function's values are on each of its rows)
 VALUES: dict[str, dict[str, Any]] = {
@@ -40,16 +43,26 @@ VALUES: dict[str, dict[str, Any]] = {
         "tags": [("team", "orders")],
         **NOTHING,
         "url_auth_types": ["AWS_IAM", "NONE"],
+        "public_url": True,
         "invoke_principals": ["s3.amazonaws.com"],
         "invocations_30d": 1500,
         "last_invocation_day": date(2026, 11, 27),
     },
-    "orders-worker": {"tags": [], **NOTHING, "public_invoke": True, "invoke_principals": ["*"], "invocations_30d": 0},
+    "orders-worker": {
+        "tags": [],
+        **NOTHING,
+        "public_invoke": True,
+        "public_actions": INVOKE,
+        "invoke_principals": ["*"],
+        "invocations_30d": 0,
+    },
     "reports": {"tags": [("team", "")], **NOTHING, "invocations_30d": 10, "last_invocation_day": date(2026, 11, 2)},
     "image-resizer": {
         "tags": [("team", "media")],
         "url_auth_types": ["NONE"],
         "public_invoke": True,
+        "public_actions": [*INVOKE, "lambda:InvokeFunctionUrl"],
+        "public_url": True,
         "invoke_principals": ["*", "arn:aws:iam::999999999999:root"],
         "invocations_30d": 3,
         "last_invocation_day": date(2026, 11, 20),
@@ -58,6 +71,7 @@ VALUES: dict[str, dict[str, Any]] = {
         "tags": [("team", "payments")],
         **NOTHING,
         "public_invoke": True,
+        "public_actions": INVOKE,
         "invoke_principals": ["*"],
         "invocations_30d": 0,
     },
@@ -108,6 +122,8 @@ def _enrichment_of(column: str) -> str:
         "reserved_concurrency": "concurrency",
         "invocations_30d": "usage",
         "last_invocation_day": "usage",
+        "public_actions": "policy",
+        "public_url": "urls",
     }[column]
 
 

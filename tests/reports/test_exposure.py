@@ -43,12 +43,21 @@ def _section(report: ComplianceReport) -> Section:
     ("fields", "label"),
     [
         ({"enriched": READ_BOTH, "public_invoke": True, "url_auth_types": []}, "policy"),
-        ({"enriched": READ_BOTH, "public_invoke": False, "url_auth_types": ["NONE"]}, "URL"),
-        ({"enriched": READ_BOTH, "public_invoke": True, "url_auth_types": ["AWS_IAM", "NONE"]}, "policy and URL"),
+        ({"enriched": READ_BOTH, "public_invoke": False, "url_auth_types": ["NONE"], "public_url": True}, "URL"),
+        (
+            {"enriched": READ_BOTH, "public_invoke": True, "url_auth_types": ["NONE"], "public_url": True},
+            "policy and URL",
+        ),
+        # a NONE URL that no policy opens answers 403 (issue 20): not public
+        ({"enriched": READ_BOTH, "public_invoke": False, "url_auth_types": ["NONE"], "public_url": False}, "no"),
+        ({"enriched": READ_BOTH, "public_invoke": True, "url_auth_types": ["NONE"], "public_url": False}, "policy"),
+        # a file written before public_url: a NONE URL counts, as it may answer anyone
+        ({"enriched": READ_BOTH, "public_invoke": False, "url_auth_types": ["AWS_IAM", "NONE"]}, "URL"),
         ({"enriched": READ_BOTH, "public_invoke": False, "url_auth_types": ["AWS_IAM"]}, "no"),  # signed URL only
         ({"enriched": READ_BOTH, "public_invoke": False, "url_auth_types": []}, "no"),
         ({"enriched": ["policy"], "public_invoke": True}, "policy (URLs not read)"),
-        ({"enriched": ["urls"], "url_auth_types": ["NONE"]}, "URL (policy not read)"),
+        ({"enriched": ["urls"], "url_auth_types": ["NONE"]}, "URL (policy not read)"),  # public_url null: not judged
+        ({"enriched": ["urls"], "url_auth_types": ["NONE"], "public_url": True}, "URL (policy not read)"),  # an alias's
         ({"enriched": ["policy"], "public_invoke": False}, "no public policy; URLs not read"),
         ({"enriched": ["urls"], "url_auth_types": []}, "no public URL; policy not read"),
         ({"enriched": [], "public_invoke": None, "url_auth_types": None}, "not checked"),
@@ -58,7 +67,7 @@ def _section(report: ComplianceReport) -> Section:
     ],
 )
 def test_public_label(fields: dict[str, Any], label: str) -> None:
-    assert public_label({"public_invoke": None, "url_auth_types": None, **fields}) == label
+    assert public_label({"public_invoke": None, "url_auth_types": None, "public_url": None, **fields}) == label
 
 
 def test_public_functions_with_why_and_principals(tmp_path: Path) -> None:
@@ -70,8 +79,7 @@ def test_public_functions_with_why_and_principals(tmp_path: Path) -> None:
         ("orders-worker", "deprecation_soon", "(untagged)", "policy", (), ("*",)),
         ("orders|api", "deprecated", "orders", "URL", ("AWS_IAM", "NONE"), ("s3.amazonaws.com",)),
         ("edge-auth", "create_blocked", "payments", "policy (URLs not read)", None, ("*",)),  # us-east-1: urls failed
-        ("legacy-<batch>", "unknown", "(tags not read)", "URL", ("NONE",), ()),
-    ]
+    ]  # legacy-<batch>: its NONE URL is not public_url (no policy opens it: 403)
     assert exposure.checked == (
         "Checked: policy: read for 3 of 3 listed targets (10 of 10 functions); "
         "urls: read for 2 of 3 listed targets (9 of 10 functions); failed for 1 target."
@@ -85,7 +93,7 @@ def test_the_table_says_not_read_and_none_apart(tmp_path: Path) -> None:
     assert columns[7:11] == ("owner", "why", "URL auth", "invoke principals")
     cells = {row[3]: dict(zip(columns, row, strict=True)) for row in section.table.rows}
     assert cells["edge-auth"]["URL auth"] == "(URLs not read)"
-    assert cells["legacy-<batch>"]["invoke principals"] == "(none)"
+    assert cells["orders|api"]["invoke principals"] == "s3.amazonaws.com"
     assert cells["orders-worker"]["URL auth"] == "(none)"
     assert cells["image-resizer"]["invoke principals"] == "*, arn:aws:iam::999999999999:root"
     assert "owner" not in _section(_report(tmp_path, enriched_snapshot())).table.columns  # type: ignore[union-attr]

@@ -35,8 +35,13 @@ from support.hostile_lambda import HostileLambda, Reply, Request
 ACCOUNT = "230000000001"
 REGION = "eu-west-1"
 SNAPSHOT = datetime(2026, 11, 30, 3, 0, tzinfo=UTC)
-PUBLIC = json.dumps(
-    {"Statement": [{"Effect": "Allow", "Principal": "*", "Action": "lambda:InvokeFunction", "Resource": "*"}]}
+PUBLIC = json.dumps(  # what the console grants for a URL with AuthType NONE: anyone may call it
+    {
+        "Statement": [
+            {"Effect": "Allow", "Principal": "*", "Action": "lambda:InvokeFunction", "Resource": "*"},
+            {"Effect": "Allow", "Principal": "*", "Action": "lambda:InvokeFunctionUrl", "Resource": "*"},
+        ]
+    }
 )
 ALL = ("tags", "urls", "policy", "concurrency", "usage")
 
@@ -44,6 +49,12 @@ ALL = ("tags", "urls", "policy", "concurrency", "usage")
 def json_reply(body: Any, status: int = 200, code: str | None = None) -> Reply:
     headers = {"Content-Type": "application/json", **({"x-amzn-ErrorType": code} if code else {})}
     return Reply(status, json.dumps(body).encode(), headers)
+
+
+def url_config(function: str, auth_type: str, alias: str | None = None) -> dict[str, str]:
+    """One ListFunctionUrlConfigs entry: the function's own URL, or its alias's."""
+    arn = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{function}" + (f":{alias}" if alias else "")
+    return {"FunctionUrl": f"https://{function}.lambda-url.{REGION}.on.aws/", "FunctionArn": arn, "AuthType": auth_type}
 
 
 def denied(operation: str) -> Reply:
@@ -55,7 +66,8 @@ def function_of(request: Request) -> str:
 
 
 def aws(overrides: dict[str, Callable[[Request], Reply]] | None = None) -> Callable[[int, Request], Reply]:
-    """A well-behaved AWS for functions a, b, c: a is tagged, public by URL and policy, reserved 5, invoked."""
+    """A well-behaved AWS for functions a, b, c: a is tagged, public by URL and policy (its own URL NONE, its policy
+    letting anyone invoke and call it), reserved 5, invoked."""
     day = datetime(2026, 11, 28, tzinfo=UTC).timestamp()
     answers: dict[str, Callable[[Request], Reply]] = {
         "GetResources": lambda _: json_reply(
@@ -72,7 +84,9 @@ def aws(overrides: dict[str, Callable[[Request], Reply]] | None = None) -> Calla
                 ]
             }
         ),
-        "urls": lambda r: json_reply({"FunctionUrlConfigs": [{"AuthType": "NONE"}] if function_of(r) == "a" else []}),
+        "urls": lambda r: json_reply(
+            {"FunctionUrlConfigs": [url_config("a", "NONE")] if function_of(r) == "a" else []}
+        ),
         "policy": lambda r: (
             json_reply({"Policy": PUBLIC})
             if function_of(r) == "a"
