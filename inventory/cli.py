@@ -112,7 +112,7 @@ def command_report(args: argparse.Namespace) -> ExitCode:
 
 def command_diff(args: argparse.Namespace) -> ExitCode:
     from inventory.readers.snapshot import load_snapshot
-    from inventory.reports.diff import diff_snapshots
+    from inventory.reports.diff import Gate, diff_snapshots
     from inventory.reports.diff_render import DiffFormat, render_diff
     from inventory.reports.document import write_output
 
@@ -122,7 +122,7 @@ def command_diff(args: argparse.Namespace) -> ExitCode:
     new = load_snapshot(args.new, new_day, run_id=_run_id(args.new_run_id, "--new-run-id"), database=args.database)
     result = diff_snapshots(_warn(old), _warn(new))
     write_output(render_diff(result, DiffFormat(args.format)), args.output)
-    return for_gate(args.fail_on_change and result.has_changes)
+    return for_gate(result.tripped({Gate(gate) for gate in args.fail_on or ()}))
 
 
 def _run_id(text: str | None, flag: str = "--run-id") -> str | None:

@@ -257,6 +257,7 @@ def _report_flags(report: argparse.ArgumentParser) -> None:
 
 
 def _diff_flags(diff: argparse.ArgumentParser) -> None:
+    from inventory.reports.diff import Gate
     from inventory.reports.diff_render import DiffFormat
 
     for name in ("old", "new"):
@@ -268,7 +269,20 @@ def _diff_flags(diff: argparse.ArgumentParser) -> None:
     _database_flag(diff)
     diff.add_argument("--format", choices=[f.value for f in DiffFormat], default=DiffFormat.MARKDOWN.value)
     diff.add_argument("--output", help="file to write (default: stdout)")
-    diff.add_argument("--fail-on-change", action="store_true", help=f"exit {ExitCode.GATE} if any function changed")
+    diff.add_argument(
+        "--fail-on",
+        action="append",
+        choices=[g.value for g in Gate],
+        help=f"exit {ExitCode.GATE} if any function was added, removed or changed (change), or if a function is "
+        "newly public (newly-public); may be given twice",
+    )
+    diff.add_argument(
+        "--fail-on-change",
+        dest="fail_on",
+        action="append_const",
+        const=Gate.CHANGE.value,
+        help="the same as --fail-on change",
+    )
     _log_flags(diff)
 
 

@@ -33,7 +33,7 @@ class ExitCode(IntEnum):
     PARTIAL = 1  # some targets failed; the inventory of the rest was written (demo: its check failed)
     USAGE = 2  # bad config, flags, unreadable input or unwritable destination; nothing written
     ENVIRONMENT = 3  # the hub: STS unreachable, credentials or region unusable, organization not listable
-    GATE = 4  # a gate tripped: `report --fail-on STATUS` or `diff --fail-on-change` (the output is still written)
+    GATE = 4  # a gate tripped: `report --fail-on STATUS` or `diff --fail-on GATE` (the output is still written)
     INTERNAL = 5  # an unexpected crash (a bug): one line on stderr, the traceback with --log-level debug
     INCOMPLETE = 6  # `verify`: the run is incomplete or nothing was committed (one line per problem)
     INTERRUPTED = 130  # SIGINT (Ctrl-C); nothing written
@@ -50,7 +50,7 @@ _MEANINGS = {
     "PARTIAL": "some targets failed; the rest was written (demo: its check failed; verify: complete, targets failed)",
     "USAGE": "bad config, flag, environment variable or output; nothing written",
     "ENVIRONMENT": "the hub: STS unreachable, credentials, profile or region unusable, or organization not listable",
-    "GATE": "a gate tripped (report --fail-on, diff --fail-on-change); output written",
+    "GATE": "a gate tripped (report --fail-on, diff --fail-on change|newly-public); output written",
     "INTERNAL": "an unexpected crash (a bug): one line; the traceback with --log-level debug",
     "INCOMPLETE": "verify: the run is incomplete (a shard missing, a mix, ...) or nothing was committed",
     "INTERRUPTED": "interrupted (SIGINT); nothing written",
@@ -106,5 +106,6 @@ def for_verify(verdict: str) -> ExitCode:
 
 
 def for_gate(tripped: bool) -> ExitCode:
-    """`report --fail-on` / `diff --fail-on-change`: 4 when the gate tripped, else 0."""
+    """`report --fail-on` / `diff --fail-on change|newly-public` (or `--fail-on-change`): 4 when the gate
+    tripped, else 0."""
     return ExitCode.GATE if tripped else ExitCode.OK

@@ -14,16 +14,18 @@ target. The rules, by the target's status in the old and new status tables (`abs
 * new `ok`, old `absent`: new coverage (an account that joined the organization): its functions are added;
 * new anything else (`failed`, `skipped`, `absent`), or old `failed` / `skipped`: its functions are unknown.
 
-Only the functions' rows are compared, never the environment variable values (the inventory has none).
+Every column is compared but those diff_columns.py excludes (with the reason): enrichment columns only on
+functions both snapshots read the enrichment for, and the enrichments not read in both are named per target
+(diff_coverage.py's gaps). Newly public functions (diff_public.py) are listed apart, and are a gate of their
+own (`--fail-on newly-public`). Never the environment variable values (the inventory has none).
 """
 
 from __future__ import annotations
 
 import functools
-import json
 import re
 from collections import Counter
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -31,31 +33,24 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from inventory.contract.results import Status
 from inventory.readers.snapshot import Snapshot
-
-_LISTS = ("architectures", "layer_arns", "environment_variable_names")
-# Added with the model-coverage columns (issue 12): compared only when both snapshots have the column (an
-# older file reads it as null: see Snapshot.absent_columns). `layers` also catches a layer whose code size or
-# signing changed under the same ARN; `config_sha256` is left out (it changes with any field, these say which).
-_ADDED_LISTS = ("layers", "file_system_configs", "image_entry_point", "image_command")
-_ADDED = (
-    *_ADDED_LISTS,
-    "image_working_directory",
-    "environment_error_code",
-    "capacity_provider_arn",
-    "durable_retention_period_days",
-    "durable_execution_timeout",
-    "runtime_config_arn",
-    "tenant_isolation_mode",
+from inventory.reports.coverage import read_mask
+from inventory.reports.diff_columns import (
+    ENRICHMENT_OF,
+    FieldChange,
+    as_text,
+    compared_columns,
+    compared_enrichments,
+    normal,
+    text,
 )
-COMPARED_FIELDS = ("runtime", "memory_size", "timeout", "role", "code_sha256", *_LISTS, *_ADDED)
-_SORTED_LISTS = frozenset({"environment_variable_names"})  # order carries no meaning (layer order does)
+from inventory.reports.diff_coverage import DiffCoverage, EnrichmentGap, UnknownTarget
+from inventory.reports.diff_public import newly_public
+
 _IDENTITY = ("account_id", "account_name", "region", "function_name")
 _KEY = ("account_id", "region", "base_arn", "version_key")
 _UNQUALIFIED = r"^(arn:[^:]*:lambda:[^:]*:[^:]*:function:[^:]*):.*$"
 LATEST = "$LATEST"
-ABSENT = "absent"  # a target with no row in a status table
 _BATCH = 8192  # rows materialised at a time when comparing functions present in both snapshots
 
 
@@ -66,20 +61,11 @@ class Category(StrEnum):
     UNKNOWN = "unknown"
 
 
-@dataclass(frozen=True)
-class TargetState:
-    status: str  # a Status (ok / skipped / failed), or ABSENT
-    error_code: str | None = None
+class Gate(StrEnum):
+    """`diff --fail-on GATE`: what makes it exit with the gate's code."""
 
-    def __str__(self) -> str:
-        return f"{self.status} ({self.error_code})" if self.error_code else self.status
-
-
-@dataclass(frozen=True)
-class FieldChange:
-    field: str
-    old: str  # as text: lists as JSON arrays, null as ""
-    new: str
+    CHANGE = "change"  # anything added, removed or changed (`--fail-on-change` says the same)
+    NEWLY_PUBLIC = "newly-public"  # a function newly public (diff_public.py)
 
 
 @dataclass(frozen=True)
@@ -92,18 +78,6 @@ class FunctionChange:
     function_arn: str  # canonical: unqualified for $LATEST, `<arn>:<version>` for a published version
     version: str
     fields: tuple[FieldChange, ...] = ()  # changed: what changed; unknown: the target's status old -> new
-
-
-@dataclass(frozen=True)
-class UnknownTarget:
-    """A target not compared: some of its functions (maybe none) are unknown; listed if any or if it failed."""
-
-    account_id: str
-    account_name: str
-    region: str
-    old: TargetState
-    new: TargetState
-    functions: int  # functions of it reported unknown
 
 
 @dataclass(frozen=True)
@@ -121,6 +95,9 @@ class Diff:
     changes: tuple[FunctionChange, ...]  # sorted by account, region, function, version
     accounts: tuple[AccountCounts, ...]  # every account with a function in either snapshot
     unknown_targets: tuple[UnknownTarget, ...]
+    newly_public: tuple[FunctionChange, ...]  # added or changed; fields: why (diff_public.py); sorted as changes
+    columns: tuple[str, ...]  # the columns compared (diff_columns.py)
+    enrichment_gaps: tuple[EnrichmentGap, ...]  # enrichments not compared for targets listed in both
 
     def of(self, category: Category) -> tuple[FunctionChange, ...]:
         return tuple(c for c in self.changes if c.category is category)
@@ -139,6 +116,10 @@ class Diff:
         """Anything added, removed or changed (unknown functions are not changes)."""
         return any(c.category is not Category.UNKNOWN for c in self.changes)
 
+    def tripped(self, gates: Collection[Gate]) -> bool:
+        """Whether any of `gates` trips: a change (CHANGE) or a newly public function (NEWLY_PUBLIC)."""
+        return (Gate.CHANGE in gates and self.has_changes) or (Gate.NEWLY_PUBLIC in gates and bool(self.newly_public))
+
 
 def diff_snapshots(old: Snapshot, new: Snapshot) -> Diff:
     coverage = DiffCoverage.of(old.status, new.status)
@@ -146,12 +127,12 @@ def diff_snapshots(old: Snapshot, new: Snapshot) -> Diff:
     target = pc.binary_join_element_wise(joined["account_id"], joined["region"], "\x1f")
     known = pc.is_in(target, value_set=pa.array(["\x1f".join(t) for t in coverage.comparable], pa.string()))
     has_old, has_new = pc.is_valid(joined["old_row"]), pc.is_valid(joined["new_row"])
-    added = _listed(Category.ADDED, new.functions, joined.filter(pc.and_(known, pc.invert(has_old)))["new_row"])
+    added_rows = joined.filter(pc.and_(known, pc.invert(has_old)))["new_row"].combine_chunks()
+    added = _listed(Category.ADDED, new.functions, added_rows)
     removed = _listed(Category.REMOVED, old.functions, joined.filter(pc.and_(known, pc.invert(has_new)))["old_row"])
     both = joined.filter(pc.and_(known, pc.and_(has_old, has_new)))
-    absent = old.absent_columns | new.absent_columns
-    fields = tuple(name for name in COMPARED_FIELDS if name not in absent)
-    changed = list(_changed(old.functions, new.functions, both, fields))
+    columns = compared_columns(old.absent_columns | new.absent_columns)
+    changed = list(_changed(old.functions, new.functions, both, columns))
     unknown = _unknown(old.functions, new.functions, joined.filter(pc.invert(known)), coverage)
     changes = tuple(sorted(added + removed + changed + unknown, key=_order))
     return Diff(
@@ -160,7 +141,22 @@ def diff_snapshots(old: Snapshot, new: Snapshot) -> Diff:
         changes=changes,
         accounts=_accounts(changes, Counter(both["account_id"].to_pylist()), coverage.names),
         unknown_targets=coverage.unknown_targets(Counter((c.account_id, c.region) for c in unknown)),
+        newly_public=_newly_public(old, new, added_rows, both),
+        columns=columns,
+        enrichment_gaps=coverage.gaps(compared_enrichments()),
     )
+
+
+def _newly_public(old: Snapshot, new: Snapshot, added: pa.Array, both: pa.Table) -> tuple[FunctionChange, ...]:
+    """The functions newly public, as FunctionChanges (added or changed) whose fields say why."""
+    found = [(index, why) for index, why in newly_public(old, new, added, both) if why]
+    rows = _rows(new.functions, pa.array([index for index, _ in found], pa.int64()), _IDENTITY)
+    added_rows = set(added.to_pylist())
+    listed = [
+        _change(Category.ADDED if index in added_rows else Category.CHANGED, row, why)
+        for (index, why), row in zip(found, rows, strict=True)
+    ]
+    return tuple(sorted(listed, key=_order))
 
 
 def _accounts(
@@ -180,54 +176,6 @@ def _accounts(
         )
         for account in sorted(counted)
     )
-
-
-TargetKey = tuple[str, str]  # (account_id, region): a target as the status tables name it
-
-
-@dataclass(frozen=True)
-class DiffCoverage:
-    """Each target's status in the old and the new snapshot, and which targets can be compared."""
-
-    old: Mapping[TargetKey, TargetState]
-    new: Mapping[TargetKey, TargetState]
-    names: Mapping[str, str]  # account id -> name (the new snapshot's if both have it)
-
-    @classmethod
-    def of(cls, old: pa.Table, new: pa.Table) -> DiffCoverage:
-        return cls(_states(old), _states(new), _names(old) | _names(new))
-
-    def states(self, target: TargetKey) -> tuple[TargetState, TargetState]:
-        return self.old.get(target, TargetState(ABSENT)), self.new.get(target, TargetState(ABSENT))
-
-    @property
-    def comparable(self) -> frozenset[TargetKey]:
-        """Listed in the new snapshot, and listed in the old one or not a target of it at all (new coverage)."""
-        return frozenset(
-            t
-            for t in self.new
-            if self.states(t)[1].status == Status.OK and self.states(t)[0].status in (Status.OK, ABSENT)
-        )
-
-    def unknown_targets(self, unknown: Mapping[TargetKey, int]) -> tuple[UnknownTarget, ...]:
-        """Targets not compared that matter: some of their functions are unknown, or one side failed."""
-        listed = []
-        for target in sorted((set(self.old) | set(self.new) | set(unknown)) - self.comparable):
-            before, after = self.states(target)
-            count = unknown.get(target, 0)
-            if count or Status.FAILED in (before.status, after.status):
-                name = self.names.get(target[0], target[0])
-                listed.append(UnknownTarget(target[0], name, target[1], before, after, count))
-        return tuple(listed)
-
-
-def _states(status: pa.Table) -> dict[TargetKey, TargetState]:
-    rows = status.select(["account_id", "region", "status", "error_code"]).to_pylist()
-    return {(r["account_id"], r["region"]): TargetState(r["status"], r["error_code"]) for r in rows}
-
-
-def _names(status: pa.Table) -> dict[str, str]:
-    return dict(zip(status["account_id"].to_pylist(), status["account_name"].to_pylist(), strict=True))
 
 
 def _keys(functions: pa.Table, row: str) -> pa.Table:
@@ -264,16 +212,17 @@ def _listed(category: Category, functions: pa.Table, indices: pa.ChunkedArray) -
     return [_change(category, row) for row in _rows(functions, indices, _IDENTITY)]
 
 
-def _changed(
-    old: pa.Table, new: pa.Table, both: pa.Table, compared: tuple[str, ...] = COMPARED_FIELDS
-) -> Iterator[FunctionChange]:
+def _changed(old: pa.Table, new: pa.Table, both: pa.Table, compared: tuple[str, ...]) -> Iterator[FunctionChange]:
     """Functions in both snapshots whose compared fields differ. Arrow flags the fields that may differ
-    (as text, null as ""); Python confirms only those (list order, see _normal), a batch of rows at a time."""
+    (as text, null as ""; an enrichment's only where both rows read it); Python confirms only those (list
+    order, see diff_columns.normal), a batch of rows at a time."""
     columns = (*_IDENTITY, *compared)
+    kinds = {name: new.schema.field(name).type for name in compared}
+    readable = _both_read(old, new, both, compared)
     old, new = (t.select(["function_arn", "version", *columns]).combine_chunks() for t in (old, new))
     flags = pa.table(
         {
-            name: pc.not_equal(_as_text(old[name].take(both["old_row"])), _as_text(new[name].take(both["new_row"])))
+            name: _differs(old[name].take(both["old_row"]), new[name].take(both["new_row"]), readable.get(name))
             for name in compared
         }
     )
@@ -284,45 +233,28 @@ def _changed(
         olds, news = _rows(old, part["old_row"], columns), _rows(new, part["new_row"], columns)
         for before, after, flagged in zip(olds, news, flags.slice(start, _BATCH).to_pylist(), strict=True):
             fields = tuple(
-                FieldChange(name, text(before[name]), text(after[name]))
+                FieldChange(name, text(before[name], kinds[name]), text(after[name], kinds[name]))
                 for name in compared
-                if flagged[name] and _normal(name, before[name]) != _normal(name, after[name])
+                if flagged[name] and normal(name, before[name]) != normal(name, after[name])
             )
             if fields:
                 yield _change(Category.CHANGED, after, fields)
 
 
-def _as_text(column: pa.ChunkedArray) -> pa.ChunkedArray:
-    """A compared column as text, null as "": equal text wherever _normal finds the values equal."""
-    if pa.types.is_list(column.type):
-        if pa.types.is_struct(column.type.value_type):  # each element's fields joined: list<struct> -> list<string>
-            column = pa.chunked_array([_struct_text(chunk) for chunk in column.chunks], pa.list_(pa.string()))
-        column = pc.binary_join(column, "\x1f")
-    return pc.coalesce(column.cast(pa.string()), pa.scalar(""))
+def _differs(before: pa.ChunkedArray, after: pa.ChunkedArray, readable: pa.Array | None) -> pa.ChunkedArray:
+    """Per row: the values' text differs (and, for an enrichment's column, both rows read it)."""
+    differs = pc.not_equal(as_text(before), as_text(after))
+    return differs if readable is None else pc.and_(differs, readable)
 
 
-def _struct_text(chunk: pa.ListArray) -> pa.ListArray:
-    values = chunk.values
-    parts = [pc.coalesce(values.field(i).cast(pa.string()), pa.scalar("")) for i in range(values.type.num_fields)]
-    joined = pc.binary_join_element_wise(*parts, "\x1e") if parts else pa.array([""] * len(values))
-    return pa.ListArray.from_arrays(chunk.offsets, joined)  # null lists become [] (the same as empty here)
-
-
-def _normal(field: str, value: Any) -> Any:
-    """Null and empty are the same (a CSV round trip cannot tell them apart)."""
-    if field in _LISTS or field in _ADDED_LISTS:
-        items = [json.dumps(v, sort_keys=True) if isinstance(v, dict) else str(v) for v in value or []]
-        return tuple(sorted(items) if field in _SORTED_LISTS else items)
-    return "" if value is None else value
-
-
-def text(value: Any) -> str:
-    """A value as it is shown: lists as JSON arrays (as in the inventory's CSV), null as empty."""
-    if value is None:
-        return ""
-    if isinstance(value, list):
-        return json.dumps(value)
-    return str(value)
+def _both_read(old: pa.Table, new: pa.Table, both: pa.Table, compared: tuple[str, ...]) -> dict[str, pa.Array]:
+    """Each compared enrichment column -> per row of `both`: both rows' `enriched` name its enrichment."""
+    masks: dict[str, pa.Array] = {}
+    for enrichment in {ENRICHMENT_OF[name] for name in compared if name in ENRICHMENT_OF}:
+        before = read_mask(old, enrichment).take(both["old_row"].combine_chunks())
+        after = read_mask(new, enrichment).take(both["new_row"].combine_chunks())
+        masks[enrichment] = pc.and_(before, after)
+    return {name: masks[ENRICHMENT_OF[name]] for name in compared if name in ENRICHMENT_OF}
 
 
 def _unknown(old: pa.Table, new: pa.Table, joined: pa.Table, coverage: DiffCoverage) -> list[FunctionChange]:

@@ -1,149 +1,49 @@
 """`lambda-inventory diff`: functions added / removed / changed / unknown between two snapshots.
 
-Inventories are built here with the real schema, written as the job writes them (Parquet, or CSV through
-the sink's encoding; or as runs of a local lake, by the package's lake writer), read back with load_snapshot
-and compared. Reports are checked against golden files in tests/fixtures/diff/ (regenerate with
-UPDATE_GOLDEN=1 and review the diff).
+Inventories are built with the real schema (diff_inventory.py), written as the job writes them (Parquet, or
+CSV through the sink's encoding; or as runs of a local lake, by the package's lake writer), read back with
+load_snapshot and compared. Reports are checked against golden files in tests/fixtures/diff/ (regenerate
+with UPDATE_GOLDEN=1 and review the diff). Which columns are compared: test_diff_columns.py; newly public
+functions and enrichments: test_diff_public.py.
 """
 
 from __future__ import annotations
 
 import csv
 import io
-import os
 import subprocess
-from collections import Counter
 from collections.abc import Sequence
-from datetime import UTC, date, datetime
+from datetime import date
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
-import pyarrow as pa
-import pyarrow.csv as pacsv
-import pyarrow.parquet as pq
 import pytest
 from conftest import run_cli
+from diff_inventory import (
+    BASE_STATUS,
+    DEV,
+    EAST,
+    NEW_TIME,
+    OLD_TIME,
+    PROD,
+    SANDBOX,
+    WEST,
+    Row,
+    categories,
+    changed_fields,
+    check_golden,
+    count,
+    diff,
+    fn,
+    target,
+    write,
+)
 from support.inventories import at, write_lake_run
 
-from inventory.contract.columns import ADDED_COLUMNS
-from inventory.contract.schema import INVENTORY_SCHEMA, STATUS_SCHEMA
 from inventory.readers.snapshot import load_snapshot
-from inventory.reports.diff import COMPARED_FIELDS, Category, Diff, diff_snapshots
+from inventory.reports.diff import Category, diff_snapshots
 from inventory.reports.diff_render import CSV_COLUMNS, DiffFormat, render_diff
-from inventory.writers.sink import csv_ready
-
-GOLDEN = Path(__file__).parent.parent / "fixtures" / "diff"
-OLD_TIME = datetime(2026, 11, 27, 2, 0, tzinfo=UTC)
-NEW_TIME = datetime(2026, 11, 28, 2, 0, tzinfo=UTC)
-PROD, DEV, SANDBOX = "111111111111", "222222222222", "333333333333"
-NAMES = {PROD: "prod", DEV: "dev", SANDBOX: "sandbox"}
-EAST, WEST = "us-east-1", "eu-west-1"
-Row = dict[str, Any]
-
-
-def fn(account: str, region: str, name: str, version: str = "$LATEST", *, arn: str | None = None, **fields: Any) -> Row:
-    """One function row of INVENTORY_SCHEMA: typical values, every other column null (lists empty)."""
-    base = f"arn:aws:lambda:{region}:{account}:function:{name}"
-    row: Row = {f.name: [] if pa.types.is_list(f.type) else None for f in INVENTORY_SCHEMA}
-    row.update(
-        snapshot_time=OLD_TIME,
-        account_id=account,
-        account_name=NAMES[account],
-        region=region,
-        function_name=name,
-        function_arn=arn or (base if version == "$LATEST" else f"{base}:{version}"),
-        version=version,
-        runtime="python3.12",
-        handler="app.handler",
-        package_type="Zip",
-        architectures=["x86_64"],
-        role=f"arn:aws:iam::{account}:role/{name}-role",
-        code_size=1024,
-        code_sha256="c2hhLW9uZQ==",
-        memory_size=128,
-        timeout=3,
-        environment_variable_names=["LOG_LEVEL"],
-        description="",
-    )
-    row.update(fields)
-    return row
-
-
-def target(account: str, region: str, status: str = "ok", error_code: str | None = None, name: str = "") -> Row:
-    return {
-        "snapshot_time": OLD_TIME,
-        "account_id": account,
-        "account_name": name or NAMES[account],
-        "region": region,
-        "status": status,
-        "function_count": None,
-        "pages": 1 if status == "ok" else 0,
-        "retries": 0,
-        "error_code": error_code,
-        "error_message": f"{error_code}: not authorized" if error_code else None,
-        "duration_ms": 10,
-    }
-
-
-def _at(rows: Sequence[Row], moment: datetime) -> list[Row]:
-    return [{**row, "snapshot_time": moment} for row in rows]
-
-
-def _count(status: Sequence[Row], functions: Sequence[Row]) -> list[Row]:
-    """function_count of each ok target (null otherwise), as the job writes it."""
-    listed = Counter((f["account_id"], f["region"]) for f in functions)
-    return [
-        {**s, "function_count": listed[s["account_id"], s["region"]] if s["status"] == "ok" else None} for s in status
-    ]
-
-
-def write(path: Path, functions: Sequence[Row], status: Sequence[Row], moment: datetime = OLD_TIME) -> Path:
-    """An inventory file and its status file beside it, in the format of path's extension."""
-    tables = (
-        (path, pa.Table.from_pylist(_at(functions, moment), schema=INVENTORY_SCHEMA)),
-        (
-            path.with_name(f"{path.stem}.status{path.suffix}"),
-            pa.Table.from_pylist(_at(_count(status, functions), moment), schema=STATUS_SCHEMA),
-        ),
-    )
-    path.parent.mkdir(parents=True, exist_ok=True)
-    for where, table in tables:
-        if where.suffix == ".csv":
-            pacsv.write_csv(csv_ready(table), where)
-        else:
-            pq.write_table(table, where)
-    return path
-
-
-def diff(
-    old: tuple[Sequence[Row], Sequence[Row]], new: tuple[Sequence[Row], Sequence[Row]], ext: str = "parquet"
-) -> Diff:
-    """Write OLD and NEW (functions, status) as old.<ext> / new.<ext> in the current directory and diff them."""
-    write(Path(f"old.{ext}"), *old, OLD_TIME)
-    write(Path(f"new.{ext}"), *new, NEW_TIME)
-    return diff_snapshots(load_snapshot(f"old.{ext}"), load_snapshot(f"new.{ext}"))
-
-
-def golden(name: str, text: str) -> None:
-    path = GOLDEN / name
-    if os.environ.get("UPDATE_GOLDEN"):
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
-    assert path.exists(), f"{path} missing: run with UPDATE_GOLDEN=1"
-    assert text == path.read_text(encoding="utf-8")
-
-
-def check_golden(name: str, result: Diff) -> None:
-    golden(f"{name}.md", render_diff(result, DiffFormat.MARKDOWN))
-    golden(f"{name}.csv", render_diff(result, DiffFormat.CSV))
-
-
-def categories(result: Diff) -> dict[str, set[str]]:
-    found: dict[str, set[str]] = {}
-    for change in result.changes:
-        found.setdefault(change.category.value, set()).add(change.function_arn.split(":function:")[1])
-    return found
 
 
 @pytest.fixture(autouse=True)
@@ -154,7 +54,6 @@ def _in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 # --- the scenarios ------------------------------------------------------------------------------------
 
 BASE = [fn(PROD, EAST, "api"), fn(PROD, EAST, "worker"), fn(PROD, WEST, "edge"), fn(DEV, EAST, "api")]
-BASE_STATUS = [target(PROD, EAST), target(PROD, WEST), target(DEV, EAST)]
 
 
 def test_empty_to_empty() -> None:
@@ -219,104 +118,22 @@ def test_a_skipped_target_in_either_snapshot_is_not_compared() -> None:
     assert result.unknown_targets[0].old.status == "skipped"
 
 
-ROLE_A, ROLE_B = f"arn:aws:iam::{PROD}:role/a", f"arn:aws:iam::{PROD}:role/b"
-LAYER = f"arn:aws:lambda:{EAST}:{PROD}:layer:otel:3"
-CHANGES: dict[str, tuple[Any, Any, str, str]] = {  # field: (old value, new value, old shown, new shown)
-    "runtime": ("python3.9", "python3.12", "python3.9", "python3.12"),
-    "memory_size": (128, 1024, "128", "1024"),
-    "timeout": (3, 30, "3", "30"),
-    "role": (ROLE_A, ROLE_B, ROLE_A, ROLE_B),
-    "architectures": (["x86_64"], ["arm64"], '["x86_64"]', '["arm64"]'),
-    "code_sha256": ("b2xk", "bmV3", "b2xk", "bmV3"),
-    "layer_arns": ([], [LAYER], "[]", f'["{LAYER}"]'),
-    "environment_variable_names": (
-        ["LOG_LEVEL"],
-        ["DB_HOST", "LOG_LEVEL"],
-        '["LOG_LEVEL"]',
-        '["DB_HOST", "LOG_LEVEL"]',
-    ),
-    # the model-coverage columns
-    "layers": (
-        [{"arn": LAYER, "code_size": 100, "signing_profile_version_arn": None, "signing_job_arn": None}],
-        [{"arn": LAYER, "code_size": 200, "signing_profile_version_arn": None, "signing_job_arn": None}],
-        f'[{{"arn": "{LAYER}", "code_size": 100, "signing_profile_version_arn": null, "signing_job_arn": null}}]',
-        f'[{{"arn": "{LAYER}", "code_size": 200, "signing_profile_version_arn": null, "signing_job_arn": null}}]',
-    ),
-    "file_system_configs": (
-        [],
-        [{"arn": "fsap", "local_mount_path": "/mnt/x", "s3_files_direct_read": None}],
-        "[]",
-        '[{"arn": "fsap", "local_mount_path": "/mnt/x", "s3_files_direct_read": null}]',
-    ),
-    "image_entry_point": ([], ["/entry.sh"], "[]", '["/entry.sh"]'),
-    "image_command": (["a.handler"], ["b.handler"], '["a.handler"]', '["b.handler"]'),
-    "image_working_directory": ("/var/task", "/app", "/var/task", "/app"),
-    "environment_error_code": (None, "AccessDeniedException", "", "AccessDeniedException"),
-    "capacity_provider_arn": (None, "arn:cp", "", "arn:cp"),
-    "durable_retention_period_days": (14, 30, "14", "30"),
-    "durable_execution_timeout": (60, 120, "60", "120"),
-    "runtime_config_arn": ("arn:rt:1", "arn:rt:2", "arn:rt:1", "arn:rt:2"),
-    "tenant_isolation_mode": (None, "PER_TENANT", "", "PER_TENANT"),
-}
+OTEL, SECRETS = (f"arn:aws:lambda:{EAST}:{PROD}:layer:{name}" for name in ("otel:3", "secrets|ext:1"))
 
 
-def test_every_compared_field_is_covered() -> None:
-    assert set(CHANGES) == set(COMPARED_FIELDS)
-
-
-def test_a_list_of_structs_in_the_same_order_is_unchanged() -> None:
-    layers = [{"arn": LAYER, "code_size": 1, "signing_profile_version_arn": None, "signing_job_arn": "j"}]
-    old, new = fn(PROD, EAST, "f", layers=layers), fn(PROD, EAST, "f", layers=[dict(layers[0])])
-    assert diff(([old], BASE_STATUS), ([new], BASE_STATUS)).changes == ()
-
-
-@pytest.mark.parametrize("ext", ["parquet", "csv"])
-def test_a_column_an_older_snapshot_lacks_is_null_and_not_compared(ext: str) -> None:
-    """A file written before the model-coverage columns: read with them null, and the first diff after the
-    upgrade does not call every function changed from null to its new values."""
-    write(Path(f"old.{ext}"), [fn(PROD, EAST, "f", timeout=3)], BASE_STATUS, OLD_TIME)
-    write(
-        Path(f"new.{ext}"), [fn(PROD, EAST, "f", timeout=9, tenant_isolation_mode="PER_TENANT")], BASE_STATUS, NEW_TIME
-    )
-    path = Path(f"old.{ext}")
-    if ext == "csv":  # the columns cut out of the text as written, so every other cell stays as it was
-        rows = list(csv.reader(io.StringIO(path.read_text(encoding="utf-8"))))
-        keep = [i for i, name in enumerate(rows[0]) if name not in ADDED_COLUMNS]
-        out = io.StringIO()
-        csv.writer(out, lineterminator="\n").writerows([[row[i] for i in keep] for row in rows])
-        path.write_text(out.getvalue(), encoding="utf-8")
-    else:
-        pq.write_table(pq.read_table(path).drop_columns(sorted(ADDED_COLUMNS)), path)
-    old = load_snapshot(str(path))
-    assert old.absent_columns == ADDED_COLUMNS
-    assert old.functions.schema.equals(INVENTORY_SCHEMA)
-    assert old.functions.column("layers").to_pylist() == [None]
-    (change,) = diff_snapshots(old, load_snapshot(f"new.{ext}")).changes
-    assert [(f.field, f.old, f.new) for f in change.fields] == [("timeout", "3", "9")]
-
-
-@pytest.mark.parametrize("field", list(CHANGES))
-def test_each_compared_field_change_is_reported_old_to_new(field: str) -> None:
-    before, after, shown_before, shown_after = CHANGES[field]
-    old, new = fn(PROD, EAST, "f", **{field: before}), fn(PROD, EAST, "f", **{field: after})
-    result = diff(([old], BASE_STATUS), ([new], BASE_STATUS))
-    (change,) = result.changes
-    assert change.category is Category.CHANGED
-    assert [(f.field, f.old, f.new) for f in change.fields] == [(field, shown_before, shown_after)]
-
-
-def test_null_and_empty_are_the_same_and_env_var_order_does_not_matter() -> None:
-    old = fn(PROD, EAST, "f", layer_arns=None, runtime="", environment_variable_names=["B", "A"])
-    new = fn(PROD, EAST, "f", layer_arns=[], runtime=None, environment_variable_names=["A", "B"])
-    result = diff(([old], BASE_STATUS), ([new], BASE_STATUS))
-    assert result.changes == () and result.unchanged == 1
+def _layered(*arns: str) -> dict[str, Any]:
+    """`layer_arns` and `layers` of a function with these layers, as the job writes both."""
+    layers = [
+        {"arn": arn, "code_size": 4096, "signing_profile_version_arn": None, "signing_job_arn": None} for arn in arns
+    ]
+    return {"layer_arns": list(arns), "layers": layers}
 
 
 def _fields_scenario() -> tuple[tuple[list[Row], list[Row]], tuple[list[Row], list[Row]]]:
     old = [
         fn(PROD, EAST, "runtime-bump", runtime="python3.9"),
         fn(PROD, EAST, "env-var-added"),
-        fn(PROD, EAST, "layer-added", layer_arns=["arn:aws:lambda:us-east-1:111111111111:layer:otel:3"]),
+        fn(PROD, EAST, "layer-added", **_layered(OTEL)),
         fn(PROD, EAST, "to-graviton", architectures=["x86_64"]),
         fn(PROD, EAST, "many", memory_size=128, timeout=3, code_sha256="b2xk", role="arn:aws:iam::111111111111:role/a"),
         fn(PROD, EAST, "cosmetic", description="old words", code_size=1, last_modified=OLD_TIME),
@@ -325,15 +142,7 @@ def _fields_scenario() -> tuple[tuple[list[Row], list[Row]], tuple[list[Row], li
     new = [
         fn(PROD, EAST, "runtime-bump", runtime="python3.12"),
         fn(PROD, EAST, "env-var-added", environment_variable_names=["DB_HOST", "LOG_LEVEL"]),
-        fn(
-            PROD,
-            EAST,
-            "layer-added",
-            layer_arns=[
-                "arn:aws:lambda:us-east-1:111111111111:layer:otel:3",
-                "arn:aws:lambda:us-east-1:111111111111:layer:secrets|ext:1",
-            ],
-        ),
+        fn(PROD, EAST, "layer-added", **_layered(OTEL, SECRETS)),
         fn(PROD, EAST, "to-graviton", architectures=["arm64"]),
         fn(
             PROD, EAST, "many", memory_size=512, timeout=30, code_sha256="bmV3", role="arn:aws:iam::111111111111:role/b"
@@ -346,14 +155,15 @@ def _fields_scenario() -> tuple[tuple[list[Row], list[Row]], tuple[list[Row], li
 
 def test_changed_fields_env_var_layer_and_architecture() -> None:
     result = diff(*_fields_scenario())
-    changed = {c.function_name: {f.field: (f.old, f.new) for f in c.fields} for c in result.of(Category.CHANGED)}
+    changed = changed_fields(result)
     assert changed["env-var-added"] == {"environment_variable_names": ('["LOG_LEVEL"]', '["DB_HOST", "LOG_LEVEL"]')}
-    assert list(changed["layer-added"]) == ["layer_arns"]
+    assert list(changed["layer-added"]) == ["layers"]  # once: layer_arns says the same
     assert changed["to-graviton"] == {"architectures": ('["x86_64"]', '["arm64"]')}
     assert set(changed["many"]) == {"memory_size", "timeout", "code_sha256", "role"}
-    assert "cosmetic" not in changed  # description, code_size, last_modified are not compared
+    # description and code size are compared; last_modified only says that something changed
+    assert changed["cosmetic"] == {"code_size": ("1", "2"), "description": ("old words", "new words")}
     assert categories(result)["added"] == {"fresh"} and categories(result)["removed"] == {"gone"}
-    assert result.unchanged == 1
+    assert result.unchanged == 0
     check_golden("fields", result)
 
 
@@ -452,7 +262,7 @@ NOV27, NOV28, NOV29 = date(2026, 11, 27), date(2026, 11, 28), date(2026, 11, 29)
 def _lake_run(day: date, functions: Sequence[Row], status: Sequence[Row], run_id: str, **run: Any) -> None:
     """One run of `day` in the local lake ./lake, written by the package's lake writer (02:00 UTC unless told)."""
     run.setdefault("started_at", at(day))
-    write_lake_run("lake", functions, _count(status, functions), run_id=run_id, **run)
+    write_lake_run("lake", functions, count(status, functions), run_id=run_id, **run)
 
 
 def _two_days() -> None:
@@ -545,18 +355,3 @@ def test_cli_bad_input_exits_2_with_one_line(args: list[str], message: str) -> N
     assert proc.returncode == 2
     assert len(proc.stderr.strip().splitlines()) == 1, proc.stderr
     assert message in proc.stderr
-
-
-def test_list_of_struct_columns_round_trip_through_csv() -> None:
-    """CSV carries `layers` and `file_system_configs` as JSON arrays of objects; reading them back gives the
-    typed list<struct> again, so a CSV snapshot diffs like a Parquet one."""
-    layers = [{"arn": LAYER, "code_size": 7, "signing_profile_version_arn": None, "signing_job_arn": "=job"}]
-    mounts = [{"arn": "fsap", "local_mount_path": "/mnt/x", "s3_files_direct_read": "AUTO"}]
-    row = fn(PROD, EAST, "f", layers=layers, file_system_configs=mounts, capacity_provider_memory_gib_per_vcpu=2.5)
-    write(Path("one.csv"), [row], BASE_STATUS)
-    text = Path("one.csv").read_text(encoding="utf-8")
-    assert '""code_size"": 7' in text  # JSON in the cell, not Python's repr
-    back = load_snapshot("one.csv").functions.to_pylist()[0]
-    assert back["layers"] == layers and back["file_system_configs"] == mounts
-    assert back["capacity_provider_memory_gib_per_vcpu"] == 2.5
-    assert diff(([row], BASE_STATUS), ([row], BASE_STATUS), "csv").changes == ()
