@@ -15,6 +15,7 @@ for the member role, are the templates' own.
 from __future__ import annotations
 
 import functools
+import itertools
 import re
 from pathlib import Path
 from typing import Any, get_args
@@ -25,7 +26,7 @@ import yaml
 from inventory.contract.columns import ENRICHMENTS
 from inventory.contract.current import current_inventory_sql
 from inventory.contract.estate import ESTATE_ENRICHMENTS
-from inventory.contract.lake import DEFAULT_DATABASE, TABLES, VERIFICATIONS
+from inventory.contract.lake import DEFAULT_DATABASE, FUNCTIONS, TABLES, TARGETS, VERIFICATIONS
 from inventory.job.config import Enrichment
 
 INFRA = Path(__file__).resolve().parent.parent / "infra"
@@ -451,8 +452,18 @@ def test_the_stack_declares_the_database_and_no_table() -> None:
     """The job creates its Iceberg tables (pyiceberg create_table): no Hive table over the old layout remains."""
     assert resources(HUB, "AWS::Glue::Table") == {}
     assert set(resources(HUB, "AWS::Glue::Database")) == {"GlueDatabase"}
-    # Every table the code writes is named in the verify role and the optimizers below; these are they.
-    assert set(TABLES) == {"functions", "targets", "runs", "verifications"}
+    # The tables are the code's (TABLES); the optimizers and the README's list are checked against it below.
+
+
+def test_the_readme_names_every_table_of_the_lake() -> None:
+    """infra/README.md's layout of the lake and its get-tables check list the code's tables, all of them."""
+    readme = (INFRA / "README.md").read_text(encoding="utf-8")
+    lake = readme.split("### The lake: Iceberg tables", 1)[1].split("```", 2)[1]
+    assert [name for name in TABLES if not re.search(rf"\b{name}\b", lake)] == []
+    check = readme.split("aws glue get-tables --database-name lambda_inventory --query 'TableList[].Name'\n", 1)[1]
+    comment = itertools.takewhile(lambda line: line.startswith("# "), check.splitlines())  # the lines below it
+    listed = " ".join(line.removeprefix("# ") for line in comment)
+    assert listed.split(", ") == sorted(TABLES)  # what the command prints once the job has run
 
 
 def test_the_inventory_bucket_never_expires_an_object_a_table_may_reference() -> None:
@@ -506,7 +517,7 @@ def test_verify_role_reads_the_lake_and_commits_only_the_verifications_table() -
 
 
 OPTIMIZED = {
-    "compaction": {"functions", "targets"},  # one file per shard a night
+    "compaction": {FUNCTIONS, TARGETS},  # one file per shard a night
     "retention": set(TABLES),
     "orphan_file_deletion": set(TABLES),
 }
@@ -521,12 +532,14 @@ def test_table_optimizers_exist_only_when_enabled_and_cover_the_lakes_tables() -
     )
     assert hub["Resources"]["TableOptimizerRole"]["Condition"] == "TableOptimizersEnabled"
     covered: dict[str, set[str]] = {}
+    configs: dict[str, list[Any]] = {}
     for res in optimizers.values():
         props = res["Properties"]
         assert props["DatabaseName"] == {"Ref": "GlueDatabase"}
         assert props["CatalogId"] == {"Ref": "AWS::AccountId"}
         covered.setdefault(props["Type"], set()).add(props["TableName"])
         config = props["TableOptimizerConfiguration"]
+        configs.setdefault(props["Type"], []).append(config)
         assert config["RoleArn"] == {"Fn::GetAtt": ["TableOptimizerRole", "Arn"]}
         assert config["Enabled"] is True
         if props["Type"] == "retention":
@@ -539,7 +552,9 @@ def test_table_optimizers_exist_only_when_enabled_and_cover_the_lakes_tables() -
             days = config["OrphanFileDeletionConfiguration"]["IcebergConfiguration"]["OrphanFileRetentionPeriodInDays"]
             assert days >= 1  # never a file of a commit in progress
     assert covered == OPTIMIZED
-    assert len(optimizers) == sum(map(len, OPTIMIZED.values()))
+    assert len(optimizers) == sum(map(len, OPTIMIZED.values()))  # one of each kind per table, no more
+    # Every table is optimized the same way: one configuration per kind, whatever the table.
+    assert [kind for kind, found in configs.items() if any(config != found[0] for config in found)] == []
 
 
 def test_only_the_optimizers_role_may_delete_and_only_under_the_prefix() -> None:

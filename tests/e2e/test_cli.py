@@ -101,7 +101,12 @@ def test_run_as_module_writes_typed_parquet(emu: Emulator, org: Seeded, tmp_path
     )
 
     assert proc.returncode == 0, proc.stderr
-    assert _files(out) == ["inventory.manifest.json", "inventory.parquet", "inventory.status.parquet"]
+    assert _files(out) == [
+        "inventory.manifest.json",
+        "inventory.parquet",
+        "inventory.runtimes.parquet",  # the runtime schedule the run used, every run
+        "inventory.status.parquet",
+    ]
     frame = pd.read_parquet(out / "inventory.parquet")
     assert len(frame) == 62
     assert list(frame.columns) == INVENTORY_SCHEMA.names
@@ -144,7 +149,7 @@ def test_console_script_writes_csv_with_the_same_columns(emu: Emulator, org: See
     )
 
     assert proc.returncode == 0, proc.stderr
-    assert _files(out) == ["inventory.csv", "inventory.manifest.json", "inventory.status.csv"]
+    assert _files(out) == ["inventory.csv", "inventory.manifest.json", "inventory.runtimes.csv", "inventory.status.csv"]
     raw = (out / "inventory.csv").read_bytes()
     assert SECRET.encode() not in raw
     assert b"DB_PASSWORD" in raw

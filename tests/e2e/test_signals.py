@@ -288,5 +288,6 @@ def test_sigkill_at_random_points_never_breaks_the_previous_output(emu: Emulator
     assert sorted(p.name for p in out.iterdir()) == [
         "inventory.manifest.json",
         "inventory.parquet",
+        "inventory.runtimes.parquet",
         "inventory.status.parquet",
     ]

@@ -156,6 +156,7 @@ def test_many_targets_with_throttling_lose_and_duplicate_nothing(emu: Emulator, 
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
         "inventory.manifest.json",
         "inventory.parquet",
+        "inventory.runtimes.parquet",
         "inventory.status.parquet",
     ]
 
@@ -216,9 +217,11 @@ def test_secret_values_never_reach_outputs_or_logs(
     assert sorted(p.relative_to(tmp_path).as_posix() for p in written) == [
         "csv/inventory.csv",
         "csv/inventory.manifest.json",
+        "csv/inventory.runtimes.csv",
         "csv/inventory.status.csv",
         "parquet/inventory.manifest.json",
         "parquet/inventory.parquet",
+        "parquet/inventory.runtimes.parquet",
         "parquet/inventory.status.parquet",
     ]
     for path, data in written.items():
