@@ -38,11 +38,16 @@ class EstateTable:
     keys: tuple[str, ...]  # text columns the read sets from where it read, after the target's
     columns: cols.Columns
     excluded: Mapping[str, str] = field(default_factory=dict)  # members not read, and why
+    judged: cols.Columns = ()  # columns the read judges from another answer (a policy), after the item's
+
+    @property
+    def all_columns(self) -> cols.Columns:
+        return (*self.columns, *self.judged)
 
     @cached_property
     def schema(self) -> pa.Schema:
         keys = [pa.field(name, pa.string(), nullable=False) for name in self.keys]
-        return pa.schema([*KEY_FIELDS, *keys, *(pa.field(name, kind) for name, kind, _ in self.columns)])
+        return pa.schema([*KEY_FIELDS, *keys, *(pa.field(name, kind) for name, kind, _ in self.all_columns)])
 
 
 _FUNCTION = ("function_name",)
@@ -58,9 +63,17 @@ ESTATE_TABLES: tuple[EstateTable, ...] = (
     ),
     EstateTable("layers", "layers", "ListLayers", "Layers", (), cols.LAYER_COLUMNS),
     EstateTable(
-        "layer_versions", "layers", "ListLayerVersions", "LayerVersions", ("layer_name",), cols.LAYER_VERSION_COLUMNS
+        "layer_versions",
+        "layers",
+        "ListLayerVersions",
+        "LayerVersions",
+        ("layer_name",),
+        cols.LAYER_VERSION_COLUMNS,
+        judged=cols.LAYER_VERSION_JUDGED,
     ),
-    EstateTable("aliases", "aliases", "ListAliases", "Aliases", _FUNCTION, cols.ALIAS_COLUMNS),
+    EstateTable(
+        "aliases", "aliases", "ListAliases", "Aliases", _FUNCTION, cols.ALIAS_COLUMNS, judged=cols.ALIAS_JUDGED
+    ),
     EstateTable(
         "event_invoke_configs",
         "event_invoke_configs",

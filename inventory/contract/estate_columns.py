@@ -90,6 +90,11 @@ LAYER_COLUMNS: Columns = (
     *((f"latest_{name}", kind, f"LatestMatchingVersion.{path}") for name, kind, path in _VERSION_COLUMNS),
 )
 LAYER_VERSION_COLUMNS: Columns = _VERSION_COLUMNS
+# Judged from the version's policy (GetLayerVersionPolicy; aws/policy.py), not members of the listed item.
+LAYER_VERSION_JUDGED: Columns = (
+    ("public_actions", _STRINGS, "GetLayerVersionPolicy: what anyone may do (lambda:GetLayerVersion)"),
+    ("principals", _STRINGS, "GetLayerVersionPolicy: the principals its Allows grant lambda:GetLayerVersion"),
+)
 
 ALIAS_COLUMNS: Columns = (
     ("alias_arn", _S, "AliasArn"),
@@ -98,6 +103,12 @@ ALIAS_COLUMNS: Columns = (
     ("description", _S, "Description"),
     ("routing_weights", pa.map_(_S, _F64), "RoutingConfig.AdditionalVersionWeights"),
     ("revision_id", _S, "RevisionId"),
+)
+# Judged from the alias's own resource policy (GetPolicy with the alias as Qualifier; aws/policy.py).
+ALIAS_JUDGED: Columns = (
+    ("public_actions", _STRINGS, "GetPolicy(Qualifier): what anyone may do to the alias"),
+    ("public_invoke", _BOOL, "GetPolicy(Qualifier): public_actions include an invoke action"),
+    ("invoke_principals", _STRINGS, "GetPolicy(Qualifier): the principals its Allows grant invoke"),
 )
 
 EVENT_INVOKE_CONFIG_COLUMNS: Columns = (

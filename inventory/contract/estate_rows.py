@@ -66,12 +66,20 @@ def estate_table(table: EstateTable, target: Target, snapshot_time: datetime, ro
     for index, _ in enumerate(table.keys):
         columns.append(pa.array([row.keys[index] for row in rows], pa.string()))
     for name, kind, path in table.columns:
-        values = [_checked(table, i, row.item, path, kind) for i, row in enumerate(rows)]
-        try:
-            columns.append(pa.array(values, kind))
-        except (pa.ArrowException, OverflowError, TypeError, ValueError) as err:
-            raise EstateValueError(f"{table.name}.{name} cannot hold a value read: {type(err).__name__}") from err
+        columns.append(
+            _array(table, name, kind, [_checked(table, i, row.item, path, kind) for i, row in enumerate(rows)])
+        )
+    for name, kind, _ in table.judged:  # the read's own judgments (a policy's verdict): lists never null
+        empty: list[Any] | None = [] if pa.types.is_list(kind) else None
+        columns.append(_array(table, name, kind, [row.judged.get(name, empty) for row in rows]))
     return pa.Table.from_arrays(columns, schema=table.schema)
+
+
+def _array(table: EstateTable, name: str, kind: pa.DataType, values: list[Any]) -> pa.Array:
+    try:
+        return pa.array(values, kind)
+    except (pa.ArrowException, OverflowError, TypeError, ValueError) as err:
+        raise EstateValueError(f"{table.name}.{name} cannot hold a value read: {type(err).__name__}") from err
 
 
 def _checked(table: EstateTable, index: int, item: Mapping[str, Any], path: str, kind: pa.DataType) -> Any:

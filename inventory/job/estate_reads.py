@@ -16,11 +16,15 @@ from collections.abc import Awaitable, Callable, Mapping
 from functools import partial
 from typing import Any
 
+from inventory.aws import enrichment_calls as enrichment_api
 from inventory.aws import estate_calls as region_api
 from inventory.aws import function_calls as function_api
 from inventory.aws.enrichment_calls import Paged, Scope, invalid
+from inventory.aws.lambda_actions import LAYER_VERSION
+from inventory.aws.policy import PolicyVerdict, evaluate_policy
+from inventory.aws.retry import classify
 from inventory.contract.results import EstateRow
-from inventory.job.enrichments import Read, Reading, page_bound, paged, per_function
+from inventory.job.enrichments import Read, Reading, is_gone, page_bound, paged, per_function
 
 LISTED_BOUND = 100_000  # items one account-region's list may hold before its pages are not believed
 PER_FUNCTION_BOUND = 10_000  # items one function's list may hold (aliases, configs per version or alias)
@@ -53,19 +57,41 @@ def _function_name(job: Reading, arn: object) -> str:
 
 
 async def layers(job: Reading) -> Read:
+    """Each layer, each of its versions, and who may use each version by its policy (GetLayerVersionPolicy)."""
     found = await _all(job, region_api.layers_page, "ListLayers", region_api.LAYER_PAGE_SIZE)
     names = sorted({item["LayerName"] for item in found})
 
-    async def versions(layer: str) -> list[Any]:
+    async def versions(layer: str) -> list[EstateRow]:
         page = partial(region_api.layer_versions_page, layer=layer)
-        return await _all(job, page, "ListLayerVersions", region_api.LAYER_VERSION_PAGE_SIZE, PER_FUNCTION_BOUND)
+        items = await _all(job, page, "ListLayerVersions", region_api.LAYER_VERSION_PAGE_SIZE, PER_FUNCTION_BOUND)
+        rows = []
+        for item in items:
+            policy = partial(region_api.layer_version_policy, layer=layer, version=item["Version"])
+            text = await job.calls(policy)
+            rows.append(EstateRow((layer,), item, _judged(evaluate_policy(text, _account(job), LAYER_VERSION))))
+        return rows
 
     by_layer, _ = await per_function(names, versions, "ListLayerVersions")  # a layer deleted meanwhile: none
     tables = {
         "layers": tuple(EstateRow((), item) for item in found),
-        "layer_versions": tuple(EstateRow((name,), item) for name in names for item in by_layer.get(name, [])),
+        "layer_versions": tuple(row for name in names for row in by_layer.get(name, [])),
     }
     return Read({}, tables=tables)
+
+
+def _account(job: Reading) -> str:
+    return job.target.account.account_id
+
+
+def _judged(verdict: PolicyVerdict, invoke: bool = False) -> dict[str, Any]:
+    """A policy's verdict as an estate table's judged columns (estate_columns.py)."""
+    if invoke:
+        return {
+            "public_actions": list(verdict.public_actions),
+            "public_invoke": verdict.public_invoke,
+            "invoke_principals": list(verdict.principals),
+        }
+    return {"public_actions": list(verdict.public_actions), "principals": list(verdict.principals)}
 
 
 async def _per_function(
@@ -80,7 +106,29 @@ async def _per_function(
 
 
 async def aliases(job: Reading) -> Read:
-    return await _per_function(job, "aliases", function_api.aliases_page, "ListAliases", function_api.ALIAS_PAGE_SIZE)
+    """Each function's aliases, and who may do what to each alias by its own policy (GetPolicy, Qualifier)."""
+
+    async def read(name: str) -> list[EstateRow]:
+        page = partial(function_api.aliases_page, name=name)
+        items = await _all(job, page, "ListAliases", function_api.ALIAS_PAGE_SIZE, PER_FUNCTION_BOUND)
+        rows = []
+        for item in items:
+            text = await _alias_policy(job, name, item["Name"])
+            rows.append(EstateRow((name,), item, _judged(evaluate_policy(text, _account(job)), invoke=True)))
+        return rows
+
+    found, gone = await per_function(job.functions, read, "ListAliases")
+    return Read({}, gone, tables={"aliases": tuple(row for name in job.functions for row in found.get(name, []))})
+
+
+async def _alias_policy(job: Reading, name: str, alias: str) -> str | None:
+    """The alias's own policy; None when it has none (GetPolicy's 404 that is not "Function not found")."""
+    try:
+        return await job.calls(lambda scope: enrichment_api.policy_text(scope, name, alias))
+    except Exception as err:
+        if classify(err).code == "ResourceNotFoundException" and not is_gone(err, "GetPolicy"):
+            return None
+        raise
 
 
 async def event_invoke_configs(job: Reading) -> Read:

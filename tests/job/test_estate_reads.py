@@ -108,7 +108,13 @@ def test_each_table_gets_what_aws_answered(monkeypatch: pytest.MonkeyPatch, emu:
     assert (mapping["function_name"], mapping["uuid"], mapping["batch_size"]) == ("a", "m-1", 10)
     assert [(v["layer_name"], v["version"]) for v in tables["layer_versions"]] == [("tools", 2), ("tools", 1)]
     assert [row["layer_name"] for row in tables["layers"]] == ["tools"]
-    assert [(a["function_name"], a["name"]) for a in tables["aliases"]] == [("a", "live")]
+    (alias,) = tables["aliases"]
+    assert (alias["function_name"], alias["name"]) == ("a", "live")
+    assert alias["public_invoke"] is True and alias["public_actions"] == [
+        "lambda:InvokeFunction",
+        "lambda:InvokeFunctionUrl",
+    ]
+    assert [(v["public_actions"], v["principals"]) for v in tables["layer_versions"]] == [([], []), ([], [])]
     assert sorted(c["function_name"] for c in tables["event_invoke_configs"]) == ["a", "b"]
     assert tables["provisioned_concurrency"] == []
     assert [c["code_signing_config_id"] for c in tables["code_signing_configs"]] == ["csc-1"]
@@ -123,7 +129,7 @@ def test_account_region_lists_are_read_where_no_function_is_listed(
 ) -> None:
     result = _run(monkeypatch, ("layers", "aliases"), listed=())
     layers, aliases = outcome_of(result, "layers"), outcome_of(result, "aliases")
-    assert layers.status is Status.OK and layers.calls == 2, "a layer lives without a function"
+    assert layers.status is Status.OK and layers.calls == 4, "a layer lives without a function: 2 lists, 2 policies"
     assert (aliases.status, aliases.calls) == (Status.OK, 0), "no function: no per-function call"
     assert [row["layer_name"] for row in _tables(result)["layers"]] == ["tools"]
 
