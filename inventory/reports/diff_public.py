@@ -2,7 +2,9 @@
 
 A function is public, on a row whose enrichment read it (`enriched` names it), when `public_invoke` is true or
 `public_actions` is not empty (`policy`: anyone may invoke it, or perform those Lambda actions), or a function
-URL has AuthType NONE (`urls`: `url_auth_types` holds NONE). It is newly public when:
+URL has AuthType NONE (`urls`: `url_auth_types` holds NONE) and answers anyone: where the row's `public_url`
+(judged with the policy) says whether it does, that is the answer; where it is null or absent (the policy not
+read, or a file written before it), a NONE URL leans public. It is newly public when:
 
 * it was added (in NEW only, its target compared) and is public in NEW; or
 * it is in both, public in NEW by some signal read in both snapshots that was not public in OLD, and OLD
@@ -28,6 +30,7 @@ from inventory.reports.diff_columns import FieldChange, text
 from inventory.reports.exposure import POLICY, PUBLIC_URL, URLS
 
 PUBLIC_ACTIONS = "public_actions"  # list<string>: the Lambda actions anyone may perform (policy), where present
+URL_VERDICT = "public_url"  # bool: a URL answers anyone (urls, judged with policy); null: not judged
 SIGNALS: tuple[tuple[str, str], ...] = (("public_invoke", POLICY), (PUBLIC_ACTIONS, POLICY), ("url_auth_types", URLS))
 _INVOKE = "invoke"  # what a true public_invoke exposes
 
@@ -49,6 +52,8 @@ def public_mask(functions: pa.Table, signals: frozenset[str]) -> pa.Array:
             exposed = pc.fill_null(values, False)
         elif column == "url_auth_types":
             exposed = contains(values, PUBLIC_URL)
+            if URL_VERDICT in functions.column_names:  # judged: its verdict, else a NONE URL leans public
+                exposed = pc.coalesce(functions.column(URL_VERDICT).combine_chunks(), exposed)
         else:
             exposed = pc.fill_null(pc.greater(pc.list_value_length(values), 0), False)
         mask = pc.or_(mask, pc.and_(read_mask(functions, enrichment), exposed))
@@ -67,7 +72,10 @@ def _exposed(column: str, value: Any) -> frozenset[str]:
 def _read(row: Mapping[str, Any], signals: frozenset[str]) -> dict[str, frozenset[str]]:
     """The signals the row read, and what each makes public."""
     enriched = row[ENRICHED_COLUMN] or ()
-    return {c: _exposed(c, row[c]) for c, enrichment in SIGNALS if c in signals and enrichment in enriched}
+    read = {c: _exposed(c, row[c]) for c, enrichment in SIGNALS if c in signals and enrichment in enriched}
+    if "url_auth_types" in read and row.get(URL_VERDICT) is not None:  # the URL judged: NONE but closed is not public
+        read["url_auth_types"] &= {PUBLIC_URL} if row[URL_VERDICT] else set()
+    return read
 
 
 def reasons(
@@ -109,4 +117,6 @@ def newly_public(
 def _rows(functions: pa.Table, indices: pa.Array | pa.ChunkedArray, signals: frozenset[str]) -> list[dict[str, Any]]:
     """`enriched` and the signal columns the snapshot has, of the rows at `indices`."""
     columns = [ENRICHED_COLUMN, *(column for column, _ in SIGNALS if column in signals)]
+    if URL_VERDICT in functions.column_names:
+        columns.append(URL_VERDICT)
     return functions.select(columns).take(indices).to_pylist()  # type: ignore[no-any-return]

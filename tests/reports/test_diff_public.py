@@ -279,3 +279,16 @@ def test_an_unknown_gate_is_refused() -> None:
     proc = _cli("--fail-on", "public")
     assert proc.returncode == 2
     assert "invalid choice: 'public'" in proc.stderr
+
+
+def test_a_none_url_no_policy_opens_is_not_newly_public_where_it_was_judged() -> None:
+    """public_url (urls judged with the policy) decides: a NONE URL that answers 403 is no exposure; where the
+    verdict is null (the policy not read) a NONE URL still leans public."""
+    old = [enriched(PROD, EAST, "closed"), enriched(PROD, EAST, "open"), enriched(PROD, EAST, "unjudged")]
+    new = [
+        enriched(PROD, EAST, "closed", url_auth_types=["NONE"], public_url=False),
+        enriched(PROD, EAST, "open", url_auth_types=["NONE"], public_url=True),
+        enriched(PROD, EAST, "unjudged", url_auth_types=["NONE"], public_url=None),
+    ]
+    result = diff((old, STATUS), (new, STATUS))
+    assert sorted(change.function_name for change in result.newly_public) == ["open", "unjudged"]
