@@ -22,18 +22,12 @@ from support.enrich_aws import (
 )
 from support.hostile_lambda import HostileLambda, Reply, Request
 
+from inventory.contract.estate import ESTATE_ENRICHMENTS
 from inventory.contract.estate_rows import target_estate
 from inventory.contract.results import Status, TargetResult
 from inventory.demo.emulator import Emulator
 
-ESTATE = (
-    "event_source_mappings",
-    "layers",
-    "aliases",
-    "event_invoke_configs",
-    "provisioned_concurrency",
-    "code_signing",
-)
+ESTATE = ESTATE_ENRICHMENTS
 FN = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function"
 MAPPING = {"UUID": "m-1", "FunctionArn": f"{FN}:a:live", "EventSourceArn": "arn:aws:sqs:eu-west-1:1:q", "BatchSize": 10}
 
