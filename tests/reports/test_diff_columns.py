@@ -128,6 +128,8 @@ CHANGES: dict[str, tuple[Any, Any, str, str]] = {  # field: (old value, new valu
     "public_invoke": (False, True, "false", "true"),
     "invoke_principals": ([], ["*"], "[]", '["*"]'),
     "reserved_concurrency": (None, 0, "", "0"),
+    "public_url": (False, True, "false", "true"),
+    "code_signing_config_arn": (None, "arn:csc:1", "", "arn:csc:1"),
 }
 if PUBLIC_ACTIONS in INVENTORY_SCHEMA.names:  # the policy enrichment's list of actions anyone may perform
     CHANGES[PUBLIC_ACTIONS] = ([], ["lambda:InvokeFunction"], "[]", '["lambda:InvokeFunction"]')
