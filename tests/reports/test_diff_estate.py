@@ -405,3 +405,8 @@ def test_each_compared_column_change_is_found_and_each_excluded_one_is_not(table
     (result,) = diff_estate(*sides, DiffCoverage.of(status, status)).tables
     changed = {c.identity: [f.field for f in c.fields] for c in result.changes}
     assert changed == {name: [name] for name in compared_columns(table)}
+
+
+def test_the_usage_guide_names_every_exclusion() -> None:
+    usage = (Path(__file__).parents[2] / "docs" / "usage.md").read_text(encoding="utf-8")
+    assert [name for name in ESTATE_EXCLUDED if f"`{name}`" not in usage] == []
