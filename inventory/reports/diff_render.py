@@ -108,7 +108,8 @@ def _row(change: RowChange) -> tuple[Cell, ...]:
 
 def diff_document(diff: Diff) -> Document:
     counts = diff.counts()
-    total = ", ".join(f"{counts[c]} {c.value}" for c in Category) if diff.changes else "no changes"
+    none = "no function changes" if diff.estate.tables else "no changes"
+    total = ", ".join(f"{counts[c]} {c.value}" for c in Category) if diff.changes else none
     warnings = [f"old snapshot: {w}" for w in diff.old.warnings] + [f"new snapshot: {w}" for w in diff.new.warnings]
     if diff.any_newly_public:
         rows = len(diff.estate.newly_public)
