@@ -6,12 +6,15 @@ inventory written before a column was added reads with that column null. Used by
 
 from __future__ import annotations
 
+from typing import Any
+
 import orjson
 import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from inventory.contract.columns import ADDED_COLUMNS, ADDED_STATUS_COLUMNS
+from inventory.contract.estate import EstateTable
 from inventory.contract.layout import Format
 from inventory.contract.schema import INVENTORY_SCHEMA
 from inventory.errors import SnapshotError
@@ -26,22 +29,43 @@ def _read_parquet(data: bytes) -> pa.Table:
     return pq.ParquetFile(pa.BufferReader(data)).read()
 
 
-def decode_table(data: bytes, fmt: Format, schema: pa.Schema, where: str, absent: set[str] | None = None) -> pa.Table:
+def decode_table(
+    data: bytes,
+    fmt: Format,
+    schema: pa.Schema,
+    where: str,
+    absent: set[str] | None = None,
+    *,
+    estate: EstateTable | None = None,
+) -> pa.Table:
     """Parquet or CSV bytes -> a table of exactly `schema` (CSV's JSON-array columns back to lists). Columns
-    added to the inventory after the file was written are null, and their names go into `absent`."""
-    kind = "an inventory" if schema is INVENTORY_SCHEMA else "a status"
+    added to the inventory after the file was written are null, and their names go into `absent`. `estate`:
+    the file is that estate table's (its schema), whose judged columns came after its first columns."""
+    kind = _kind(schema, estate)
     try:
         table = _read_parquet(data) if fmt is Format.PARQUET else _read_csv(data, schema)
     except (pa.ArrowException, OSError, ValueError) as err:
         raise SnapshotError(f"{where}: not readable as {kind} {fmt.value} file: {one_line(str(err))}") from err
-    return conform(table, schema, where, absent)
+    return conform(table, schema, where, absent, estate=estate)
 
 
-def conform(table: pa.Table, schema: pa.Schema, where: str, absent: set[str] | None = None) -> pa.Table:
+def _kind(schema: pa.Schema, estate: EstateTable | None) -> str:
+    if estate is not None:
+        return f"the {estate.name} table's"
+    return "an inventory" if schema is INVENTORY_SCHEMA else "a status"
+
+
+def conform(
+    table: pa.Table, schema: pa.Schema, where: str, absent: set[str] | None = None, *, estate: EstateTable | None = None
+) -> pa.Table:
     """A table read back (a file, or a lake's rows) -> exactly `schema`: columns added since it was written
-    are null (or [] where the schema says never null), and their names go into `absent`."""
-    kind = "an inventory" if schema is INVENTORY_SCHEMA else "a status"
-    added = ADDED_COLUMNS if schema is INVENTORY_SCHEMA else ADDED_STATUS_COLUMNS
+    are null (or [] where the schema says never null), and their names go into `absent`. An estate table's
+    added columns are its judged ones (read from a policy, added after the table's first release)."""
+    kind = _kind(schema, estate)
+    if estate is not None:
+        added = frozenset(name for name, _, _ in estate.judged)
+    else:
+        added = ADDED_COLUMNS if schema is INVENTORY_SCHEMA else ADDED_STATUS_COLUMNS
     for name in sorted(added - set(table.column_names)):  # a file written before a column was added: null
         field = schema.field(name)
         filler = pa.array([[]] * table.num_rows, field.type) if not field.nullable else None
@@ -89,14 +113,18 @@ def _json_lists(column: pa.ChunkedArray, name: str, kind: pa.DataType) -> pa.Arr
 
 
 def _json_maps(column: pa.ChunkedArray, name: str, kind: pa.DataType) -> pa.Array:
-    """A map<string, string> column written as JSON objects (`{"team": "payments"}`) back to a map."""
-    values: list[list[tuple[str, str]] | None] = []
+    """A map column written as JSON objects (`{"team": "payments"}`) back to a map. A map of strings checks its
+    values here; any other (an estate table's map of weights or of lists) is typed by Arrow (a wrong type raises)."""
+    strings = pa.types.is_string(kind.item_type)
+    values: list[list[tuple[str, Any]] | None] = []
     for text in column.to_pylist():
         try:
             value = None if text is None else orjson.loads(text)
         except orjson.JSONDecodeError:
             value = text
-        if value is not None and not (isinstance(value, dict) and all(isinstance(v, str) for v in value.values())):
-            raise ValueError(f"column {name}: {text[:40]!r} is not a JSON object of strings")
+        if value is not None and not (
+            isinstance(value, dict) and (not strings or all(isinstance(v, str) for v in value.values()))
+        ):
+            raise ValueError(f"column {name}: {text[:40]!r} is not a JSON object" + (" of strings" if strings else ""))
         values.append(None if value is None else list(value.items()))
     return pa.array(values, kind)

@@ -1,5 +1,5 @@
 """A lake read back: its runs (contract/record.py's RunRecord, rebuilt from the `runs` table), and one run's
-functions and status rows as a Snapshot for report and diff.
+functions and status rows, and its rows of the estate tables it wrote, as a Snapshot for report and diff.
 
 Which run is a day's inventory is contract/current.py's rule, applied here and nowhere else in the readers;
 `run_id` reads any run instead (every run stays readable). A run's rows are those of its day's partition
@@ -19,6 +19,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from inventory.contract.current import ChosenRun, current_run, runs_of
+from inventory.contract.estate import EstateTable, tables_read_by
 from inventory.contract.lake import FUNCTIONS, PARTITION_COLUMN, RUNS, TARGETS, Lake, open_catalog
 from inventory.contract.record import RecordError, RunRecord
 from inventory.contract.schema import INVENTORY_SCHEMA, STATUS_SCHEMA
@@ -80,7 +81,15 @@ class LakeReader:
                 raise SnapshotError(f"{self.lake}: a runs row is not a run record: {one_line(str(err))}") from err
         return records
 
-    def rows(self, name: str, run: ChosenRun, schema: pa.Schema, absent: set[str] | None = None) -> pa.Table:
+    def rows(
+        self,
+        name: str,
+        run: ChosenRun,
+        schema: pa.Schema,
+        absent: set[str] | None = None,
+        *,
+        estate: EstateTable | None = None,
+    ) -> pa.Table:
         """The rows of `run` in the functions or targets table (its day's partition, its write ids) as `schema`.
 
         The data files are the job's own Parquet files (writers/lake.py), read here file by file as written:
@@ -97,7 +106,8 @@ class LakeReader:
         ids = frozenset(run.write_ids)
         if any(task.delete_files for task in tasks):
             rows = self._scan(scan, name)
-            return conform(rows.filter(pc.is_in(rows.column("write_id"), wanted)), schema, str(self.lake))
+            ours = rows.filter(pc.is_in(rows.column("write_id"), wanted))
+            return conform(ours, schema, str(self.lake), estate=estate)
         parts = [schema.empty_table()]
         for task in tasks:
             try:
@@ -107,7 +117,7 @@ class LakeReader:
                 raise self._failure(f"{name} ({task.file.file_path})", err) from err
             rows = rows.filter(pc.is_in(rows.column("write_id"), wanted))
             if rows.num_rows:
-                parts.append(conform(rows, schema, task.file.file_path, absent))
+                parts.append(conform(rows, schema, task.file.file_path, absent, estate=estate))
         return pa.concat_tables(parts)
 
     def _failure(self, what: str, err: Exception) -> SnapshotError:
@@ -174,6 +184,7 @@ def load_lake_snapshot(lake: Lake, day: date | None = None, run_id: str | None =
     functions = reader.rows(FUNCTIONS, run, INVENTORY_SCHEMA, absent)
     status = reader.rows(TARGETS, run, STATUS_SCHEMA)
     warnings = tuple(f"run {run.run_id} of {run.snapshot_date} is incomplete: {p}" for p in run.problems)
+    tables, table_absent = _estate(reader, run)
     return Snapshot(
         functions=functions,
         status=status,
@@ -181,4 +192,22 @@ def load_lake_snapshot(lake: Lake, day: date | None = None, run_id: str | None =
         snapshot_date=run.snapshot_date,
         warnings=warnings,
         absent_columns=frozenset(absent),
+        tables=tables,
+        table_absent_columns=table_absent,
     )
+
+
+def _estate(reader: LakeReader, run: ChosenRun) -> tuple[dict[str, pa.Table], dict[str, frozenset[str]]]:
+    """The run's rows of each estate table it wrote: those whose enrichment its records name (the run asked
+    for it). A lake whose catalog has no such table yet (created before it) has none of them."""
+    asked = {name for record in run.shards for name in record.enrichments}
+    tables: dict[str, pa.Table] = {}
+    absent: dict[str, frozenset[str]] = {}
+    for table in tables_read_by(asked):
+        lacking: set[str] = set()
+        try:
+            tables[table.name] = reader.rows(table.name, run, table.schema, lacking, estate=table)
+        except NoLakeError:
+            continue
+        absent[table.name] = frozenset(lacking)
+    return tables, absent

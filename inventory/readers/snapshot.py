@@ -1,9 +1,10 @@
 """Read one inventory snapshot back: its functions and its status rows, typed as the job wrote them.
 
-A source is an inventory file (Parquet or CSV, local or `s3://bucket/key.parquet`), whose status file is
-beside it, or a lake (`s3://bucket/prefix/`, or a local directory holding an embedded catalog): one run of
-it, the day's inventory by contract/current.py's rule or the run asked for (readers/lake.py). S3 objects are
-downloaded into memory through a boto3 client (no s3fs; sources.py).
+A source is an inventory file (Parquet or CSV, local or `s3://bucket/key.parquet`), whose status file and
+estate tables (`<stem>.<table>.<fmt>`, those the run wrote) are beside it, or a lake (`s3://bucket/prefix/`,
+or a local directory holding an embedded catalog): one run of it, the day's inventory by contract/current.py's
+rule or the run asked for (readers/lake.py). S3 objects are downloaded into memory through a boto3 client (no
+s3fs; sources.py).
 
 Anything missing or unreadable (the file, its status, the lake, the day) is a SnapshotError of one line
 naming it; a source that cannot name a snapshot (empty, no bucket, a date with a single file) a ConfigError.
@@ -13,6 +14,7 @@ A run of a lake that is not complete reads with one warning per problem on the S
 
 from __future__ import annotations
 
+import json
 import posixpath
 from datetime import date
 from pathlib import Path
@@ -21,7 +23,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from inventory.contract.estate import BESIDE_TABLES
+from inventory.contract.estate import BESIDE_TABLES, ESTATE, ESTATE_TABLES
 from inventory.contract.lake import is_local_lake, lake_at
 from inventory.contract.layout import (
     S3_SCHEME,
@@ -29,8 +31,10 @@ from inventory.contract.layout import (
     Format,
     is_beside_stem,
     is_status_stem,
+    manifest_name,
     partition_date,
     status_name,
+    table_name,
 )
 from inventory.contract.schema import INVENTORY_SCHEMA, STATUS_SCHEMA
 from inventory.errors import ConfigError, SnapshotError
@@ -108,7 +112,51 @@ def _load_file(store: Source, path: str, source: str, fmt: Format | None) -> Sna
     functions = _read(store, path, INVENTORY_SCHEMA, fmt, absent=absent)
     status = _read(store, status_path, STATUS_SCHEMA, fmt, f" (the status file of {source})")
     date_ = _rows_date(functions) or _rows_date(status)
-    return Snapshot(functions, status, source, date_, absent_columns=frozenset(absent))
+    tables, table_absent = _beside(store, parent, stem, fmt)
+    return Snapshot(
+        functions,
+        status,
+        source,
+        date_,
+        absent_columns=frozenset(absent),
+        tables=tables,
+        table_absent_columns=table_absent,
+    )
+
+
+def _beside(
+    store: Source, parent: str, stem: str, fmt: Format
+) -> tuple[dict[str, pa.Table], dict[str, frozenset[str]]]:
+    """The estate tables written beside an inventory file (`<stem>.<table>.<fmt>`), each decoded as its schema.
+
+    The manifest's `outputs` name the tables the run wrote: each must be readable. Without a manifest (a file
+    copied alone, or written by hand) each table's file is tried, and one not there was not written."""
+    named = _manifest_tables(store, join(parent, manifest_name(stem)))
+    tables: dict[str, pa.Table] = {}
+    absent: dict[str, frozenset[str]] = {}
+    for table in ESTATE_TABLES:
+        if named is not None and table.name not in named:
+            continue
+        path = join(parent, table_name(stem, table.name, fmt))
+        try:
+            data = store.read(path)
+        except FileNotFoundError as err:
+            if named is None:
+                continue
+            raise SnapshotError(f"{store.url(path)}: missing (named in the manifest beside it)") from err
+        lacking: set[str] = set()
+        tables[table.name] = decode_table(data, fmt, table.schema, store.url(path), lacking, estate=table)
+        absent[table.name] = frozenset(lacking)
+    return tables, absent
+
+
+def _manifest_tables(store: Source, path: str) -> frozenset[str] | None:
+    """The estate tables the manifest at `path` says the run wrote; None when there is no readable manifest."""
+    try:
+        outputs = json.loads(store.read(path)).get("outputs")
+    except (FileNotFoundError, SnapshotError, ValueError, AttributeError):
+        return None
+    return frozenset(name for name in outputs if name in ESTATE) if isinstance(outputs, dict) else None
 
 
 def _read(

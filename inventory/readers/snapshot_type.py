@@ -1,8 +1,10 @@
-"""What a reader hands the reports: one snapshot, its functions and its targets' status, typed as written."""
+"""What a reader hands the reports: one snapshot, its functions and its targets' status, typed as written, and
+the estate tables the run wrote (contract/estate.py)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import date
 
 import pyarrow as pa
@@ -18,3 +20,7 @@ class Snapshot:
     snapshot_date: date | None  # a lake run's day, or the date of a file's rows' snapshot_time
     warnings: tuple[str, ...] = ()  # e.g. the lake's run is incomplete (a shard missing): coverage is too
     absent_columns: frozenset[str] = frozenset()  # ADDED_COLUMNS a file was written without (read as null)
+    # The estate tables the run wrote, by name, each as its EstateTable.schema; a table the run did not write
+    # is absent (not empty). Its rows mean "none" only for targets whose status names its enrichment ok.
+    tables: Mapping[str, pa.Table] = field(default_factory=dict)
+    table_absent_columns: Mapping[str, frozenset[str]] = field(default_factory=dict)  # per table, as absent_columns

@@ -17,7 +17,9 @@ target. The rules, by the target's status in the old and new status tables (`abs
 Every column is compared but those diff_columns.py excludes (with the reason): enrichment columns only on
 functions both snapshots read the enrichment for, and the enrichments not read in both are named per target
 (diff_coverage.py's gaps). Newly public functions (diff_public.py) are listed apart, and are a gate of their
-own (`--fail-on newly-public`). Never the environment variable values (the inventory has none).
+own (`--fail-on newly-public`). Never the environment variable values (the inventory has none). The estate
+tables either snapshot has are compared row by row (diff_estate.py): their changes count for `--fail-on
+change`, and an alias or a layer version newly public for `--fail-on newly-public`.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ import functools
 import re
 from collections import Counter
 from collections.abc import Collection, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
@@ -45,6 +47,7 @@ from inventory.reports.diff_columns import (
     text,
 )
 from inventory.reports.diff_coverage import DiffCoverage, EnrichmentGap, UnknownTarget
+from inventory.reports.diff_estate import EstateDiff, diff_estate
 from inventory.reports.diff_public import newly_public
 
 _IDENTITY = ("account_id", "account_name", "region", "function_name")
@@ -65,7 +68,7 @@ class Gate(StrEnum):
     """`diff --fail-on GATE`: what makes it exit with the gate's code."""
 
     CHANGE = "change"  # anything added, removed or changed (`--fail-on-change` says the same)
-    NEWLY_PUBLIC = "newly-public"  # a function newly public (diff_public.py)
+    NEWLY_PUBLIC = "newly-public"  # a function (diff_public.py), an alias or a layer version (diff_estate.py)
 
 
 @dataclass(frozen=True)
@@ -98,6 +101,7 @@ class Diff:
     newly_public: tuple[FunctionChange, ...]  # added or changed; fields: why (diff_public.py); sorted as changes
     columns: tuple[str, ...]  # the columns compared (diff_columns.py)
     enrichment_gaps: tuple[EnrichmentGap, ...]  # enrichments not compared for targets listed in both
+    estate: EstateDiff = field(default_factory=EstateDiff)  # estate rows added, removed, changed; newly public
 
     def of(self, category: Category) -> tuple[FunctionChange, ...]:
         return tuple(c for c in self.changes if c.category is category)
@@ -113,12 +117,17 @@ class Diff:
 
     @property
     def has_changes(self) -> bool:
-        """Anything added, removed or changed (unknown functions are not changes)."""
-        return any(c.category is not Category.UNKNOWN for c in self.changes)
+        """Anything added, removed or changed, functions or estate rows (unknown functions are not changes)."""
+        return any(c.category is not Category.UNKNOWN for c in self.changes) or self.estate.has_changes
+
+    @property
+    def any_newly_public(self) -> bool:
+        """A function, an alias or a layer version newly public."""
+        return bool(self.newly_public or self.estate.newly_public)
 
     def tripped(self, gates: Collection[Gate]) -> bool:
-        """Whether any of `gates` trips: a change (CHANGE) or a newly public function (NEWLY_PUBLIC)."""
-        return (Gate.CHANGE in gates and self.has_changes) or (Gate.NEWLY_PUBLIC in gates and bool(self.newly_public))
+        """Whether any of `gates` trips: a change (CHANGE) or something newly public (NEWLY_PUBLIC)."""
+        return (Gate.CHANGE in gates and self.has_changes) or (Gate.NEWLY_PUBLIC in gates and self.any_newly_public)
 
 
 def diff_snapshots(old: Snapshot, new: Snapshot) -> Diff:
@@ -144,6 +153,7 @@ def diff_snapshots(old: Snapshot, new: Snapshot) -> Diff:
         newly_public=_newly_public(old, new, added_rows, both),
         columns=columns,
         enrichment_gaps=coverage.gaps(compared_enrichments()),
+        estate=diff_estate(old, new, coverage),
     )
 
 

@@ -5,6 +5,12 @@ one row per function change with the columns `category, account_id, account_name
 function_arn, field, old, new`: first `newly_public`, one row per reason (the signal, old -> new), then one
 row per changed field for `changed`, an empty field for `added` / `removed`, and `target_status` with the
 target's old and new status for `unknown`. The enrichments not compared are in Markdown and HTML only.
+
+The estate tables either snapshot has (diff_estate.py) follow: in Markdown and HTML a section per table (its
+rows added, removed and changed) after "Estate tables not compared"; in CSV rows of category
+`<table>:added|removed|changed`, `function_name` the row's function (or layer) name and `function_arn` its
+identity (its ARN; a mapping's UUID). An alias or a layer version newly public is a `newly_public` row (in
+Markdown and HTML, in Newly public) whose field names its table (`aliases.public_invoke`).
 """
 
 from __future__ import annotations
@@ -15,11 +21,23 @@ from enum import StrEnum
 import pyarrow.compute as pc
 
 from inventory.contract.columns import ENRICHMENTS
+from inventory.contract.estate import ESTATE
 from inventory.contract.results import Status
 from inventory.readers.snapshot import Snapshot
 from inventory.reports.diff import AccountCounts, Category, Diff, FunctionChange
 from inventory.reports.diff_columns import EXCLUDED, compared_columns, compared_enrichments
 from inventory.reports.diff_coverage import NOT_READ, EnrichmentGap, UnknownTarget
+from inventory.reports.diff_estate import (
+    ADDED,
+    CHANGED,
+    ESTATE_EXCLUDED,
+    IDENTITY,
+    NOT_WRITTEN,
+    REMOVED,
+    RowChange,
+    TableDiff,
+    TableGap,
+)
 from inventory.reports.document import Cell, Document, Section, Table, render_html, render_markdown, table_csv
 
 CSV_COLUMNS = (
@@ -69,15 +87,34 @@ def csv_table(diff: Diff) -> Table:
                 (None, None, None)
             ]
             rows += [(*identity, change.function_arn, *field) for field in fields]
+        if category == NEWLY_PUBLIC:
+            rows += [
+                (NEWLY_PUBLIC, *_row(c), f"{c.table}.{f.field}", f.old, f.new)
+                for c in diff.estate.newly_public
+                for f in c.fields
+            ]
+    for table in diff.estate.tables:
+        for row in table.changes:
+            changed: list[tuple[Cell, Cell, Cell]] = [(f.field, f.old, f.new) for f in row.fields] or [
+                (None, None, None)
+            ]
+            rows += [(f"{table.table}:{row.category}", *_row(row), *field) for field in changed]
     return Table(CSV_COLUMNS, tuple(rows))
+
+
+def _row(change: RowChange) -> tuple[Cell, ...]:
+    return change.account_id, change.account_name, change.region, change.name, change.identity
 
 
 def diff_document(diff: Diff) -> Document:
     counts = diff.counts()
-    total = ", ".join(f"{counts[c]} {c.value}" for c in Category) if diff.changes else "no changes"
+    none = "no function changes" if diff.estate.tables else "no changes"
+    total = ", ".join(f"{counts[c]} {c.value}" for c in Category) if diff.changes else none
     warnings = [f"old snapshot: {w}" for w in diff.old.warnings] + [f"new snapshot: {w}" for w in diff.new.warnings]
-    if diff.newly_public:
-        warnings.append(f"Newly public: {len(diff.newly_public)} function(s) (see Newly public).")
+    if diff.any_newly_public:
+        rows = len(diff.estate.newly_public)
+        estate = f", {rows} alias(es) or layer version(s)" if rows else ""
+        warnings.append(f"Newly public: {len(diff.newly_public)} function(s){estate} (see Newly public).")
     warnings += _absent(diff)
     if counts[Category.UNKNOWN]:
         warnings.append(
@@ -86,17 +123,70 @@ def diff_document(diff: Diff) -> Document:
         )
     return Document(
         title="Lambda inventory diff",
-        lead=(f"From {diff.old.source} to {diff.new.source}: {total}; {diff.unchanged} unchanged.",),
+        lead=(
+            f"From {diff.old.source} to {diff.new.source}: {total}; {diff.unchanged} unchanged.",
+            *_estate_lead(diff),
+        ),
         warnings=tuple(warnings),
         sections=(
-            _public_section(diff.newly_public),
+            _public_section(diff.newly_public, diff.estate.newly_public),
             Section("Snapshots", table=_snapshots(diff.old, diff.new)),
             Section("By account", table=_by_account(diff), empty="No functions in either snapshot."),
             _targets_section(diff.unknown_targets),
             _gaps_section(diff.enrichment_gaps),
             *(_category_section(category, diff.of(category)) for category in Category),
+            *_estate_sections(diff),
         ),
     )
+
+
+def _estate_lead(diff: Diff) -> tuple[str, ...]:
+    if not diff.estate.tables:
+        return ()
+    counts = "; ".join(
+        f"{t.table} {t.count(ADDED)} added, {t.count(REMOVED)} removed, {t.count(CHANGED)} changed"
+        for t in diff.estate.tables
+    )
+    return (f"Estate tables: {counts}.",)
+
+
+def _estate_sections(diff: Diff) -> tuple[Section, ...]:
+    if not diff.estate.tables:
+        return ()
+    return (_table_gaps_section(diff.estate.gaps), *(_table_section(t) for t in diff.estate.tables))
+
+
+def _table_gaps_section(gaps: tuple[TableGap, ...]) -> Section:
+    rows = tuple((g.table, g.enrichment, g.old, g.new, f"all {g.of}" if g.everywhere else _targets_of(g)) for g in gaps)
+    explained = (
+        "An estate table is compared only for the targets listed in both snapshots whose status rows both say "
+        "its enrichment was read (ok): a table with no rows where the read failed means not read, never none. "
+        f"Here it was not: {NOT_READ} means the run did not ask for it, {NOT_WRITTEN} that the status says ok "
+        "but the snapshot has no such table.",
+    )
+    columns = ("table", "enrichment", "old", "new", "targets")
+    return Section("Estate tables not compared", explained if rows else (), Table(columns, rows))
+
+
+def _targets_of(gap: TableGap) -> str:
+    return ", ".join(f"{account} {region}" for account, region in gap.targets)
+
+
+def _table_section(table: TableDiff) -> Section:
+    counts = ", ".join(f"{table.count(c)} {c}" for c in (ADDED, REMOVED, CHANGED))
+    columns = ("change", "account_id", "account_name", "region", "name", IDENTITY[table.table], "field", "old", "new")
+    rows: list[tuple[Cell, ...]] = []
+    for change in table.changes:
+        fields: list[tuple[Cell, Cell, Cell]] = [(f.field, f.old, f.new) for f in change.fields] or [(None, None, None)]
+        rows += [(change.category, *_row(change), *field) for field in fields]
+    excluded = sorted(
+        name for name in ESTATE_EXCLUDED if name not in table.columns and name in ESTATE[table.table].schema.names
+    )
+    explained = (
+        f"Rows matched by account, region and {IDENTITY[table.table]}; {table.unchanged} unchanged. Every column "
+        f"is compared but {', '.join(excluded)} (docs/usage.md says why). One row per changed field.",
+    )
+    return Section(f"Estate: {table.table} ({counts})", explained if rows else (), Table(columns, tuple(rows)))
 
 
 def _absent(diff: Diff) -> list[str]:
@@ -108,15 +198,27 @@ def _absent(diff: Diff) -> list[str]:
     return [f"Not compared, as the {sides} snapshot was written without them: {', '.join(missing)}."]
 
 
-def _public_section(changes: tuple[FunctionChange, ...]) -> Section:
+def _public_section(changes: tuple[FunctionChange, ...], estate: tuple[RowChange, ...] = ()) -> Section:
     columns = (*_FUNCTION, "function", "why", "old", "new")
     rows = tuple((*_function(c), c.category.value, f.field, f.old, f.new) for c in changes for f in c.fields)
-    explained = (
+    rows += tuple(
+        (c.account_id, c.account_name, c.region, c.name, c.detail, c.category, f"{c.table}.{f.field}", f.old, f.new)
+        for c in estate
+        for f in c.fields
+    )
+    explained: tuple[str, ...] = (
         "Public in the new snapshot and not in the old one, or added and public; or its public_actions gained "
         "an action. Public: public_invoke true or public_actions not empty (policy), or a function URL with "
         "auth type NONE (urls), as read by the enrichments both snapshots read (see Enrichments not compared).",
     )
-    return Section(f"Newly public ({len(changes)})", explained if rows else (), Table(columns, rows))
+    if estate:
+        explained += (
+            "An alias (public_invoke, public_actions: aliases) or a layer version (public_actions: layer_versions) "
+            "counts too, where both snapshots read its table: its why names the table, its function_name the "
+            "function or layer, its version the alias or the layer version.",
+        )
+    count = len(changes) + len(estate)
+    return Section(f"Newly public ({count})", explained if rows else (), Table(columns, rows))
 
 
 def _gaps_section(gaps: tuple[EnrichmentGap, ...]) -> Section:
@@ -158,7 +260,14 @@ def _snapshots(old: Snapshot, new: Snapshot) -> Table:
         ("functions", str(old.functions.num_rows), str(new.functions.num_rows)),
         ("targets", _targets(old), _targets(new)),
     ]
+    for name in dict.fromkeys([*old.tables, *new.tables]):
+        rows.append((f"{name} rows", *(_table_rows(s, name) for s in (old, new))))
     return Table(("", "old", "new"), tuple(rows))
+
+
+def _table_rows(snapshot: Snapshot, name: str) -> str:
+    table = snapshot.tables.get(name)
+    return "no table" if table is None else str(table.num_rows)
 
 
 def _by_account(diff: Diff) -> Table:
