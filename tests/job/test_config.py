@@ -723,7 +723,11 @@ def test_enrich_defaults_to_none_and_reads_a_list() -> None:
 @pytest.mark.parametrize(
     ("enrich", "message"),
     [
-        (["tags", "owners"], "enrich[1]: input should be 'tags', 'urls', 'policy', 'concurrency', 'usage', 'event_source_mappings', 'layers', 'aliases', 'event_invoke_configs', 'provisioned_concurrency' or 'code_signing'"),
+        (
+            ["tags", "owners"],
+            "enrich[1]: input should be 'tags', 'urls', 'policy', 'concurrency', 'usage', 'event_source_mappings', "
+            "'layers', 'aliases', 'event_invoke_configs', 'provisioned_concurrency' or 'code_signing'",
+        ),
         (["tags", "tags"], "enrich[1]: 'tags' is listed twice"),
         ("tags", "enrich: input should be a valid tuple"),
     ],
@@ -743,7 +747,10 @@ def test_enrich_flag_replaces_the_configs_list() -> None:
     assert with_enrich(config, "none").enrich == ()
     with pytest.raises(ConfigError) as caught:
         with_enrich(config, "tags,owner")
-    assert str(caught.value) == "--enrich: 'owner' is not one of tags, urls, policy, concurrency, usage, event_source_mappings, layers, aliases, event_invoke_configs, provisioned_concurrency, code_signing (or none)"
+    assert str(caught.value) == (
+        "--enrich: 'owner' is not one of tags, urls, policy, concurrency, usage, event_source_mappings, layers, "
+        "aliases, event_invoke_configs, provisioned_concurrency, code_signing (or none)"
+    )
     with pytest.raises(ConfigError) as caught:
         with_enrich(config, "tags,tags", "LAMBDA_INVENTORY_ENRICH")
     assert str(caught.value) == "LAMBDA_INVENTORY_ENRICH[1]: 'tags' is listed twice"
