@@ -1,7 +1,8 @@
-"""A written inventory or status file (Parquet or CSV bytes) decoded back into exactly the schema's types.
+"""A written inventory, status or beside file (Parquet or CSV bytes) decoded back into exactly the schema's types.
 
-CSV's JSON-array columns become lists (of strings, or of objects for the list<struct> columns) again; an
-inventory written before a column was added reads with that column null. Used by snapshot.py.
+CSV's JSON columns become lists (of strings, or of objects for the list<struct> columns) and maps again; an
+inventory written before a column was added reads with that column null. Used by snapshot.py and beside.py
+(the tables beside an inventory: `kind` names one, and it has no columns added since it was first written).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import pyarrow.parquet as pq
 
 from inventory.contract.columns import ADDED_COLUMNS, ADDED_STATUS_COLUMNS
 from inventory.contract.layout import Format
-from inventory.contract.schema import INVENTORY_SCHEMA
+from inventory.contract.schema import INVENTORY_SCHEMA, STATUS_SCHEMA
 from inventory.errors import SnapshotError
 from inventory.redact import one_line
 
@@ -26,22 +27,41 @@ def _read_parquet(data: bytes) -> pa.Table:
     return pq.ParquetFile(pa.BufferReader(data)).read()
 
 
-def decode_table(data: bytes, fmt: Format, schema: pa.Schema, where: str, absent: set[str] | None = None) -> pa.Table:
-    """Parquet or CSV bytes -> a table of exactly `schema` (CSV's JSON-array columns back to lists). Columns
-    added to the inventory after the file was written are null, and their names go into `absent`."""
-    kind = "an inventory" if schema is INVENTORY_SCHEMA else "a status"
+def _shape(schema: pa.Schema, kind: str | None) -> tuple[str, frozenset[str]]:
+    """What a file of `schema` is called in a message, and the columns it may have been written without."""
+    if schema is INVENTORY_SCHEMA:
+        return "an inventory", ADDED_COLUMNS
+    if schema is STATUS_SCHEMA or kind is None:
+        return "a status", ADDED_STATUS_COLUMNS
+    return kind, frozenset()
+
+
+def decode_table(
+    data: bytes,
+    fmt: Format,
+    schema: pa.Schema,
+    where: str,
+    absent: set[str] | None = None,
+    *,
+    kind: str | None = None,
+) -> pa.Table:
+    """Parquet or CSV bytes -> a table of exactly `schema` (CSV's JSON columns back to lists and maps). Columns
+    added to the inventory after the file was written are null, and their names go into `absent`. `kind` names
+    a table that is neither the inventory nor its status in messages ("the aliases table's")."""
+    kind, _ = _shape(schema, kind)
     try:
         table = _read_parquet(data) if fmt is Format.PARQUET else _read_csv(data, schema)
     except (pa.ArrowException, OSError, ValueError) as err:
         raise SnapshotError(f"{where}: not readable as {kind} {fmt.value} file: {one_line(str(err))}") from err
-    return conform(table, schema, where, absent)
+    return conform(table, schema, where, absent, kind=kind)
 
 
-def conform(table: pa.Table, schema: pa.Schema, where: str, absent: set[str] | None = None) -> pa.Table:
+def conform(
+    table: pa.Table, schema: pa.Schema, where: str, absent: set[str] | None = None, *, kind: str | None = None
+) -> pa.Table:
     """A table read back (a file, or a lake's rows) -> exactly `schema`: columns added since it was written
     are null (or [] where the schema says never null), and their names go into `absent`."""
-    kind = "an inventory" if schema is INVENTORY_SCHEMA else "a status"
-    added = ADDED_COLUMNS if schema is INVENTORY_SCHEMA else ADDED_STATUS_COLUMNS
+    kind, added = _shape(schema, kind)
     for name in sorted(added - set(table.column_names)):  # a file written before a column was added: null
         field = schema.field(name)
         filler = pa.array([[]] * table.num_rows, field.type) if not field.nullable else None
@@ -89,14 +109,22 @@ def _json_lists(column: pa.ChunkedArray, name: str, kind: pa.DataType) -> pa.Arr
 
 
 def _json_maps(column: pa.ChunkedArray, name: str, kind: pa.DataType) -> pa.Array:
-    """A map<string, string> column written as JSON objects (`{"team": "payments"}`) back to a map."""
-    values: list[list[tuple[str, str]] | None] = []
+    """A map column written as JSON objects (`{"team": "payments"}`, `{"2": 0.25}`) back to a map; its values
+    are checked by their type (text for a map of strings), Arrow's conversion checks the others."""
+    strings = pa.types.is_string(kind.item_type)
+    values: list[list[tuple[str, object]] | None] = []
     for text in column.to_pylist():
         try:
             value = None if text is None else orjson.loads(text)
         except orjson.JSONDecodeError:
             value = text
-        if value is not None and not (isinstance(value, dict) and all(isinstance(v, str) for v in value.values())):
-            raise ValueError(f"column {name}: {text[:40]!r} is not a JSON object of strings")
+        if value is not None and not (
+            isinstance(value, dict) and (not strings or all(isinstance(v, str) for v in value.values()))
+        ):
+            what = "strings" if strings else str(kind.item_type)
+            raise ValueError(f"column {name}: {text[:40]!r} is not a JSON object of {what}")
         values.append(None if value is None else list(value.items()))
-    return pa.array(values, kind)
+    try:
+        return pa.array(values, kind)
+    except (pa.ArrowException, TypeError) as err:  # a value of another type (text for a number)
+        raise ValueError(f"column {name}: not a JSON object of {kind.item_type}: {one_line(str(err))}") from err
