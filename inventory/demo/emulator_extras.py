@@ -22,6 +22,19 @@ from inventory.demo.emulator_wire import StartResponse, error_for
 ENRICH_OPERATIONS = frozenset(
     {"GetResources", "ListFunctionUrlConfigs", "GetPolicy", "GetFunctionConcurrency", "GetMetricData"}
 )
+# The reads the estate's enrichments make (job/estate_reads.py): its account-region lists and per-function reads.
+ESTATE_OPERATIONS = frozenset(
+    {
+        "ListEventSourceMappings",
+        "ListLayers",
+        "ListLayerVersions",
+        "ListAliases",
+        "ListFunctionEventInvokeConfigs",
+        "ListProvisionedConcurrencyConfigs",
+        "ListCodeSigningConfigs",
+        "GetFunctionCodeSigningConfig",
+    }
+)
 
 _LAMBDA_ROUTES: tuple[tuple[str, re.Pattern[str], str], ...] = (
     ("GET", re.compile(r"^/2015-03-31/functions/?$"), "ListFunctions"),

@@ -11,12 +11,13 @@ most functions within the last 30 days, none for the python3.8 `reports` and the
 (so the compliance report can call those deprecated functions unused). `seed` returns what each enrichment
 should then read (Seeded.expected).
 
-Both nights also seed the same estate around the functions (PROD_ESTATE, DATA_ESTATE), which the job does
-not read yet: three event source mappings (two SQS queues, one Kinesis stream with an on-failure queue), two
-layers of 3 and 2 versions used by the `etl` functions (one version shared with anyone, one with the
-organization), aliases (a canary with routing weights, one with its own public resource policy, one with
-provisioned concurrency), three event invoke configs and a code signing config on one function. `seed`
-returns what each estate read should then return (Seeded.estate).
+Both nights also seed the same estate around the functions (PROD_ESTATE, DATA_ESTATE), which the demo's job
+reads with the estate enrichments: three event source mappings (two SQS queues, one Kinesis stream with an
+on-failure queue), two layers of 3 and 2 versions used by the `etl` functions (one version shared with
+anyone, one with the organization), aliases (a canary with routing weights, one with its own public resource
+policy, one with provisioned concurrency), three event invoke configs and a code signing config on one
+function. `seed` returns what each estate read should then return (Seeded.estate), which the demo compares
+with the tables written beside its inventory (check_estate.py).
 """
 
 from __future__ import annotations

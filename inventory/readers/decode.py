@@ -1,7 +1,8 @@
-"""A written inventory or status file (Parquet or CSV bytes) decoded back into exactly the schema's types.
+"""A written inventory, status or beside file (Parquet or CSV bytes) decoded back into exactly the schema's types.
 
-CSV's JSON-array columns become lists (of strings, or of objects for the list<struct> columns) again; an
-inventory written before a column was added reads with that column null. Used by snapshot.py.
+CSV's JSON columns become lists (of strings, or of objects for the list<struct> columns) and maps again; an
+inventory written before a column was added reads with that column null. Used by snapshot.py and beside.py
+(the tables beside an inventory: `kind` names one, and it has no columns added since it was first written).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import pyarrow.parquet as pq
 from inventory.contract.columns import ADDED_COLUMNS, ADDED_STATUS_COLUMNS
 from inventory.contract.estate import EstateTable
 from inventory.contract.layout import Format
-from inventory.contract.schema import INVENTORY_SCHEMA
+from inventory.contract.schema import INVENTORY_SCHEMA, STATUS_SCHEMA
 from inventory.errors import SnapshotError
 from inventory.redact import one_line
 
@@ -52,7 +53,9 @@ def decode_table(
 def _kind(schema: pa.Schema, estate: EstateTable | None) -> str:
     if estate is not None:
         return f"the {estate.name} table's"
-    return "an inventory" if schema is INVENTORY_SCHEMA else "a status"
+    if schema is INVENTORY_SCHEMA:
+        return "an inventory"
+    return "a status" if schema is STATUS_SCHEMA else "a table's"  # the last: runtimes
 
 
 def conform(
@@ -65,7 +68,13 @@ def conform(
     if estate is not None:
         added = frozenset(name for name, _, _ in estate.judged)
     else:
-        added = ADDED_COLUMNS if schema is INVENTORY_SCHEMA else ADDED_STATUS_COLUMNS
+        added = (
+            ADDED_COLUMNS
+            if schema is INVENTORY_SCHEMA
+            else ADDED_STATUS_COLUMNS
+            if schema is STATUS_SCHEMA
+            else frozenset()
+        )
     for name in sorted(added - set(table.column_names)):  # a file written before a column was added: null
         field = schema.field(name)
         filler = pa.array([[]] * table.num_rows, field.type) if not field.nullable else None
@@ -127,4 +136,7 @@ def _json_maps(column: pa.ChunkedArray, name: str, kind: pa.DataType) -> pa.Arra
         ):
             raise ValueError(f"column {name}: {text[:40]!r} is not a JSON object" + (" of strings" if strings else ""))
         values.append(None if value is None else list(value.items()))
-    return pa.array(values, kind)
+    try:
+        return pa.array(values, kind)
+    except (pa.ArrowException, TypeError) as err:  # a value of another type (text for a number)
+        raise ValueError(f"column {name}: not a JSON object of {kind.item_type}: {one_line(str(err))}") from err

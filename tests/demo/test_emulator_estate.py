@@ -16,6 +16,7 @@ from conftest import seed_members
 from support.signed import member_client
 
 from inventory.demo.emulator import Emulator
+from inventory.demo.emulator_extras import ESTATE_OPERATIONS
 from inventory.demo.estate import (
     AliasSpec,
     EstateSpec,
@@ -342,3 +343,21 @@ def test_the_request_log_names_each_estate_operation(emu: Emulator, clients: Cal
     log = emu.app.stats.requests
     for operation in ("ListProvisionedConcurrencyConfigs", "GetProvisionedConcurrencyConfig", "GetPolicy"):
         assert log.count(ACCOUNT, REGION, "lambda", operation) == 1, operation
+
+
+def test_each_estate_read_can_be_throttled_as_the_demo_throttles_it(emu: Emulator, clients: Callable[..., Any]) -> None:
+    """ESTATE_OPERATIONS names every read the estate's enrichments make: each answers Lambda's 429 when throttled."""
+    client = clients()
+    reads: dict[str, Callable[[], Any]] = {
+        operation: (lambda method=method, args=args: getattr(client, method)(**args))
+        for method, (_, operation, args) in LISTS.items()
+    }
+    reads["GetFunctionCodeSigningConfig"] = lambda: client.get_function_code_signing_config(FunctionName="fn-000")
+    assert set(reads) == ESTATE_OPERATIONS
+    emu.app.behaviour.throttle_rate = 1.0
+    emu.app.behaviour.throttle_operations = set(ESTATE_OPERATIONS)
+    for operation, read in sorted(reads.items()):
+        assert _error(read)[:2] == (429, "TooManyRequestsException"), operation
+    assert emu.app.stats.throttled == len(ESTATE_OPERATIONS)
+    emu.app.behaviour.throttle_rate = 0.0
+    assert all(read() for read in reads.values())  # answered again once not throttled

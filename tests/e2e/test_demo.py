@@ -10,29 +10,40 @@ from __future__ import annotations
 
 import json
 import os
+import pickle
+import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from importlib.resources import as_file, files
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any, cast
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 
-from inventory.demo.org import NIGHT_TWO_CHANGES, Change, demo_org
-from inventory.demo.run import check_enrichments, check_night
+from inventory.aws.regions import lambda_regions
+from inventory.contract.estate import BESIDE_TABLES, ENRICHMENT_ORDER, ESTATE_ENRICHMENTS
+from inventory.contract.layout import Format
+from inventory.contract.schema import STATUS_SCHEMA
+from inventory.demo.org import DATA, NIGHT_TWO_CHANGES, PROD, Change, demo_org
+from inventory.demo.run import check_enrichments, check_files, check_night
 from inventory.demo.seed import Seeded
 from inventory.demo.seed_extras import Expected
+from inventory.job.config import load_config
+from inventory.readers.beside import load_beside
+from inventory.readers.snapshot import load_snapshot
 
 TIMEOUT = 300
 NIGHT_ONE_ROWS, NIGHT_TWO_ROWS = 154, 155  # reachable functions (test_cli checks 154 for the default night)
 PER_RUN = {"snapshot_time", "last_modified", "revision_id"}  # differ on every run, whatever was seeded
 
 RUN_NIGHT = """
-import json, sys
+import json, pickle, sys
 from pathlib import Path
 from inventory.demo.run import DemoOptions, run_demo
 from inventory.exits import for_demo
@@ -41,6 +52,7 @@ output, night = Path(sys.argv[1]), int(sys.argv[2])
 outcome = run_demo(DemoOptions(output / "inventory.parquet", Format.PARQUET, night), False)
 statuses = sorted([r.target.account.account_id, r.target.region, r.status.value] for r in outcome.results)
 (output / "outcome.json").write_text(json.dumps({"problems": outcome.problems, "statuses": statuses}))
+(output / "seeded.pickle").write_bytes(pickle.dumps(outcome.seeded))
 sys.exit(for_demo(outcome.problems))
 """
 
@@ -51,6 +63,8 @@ class Night:
     proc: subprocess.CompletedProcess[str]
     rows: dict[str, dict[str, Any]]  # function_arn -> the inventory row
     outcome: dict[str, Any]  # the DemoOutcome: its problems and the (account, region, status) of its results
+    out: Path  # the folder the night wrote into
+    seeded: Seeded | None  # what the night seeded (DemoOutcome.seeded), which its check compared with
 
 
 def _environment() -> dict[str, str]:
@@ -76,7 +90,15 @@ def _night(number: int, tmp: Path, child: subprocess.Popen[str]) -> Night:
     out = tmp / f"night-{number}"
     path, found = out / "inventory.parquet", out / "outcome.json"
     rows = {row["function_arn"]: row for row in pq.read_table(path).to_pylist()} if path.is_file() else {}
-    return Night(number, proc, rows, json.loads(found.read_text()) if found.is_file() else {})
+    seeded = out / "seeded.pickle"
+    return Night(
+        number,
+        proc,
+        rows,
+        json.loads(found.read_text()) if found.is_file() else {},
+        out,
+        pickle.loads(seeded.read_bytes()) if seeded.is_file() else None,
+    )
 
 
 @dataclass(frozen=True)
@@ -88,7 +110,7 @@ class Demos:
 
 @pytest.fixture(scope="module")
 def demos(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demos]:
-    """Both nights and the CSV demo at once (each its own emulator): the enrichments make a demo ~25 s, mostly
+    """Both nights and the CSV demo at once (each its own emulator): the enrichments make a demo ~75 s, mostly
     waiting on the per-target request rate, so three side by side take about as long as one."""
     tmp = tmp_path_factory.mktemp("demo-nights")
     children = {number: _start_night(number, tmp) for number in (1, 2)}
@@ -218,7 +240,7 @@ def test_demo_in_csv_passes_its_own_check(demos: Demos) -> None:
 
 def test_every_enrichment_is_in_the_demos_inventory(nights: dict[int, Night]) -> None:
     rows = nights[1].rows.values()
-    assert rows and all(row["enriched"] == ["concurrency", "policy", "tags", "urls", "usage"] for row in rows)
+    assert rows and all(row["enriched"] == sorted(ENRICHMENT_ORDER) for row in rows)
     by_name = {row["function_name"]: row for row in rows}
     assert dict(by_name["orders-000"]["tags"]).get("team") == "payments"
     assert by_name["orders-110"]["tags"] == []  # untagged: read, none
@@ -257,3 +279,153 @@ def test_check_enrichments_catches_a_wrong_value(nights: dict[int, Night]) -> No
     wrong = table.set_column(column, "reserved_concurrency", pa.array([7] * table.num_rows, pa.int32()))
     problems = check_enrichments(wrong, seeded)
     assert len(problems) == 10 and all("enrichment columns" in p for p in problems)  # the first ten
+
+
+# --- the estate: written beside each night's inventory, checked against what was seeded -------------------
+
+
+def test_the_demo_asks_for_every_enrichment() -> None:
+    """The estate's six with the function columns' five, so every table beside the inventory is written."""
+    with as_file(files("inventory.demo") / "accounts.yaml") as path:
+        assert load_config(path, lambda_regions()).enrich == ENRICHMENT_ORDER
+
+
+@pytest.mark.parametrize("number", [1, 2])
+def test_each_night_writes_the_estate_beside_its_inventory(nights: dict[int, Night], number: int) -> None:
+    night = nights[number]
+    inventory = night.out / "inventory.parquet"
+    assert sorted(p.name for p in night.out.glob("inventory.*.parquet")) == sorted(
+        f"inventory.{table}.parquet" for table in ("status", *BESIDE_TABLES)
+    )
+    aliases = {(r["function_name"], r["name"]): r for r in load_beside(inventory, "aliases").to_pylist()}
+    assert dict(aliases[("orders-004", "live")]["routing_weights"]) == {"2": 0.25}  # the canary
+    assert aliases[("orders-001", "live")]["function_version"] == "$LATEST"  # made for its URL
+    provisioned = load_beside(inventory, "provisioned_concurrency").to_pylist()
+    assert [(r["function_arn"].rsplit(":", 1)[1], r["requested"]) for r in provisioned] == [("warm", 10)]
+    versions = load_beside(inventory, "layer_versions")
+    layers = {name: versions.column("layer_name").to_pylist().count(name) for name in ("pandas", "dataio", "otel")}
+    assert layers == {"pandas": 3, "dataio": 2, "otel": number - 1}  # night 2 adds edge-000's otel layer
+    (signing,) = load_beside(inventory, "code_signing_configs").column("code_signing_config_arn").to_pylist()
+    used = {row["function_name"]: row["code_signing_config_arn"] for row in night.rows.values()}
+    assert {name for name, arn in used.items() if arn} == {"etl-003"} and used["etl-003"] == signing
+    status = load_snapshot(str(inventory)).status.to_pylist()
+    read = [row for row in status if row["status"] == "ok"]
+    assert len(read) == 8
+    for row in read:
+        found = {e["name"]: e["status"] for e in row["enrichments"]}
+        assert all(found[name] == "ok" for name in ESTATE_ENRICHMENTS), row
+
+
+def _copy(night: Night, folder: Path) -> Path:
+    """The night's inventory and every file beside it, in a folder of the test's own, for tampering."""
+    for path in night.out.glob("inventory.*"):
+        shutil.copy2(path, folder / path.name)
+    return folder / "inventory.parquet"
+
+
+def _check(night: Night, inventory: Path) -> list[str]:
+    assert night.seeded is not None, night.proc.stdout[-2000:] + night.proc.stderr[-2000:]
+    return check_files([inventory], Format.PARQUET, night.seeded, night.number)
+
+
+def _rewrite(inventory: Path, table: str, change: Callable[[pa.Table], pa.Table]) -> None:
+    """Rewrite the file beside `inventory` (`status`, a table, or `` for the inventory) as `change` says."""
+    path = inventory.with_name(f"inventory.{table}.parquet" if table else "inventory.parquet")
+    pq.write_table(change(pq.read_table(path)), path)
+
+
+def _without(column: str, value: object) -> Callable[[pa.Table], pa.Table]:
+    return lambda table: table.filter(pc.invert(pc.equal(table.column(column), pa.scalar(value))))
+
+
+def _set(column: str, value: object) -> Callable[[pa.Table], pa.Table]:
+    def change(table: pa.Table) -> pa.Table:
+        index = table.column_names.index(column)
+        kind = table.schema.field(column).type
+        return table.set_column(index, column, pa.array([value] * table.num_rows, kind))
+
+    return change
+
+
+def _other_region(table: pa.Table) -> pa.Table:
+    """The table with each row again, as if read in eu-west-1 too."""
+    rows = table.to_pylist()
+    return pa.Table.from_pylist([*rows, *({**row, "region": "eu-west-1"} for row in rows)], schema=table.schema)
+
+
+def _aliases_failed(table: pa.Table) -> pa.Table:
+    """workloads-prod/us-east-1's status row saying its aliases enrichment failed."""
+    rows = table.to_pylist()
+    for row in rows:
+        if (row["account_id"], row["region"]) == (PROD, "us-east-1"):
+            for e in row["enrichments"]:
+                if e["name"] == "aliases":
+                    e.update(status="failed", error_code="ServiceException")
+    return pa.Table.from_pylist(rows, schema=STATUS_SCHEMA)
+
+
+PROD_MAIN, DATA_MAIN = f"{PROD}/us-east-1", f"{DATA}/us-east-1"
+TAMPERED: dict[str, tuple[str, Callable[[pa.Table], pa.Table], str]] = {
+    # what was changed: (the file, the change, the start of the problem the check must report)
+    "an alias missing": ("aliases", _without("name", "warm"), f"aliases: {PROD_MAIN}: missing ('orders-004', 'warm'"),
+    "a batch size changed": ("event_source_mappings", _set("batch_size", 7), "event_source_mappings: "),
+    "a layer version missing": (
+        "layer_versions",
+        _without("version", 2),
+        f"layer_versions: {DATA_MAIN}: missing ('dataio', ((1,",
+    ),
+    "a routing weight changed": ("aliases", _set("routing_weights", [("2", 0.5)]), f"aliases: {PROD_MAIN}: missing"),
+    "a destination missing": (
+        "event_invoke_configs",
+        _set("on_failure_destination", None),
+        "event_invoke_configs: ",
+    ),
+    "provisioned concurrency of another target": (
+        "provisioned_concurrency",
+        _other_region,
+        f"provisioned_concurrency: {PROD}/eu-west-1: not seeded ('orders-004'",
+    ),
+    "a code signing config missing": (
+        "code_signing_configs",
+        lambda t: t.slice(0, 0),
+        f"code_signing_configs: {DATA_MAIN}",
+    ),
+    "a function's code signing config missing": (
+        "",
+        _set("code_signing_config_arn", None),
+        f"functions: {DATA_MAIN}: missing (",
+    ),
+    "an enrichment failed": ("status", _aliases_failed, f"status: {PROD_MAIN}: enrichment aliases is failed"),
+    "a runtime missing": ("runtimes", lambda t: t.slice(1), "runtimes: "),
+}
+
+
+@pytest.mark.parametrize("case", list(TAMPERED))
+def test_check_estate_catches_a_tampered_table(nights: dict[int, Night], tmp_path: Path, case: str) -> None:
+    """The night's own files pass the check against what it seeded; with one table changed, they do not."""
+    night = nights[1]
+    inventory = _copy(night, tmp_path)
+    assert _check(night, inventory) == []
+    table, change, problem = TAMPERED[case]
+    _rewrite(inventory, table, change)
+    problems = _check(night, inventory)
+    assert problems and any(p.startswith(problem) or f": {problem}" in p for p in problems), problems
+
+
+def test_check_estate_catches_a_table_not_written(nights: dict[int, Night], tmp_path: Path) -> None:
+    night = nights[1]
+    inventory = _copy(night, tmp_path)
+    inventory.with_name("inventory.provisioned_concurrency.parquet").unlink()
+    assert _check(night, inventory) == [
+        f"{tmp_path}/inventory.provisioned_concurrency.parquet: missing (the provisioned_concurrency table beside "
+        f"{inventory})"
+    ]
+
+
+def test_the_secret_scan_reads_every_file_beside(nights: dict[int, Night], tmp_path: Path) -> None:
+    night = nights[1]
+    assert night.seeded is not None
+    inventory = _copy(night, tmp_path)
+    secret = sorted(night.seeded.secrets)[0]
+    _rewrite(inventory, "aliases", _set("description", secret))  # a column the estate check does not compare
+    assert _check(night, inventory) == [f"{tmp_path}/inventory.aliases.parquet: contains a secret value"]
