@@ -14,12 +14,14 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
+from fake_estate_truth import ESTATE_NAMES
 from fake_truth import index_of, truth
 
 from inventory.contract.layout import manifest_name
 from inventory.contract.record import parse_record
 
-NAMES = ("tags", "urls", "policy", "concurrency", "usage")
+NAMES = ("tags", "urls", "policy", "concurrency", "usage")  # the enrichments of the functions' own columns
+EVERY = (*NAMES, *ESTATE_NAMES)  # every enrichment, in the order the job runs them (and lists them in its status)
 COLUMNS = {
     "tags": ("tags",),
     "urls": ("url_auth_types",),
@@ -30,20 +32,25 @@ COLUMNS = {
 
 
 def parse_names(text: str | None) -> tuple[str, ...]:
-    """`tags,urls` -> ("tags", "urls"); `none` or nothing -> (); `all` -> every enrichment."""
+    """`urls,tags` -> ("tags", "urls") (in the order the job runs them); `none` or nothing -> (); `all` -> the five
+    enrichments of the functions' columns; `estate` -> the six estate tables' (bench_estate.py)."""
     if not text or text == "none":
         return ()
     if text == "all":
         return NAMES
-    names = tuple(n.strip() for n in text.split(",") if n.strip())
-    bad = [n for n in names if n not in NAMES]
+    if text == "estate":
+        return ESTATE_NAMES
+    names = {n.strip() for n in text.split(",") if n.strip()}
+    bad = sorted(names - set(EVERY))
     if bad:
-        raise SystemExit(f"unknown enrichment {bad[0]!r}: one of {', '.join(NAMES)}, all, none")
-    return names
+        raise SystemExit(f"unknown enrichment {bad[0]!r}: one of {', '.join(EVERY)}, all, estate, none")
+    return tuple(n for n in EVERY if n in names)
 
 
 def set_label(names: tuple[str, ...]) -> str:
-    return "all" if set(names) == set(NAMES) else ",".join(names) or "none"
+    if set(names) == set(NAMES):
+        return "all"
+    return "estate" if set(names) == set(ESTATE_NAMES) else "+".join(names) or "none"
 
 
 def expected(account: str, region: str, name: str, seed: int, snapshot: date) -> dict[str, Any] | None:
@@ -138,21 +145,25 @@ def enrichment_lines(m: dict[str, Any]) -> list[str]:
         )
     if m.get("enrichments"):
         lines.append(f"  enriched values checked  {m['values_checked']} rows against the fake's data")
+    if m.get("estate_rows"):
+        tables = ", ".join(f"{table} {n:,}" for table, n in m["estate_rows"].items())
+        lines.append(f"  estate rows checked      {tables} (every row and column against the fake's estate)")
     return lines
 
 
 def matrix_table(rows: list[tuple[str, dict[str, Any]]]) -> str:
     """One line per set of enrichments, ratios to the first (the run without any)."""
     ref = rows[0][1]
+    width = max(22, *(len(label) for label, _ in rows))
     head = (
-        f"{'enrich':<22} {'wall s':>8} {'x':>6} {'CPU s':>8} {'x':>6} {'calls':>8} {'x':>6} "
+        f"{'enrich':<{width}} {'wall s':>8} {'x':>6} {'CPU s':>8} {'x':>6} {'calls':>8} {'x':>6} "
         f"{'req/s max':>9} {'rows':>7}  enrichments ok/failed"
     )
     lines = [head, "-" * len(head)]
     for label, m in rows:
         outcome = "; ".join(f"{n} {e['ok']}/{e['failed']}" for n, e in (m.get("enrichments") or {}).items()) or "-"
         lines.append(
-            f"{label:<22} {m['wall_s']:8.1f} {m['wall_s'] / ref['wall_s']:6.2f} {m['cpu_s']:8.1f} "
+            f"{label:<{width}} {m['wall_s']:8.1f} {m['wall_s'] / ref['wall_s']:6.2f} {m['cpu_s']:8.1f} "
             f"{m['cpu_s'] / ref['cpu_s']:6.2f} {m['calls']:8.0f} {m['calls'] / ref['calls']:6.2f} "
             f"{m['max_rps_per_target']:9.0f} {m['rows']:7}  {outcome}"
         )

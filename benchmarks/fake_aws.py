@@ -27,6 +27,10 @@ What it serves
 * The enrichments' calls (fake_enrich.py: tag:GetResources, lambda:ListFunctionUrlConfigs, GetPolicy,
   GetFunctionConcurrency, cloudwatch:GetMetricData), answered from each function's data in fake_truth.py.
   Member calls are attributed to the account by the access key id, whatever the service.
+* The estate reads (fake_estate.py: ListEventSourceMappings, ListLayers, ListLayerVersions,
+  ListCodeSigningConfigs, and per function ListAliases, ListFunctionEventInvokeConfigs,
+  ListProvisionedConcurrencyConfigs, GetFunctionCodeSigningConfig), paged by MaxItems / Marker -> NextMarker,
+  answered from each account-region's estate in fake_estate_truth.py.
 * Every response is delayed latency +- jitter ms (asyncio.sleep; nothing blocks).
 * --throttle-rate (member-account calls, every service) / --sts-throttle-rate: that share of calls is
   answered with the service's throttling error (Lambda 429 TooManyRequestsException, tagging 400
@@ -49,8 +53,8 @@ Control endpoints (no auth)
   together, and the window slid over them sorted), AssumeRoles per account, throttles served, total
   functions, the minimum number of calls (accounts + sum of max(1, ceil(n / 50))), connections accepted,
   the fake's own CPU time, and its lag (p50/p99/max ms a member call took beyond the injected latency).
-* `GET /__enrichment_min_calls`: the fewest calls each enrichment needs over the org (reads, and keeps,
-  every function's enrichment data, ~2 KB each; --enrichments does it at start-up).
+* `GET /__enrichment_min_calls`: the fewest calls each enrichment (the estate's too) needs over the org (reads,
+  and keeps, every function's enrichment data, ~2 KB each, and every estate; --enrichments does it at start-up).
 * `GET /__population`: `{account: {region: count}}` for every account-region (zeros included).
 * `POST /__reset`: clear the stats (the population and page cache stay).
 """
@@ -72,6 +76,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from fake_enrich import THROTTLED, EnrichAnswers, Request, Response, service_error
+from fake_estate import EstateAnswers
 from fake_http import Replies, serve_connection
 from fake_population import DEFAULT_MEAN, PAGE_LIMIT, Population, offset_of, unit_hash
 from fake_stats import Stats, snapshot
@@ -83,16 +88,19 @@ SCOPE = re.compile(r"Credential=([^/,\s]+)/\d{8}/([^/]+)/([^/]+)/aws4_request")
 _JSON = [("Content-Type", "application/json")]
 
 
-class FakeAws(StsAnswers, EnrichAnswers):
-    """The fake's services (STS in fake_sts.py, the enrichments in fake_enrich.py, ListFunctions here) behind
-    one dispatch, and its control endpoints."""
+class FakeAws(StsAnswers, EnrichAnswers, EstateAnswers):
+    """The fake's services (STS in fake_sts.py, the enrichments in fake_enrich.py, the estate reads in
+    fake_estate.py, ListFunctions here) behind one dispatch, and its control endpoints."""
 
     def __init__(self, args: argparse.Namespace, population: Population) -> None:
         self.args = args
         self.pop = population
         self.stats = Stats()
         self.replies = Replies()
+        self.init_estate()
         self.init_enrichments()
+        if args.enrichments:
+            self.min_estate_calls()
         self._jitter = random.Random(args.seed + 1)
         self._key_counter = 0
 
@@ -132,10 +140,11 @@ class FakeAws(StsAnswers, EnrichAnswers):
             stats.last_response = time.monotonic()
 
     async def _member_request(self, request: Request) -> Response | None:
-        """ListFunctions or an enrichment call; None for anything else."""
+        """ListFunctions, an enrichment call or an estate read; None for anything else."""
         if request.service == "lambda" and request.method == "GET" and LIST_PATH.match(request.path):
             return await self.list_functions(request)
-        return await self.enrichment(request)
+        answer = await self.enrichment(request)
+        return answer if answer is not None else await self.estate_read(request)
 
     async def _unknown(self, service: str, method: str, path: str) -> Response:
         self.stats.ops["Other"] += 1
@@ -212,7 +221,8 @@ class FakeAws(StsAnswers, EnrichAnswers):
         if path == "/__stats":
             return "200 OK", list(_JSON), json.dumps(self.snapshot()).encode()
         if path == "/__enrichment_min_calls":
-            return "200 OK", list(_JSON), json.dumps(self.min_calls_by_enrichment()).encode()
+            every = {**self.min_calls_by_enrichment(), **self.min_estate_calls()}
+            return "200 OK", list(_JSON), json.dumps(every).encode()
         if path == "/__population":
             return "200 OK", list(_JSON), json.dumps(self.pop.counts).encode()
         if path == "/__reset" and method == "POST":
@@ -221,7 +231,8 @@ class FakeAws(StsAnswers, EnrichAnswers):
         return self.replies.json_error(404, "Not Found", "NotFound", f"no control endpoint {method} {path}")
 
     def snapshot(self) -> dict[str, Any]:
-        return snapshot(self.stats, self.pop, self.args, self._min_calls)
+        known = None if self._min_calls is None else {**self._min_calls, **(self._estate_min_calls or {})}
+        return snapshot(self.stats, self.pop, self.args, known)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -244,9 +255,17 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="GetMetricData datapoints per page before NextToken (CloudWatch's own limit: 100,800)",
     )
     p.add_argument(
+        "--estate-page-items",
+        type=int,
+        default=100,
+        help="the most items a page of an estate list holds, below each operation's own cap (50; 100 for "
+        "ListEventSourceMappings) and MaxItems",
+    )
+    p.add_argument(
         "--enrichments",
         action="store_true",
-        help="read every function's enrichment data at start-up (~2 KB each), not on a target's first call",
+        help="read every function's enrichment data and every account-region's estate at start-up (~2 KB a "
+        "function), not on a target's first call",
     )
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--total-functions", type=int, default=None, help="exact total (overrides the mean)")

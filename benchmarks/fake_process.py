@@ -29,6 +29,8 @@ def fake_command(args: argparse.Namespace, port_file: Path) -> list[str]:
         cmd += ["--enforce-rps", str(args.enforce_rps)]
     if args.metric_points_per_page:
         cmd += ["--metric-points-per-page", str(args.metric_points_per_page)]
+    if args.estate_page_items:
+        cmd += ["--estate-page-items", str(args.estate_page_items)]
     if args.enrichments:
         cmd.append("--enrichments")  # every function's data read before the runs, not during them
     return cmd

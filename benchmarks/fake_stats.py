@@ -93,6 +93,7 @@ def snapshot(
             "sts_throttle_rate": args.sts_throttle_rate,
             "enforce_rps": args.enforce_rps,
             "metric_points_per_page": args.metric_points_per_page,
+            "estate_page_items": args.estate_page_items,
             "seed": args.seed,
         },
     }

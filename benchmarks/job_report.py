@@ -10,6 +10,7 @@ from typing import Any
 
 import compare
 from bench_enrich import enrichment_lines, matrix_table, set_label
+from bench_estate import estate_ratios, job_rate, verdict_lines
 from children import ChildResult
 
 SetResult = tuple[tuple[str, ...], dict[str, Any], list[dict[str, Any]]]  # (enrichments, median, runs)
@@ -117,6 +118,10 @@ def report(
     if args.enrich_matrix:
         print(f"\nenrichment matrix - ratios (x) to the first row, measured in this invocation ({cpu_model})")
         print(matrix_table([(set_label(e), m) for e, m, _ in results]))
+        lines = verdict_lines(estate_ratios([(e, m) for e, m, _ in results]), job_rate(args.job_max_rps))
+        if lines:
+            print("\nestate (issue 20), ratios to the plain listing (none) of this invocation")
+            print("\n".join(lines))
     problems = sorted({p for _, _, runs in results for r in runs for p in r["problems"]})
     problems += compare.problems_of(programs)  # a program that lost functions voids the comparison
     if args.json:
@@ -143,4 +148,5 @@ def _document(
     document: dict[str, Any] = {"median": first["median"], "runs": first["runs"], "sets": sets_json}
     ratios = compare.ratios(first["median"], programs)
     document |= {**programs, "ratios": ratios, "startup_cpu_s": startup.cpu_s}
+    document["estate_ratios"] = estate_ratios([(e, m) for e, m, _ in results])
     return document

@@ -2,8 +2,9 @@
 checks and its figures; and run.py's rounds of them, one run of each set of enrichments per round.
 
 Checks: the job exits 0; its Parquet and status file match the population (output_checks.py); with
-enrichments, every enriched value is what the fake serves (bench_enrich.py); no account-region gets more than
---max-rps-per-target requests in one second; every account is assumed exactly once.
+enrichments, every enriched value is what the fake serves (bench_enrich.py), and every estate table's row
+(bench_estate.py); no account-region gets more than --max-rps-per-target requests in one second (with an estate
+enrichment, more than the job's max_requests_per_second); every account is assumed exactly once.
 """
 
 from __future__ import annotations
@@ -16,7 +17,9 @@ from pathlib import Path
 from typing import Any
 
 from bench_enrich import check_enrichments, set_label
+from bench_estate import check_estate, job_rate, rate_problems
 from children import SUMMARY, ChildResult, child_env, container_command, inside_container, run_measured
+from fake_estate_truth import ESTATE_NAMES
 from fake_process import Fake
 from job_report import SetResult, median_of
 from output_checks import Population, check_output
@@ -44,6 +47,10 @@ def one_run(
     problems, facts = check_output(output, population)
     enrich_problems, enrich_facts = check_enrichments(output, enrich, args.seed)
     problems += enrich_problems
+    estate_problems, estate_facts = check_estate(output, enrich, population, args.seed)
+    problems += estate_problems
+    if set(enrich) & set(ESTATE_NAMES):  # issue 20: the estate's calls within the job's own rate, not only 15
+        problems += rate_problems(stats, job_rate(args.job_max_rps))
     if child.returncode != 0:
         tail = " | ".join(child.stderr.strip().splitlines()[-3:])
         problems.insert(0, f"job exited {child.returncode}: {tail}")
@@ -58,6 +65,7 @@ def one_run(
         "calls_by_op": stats["requests_by_op"],
         "enrichments": enrich_facts.get("enrichments"),
         "values_checked": enrich_facts.get("values_checked"),
+        "estate_rows": estate_facts.get("estate_rows"),
         **fake_figures(stats, child, args.max_rps_per_target, fake_cpu_before),
         "rows": facts["rows"],
         "population": stats["total_functions"],

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from bench_enrich import parse_names
+from bench_estate import ESTATE_MATRIX
 from shard_checks import parse_counts
 
 
@@ -19,6 +20,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     _where_flags(p)
     _mode_flags(p)
     args = p.parse_args(argv)
+    if args.estate_matrix:
+        if args.enrich_matrix:
+            p.error("--estate-matrix is a preset of --enrich-matrix: give one of them")
+        args.enrich_matrix = args.estate_matrix
     if args.sink_compare and (args.shards or args.container or args.enrich_matrix or parse_names(args.enrich)):
         p.error("--sink-compare runs host processes without enrichments (no --shards, --container or --enrich)")
     if args.shards and (args.enrich_matrix or parse_names(args.enrich) or args.runs != 1):
@@ -78,6 +83,22 @@ def _enrich_flags(p: argparse.ArgumentParser) -> None:
         help="run the job once per set (comma-separated; join several enrichments with +, e.g. tags+usage; "
         "'all' = all five) and print a table with ratios to the first set; default: none and each enrichment "
         "alone. Never runs the baseline",
+    )
+    p.add_argument(
+        "--estate-matrix",
+        nargs="?",
+        const=ESTATE_MATRIX,
+        default=None,
+        metavar="SETS",
+        help="--enrich-matrix with the estate's sets (issue 20): none, each estate enrichment alone, and the "
+        "per-account-region tables together, without and with code_signing (its per-function call included); "
+        "prints their wall ratios against the 1.3x target",
+    )
+    p.add_argument(
+        "--estate-page-items",
+        type=int,
+        default=None,
+        help="the fake pages every estate list past this many items (default: each operation's own cap, 50 or 100)",
     )
     p.add_argument(
         "--metric-points-per-page",
