@@ -167,11 +167,13 @@ def _seeded_layers(estate: RegionEstate) -> Iterable[tuple[Any, ...]]:
 
 
 def _version_rows(table: pa.Table) -> Facts:
-    """One fact per layer: its versions, ordered by version number, each (version, ARN)."""
-    versions: dict[tuple[str, str, str], list[tuple[int, str]]] = {}
-    for row in table.select(["account_id", "region", "layer_name", "version", "layer_version_arn"]).to_pylist():
+    """One fact per layer: its versions, ordered by version number, each (version, ARN, public: its policy lets
+    anyone use it)."""
+    versions: dict[tuple[str, str, str], list[tuple[int, str, bool]]] = {}
+    columns = ["account_id", "region", "layer_name", "version", "layer_version_arn", "public_actions"]
+    for row in table.select(columns).to_pylist():
         key = (row["account_id"], row["region"], row["layer_name"])
-        versions.setdefault(key, []).append((row["version"], row["layer_version_arn"]))
+        versions.setdefault(key, []).append((row["version"], row["layer_version_arn"], bool(row["public_actions"])))
     facts: Facts = {}
     for (account, region, layer), found in versions.items():
         facts.setdefault((account, region), set()).add((layer, tuple(sorted(found, key=lambda v: (v[0] or 0, v[1])))))
@@ -180,7 +182,12 @@ def _version_rows(table: pa.Table) -> Facts:
 
 def _seeded_versions(estate: RegionEstate) -> Iterable[tuple[Any, ...]]:
     for name, arns in estate.layers.items():
-        yield name, tuple(enumerate(arns, start=1))
+        yield name, tuple((v, arn, _shared_with_anyone(estate, arn)) for v, arn in enumerate(arns, start=1))
+
+
+def _shared_with_anyone(estate: RegionEstate, arn: str) -> bool:
+    """A layer version shared with "*" and no organization: public (an organization's share is not)."""
+    return any(share.organization_id is None for share in estate.layer_shares.get(arn, ()))
 
 
 # --- aliases, event invoke configs, provisioned concurrency: per function ---------------------------------
@@ -190,7 +197,14 @@ def _alias_rows(table: pa.Table) -> Facts:
     return _grouped(
         table,
         lambda r: [
-            (r["function_name"], r["name"], r["alias_arn"], r["function_version"], _weights(r["routing_weights"]))
+            (
+                r["function_name"],
+                r["name"],
+                r["alias_arn"],
+                r["function_version"],
+                _weights(r["routing_weights"]),
+                bool(r["public_invoke"]),  # the alias's own policy lets anyone invoke it
+            )
         ],
     )
 
@@ -198,7 +212,8 @@ def _alias_rows(table: pa.Table) -> Facts:
 def _seeded_aliases(estate: RegionEstate) -> Iterable[tuple[Any, ...]]:
     for arn, function in estate.functions.items():
         for name, alias in function.aliases.items():
-            yield _name(arn), name, f"{arn}:{name}", alias.version, _weights(alias.weights.items())
+            public = any(grant.public for grant in function.alias_grants.get(name, ()))
+            yield _name(arn), name, f"{arn}:{name}", alias.version, _weights(alias.weights.items()), public
 
 
 def _invoke_rows(table: pa.Table) -> Facts:
