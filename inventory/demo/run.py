@@ -211,7 +211,10 @@ def check_demo(output: Path, fmt: Format, seeded: Seeded, night: int = 1) -> lis
 
 def check_files(inventories: list[Path], fmt: Format, seeded: Seeded, night: int = 1) -> list[str]:
     """check_demo over one run's inventory files (a sharded run's: one per shard), taken together."""
-    snapshots = [load_snapshot(str(path), fmt=fmt) for path in inventories]
+    try:
+        snapshots = [load_snapshot(str(path), fmt=fmt) for path in inventories]
+    except SnapshotError as err:  # a file the run wrote (or its manifest names) is missing or unreadable
+        return [str(err)]
     table = pa.concat_tables([s.functions for s in snapshots])
     status = pa.concat_tables([s.status for s in snapshots])
     problems = check_listing(table, status, seeded)

@@ -417,8 +417,7 @@ def test_check_estate_catches_a_table_not_written(nights: dict[int, Night], tmp_
     inventory = _copy(night, tmp_path)
     inventory.with_name("inventory.provisioned_concurrency.parquet").unlink()
     assert _check(night, inventory) == [
-        f"{tmp_path}/inventory.provisioned_concurrency.parquet: missing (the provisioned_concurrency table beside "
-        f"{inventory})"
+        f"{tmp_path}/inventory.provisioned_concurrency.parquet: missing (named in the manifest beside it)"
     ]
 
 
