@@ -45,6 +45,7 @@ _REGION_LISTS = {  # path -> (operation, list member)
     "/2020-04-22/code-signing-configs": ("ListCodeSigningConfigs", "CodeSigningConfigs"),
 }
 LAYER_VERSIONS_PATH = re.compile(r"^/2018-10-31/layers/([^/]+)/versions/?$")
+LAYER_POLICY_PATH = re.compile(r"^/2018-10-31/layers/([^/]+)/versions/(\d+)/policy/?$")
 FUNCTION_READ_PATH = re.compile(
     r"^/(2015-03-31|2019-09-25|2019-09-30|2020-06-30)/functions/([^/]+)/"
     r"(aliases|event-invoke-config/list|provisioned-concurrency|code-signing-config)/?$"
@@ -134,6 +135,15 @@ class EstateAnswers:
                 return self._page("ListLayerVersions", "LayerVersions", items, params)
 
             return await self.member_call("ListLayerVersions", request, part, versions)
+        found = LAYER_POLICY_PATH.match(path)
+        if found:  # the fake's layer versions have no policy: Lambda's 404 for one without
+            part = f"{found.group(1)}:{found.group(2)}"
+
+            def no_policy(account: str) -> Response:
+                message = "The resource you requested does not exist."
+                return service_error("lambda", 404, "ResourceNotFoundException", message)
+
+            return await self.member_call("GetLayerVersionPolicy", request, part, no_policy)
         found = FUNCTION_READ_PATH.match(path)
         if found is None:
             return None

@@ -330,16 +330,18 @@ def _pages(items: int, operation: str, page_items: int) -> int:
 def min_estate_calls(estates: Iterable[Estate], page_items: int) -> dict[str, int]:
     """The fewest requests each estate enrichment needs over the account-regions (no retries), every list paged at
     the job's MaxItems or the fake's --estate-page-items, whichever is smaller: the per-account-region lists on
-    every account-region (functions or not), the per-function ones and GetFunctionCodeSigningConfig per function."""
+    every account-region (functions or not), the per-function ones and GetFunctionCodeSigningConfig per function,
+    GetLayerVersionPolicy per layer version and GetPolicy (Qualifier) per alias."""
     out = dict.fromkeys(ESTATE_NAMES, 0)
     for e in estates:
         out["event_source_mappings"] += _pages(len(e.mappings), "ListEventSourceMappings", page_items)
         out["layers"] += _pages(len(e.layers), "ListLayers", page_items)
         out["layers"] += sum(_pages(len(v), "ListLayerVersions", page_items) for v in e.layer_versions.values())
+        out["layers"] += sum(len(v) for v in e.layer_versions.values())  # GetLayerVersionPolicy per version
         out["code_signing"] += _pages(len(e.signing_configs), "ListCodeSigningConfigs", page_items)
         out["code_signing"] += len(e.functions)
         for f in e.functions:
-            out["aliases"] += _pages(len(f.aliases), "ListAliases", page_items)
+            out["aliases"] += _pages(len(f.aliases), "ListAliases", page_items) + len(f.aliases)  # + GetPolicy each
             configs, provisioned = len(f.invoke_configs), len(f.provisioned)
             out["event_invoke_configs"] += _pages(configs, "ListFunctionEventInvokeConfigs", page_items)
             out["provisioned_concurrency"] += _pages(provisioned, "ListProvisionedConcurrencyConfigs", page_items)

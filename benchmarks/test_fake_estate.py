@@ -75,9 +75,8 @@ def test_account_region_lists_page_through_the_estate(fake: str) -> None:
     assert all(items[0]["Version"] > items[-1]["Version"] for items, _ in by_layer if len(items) > 1)  # newest first
     with urllib.request.urlopen(fake + "/__enrichment_min_calls") as resp:
         least = json.load(resp)
-    assert least["event_source_mappings"] == len(e.mappings) and least["layers"] == len(e.layers) + sum(
-        len(v) for v in e.layer_versions.values()
-    )
+    versions = sum(len(v) for v in e.layer_versions.values())  # a page each, and a GetLayerVersionPolicy each
+    assert least["event_source_mappings"] == len(e.mappings) and least["layers"] == len(e.layers) + 2 * versions
 
 
 @pytest.mark.parametrize("fake", [ONE_A_PAGE], indirect=True)
@@ -193,7 +192,8 @@ def test_min_estate_calls_counts_every_page() -> None:
     one = min_estate_calls([e], 1)
     assert one["event_source_mappings"] == len(e.mappings)
     assert one["code_signing"] == len(e.signing_configs) + COUNT
-    assert one["aliases"] == sum(max(1, len(f.aliases)) for f in e.functions)
+    assert one["aliases"] == sum(max(1, len(f.aliases)) + len(f.aliases) for f in e.functions)  # + GetPolicy each
     default = min_estate_calls([e, estate(ACCOUNT, "us-east-2", 0, SEED)], 100)
     assert default["event_source_mappings"] == 1 + 1  # 60 mappings in one page of 100, and the empty region's one
-    assert default["aliases"] == COUNT and default["provisioned_concurrency"] == COUNT
+    assert default["aliases"] == COUNT + sum(len(f.aliases) for f in e.functions)
+    assert default["provisioned_concurrency"] == COUNT
