@@ -31,6 +31,7 @@ def open_output(
     """The run's sink, checked and opened before any call to a member account, with the run's other `tables`
     (contract/estate.py's run_tables) and the runtime schedule's rows already in: `s3` (a boto3 S3 client) and
     `policy` for files in S3."""
+    runtimes = runtimes_table(load_catalog(), info.started_at)  # read before any file is opened
     sink: RunSink | LakeSink
     if isinstance(output, Destination):
         sink = open_sink(output, STATUS_SCHEMA, s3=s3, policy=policy, tables=tables)
@@ -38,5 +39,9 @@ def open_output(
         from inventory.writers.lake import open_lake_sink  # noqa: PLC0415 - pyiceberg only for a lake
 
         sink = open_lake_sink(output, info)
-    sink.write_table(RUNTIMES, runtimes_table(load_catalog(), info.started_at))
+    try:
+        sink.write_table(RUNTIMES, runtimes)
+    except BaseException:
+        sink.abort()
+        raise
     return sink
