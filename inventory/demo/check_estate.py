@@ -9,7 +9,7 @@ Each table's rows become facts (tuples of what was seeded and can be read back: 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +23,7 @@ from inventory.demo.estate import RegionEstate
 from inventory.demo.seed import Seeded
 from inventory.errors import SnapshotError
 from inventory.readers.beside import load_beside
+from inventory.readers.snapshot_type import Snapshot
 
 Key = tuple[str, str]  # (account id, region)
 Facts = dict[Key, set[tuple[Any, ...]]]
@@ -30,23 +31,24 @@ SHOWN = 5  # problems shown per table and target (the rest are counted)
 
 
 def check_estate_tables(
+    snapshots: Sequence[Snapshot],
     inventories: list[Path],
     fmt: Format,
     seeded: Seeded,
-    functions: pa.Table,
-    status: pa.Table,
     *,
     read: Collection[Key],
 ) -> list[str]:
-    """The estate beside one run's inventory files (a sharded run's, taken together), against what was seeded
-    for the targets in `read` (those the run lists: `ok`); an empty list means exactly as seeded."""
-    problems = _statuses(status, read)
+    """The estate one run wrote (a sharded run's files, taken together), as its snapshots read it back, against
+    what was seeded for the targets in `read` (those the run lists: `ok`); an empty list means exactly as seeded."""
+    functions = pa.concat_tables([s.functions for s in snapshots])
+    problems = _statuses(pa.concat_tables([s.status for s in snapshots]), read)
     tables: dict[str, pa.Table] = {}
     for name in ESTATE:
-        try:
-            tables[name] = pa.concat_tables([load_beside(path, name, fmt) for path in inventories])
-        except SnapshotError as err:
-            problems.append(str(err))
+        missing = [s.source for s in snapshots if name not in s.tables]
+        if missing:
+            problems.append(f"{missing[0]}: no {name} table beside it")
+            continue
+        tables[name] = pa.concat_tables([s.tables[name] for s in snapshots])
     truth = {key: estate for key, estate in seeded.estate.items() if key in read}
     for name, (facts, expected) in _FACTS.items():
         if name in tables:

@@ -224,7 +224,7 @@ def check_files(inventories: list[Path], fmt: Format, seeded: Seeded, night: int
     problems.extend(check_night(table, night))
     problems.extend(check_enrichments(table, seeded))
     read = {key for key in seeded.functions if _expected_status(key) is Status.OK}
-    problems.extend(check_estate_tables(inventories, fmt, seeded, table, status, read=read))
+    problems.extend(check_estate_tables(snapshots, inventories, fmt, seeded, read=read))
     return problems
 
 
