@@ -33,8 +33,8 @@ class EstateValueError(ValueError):
 def target_estate(
     target: Target, snapshot_time: datetime, outcomes: Sequence[EnrichmentOutcome]
 ) -> tuple[tuple[EnrichmentOutcome, ...], tuple[tuple[str, pa.Table], ...]]:
-    """Every ok enrichment's estate tables for `target`, typed, and the outcomes as they will be written: one with
-    a value its table cannot hold is failed (`InvalidValue`) and writes no rows."""
+    """Every ok enrichment's estate tables that have rows for `target`, typed, and the outcomes as they will be
+    written: one with a value its table cannot hold is failed (`InvalidValue`) and writes no rows."""
     written: list[EnrichmentOutcome] = []
     tables: list[tuple[str, pa.Table]] = []
     for outcome in outcomes:
@@ -42,8 +42,10 @@ def target_estate(
             written.append(outcome)
             continue
         try:
-            typed = [
-                (name, estate_table(ESTATE[name], target, snapshot_time, rows)) for name, rows in outcome.tables.items()
+            typed = [  # a table read empty has no row to write: nothing to type (most account-regions)
+                (name, estate_table(ESTATE[name], target, snapshot_time, rows))
+                for name, rows in outcome.tables.items()
+                if rows
             ]
         except EstateValueError as err:
             written.append(unstorable(outcome, err))

@@ -110,7 +110,7 @@ def test_each_table_gets_what_aws_answered(monkeypatch: pytest.MonkeyPatch, emu:
     ]
     assert [(v["public_actions"], v["principals"]) for v in tables["layer_versions"]] == [([], []), ([], [])]
     assert sorted(c["function_name"] for c in tables["event_invoke_configs"]) == ["a", "b"]
-    assert tables["provisioned_concurrency"] == []
+    assert "provisioned_concurrency" not in tables  # read, no row: nothing to write
     assert [c["code_signing_config_id"] for c in tables["code_signing_configs"]] == ["csc-1"]
     assert outcome_of(result, "code_signing").values == {
         "code_signing_config_arn": {"a": None, "b": f"arn:aws:lambda:{REGION}:{ACCOUNT}:code-signing-config:csc-1"}
