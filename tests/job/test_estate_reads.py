@@ -20,7 +20,7 @@ from support.enrich_aws import (
     listed_result,
     outcome_of,
 )
-from support.hostile_lambda import HostileLambda, Reply, Request
+from support.hostile_lambda import HANG, HostileLambda, Reply, Request
 
 from inventory.contract.estate import ESTATE_ENRICHMENTS
 from inventory.contract.estate_rows import target_estate
@@ -180,3 +180,16 @@ def test_a_function_deleted_since_the_listing_is_gone(monkeypatch: pytest.Monkey
 
     outcome = outcome_of(_run(monkeypatch, ("aliases",), {"aliases": aliases}), "aliases")
     assert (outcome.status, outcome.gone, outcome.error_code) == (Status.OK, frozenset({"b"}), "FunctionNotFound")
+
+
+def test_a_region_whose_estate_list_hangs_fails_that_read_and_skips_the_rest(
+    monkeypatch: pytest.MonkeyPatch, emu: Emulator
+) -> None:
+    """A hung ListEventSourceMappings fails on the unanswered budget (Timeout); the estate reads after it are
+    skipped with the reason, so the table is never written as "no mappings" and the run does not wait on each."""
+    with HostileLambda(aws(_estate({"event-source-mappings": lambda _: HANG}))) as server:
+        result = enrich(monkeypatch, server, listed_result(["a"]), ("event_source_mappings", "layers"), attempts=12)
+    mappings, layers = outcome_of(result, "event_source_mappings"), outcome_of(result, "layers")
+    assert (mappings.status, mappings.error_code, mappings.calls, mappings.tables) == (Status.FAILED, "Timeout", 3, {})
+    assert (layers.status, layers.calls) == (Status.SKIPPED, 0)
+    assert target_estate(result.target, SNAPSHOT, result.enrichments)[1] == ()
