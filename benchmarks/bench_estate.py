@@ -32,6 +32,7 @@ Row = dict[str, Any]
 TABLES = {  # the tables each estate enrichment writes (contract/estate.py)
     "event_source_mappings": ("event_source_mappings",),
     "layers": ("layers", "layer_versions"),
+    "layer_policies": (),  # judges layer_versions' rows (their judged columns, not compared here)
     "aliases": ("aliases",),
     "event_invoke_configs": ("event_invoke_configs",),
     "provisioned_concurrency": ("provisioned_concurrency",),
@@ -50,6 +51,7 @@ ESTATE_MATRIX = ",".join(  # the plain listing, then the per-account-region sets
         "+".join(REGION_SETS[0]),
         "code_signing",
         "+".join(REGION_SETS[1]),
+        "layers+layer_policies",
         "aliases",
         "event_invoke_configs",
         "provisioned_concurrency",

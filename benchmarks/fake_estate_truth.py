@@ -39,6 +39,7 @@ Item = dict[str, Any]
 ESTATE_NAMES = (  # the estate enrichments, in the order the job runs them (contract/estate.py's ESTATE_ENRICHMENTS)
     "event_source_mappings",
     "layers",
+    "layer_policies",
     "aliases",
     "event_invoke_configs",
     "provisioned_concurrency",
@@ -337,7 +338,7 @@ def min_estate_calls(estates: Iterable[Estate], page_items: int) -> dict[str, in
         out["event_source_mappings"] += _pages(len(e.mappings), "ListEventSourceMappings", page_items)
         out["layers"] += _pages(len(e.layers), "ListLayers", page_items)
         out["layers"] += sum(_pages(len(v), "ListLayerVersions", page_items) for v in e.layer_versions.values())
-        out["layers"] += sum(len(v) for v in e.layer_versions.values())  # GetLayerVersionPolicy per version
+        out["layer_policies"] += sum(len(v) for v in e.layer_versions.values())  # GetLayerVersionPolicy per version
         out["code_signing"] += _pages(len(e.signing_configs), "ListCodeSigningConfigs", page_items)
         out["code_signing"] += len(e.functions)
         for f in e.functions:

@@ -162,13 +162,15 @@ MEMBER_SWITCHES: dict[str, tuple[str, str, dict[str, Any], str | None]] = {
     "EnableLayers": (
         "LayersEnabled",
         "ReadLayers",
-        {
-            "lambda:ListLayers": "*",
-            "lambda:ListLayerVersions": "*",
-            # the layerVersion resource type: this account's layer versions, in any region
-            "lambda:GetLayerVersionPolicy": THIS_ACCOUNTS_LAYER_VERSIONS,
-        },
+        {"lambda:ListLayers": "*", "lambda:ListLayerVersions": "*"},
         "layers",
+    ),
+    "EnableLayerPolicies": (
+        "LayerPoliciesEnabled",
+        "ReadLayerPolicies",
+        # the layerVersion resource type: this account's layer versions, in any region
+        {"lambda:GetLayerVersionPolicy": THIS_ACCOUNTS_LAYER_VERSIONS},
+        "layer_policies",
     ),
     "EnableAliases": (
         "AliasesEnabled",

@@ -64,6 +64,12 @@ def check_hub(core: botocore.session.Session) -> None:
         raise CredentialsError(f"hub region {shown(region)} (from {source}) is not a known AWS region") from err
 
 
+# Connections each worker may hold at once: a target's listing with the estate lists read beside it, or its
+# per-function calls (job/enrichments.py's PER_FUNCTION_IN_FLIGHT). A request that has left its account-region's
+# pacer must not then queue for a connection: it would reach the server late, bunched with the next ones.
+CONNECTIONS_PER_WORKER = 4
+
+
 class ClientFactory:
     """Creates clients from the one hub session. Creation is serialised; using clients is not."""
 
@@ -76,7 +82,7 @@ class ClientFactory:
     def lister(self) -> LambdaLister:
         """A new ListFunctions lister (it opens its connection pool in the event loop that uses it), with the
         clients' per-request timeouts."""
-        return LambdaLister(self._core, self._config, max(10, self._max_workers))
+        return LambdaLister(self._core, self._config, max(10, self._max_workers * CONNECTIONS_PER_WORKER))
 
     @classmethod
     def from_environment(cls, max_workers: int, timeouts: Timeouts | None = None) -> ClientFactory:

@@ -2,24 +2,39 @@
 
 Lambda's control-plane request quota is shared with the account's deploy tooling, so every request to one
 account-region (its ListFunctions pages and its enrichments' calls, retries included) passes through that
-target's Pacer, which keeps at least 1/rate seconds between the moments it lets requests go.
+target's Pacer, which lets at most `burst` requests go in any window of `window` seconds, one second or more:
+at most `burst` = HEADROOM x the configured rate (rounded down, at least one) in any one second. An
+account-region's first few calls (its listing and its estate lists, read at the same time) go at once; calls
+beyond them are spaced as the window frees up, so the long-run pace is `burst` a window (9 a second at the
+default 10). At a rate too low for one request a second, the window stretches: one request per
+1 / (HEADROOM x rate) seconds.
 
 Those moments are taken when a request really goes, not booked ahead: a waiter that wakes up late (the event
-loop was busy) checks the clock again, so requests delayed by a busy loop never go out in a burst. A request
-can still be held up for a moment between leaving the pacer and reaching the wire (a busy loop, a pooled
-connection to wait for), which lets the next one catch up with it in the server's count; so the pacer keeps
-HEADROOM under the rate: at 15/s, the 100 x 17 benchmark's server saw 16 in one second without it, 15 with it. Several
-tasks may wait on one pacer (an enrichment's per-function calls); all run on one event loop, so it needs no
-lock.
+loop was busy) checks the window again, so requests delayed by a busy loop never go out beyond the count. A
+request can still be held up for a moment between leaving the pacer and reaching the wire (a busy loop, a
+pooled connection to wait for), which lets the next one catch up with it in the server's count; so the pacer
+keeps HEADROOM under the rate, and SLACK on the window: at 15/s, the 100 x 17 benchmark's server saw 16 in one
+second without the headroom, 15 with it. Several tasks may wait on one pacer (an account-region's concurrent
+reads); all run on one event loop, so it needs no lock.
 """
 
 from __future__ import annotations
 
 import asyncio
+import math
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable
 
 HEADROOM = 0.9  # the pacer's own rate, as a share of the configured one
+SLACK = 0.02  # seconds added to the window: a request's way from the pacer to the wire
+
+
+def window_of(per_second: float) -> tuple[int, float]:
+    """(burst, window): at most `burst` requests in any `window` seconds, for a configured rate."""
+    rate = per_second * HEADROOM
+    burst = max(1, math.floor(rate + 1e-9))
+    return burst, max(1.0, burst / rate) + SLACK
 
 
 class Pacer:
@@ -29,18 +44,19 @@ class Pacer:
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
-        self._interval = 1.0 / (per_second * HEADROOM)
+        self.burst, self.window = window_of(per_second)
         self._clock = clock
         self._sleep = sleep
-        self._next = float("-inf")  # the earliest moment the next request may go
+        self._sent: deque[float] = deque(maxlen=self.burst)  # the moments of the last `burst` requests
 
     def take(self) -> float:
-        """Let a request go now if the interval has passed (returns 0.0), else how long to wait first."""
+        """Let a request go now if fewer than `burst` went in the last window (returns 0.0), else how long to
+        wait first."""
         now = self._clock()
-        if now >= self._next:
-            self._next = now + self._interval
-            return 0.0
-        return self._next - now
+        if len(self._sent) == self.burst and (free_at := self._sent[0] + self.window) > now:
+            return free_at - now
+        self._sent.append(now)  # the oldest drops out (maxlen)
+        return 0.0
 
     async def wait(self) -> None:
         """Wait (without blocking the event loop) until a request may go, and take that moment."""

@@ -39,6 +39,12 @@ class EstateTable:
     columns: cols.Columns
     excluded: Mapping[str, str] = field(default_factory=dict)  # members not read, and why
     judged: cols.Columns = ()  # columns the read judges from another answer (a policy), after the item's
+    judged_by: str = ""  # the opt-in that fills `judged` when it is not `enrichment` (null where it was not read)
+
+    @property
+    def judging(self) -> str:
+        """The enrichment whose read fills the judged columns."""
+        return self.judged_by or self.enrichment
 
     @property
     def all_columns(self) -> cols.Columns:
@@ -70,6 +76,7 @@ ESTATE_TABLES: tuple[EstateTable, ...] = (
         ("layer_name",),
         cols.LAYER_VERSION_COLUMNS,
         judged=cols.LAYER_VERSION_JUDGED,
+        judged_by="layer_policies",  # GetLayerVersionPolicy per version: its own opt-in, after `layers`
     ),
     EstateTable(
         "aliases", "aliases", "ListAliases", "Aliases", _FUNCTION, cols.ALIAS_COLUMNS, judged=cols.ALIAS_JUDGED
@@ -101,7 +108,11 @@ ESTATE_TABLES: tuple[EstateTable, ...] = (
 )
 ESTATE: dict[str, EstateTable] = {table.name: table for table in ESTATE_TABLES}
 # The enrichments that read estate tables, in the order they run (after columns.py's ENRICHMENTS).
-ESTATE_ENRICHMENTS: tuple[str, ...] = tuple(dict.fromkeys(table.enrichment for table in ESTATE_TABLES))
+ESTATE_ENRICHMENTS: tuple[str, ...] = tuple(
+    dict.fromkeys(name for table in ESTATE_TABLES for name in (table.enrichment, table.judging))
+)
+# An enrichment that judges what another reads, and that one: asked without it, the config is refused.
+NEEDS: dict[str, str] = {t.judged_by: t.enrichment for t in ESTATE_TABLES if t.judged_by}
 ENRICHMENT_ORDER: tuple[str, ...] = (*ENRICHMENTS, *ESTATE_ENRICHMENTS)  # every enrichment, in the order they run
 
 

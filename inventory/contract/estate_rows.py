@@ -71,9 +71,8 @@ def estate_table(table: EstateTable, target: Target, snapshot_time: datetime, ro
         columns.append(
             _array(table, name, kind, [_checked(table, i, row.item, path, kind) for i, row in enumerate(rows)])
         )
-    for name, kind, _ in table.judged:  # the read's own judgments (a policy's verdict): lists never null
-        empty: list[Any] | None = [] if pa.types.is_list(kind) else None
-        columns.append(_array(table, name, kind, [row.judged.get(name, empty) for row in rows]))
+    for name, kind, _ in table.judged:  # a policy's verdict, read with the table or after it; null where not read
+        columns.append(_array(table, name, kind, [row.judged.get(name) for row in rows]))
     return pa.Table.from_arrays(columns, schema=table.schema)
 
 

@@ -29,7 +29,7 @@ class EstateRow:
 
     keys: tuple[str, ...]  # the values of the table's `keys`, in order
     item: Mapping[str, Any] = field(repr=False)
-    judged: Mapping[str, Any] = field(default_factory=dict)  # the table's `judged` columns (absent: null / [])
+    judged: Mapping[str, Any] = field(default_factory=dict)  # the table's `judged` columns (absent: null)
 
 
 @dataclass(frozen=True)

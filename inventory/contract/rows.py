@@ -83,6 +83,8 @@ class RowBuffer:
         self._limit = rows
         self._parts: list[Held] = []
         self._rows = 0
+        self._tables: dict[str, list[pa.Table]] = {}  # estate table -> typed parts not yet written
+        self._table_rows: dict[str, int] = {}
 
     def add(self, part: TargetResult) -> tuple[EnrichmentOutcome, ...]:
         """Take a finished target's rows; its enrichments as they will be written (the status file must say what
@@ -100,14 +102,24 @@ class RowBuffer:
     def _estate(self, part: TargetResult) -> TargetResult:
         """Hand the target's estate tables on (typed now: one that cannot be fails its enrichment, not the run)."""
         outcomes, tables = target_estate(part.target, self._snapshot_time, part.enrichments)
-        if tables:
-            if self._write_estate is None:
-                raise TypeError("estate tables were read but the sink takes none")
-            for name, table in tables:
-                self._write_estate(name, table)
+        if tables and self._write_estate is None:
+            raise TypeError("estate tables were read but the sink takes none")
+        for name, table in tables:  # written ASSEMBLE_ROWS at a time: one write per target costs ~2 ms of Parquet
+            self._tables.setdefault(name, []).append(table)
+            self._table_rows[name] = self._table_rows.get(name, 0) + table.num_rows
+            if self._table_rows[name] >= self._limit:
+                self._write_table(name)
         return replace(part, enrichments=outcomes)
+
+    def _write_table(self, name: str) -> None:
+        parts = self._tables.pop(name, [])
+        self._table_rows.pop(name, None)
+        if parts and self._write_estate is not None:
+            self._write_estate(name, pa.concat_tables(parts))
 
     def flush(self) -> None:
         if self._parts:
             self._write(assemble(self._parts, self._snapshot_time))
         self._parts, self._rows = [], 0
+        for name in list(self._tables):
+            self._write_table(name)

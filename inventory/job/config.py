@@ -36,12 +36,14 @@ Enrichment = Literal[  # contract/estate.py's ENRICHMENT_ORDER
     "usage",
     "event_source_mappings",
     "layers",
+    "layer_policies",
     "aliases",
     "event_invoke_configs",
     "provisioned_concurrency",
     "code_signing",
 ]
 _ENRICHMENTS: tuple[str, ...] = get_args(Enrichment)  # not imported from there: `validate` needs no pyarrow
+_NEEDS = {"layer_policies": "layers"}  # contract/estate.py's NEEDS: it judges what the other one reads
 _STRICT = ConfigDict(extra="forbid")
 
 
@@ -189,7 +191,7 @@ def _check_semantics(config: RunConfig, known_regions: frozenset[str]) -> None:
     if config.sts_region is not None and config.sts_region not in known_regions:
         raise ConfigError(f"sts_region: {shown(config.sts_region)} is not a known AWS region")
     _check_external_id("external_id", config.external_id)
-    _check_unique("enrich", config.enrich)
+    _check_enrich("enrich", config.enrich)
     seen: dict[str, int] = {}
     for i, account in enumerate(config.accounts):
         where = f"accounts[{i}]"
@@ -226,6 +228,14 @@ def _check_organization(config: RunConfig) -> None:
             raise ConfigError(f"organizational_units[{j}]: {shown(parent)} is not an OU id (ou-...) or root id (r-...)")
     for key in ("organizational_units", "include_accounts", "exclude_accounts"):
         _check_unique(key, getattr(config, key))
+
+
+def _check_enrich(path: str, names: Sequence[str]) -> None:
+    """No enrichment twice, and none without the one whose rows it judges (`layer_policies` needs `layers`)."""
+    _check_unique(path, names)
+    for name in names:
+        if name in _NEEDS and _NEEDS[name] not in names:
+            raise ConfigError(f"{path}: {name} needs {_NEEDS[name]} too (it judges the rows {_NEEDS[name]} reads)")
 
 
 def _check_unique(path: str, values: Sequence[str]) -> None:
@@ -334,5 +344,5 @@ def with_enrich(config: RunConfig, flag: str | None, source: str = "--enrich") -
     except ValidationError as err:
         bad = next((name for name in names if name not in _ENRICHMENTS), flag)
         raise ConfigError(f"{source}: {shown(bad)} is not one of {', '.join(_ENRICHMENTS)} (or none)") from err
-    _check_unique(source, enrich)
+    _check_enrich(source, enrich)
     return replace(config, enrich=enrich)

@@ -1,4 +1,6 @@
-"""Enrich: after a target's listing is ok, read the enrichments the run asked for (`enrich:` in the config).
+"""Enrich: after a target's listing is ok, read the enrichments the run asked for (`enrich:` in the config);
+the account-region lists that need nothing from the listing (estate_reads.py's EARLY) are read while it runs
+(`Enricher.around`), and their outcome is dropped for `skipped` when the listing is not ok.
 
 Each enrichment is all-or-nothing per target: an EnrichmentOutcome (contract/results.py) is `ok` with a value
 for every listed function, or `failed` with the first error (its columns then stay null on the target's rows),
@@ -17,7 +19,7 @@ the one retry layer (aws/retry.py), one request per attempt. Per-function calls 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, time, timedelta
 from typing import TypeVar
@@ -27,18 +29,19 @@ from inventory.aws.credentials import AccountCredentials
 from inventory.aws.ratelimit import Pacer
 from inventory.aws.retry import Fault, FaultKind, RetryPolicy, classify
 from inventory.aws.transport import SignedHttp
-from inventory.contract.estate import ENRICHMENT_ORDER
+from inventory.contract.estate import ENRICHMENT_ORDER, NEEDS
 from inventory.contract.results import EnrichmentOutcome, Status, TargetResult
 from inventory.contract.staged import function_names
 from inventory.contract.target import Target
 from inventory.job.enrichments import READERS, USAGE_DAYS, Read, Reading, judge_urls
-from inventory.job.estate_reads import ALWAYS_READ, ESTATE_READERS
+from inventory.job.estate_reads import ALWAYS_READ, EARLY, ESTATE_READERS, judge_layers
 from inventory.redact import clean
 
 T = TypeVar("T")
 GONE_CODE = "FunctionNotFound"  # an ok enrichment's error_code when some functions were deleted since the listing
 GONE_SHOWN = 5  # names of gone functions the message shows
 _READERS = {**READERS, **ESTATE_READERS}
+_Outcome = tuple[EnrichmentOutcome, bool]  # an enrichment's outcome, and whether it failed for want of an answer
 
 
 class _Calls:
@@ -46,7 +49,7 @@ class _Calls:
 
     def __init__(self, enricher: Enricher, target: Target, pacer: Pacer) -> None:
         self._enricher = enricher
-        self._target = target
+        self.target = target
         self._pacer = pacer
         self.count = 0
 
@@ -57,16 +60,19 @@ class _Calls:
         return await self._enricher.policy.call_async(attempt)
 
     async def _once(self, request: Callable[[api.Scope], Awaitable[T]]) -> T:
-        enricher, account = self._enricher, self._target.account
+        enricher, account = self._enricher, self.target.account
         credentials = await enricher.credentials.get(account)
         await self._pacer.wait()
         self.count += 1
         try:
-            return await request(api.Scope(enricher.http, self._target.region, credentials.signing))
+            return await request(api.Scope(enricher.http, self.target.region, credentials.signing))
         except Exception as err:
             if classify(err).kind is FaultKind.EXPIRED:
                 enricher.credentials.expire(account, credentials)
             raise
+
+
+_Started = tuple["asyncio.Task[_Outcome]", "_Calls"]  # an EARLY read in flight beside the listing, and its calls
 
 
 @dataclass(frozen=True)
@@ -86,35 +92,60 @@ class Enricher:
     async def __call__(self, result: TargetResult, pacer: Pacer) -> TargetResult:
         """The result with its enrichments read (unchanged when none was asked); contract/rows.py sets their values
         on the target's rows."""
+        return await self._enrich(result, pacer, {})
+
+    async def around(self, target: Target, listing: Awaitable[TargetResult], pacer: Pacer) -> TargetResult:
+        """`listing` (the target's Collector call) and then its enrichments; those that need nothing from the
+        listing (EARLY: the account-region lists) are read while it runs, through the same pacer. Where the listing
+        is not ok, they are cancelled and `skipped` like the rest (with the calls they had made)."""
+        early = {name: self._start(name, target, pacer) for name in self.names if name in EARLY}
+        try:
+            result = await listing
+        except BaseException:
+            await _stop(early)
+            raise
+        if result.status is not Status.OK:
+            await _stop(early)
+            return _skipped(result, self.names, {name: calls.count for name, (_, calls) in early.items()})
+        return await self._enrich(result, pacer, early)
+
+    def _start(self, name: str, target: Target, pacer: Pacer) -> tuple[asyncio.Task[_Outcome], _Calls]:
+        calls = _Calls(self, target, pacer)
+        return asyncio.create_task(self._one(name, calls, (), ())), calls
+
+    async def _enrich(self, result: TargetResult, pacer: Pacer, early: Mapping[str, _Started]) -> TargetResult:
         if not self.names:
             return result
         if result.status is not Status.OK:
-            reason = "the listing was not ok: nothing to enrich"
-            skipped = tuple(EnrichmentOutcome(name, Status.SKIPPED, 0, error_message=reason) for name in self.names)
-            return replace(result, enrichments=skipped)
+            return _skipped(result, self.names, {})
         functions = sorted(set(function_names(result.functions)))
         outcomes: list[EnrichmentOutcome] = []
         silent: str | None = None  # the enrichment after which the account-region stopped answering
         for name in self.names:
-            if silent is not None:  # a hung region costs one enrichment's unanswered budget, not every one's
-                reason = f"{name}: not read: the account-region stopped answering ({silent} got no answer)"
-                outcomes.append(EnrichmentOutcome(name, Status.SKIPPED, 0, error_message=reason))
+            if name in early:  # read beside the listing: its own answer, whatever came before it
+                outcome, unanswered = await early[name][0]
+            elif (why := _not_read(name, silent, {outcome.name: outcome for outcome in outcomes})) is not None:
+                outcomes.append(EnrichmentOutcome(name, Status.SKIPPED, 0, error_message=why))
                 continue
-            outcome, unanswered = await self._one(name, result.target, functions, pacer)
+            else:
+                calls = _Calls(self, result.target, pacer)
+                outcome, unanswered = await self._one(name, calls, functions, tuple(outcomes))
             outcomes.append(outcome)
-            silent = name if unanswered else None
-        return replace(result, enrichments=judge_urls(outcomes))
+            if unanswered:
+                silent = name
+        return replace(result, enrichments=judge_layers(judge_urls(outcomes)))
 
     async def _one(
-        self, name: str, target: Target, functions: Sequence[str], pacer: Pacer
-    ) -> tuple[EnrichmentOutcome, bool]:
+        self, name: str, calls: _Calls, functions: Sequence[str], earlier: Sequence[EnrichmentOutcome]
+    ) -> _Outcome:
         """The enrichment's outcome, and whether it failed for want of an answer (timeouts, no connection)."""
-        calls = _Calls(self, target, pacer)
         if not functions and name not in ALWAYS_READ:  # nothing to enrich: no call at all
             return EnrichmentOutcome(name, Status.OK, 0), False
+        target = calls.target
+        reading = Reading(calls, target, tuple(functions), self.usage_window(), {o.name: o for o in earlier})
         try:
             async with asyncio.timeout(self.target_seconds):
-                read = await _READERS[name](Reading(calls, target, tuple(functions), self.usage_window()))
+                read = await _READERS[name](reading)
         except TimeoutError:
             message = f"{name} did not finish within timeouts.target_seconds ({self.target_seconds:g}s)"
             return _failed(name, calls.count, Fault(FaultKind.FATAL, "DeadlineExceeded", message)), False
@@ -128,6 +159,31 @@ class Enricher:
         """The USAGE_DAYS UTC days ending with the snapshot day: [midnight - 29 days, next midnight)."""
         end = datetime.combine(self.snapshot_time.date() + timedelta(days=1), time(), self.snapshot_time.tzinfo)
         return end - timedelta(days=USAGE_DAYS), end
+
+
+async def _stop(early: Mapping[str, _Started]) -> None:
+    """Cancel the early reads (the listing failed, or was cancelled) and wait for them to end."""
+    for task, _ in early.values():
+        task.cancel()
+    await asyncio.gather(*(task for task, _ in early.values()), return_exceptions=True)
+
+
+def _skipped(result: TargetResult, names: Sequence[str], made: Mapping[str, int]) -> TargetResult:
+    """Every enrichment skipped: the listing was not ok (`made`: the calls an early read had made by then)."""
+    reason = "the listing was not ok: nothing to enrich"
+    skipped = (EnrichmentOutcome(name, Status.SKIPPED, made.get(name, 0), error_message=reason) for name in names)
+    return replace(result, enrichments=tuple(skipped))
+
+
+def _not_read(name: str, silent: str | None, earlier: Mapping[str, EnrichmentOutcome]) -> str | None:
+    """Why `name` is skipped for the target, if it is: the account-region stopped answering (a hung region costs
+    one enrichment's unanswered budget, not every one's), or what it judges was not read (contract's NEEDS)."""
+    if silent is not None:
+        return f"{name}: not read: the account-region stopped answering ({silent} got no answer)"
+    needed = NEEDS.get(name)
+    if needed is not None and (needed not in earlier or earlier[needed].status is not Status.OK):
+        return f"{name}: not read: it judges what {needed} reads, and {needed} was not read"
+    return None
 
 
 def _failed(name: str, calls: int, fault: Fault) -> EnrichmentOutcome:

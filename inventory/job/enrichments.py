@@ -31,6 +31,7 @@ from inventory.contract.results import EnrichmentOutcome, EstateRow, Status
 from inventory.contract.target import Target
 
 T = TypeVar("T")
+K = TypeVar("K")  # what per_function reads one at a time: a function's name (or a layer's, a version's index)
 PER_FUNCTION_IN_FLIGHT = 4  # per-function calls of one target in flight at once (all through its Pacer)
 USAGE_DAYS = 30
 PAGE_SLACK = 10  # pages allowed beyond twice what the results fill: empty pages that still carry a token
@@ -52,6 +53,7 @@ class Reading:
     target: Target
     functions: tuple[str, ...]
     window: tuple[datetime, datetime]
+    earlier: Mapping[str, EnrichmentOutcome] = field(default_factory=dict)  # the target's enrichments read before
 
 
 @dataclass(frozen=True)
@@ -113,12 +115,12 @@ def is_gone(err: BaseException, operation: str) -> bool:
 
 
 async def per_function(
-    functions: Sequence[str], read: Callable[[str], Awaitable[T]], operation: str
-) -> tuple[dict[str, T], frozenset[str]]:
+    functions: Sequence[K], read: Callable[[K], Awaitable[T]], operation: str
+) -> tuple[dict[K, T], frozenset[K]]:
     """read(name) for every function, PER_FUNCTION_IN_FLIGHT at a time: the values, and the functions found
     gone (is_gone). Any other failure cancels the rest and is the enrichment's reason."""
-    found: dict[str, T] = {}
-    gone: set[str] = set()
+    found: dict[K, T] = {}
+    gone: set[K] = set()
     queue = iter(functions)
 
     async def worker() -> None:

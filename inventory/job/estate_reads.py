@@ -12,7 +12,8 @@ page sequence longer than the bound (TooManyPages) or that repeats a token (Repe
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import replace
 from functools import partial
 from typing import Any
 
@@ -23,13 +24,14 @@ from inventory.aws.enrichment_calls import Paged, Scope, invalid
 from inventory.aws.lambda_actions import LAYER_VERSION
 from inventory.aws.policy import PolicyVerdict, evaluate_policy
 from inventory.aws.retry import classify
-from inventory.contract.results import EstateRow
+from inventory.contract.results import EnrichmentOutcome, EstateRow, Status
 from inventory.job.enrichments import Read, Reading, is_gone, page_bound, paged, per_function
 
 LISTED_BOUND = 100_000  # items one account-region's list may hold before its pages are not believed
 PER_FUNCTION_BOUND = 10_000  # items one function's list may hold (aliases, configs per version or alias)
 Page = Callable[[Scope, str | None], Awaitable[Paged]]
-ALWAYS_READ = frozenset({"event_source_mappings", "layers", "code_signing"})  # read with no function listed
+ALWAYS_READ = frozenset({"event_source_mappings", "layers", "layer_policies", "code_signing"})  # with no function
+EARLY = frozenset({"event_source_mappings", "layers"})  # need nothing from the listing: read while it runs
 
 
 async def _all(job: Reading, page: Page, operation: str, size: int, bound: int = LISTED_BOUND) -> list[Any]:
@@ -57,19 +59,14 @@ def _function_name(job: Reading, arn: object) -> str:
 
 
 async def layers(job: Reading) -> Read:
-    """Each layer, each of its versions, and who may use each version by its policy (GetLayerVersionPolicy)."""
+    """Each layer and each of its versions (who may use a version is `layer_policies`')."""
     found = await _all(job, region_api.layers_page, "ListLayers", region_api.LAYER_PAGE_SIZE)
     names = sorted({item["LayerName"] for item in found})
 
     async def versions(layer: str) -> list[EstateRow]:
         page = partial(region_api.layer_versions_page, layer=layer)
         items = await _all(job, page, "ListLayerVersions", region_api.LAYER_VERSION_PAGE_SIZE, PER_FUNCTION_BOUND)
-        rows = []
-        for item in items:
-            policy = partial(region_api.layer_version_policy, layer=layer, version=item["Version"])
-            text = await job.calls(policy)
-            rows.append(EstateRow((layer,), item, _judged(evaluate_policy(text, _account(job), LAYER_VERSION))))
-        return rows
+        return [EstateRow((layer,), item) for item in items]
 
     by_layer, _ = await per_function(names, versions, "ListLayerVersions")  # a layer deleted meanwhile: none
     tables = {
@@ -77,6 +74,33 @@ async def layers(job: Reading) -> Read:
         "layer_versions": tuple(row for name in names for row in by_layer.get(name, [])),
     }
     return Read({}, tables=tables)
+
+
+async def layer_policies(job: Reading) -> Read:
+    """Who may use each layer version `layers` read (GetLayerVersionPolicy, one call per version): its rows
+    again, judged. judge_layers puts them in place of the unjudged ones."""
+    rows = job.earlier["layers"].tables.get("layer_versions", ())
+
+    async def judged(index: int) -> EstateRow:
+        row = rows[index]
+        policy = partial(region_api.layer_version_policy, layer=row.keys[0], version=row.item["Version"])
+        verdict = evaluate_policy(await job.calls(policy), _account(job), LAYER_VERSION)
+        return replace(row, judged=_judged(verdict))
+
+    found, _ = await per_function(range(len(rows)), judged, "GetLayerVersionPolicy")
+    return Read({}, tables={"layer_versions": tuple(found[index] for index in range(len(rows)))})
+
+
+def judge_layers(outcomes: Sequence[EnrichmentOutcome]) -> tuple[EnrichmentOutcome, ...]:
+    """The target's outcomes, with `layers`' layer versions replaced by `layer_policies`' judged ones when both
+    were read; `layer_policies` itself then holds no table (each table has one outcome's rows)."""
+    found = {outcome.name: outcome for outcome in outcomes if outcome.status is Status.OK}
+    read, judged = found.get("layers"), found.get("layer_policies")
+    if read is None or judged is None:
+        return tuple(outcomes)
+    tables = {**read.tables, "layer_versions": judged.tables["layer_versions"]}
+    swapped = {read.name: replace(read, tables=tables), judged.name: replace(judged, tables={})}
+    return tuple(swapped.get(outcome.name, outcome) for outcome in outcomes)
 
 
 def _account(job: Reading) -> str:
@@ -157,6 +181,7 @@ async def code_signing(job: Reading) -> Read:
 ESTATE_READERS: Mapping[str, Callable[[Reading], Awaitable[Read]]] = {
     "event_source_mappings": event_source_mappings,
     "layers": layers,
+    "layer_policies": layer_policies,
     "aliases": aliases,
     "event_invoke_configs": event_invoke_configs,
     "provisioned_concurrency": provisioned_concurrency,

@@ -143,7 +143,7 @@ def _collect(
 
         async def one(target: Target) -> TargetResult:
             pacer = Pacer(config.max_requests_per_second)  # the target's budget: its listing and enrichments
-            return await enricher(await collector(target, pacer), pacer)
+            return await enricher.around(target, collector(target, pacer), pacer)
 
         return one
 

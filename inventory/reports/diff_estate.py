@@ -16,7 +16,7 @@ gained an action. Judged columns a snapshot's file lacks are not evidence either
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -158,36 +158,56 @@ class EstateDiff:
 
 def diff_estate(old: Snapshot, new: Snapshot, coverage: DiffCoverage) -> EstateDiff:
     present = [t for t in ESTATE_TABLES if t.name in old.tables or t.name in new.tables]
-    both = sorted(t for t in coverage.comparable if t in coverage.old)
+    sides = _Sides(old, new, coverage)
     tables, gaps, public = [], [], []
     for table in present:
-        states = {t: (_state(old, coverage.old.get(t), table), _state(new, coverage.new.get(t), table)) for t in both}
-        gaps += _gaps(table, states, len(both))
-        compared = {
-            t
-            for t in coverage.comparable
-            if _state(new, coverage.new.get(t), table) == Status.OK
-            and (t not in coverage.old or _state(old, coverage.old.get(t), table) == Status.OK)
-        }
-        result, newly = _table_diff(table, old, new, compared)
+        gaps += sides.gaps(table, table.enrichment)
+        compared = sides.read_in_both(table, table.enrichment)
+        judged = compared
+        if table.judging != table.enrichment:  # its judged columns: where both read what fills them
+            gaps += sides.gaps(table, table.judging)
+            judged = compared & sides.read_in_both(table, table.judging)
+        result, newly = _table_diff(table, old, new, compared, judged)
         tables.append(result)
         public += newly
     return EstateDiff(tuple(tables), tuple(gaps), tuple(sorted(public, key=_order)))
 
 
-def _state(snapshot: Snapshot, target: Any, table: EstateTable) -> str:
-    state = target.enrichment(table.enrichment) if target is not None else ABSENT
+@dataclass(frozen=True)
+class _Sides:
+    old: Snapshot
+    new: Snapshot
+    coverage: DiffCoverage
+
+    def states(self, target: TargetKey, table: EstateTable, enrichment: str) -> tuple[str, str]:
+        """What each snapshot's status says of `enrichment` for the table at the target."""
+        coverage = self.coverage
+        return (
+            _state(self.old, coverage.old.get(target), table, enrichment),
+            _state(self.new, coverage.new.get(target), table, enrichment),
+        )
+
+    def read_in_both(self, table: EstateTable, enrichment: str) -> set[TargetKey]:
+        """The targets listed in both (or new to coverage) where `enrichment` was read for the table in each."""
+        return {t for t in self.coverage.comparable if self._read(t, table, enrichment)}
+
+    def _read(self, target: TargetKey, table: EstateTable, enrichment: str) -> bool:
+        before, after = self.states(target, table, enrichment)
+        return after == Status.OK and (target not in self.coverage.old or before == Status.OK)
+
+    def gaps(self, table: EstateTable, enrichment: str) -> list[TableGap]:
+        both = sorted(t for t in self.coverage.comparable if t in self.coverage.old)
+        where: dict[tuple[str, str], list[TargetKey]] = defaultdict(list)
+        for target in both:
+            pair = self.states(target, table, enrichment)
+            if pair != (Status.OK, Status.OK):
+                where[pair].append(target)
+        return [TableGap(table.name, enrichment, *pair, tuple(t), len(both)) for pair, t in sorted(where.items())]
+
+
+def _state(snapshot: Snapshot, target: Any, table: EstateTable, enrichment: str) -> str:
+    state = target.enrichment(enrichment) if target is not None else ABSENT
     return NOT_WRITTEN if state == Status.OK and table.name not in snapshot.tables else str(state)
-
-
-def _gaps(table: EstateTable, states: Mapping[TargetKey, tuple[str, str]], of: int) -> list[TableGap]:
-    where: dict[tuple[str, str], list[TargetKey]] = defaultdict(list)
-    for target, pair in states.items():
-        if pair != (Status.OK, Status.OK):
-            where[pair].append(target)
-    return [
-        TableGap(table.name, table.enrichment, *pair, tuple(targets), of) for pair, targets in sorted(where.items())
-    ]
 
 
 def _keyed(snapshot: Snapshot, table: EstateTable, compared: set[TargetKey]) -> dict[tuple[str, str, str], Row]:
@@ -206,10 +226,12 @@ Row = dict[str, Any]
 
 
 def _table_diff(
-    table: EstateTable, old: Snapshot, new: Snapshot, compared: set[TargetKey]
+    table: EstateTable, old: Snapshot, new: Snapshot, compared: set[TargetKey], judged: set[TargetKey]
 ) -> tuple[TableDiff, list[RowChange]]:
+    """The table's changes where `compared`; its judged columns (and so what is newly public) where `judged`."""
     absent = frozenset().union(*(s.table_absent_columns.get(table.name, ()) for s in (old, new)))
     columns = compared_columns(table, absent)
+    unjudged = tuple(name for name in columns if name not in {name for name, _, _ in table.judged})
     kinds = {name: table.schema.field(name).type for name in columns}
     before, after = _keyed(old, table, compared), _keyed(new, table, compared)
     changes = [_change(table, REMOVED, before[k]) for k in before.keys() - after.keys()]
@@ -218,7 +240,7 @@ def _table_diff(
     for key in before.keys() & after.keys():
         fields = tuple(
             FieldChange(name, text(before[key][name], kinds[name]), text(after[key][name], kinds[name]))
-            for name in columns
+            for name in (columns if key[:2] in judged else unjudged)
             if _normal(name, before[key][name]) != _normal(name, after[key][name])
         )
         if fields:
@@ -228,6 +250,8 @@ def _table_diff(
     public: list[RowChange] = []
     signals = tuple(s for s in PUBLIC_SIGNALS.get(table.name, ()) if s not in absent)
     for key, row in after.items():
+        if key[:2] not in judged:
+            continue
         why = _public_reasons(before.get(key), row, signals)
         if why:
             public.append(_change(table, CHANGED if key in before else ADDED, row, why))

@@ -1,14 +1,14 @@
-"""The pacer keeps requests to one account-region at or under the configured rate."""
+"""The pacer keeps requests to one account-region at or under the configured rate: at most `burst` in any
+window of a second or more, the first `burst` at once."""
 
 from __future__ import annotations
 
 import asyncio
-import itertools
 import math
 
 import pytest
 
-from inventory.aws.ratelimit import HEADROOM, Pacer
+from inventory.aws.ratelimit import HEADROOM, SLACK, Pacer, window_of
 
 
 class FakeClock:
@@ -28,57 +28,83 @@ def wait(pacer: Pacer) -> None:
     asyncio.run(pacer.wait())
 
 
-def test_first_request_does_not_wait() -> None:
+def test_the_first_burst_does_not_wait() -> None:
     clock = FakeClock()
-    wait(Pacer(10, clock, clock.sleep))
+    pacer = Pacer(10, clock, clock.sleep)
+    for _ in range(9):  # 10/s less the headroom: 9 in any window
+        wait(pacer)
     assert clock.slept == []
 
 
-def test_back_to_back_requests_are_spaced_by_the_interval() -> None:
+def test_the_request_past_the_burst_waits_for_the_window() -> None:
     clock = FakeClock()
     pacer = Pacer(10, clock, clock.sleep)
-    starts = []
-    for _ in range(5):
+    for _ in range(10):
         wait(pacer)
-        starts.append(clock.now)
-    gaps = [b - a for a, b in itertools.pairwise(starts)]
-    assert gaps == pytest.approx([0.1 / HEADROOM] * 4)  # 10/s, less the headroom
+    assert clock.slept == [pytest.approx(1.0 + SLACK)]
+    assert (pacer.burst, pacer.window) == (9, pytest.approx(1.0 + SLACK))
+
+
+@pytest.mark.parametrize(
+    ("rate", "burst", "window"),
+    [(15.0, 13, 1.0), (10.0, 9, 1.0), (2.5, 2, 1.0), (1.0, 1, 1 / 0.9), (0.5, 1, 1 / 0.45), (1 / 0.9, 1, 1.0)],
+)
+def test_burst_and_window(rate: float, burst: int, window: float) -> None:
+    assert window_of(rate) == (burst, pytest.approx(window + SLACK))
+    assert burst <= rate * HEADROOM + 1e-9 or burst == 1
 
 
 def test_slow_requests_are_not_delayed() -> None:
     clock = FakeClock()
-    pacer = Pacer(10, clock, clock.sleep)
+    pacer = Pacer(1, clock, clock.sleep)
     wait(pacer)
-    clock.now += 0.25  # the request (latency) took longer than the interval
+    clock.now += 1.25  # the request (latency) took longer than the window
     wait(pacer)
     assert clock.slept == []
 
 
-@pytest.mark.parametrize("rate", [15.0, 10.0, 2.5])
-def test_no_one_second_window_exceeds_the_rate(rate: float) -> None:
+def _starts(rate: float, gap: float, count: int = 200) -> list[float]:
     clock = FakeClock()
     pacer = Pacer(rate, clock, clock.sleep)
     starts = []
-    for _ in range(100):
+    for _ in range(count):
         wait(pacer)
         starts.append(clock.now)
-        clock.now += 0.001  # near-instant responses: the pacer alone sets the pace
-    worst = max(sum(1 for t in starts if s <= t < s + 1.0 - 1e-9) for s in starts)  # float spacing
-    assert worst <= math.ceil(rate)  # spacing 1/rate fits ceil(rate) starts in any one second
+        clock.now += gap
+    return starts
 
 
-def test_waiters_that_wake_late_do_not_go_out_in_a_burst() -> None:
-    """The event loop is busy until t+0.5: every waiter sleeping until then wakes at that same moment. A pacer
-    that booked their moments in advance would let them all go at once; this one spaces them from there."""
+def _worst_second(starts: list[float]) -> int:
+    return max(sum(1 for t in starts if s <= t < s + 1.0) for s in starts)
+
+
+@pytest.mark.parametrize("rate", [15.0, 10.0, 2.5, 1.0, 0.5])
+@pytest.mark.parametrize("gap", [0.0, 0.001, 0.05, 0.3])
+def test_no_one_second_window_exceeds_the_rate_less_its_headroom(rate: float, gap: float) -> None:
+    """Back to back (near-instant answers) or slower: never more than HEADROOM x rate (at least 1) in a second."""
+    assert _worst_second(_starts(rate, gap)) <= max(1, math.floor(rate * HEADROOM))
+
+
+@pytest.mark.parametrize("rate", [15.0, 10.0, 2.5])
+def test_the_long_run_pace_is_the_burst_a_window(rate: float) -> None:
+    starts = _starts(rate, 0.0, 1000)
+    burst, window = window_of(rate)
+    assert (starts[-1] - starts[0]) == pytest.approx((1000 - 1) // burst * window)
+
+
+def test_waiters_that_wake_late_do_not_go_out_beyond_the_count() -> None:
+    """The event loop is busy until t+1.5: every waiter sleeping until then wakes at that same moment. A pacer
+    that booked their moments in advance would let them all go at once; this one lets the window's count go, and
+    the rest a window later."""
     clock = FakeClock()
-    busy_until = clock.now + 0.5
+    busy_until = clock.now + 1.5
 
     async def busy_sleep(seconds: float) -> None:
         until = clock.now + seconds
         await asyncio.sleep(0)  # every waiter registers its sleep before any wakes up
         clock.now = max(clock.now, until, busy_until)
 
-    pacer = Pacer(10, clock, busy_sleep)
+    pacer = Pacer(2.5, clock, busy_sleep)  # 2 a window
     went: list[float] = []
 
     async def request() -> None:
@@ -90,5 +116,5 @@ def test_waiters_that_wake_late_do_not_go_out_in_a_burst() -> None:
 
     asyncio.run(many())
     assert len(went) == 8
-    assert went[0] == 100.0 and went[1] == 100.5
-    assert all(b - a >= 0.1 / HEADROOM - 1e-9 for a, b in itertools.pairwise(sorted(went))), went
+    assert went[:2] == [100.0, 100.0] and went[2:4] == [101.5, 101.5]
+    assert _worst_second(went) <= 2, went

@@ -17,7 +17,7 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 
-from inventory.contract.estate import BESIDE_TABLES, ESTATE, ESTATE_TABLES, KEY_FIELDS
+from inventory.contract.estate import BESIDE_TABLES, ESTATE, ESTATE_TABLES, KEY_FIELDS, EstateTable
 from inventory.contract.layout import Format, table_name
 from inventory.contract.runtime_table import RUNTIMES, RUNTIMES_SCHEMA
 
@@ -87,6 +87,7 @@ def test_estate_sections_start_with_the_key_columns_and_name_their_read(table: s
     assert [column for column, _ in documented(table)][: len(keys) + len(estate.keys)] == [*keys, *estate.keys]
     text = sections()[table]
     assert f"`enrich: [{estate.enrichment}]`" in text
+    assert not estate.judged_by or f"`{estate.judged_by}`" in text
     assert f"`lambda:{estate.operation}`" in text
 
 
@@ -94,8 +95,13 @@ def test_the_overview_says_which_enrichment_writes_each_table() -> None:
     rows = dict(re.findall(r"^\| \[`([a-z0-9_]+)`\]\(#\1\) \|[^|]+\| ([^|]+?) \|", beside(), flags=re.MULTILINE))
     assert rows == {
         RUNTIMES: "every run",
-        **{table.name: f"`enrich: [{table.enrichment}]`" for table in ESTATE_TABLES},
+        **{table.name: _written_by(table) for table in ESTATE_TABLES},
     }
+
+
+def _written_by(table: EstateTable) -> str:
+    judged = f" (judged columns: `{table.judged_by}`)" if table.judged_by else ""
+    return f"`enrich: [{table.enrichment}]`{judged}"
 
 
 def test_the_sibling_files_are_named_as_the_writer_names_them() -> None:

@@ -120,15 +120,23 @@ def test_a_bad_value_fails_its_enrichment_for_the_target_alone() -> None:
     assert [(name, table.num_rows) for name, table in tables] == [("layers", 1)]
 
 
-def test_the_row_buffer_hands_estate_tables_to_the_sink_as_targets_finish() -> None:
+def test_the_row_buffer_hands_estate_tables_to_the_sink_a_few_thousand_rows_at_a_time() -> None:
+    """Typed as each target finishes; written once `rows` wait (one Parquet write per target costs ~2 ms), and
+    the rest on flush."""
     written: list[tuple[str, int]] = []
-    buffer = RowBuffer(lambda batch: None, SNAPSHOT, write_estate=lambda name, t: written.append((name, t.num_rows)))
+    buffer = RowBuffer(lambda batch: None, SNAPSHOT, 3, write_estate=lambda name, t: written.append((name, t.num_rows)))
     outcome = EnrichmentOutcome(
         "event_source_mappings", Status.OK, 1, tables={"event_source_mappings": (EstateRow(("orders",), MAPPING),)}
     )
     result = TargetResult(TARGET, Status.OK, 0, (), 1, 0, 0.1, enrichments=(outcome,))
     assert buffer.add(result) == (outcome,)
-    assert written == [("event_source_mappings", 1)]
+    assert written == []
+    buffer.add(result)
+    buffer.add(result)
+    assert written == [("event_source_mappings", 3)]
+    buffer.add(result)
+    buffer.flush()
+    assert written == [("event_source_mappings", 3), ("event_source_mappings", 1)]
 
 
 def test_a_run_writes_runtimes_and_the_tables_its_enrichments_read() -> None:

@@ -175,7 +175,8 @@ def test_an_unknown_enrichment_is_one_line_before_any_call(tmp_path: Path, emu: 
     assert proc.returncode == 2
     assert proc.stderr.strip().splitlines() == [
         "lambda-inventory: error: --enrich: 'owners' is not one of tags, urls, policy, concurrency, usage, "
-        "event_source_mappings, layers, aliases, event_invoke_configs, provisioned_concurrency, code_signing (or none)"
+        "event_source_mappings, layers, layer_policies, aliases, event_invoke_configs, provisioned_concurrency, "
+        "code_signing (or none)"
     ]
     assert not output.parent.exists()
     assert sum(emu.app.stats.assume_calls.values()) == 0

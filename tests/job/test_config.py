@@ -726,9 +726,11 @@ def test_enrich_defaults_to_none_and_reads_a_list() -> None:
         (
             ["tags", "owners"],
             "enrich[1]: input should be 'tags', 'urls', 'policy', 'concurrency', 'usage', 'event_source_mappings', "
-            "'layers', 'aliases', 'event_invoke_configs', 'provisioned_concurrency' or 'code_signing'",
+            "'layers', 'layer_policies', 'aliases', 'event_invoke_configs', 'provisioned_concurrency' or "
+            "'code_signing'",
         ),
         (["tags", "tags"], "enrich[1]: 'tags' is listed twice"),
+        (["layer_policies"], "enrich: layer_policies needs layers too (it judges the rows layers reads)"),
         ("tags", "enrich: input should be a valid tuple"),
     ],
 )
@@ -744,13 +746,15 @@ def test_enrich_flag_replaces_the_configs_list() -> None:
     config = parse_config(_base(enrich=["tags"]), REGIONS)
     assert with_enrich(config, None) is config
     assert with_enrich(config, "policy, urls").enrich == ("policy", "urls")
+    with pytest.raises(ConfigError, match=r"^--enrich: layer_policies needs layers too"):
+        with_enrich(config, "layer_policies")
     assert with_enrich(config, "none").enrich == ()
     with pytest.raises(ConfigError) as caught:
         with_enrich(config, "tags,owner")
     assert (
         str(caught.value)
         == "--enrich: 'owner' is not one of tags, urls, policy, concurrency, usage, event_source_mappings, layers, "
-        "aliases, event_invoke_configs, provisioned_concurrency, code_signing (or none)"
+        "layer_policies, aliases, event_invoke_configs, provisioned_concurrency, code_signing (or none)"
     )
     with pytest.raises(ConfigError) as caught:
         with_enrich(config, "tags,tags", "LAMBDA_INVENTORY_ENRICH")

@@ -4,6 +4,8 @@ rows from it, the other enrichments and the listing untouched)."""
 
 from __future__ import annotations
 
+import asyncio
+import json
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -121,11 +123,54 @@ def test_each_table_gets_what_aws_answered(monkeypatch: pytest.MonkeyPatch, emu:
 def test_account_region_lists_are_read_where_no_function_is_listed(
     monkeypatch: pytest.MonkeyPatch, emu: Emulator
 ) -> None:
-    result = _run(monkeypatch, ("layers", "aliases"), listed=())
+    result = _run(monkeypatch, ("layers", "layer_policies", "aliases"), listed=())
     layers, aliases = outcome_of(result, "layers"), outcome_of(result, "aliases")
-    assert layers.status is Status.OK and layers.calls == 4, "a layer lives without a function: 2 lists, 2 policies"
+    assert layers.status is Status.OK and layers.calls == 2, "a layer lives without a function: 2 lists"
+    assert outcome_of(result, "layer_policies").calls == 2, "and its versions' policies: one call each"
     assert (aliases.status, aliases.calls) == (Status.OK, 0), "no function: no per-function call"
     assert [row["layer_name"] for row in _tables(result)["layers"]] == ["tools"]
+
+
+def _shared(request: Request) -> Reply:
+    statement = {"Effect": "Allow", "Principal": "*", "Action": "lambda:GetLayerVersion", "Resource": "*"}
+    if request.path.endswith("/versions/2/policy"):
+        return json_reply({"Policy": json.dumps({"Version": "2012-10-17", "Statement": [statement]})})
+    return json_reply({"Message": "The resource you requested does not exist."}, 404, "ResourceNotFoundException")
+
+
+def test_layer_versions_are_judged_only_when_layer_policies_is_asked(
+    monkeypatch: pytest.MonkeyPatch, emu: Emulator
+) -> None:
+    """`layers` alone makes no GetLayerVersionPolicy call and leaves the judged columns null (not judged, never
+    "not public"); with `layer_policies`, version 2 shared with anyone is public, version 1 (no policy) not."""
+    alone = _run(monkeypatch, ("layers",), {"policy": _shared})
+    assert outcome_of(alone, "layers").calls == 2
+    assert [(v["public_actions"], v["principals"]) for v in _tables(alone)["layer_versions"]] == [(None, None)] * 2
+    judged = _run(monkeypatch, ("layers", "layer_policies"), {"policy": _shared})
+    assert [(o.name, o.status, o.tables) for o in judged.enrichments][1] == ("layer_policies", Status.OK, {})
+    versions = _tables(judged)["layer_versions"]
+    assert [(v["version"], v["public_actions"], v["principals"]) for v in versions] == [
+        (2, ["lambda:GetLayerVersion"], ["*"]),
+        (1, [], []),
+    ]
+
+
+def test_layer_policies_denied_keeps_the_layers_unjudged(monkeypatch: pytest.MonkeyPatch, emu: Emulator) -> None:
+    denied = {"policy": lambda _: json_reply({"Message": "no"}, 403, "AccessDeniedException")}
+    result = _run(monkeypatch, ("layers", "layer_policies"), denied)
+    policies = outcome_of(result, "layer_policies")
+    assert (policies.status, policies.error_code, policies.tables) == (Status.FAILED, "AccessDeniedException", {})
+    _, tables = target_estate(result.target, SNAPSHOT, result.enrichments)
+    versions = dict(tables)["layer_versions"].to_pylist()
+    assert [(v["version"], v["public_actions"]) for v in versions] == [(2, None), (1, None)]
+
+
+def test_layer_policies_is_skipped_where_layers_was_not_read(monkeypatch: pytest.MonkeyPatch, emu: Emulator) -> None:
+    denied = {"layers": lambda _: json_reply({"Message": "no"}, 403, "AccessDeniedException")}
+    result = _run(monkeypatch, ("layers", "layer_policies"), denied)
+    policies = outcome_of(result, "layer_policies")
+    assert (policies.status, policies.calls) == (Status.SKIPPED, 0)
+    assert "layers was not read" in (policies.error_message or "")
 
 
 @pytest.mark.parametrize(
@@ -193,3 +238,38 @@ def test_a_region_whose_estate_list_hangs_fails_that_read_and_skips_the_rest(
     assert (mappings.status, mappings.error_code, mappings.calls, mappings.tables) == (Status.FAILED, "Timeout", 3, {})
     assert (layers.status, layers.calls) == (Status.SKIPPED, 0)
     assert target_estate(result.target, SNAPSHOT, result.enrichments)[1] == ()
+
+
+# --- read beside the listing (Enricher.around, as the pipeline runs a target) ----------------------------------
+
+
+def _around(monkeypatch: pytest.MonkeyPatch, result: TargetResult, names: tuple[str, ...]) -> tuple[TargetResult, Any]:
+    """Enrich `result` behind a listing that takes 0.5 s and notes which calls the server had by its end."""
+    seen: list[str] = []
+    with HostileLambda(aws(_estate())) as server:
+
+        async def listing() -> TargetResult:
+            await asyncio.sleep(0.5)
+            seen.extend(request.path.split("?")[0].rsplit("/", 1)[-1] for request in server.requests)
+            return result
+
+        return enrich(monkeypatch, server, result, names, listing=listing), seen
+
+
+def test_account_region_lists_are_read_beside_the_listing(monkeypatch: pytest.MonkeyPatch, emu: Emulator) -> None:
+    names = ("event_source_mappings", "layers", "layer_policies", "aliases")
+    enriched, seen = _around(monkeypatch, listed_result(["a", "b"]), names)
+    assert sorted(set(seen)) == ["event-source-mappings", "layers", "versions"], "read while it listed"
+    assert [(o.name, o.status) for o in enriched.enrichments] == [(name, Status.OK) for name in names]
+    assert outcome_of(enriched, "aliases").calls == 3  # after the listing: per function, and the alias's policy
+    assert [row["layer_name"] for row in _tables(enriched)["layers"]] == ["tools"]
+
+
+def test_a_listing_that_fails_drops_what_was_read_beside_it(monkeypatch: pytest.MonkeyPatch, emu: Emulator) -> None:
+    """Its early reads are `skipped` (with the calls they made), never written: nothing to enrich."""
+    names = ("event_source_mappings", "layers", "aliases")
+    enriched, seen = _around(monkeypatch, listed_result([], Status.FAILED), names)
+    assert "event-source-mappings" in seen
+    assert [(o.name, o.status) for o in enriched.enrichments] == [(name, Status.SKIPPED) for name in names]
+    assert outcome_of(enriched, "event_source_mappings").calls == 1 and outcome_of(enriched, "aliases").calls == 0
+    assert all(o.tables == {} for o in enriched.enrichments)

@@ -53,7 +53,7 @@ def _in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 
 ARN = f"arn:aws:lambda:{EAST}:{PROD}:function"
 QUEUE = f"arn:aws:sqs:{EAST}:{PROD}:orders"
-READ = {"aliases": "ok", "event_source_mappings": "ok", "layers": "ok"}
+READ = {"aliases": "ok", "event_source_mappings": "ok", "layers": "ok", "layer_policies": "ok"}
 Tables = Mapping[str, Sequence[EstateRow]]
 
 
@@ -243,6 +243,24 @@ def test_a_layer_version_added_public_or_gaining_an_action_is_newly_public() -> 
     assert result.tripped({Gate.NEWLY_PUBLIC})
 
 
+def test_layer_versions_judged_in_one_snapshot_only_are_compared_without_their_judged_columns() -> None:
+    """OLD read `layers` without `layer_policies` (its judged columns null): the versions are still compared, the
+    judged columns are not (null -> a verdict is not a change, nor newly public), and the note names the opt-in."""
+    get = ["lambda:GetLayerVersion"]
+    unjudged = EstateRow(("otel",), layer_version(4).item)
+    layers_only = {**READ, "layer_policies": "not read"}
+    result = diff(
+        {"layer_versions": [unjudged]},
+        {"layer_versions": [layer_version(4, get)]},
+        old_status=_status(layers_only, layers_only),
+    )
+    (table,) = result.estate.tables
+    assert (table.changes, table.unchanged) == ((), 1)
+    assert result.estate.newly_public == () and not result.tripped({Gate.NEWLY_PUBLIC})
+    (gap,) = result.estate.gaps
+    assert (gap.table, gap.enrichment, gap.old, gap.new) == ("layer_versions", "layer_policies", "not read", "ok")
+
+
 def test_a_table_whose_read_failed_in_one_snapshot_is_not_compared_there_and_the_note_says_so() -> None:
     """WEST's aliases failed in NEW: its alias is missing from NEW, yet not removed; EAST is compared."""
     failed = {**READ, "aliases": "failed"}
@@ -364,7 +382,7 @@ def test_every_estate_column_is_compared_or_excluded(table: Any) -> None:
 def test_every_exclusion_names_a_column_of_some_table() -> None:
     columns = {name for table in ESTATE_TABLES for name in table.schema.names}
     assert set(ESTATE_EXCLUDED) <= columns
-    assert {t.enrichment for t in ESTATE_TABLES} == set(ESTATE_ENRICHMENTS)
+    assert {name for t in ESTATE_TABLES for name in (t.enrichment, t.judging)} == set(ESTATE_ENRICHMENTS)
 
 
 def _other(kind: pa.DataType) -> tuple[Any, Any]:

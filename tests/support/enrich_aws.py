@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -140,7 +140,10 @@ def enrich(
     rate: float = 200.0,
     deadline: float = 60.0,
     attempts: int = 3,
+    listing: Callable[[], Awaitable[TargetResult]] | None = None,
 ) -> TargetResult:
+    """`result` enriched as the job enriches a listed target; with `listing` (which returns the result), as the
+    pipeline runs it: Enricher.around, the early reads beside that listing."""
     for variable in ("LAMBDA", "RESOURCE_GROUPS_TAGGING_API", "CLOUDWATCH"):
         monkeypatch.setenv(f"AWS_ENDPOINT_URL_{variable}", server.endpoint)
     clients = ClientFactory.from_environment(4, Timeouts(connect=2.0, read=1.0))
@@ -150,6 +153,8 @@ def enrich(
     async def run() -> TargetResult:
         async with clients.lister() as http:
             enricher = Enricher(http, credentials, policy, names, SNAPSHOT, deadline)
+            if listing is not None:
+                return await enricher.around(result.target, listing(), Pacer(rate))
             return await enricher(result, Pacer(rate))
 
     return asyncio.run(run())
