@@ -28,8 +28,8 @@ What it serves
   GetFunctionConcurrency, cloudwatch:GetMetricData), answered from each function's data in fake_truth.py.
   Member calls are attributed to the account by the access key id, whatever the service.
 * The estate reads (fake_estate.py: ListEventSourceMappings, ListLayers, ListLayerVersions,
-  ListCodeSigningConfigs, and per function ListAliases, ListFunctionEventInvokeConfigs,
-  ListProvisionedConcurrencyConfigs, GetFunctionCodeSigningConfig), paged by MaxItems / Marker -> NextMarker,
+  ListCodeSigningConfigs, ListFunctionsByCodeSigningConfig per config, and per function ListAliases,
+  ListFunctionEventInvokeConfigs, ListProvisionedConcurrencyConfigs), paged by MaxItems / Marker -> NextMarker,
   answered from each account-region's estate in fake_estate_truth.py.
 * Every response is delayed latency +- jitter ms (asyncio.sleep; nothing blocks).
 * --throttle-rate (member-account calls, every service) / --sts-throttle-rate: that share of calls is

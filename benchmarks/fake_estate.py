@@ -7,12 +7,13 @@ aws/estate_calls.py and aws/function_calls.py call them (every one a GET, scope 
 | ListLayers | /2018-10-31/layers | Layers |
 | ListLayerVersions | /2018-10-31/layers/<layer>/versions | LayerVersions |
 | ListCodeSigningConfigs | /2020-04-22/code-signing-configs/ | CodeSigningConfigs |
+| ListFunctionsByCodeSigningConfig | /2020-04-22/code-signing-configs/<config ARN>/functions | FunctionArns (3) |
 | ListAliases | /2015-03-31/functions/<name>/aliases | Aliases |
 | ListFunctionEventInvokeConfigs | /2019-09-25/functions/<name>/event-invoke-config/list | (1) |
 | ListProvisionedConcurrencyConfigs | /2019-09-30/functions/<name>/provisioned-concurrency?List=ALL | (2) |
-| GetFunctionCodeSigningConfig | /2020-06-30/functions/<name>/code-signing-config | (3) |
 
-(1) FunctionEventInvokeConfigs; (2) ProvisionedConcurrencyConfigs; (3) no list: CodeSigningConfigArn, FunctionName.
+(1) FunctionEventInvokeConfigs; (2) ProvisionedConcurrencyConfigs; (3) the unqualified ARNs of the functions using
+the config, as text.
 
 Paging is Lambda's: `MaxItems` (checked against the bounds botocore's model gives each operation: 400
 InvalidParameterValueException outside them) and `Marker` in, `NextMarker` out while items remain; a page holds
@@ -21,8 +22,9 @@ Lambda caps them) nor --estate-page-items. A marker the fake did not give is ref
 
 A per-function read of a name that is not one of the account-region's functions is 404 ResourceNotFoundException
 ("Function not found: arn..."), as Lambda answers it for a function deleted since the listing; ListLayerVersions
-of a layer the account-region does not hold lists nothing. A function without a code signing config answers
-CodeSigningConfigArn "". Each call goes through FakeAws.member_call, as ListFunctions does: counted per
+of a layer the account-region does not hold lists nothing; ListFunctionsByCodeSigningConfig of a config the
+account-region does not hold is 404 ResourceNotFoundException, as Lambda answers it for a config deleted since it
+was listed. Each call goes through FakeAws.member_call, as ListFunctions does: counted per
 (account, region) with its arrival time, delayed, throttled by --throttle-rate / --enforce-rps (429
 TooManyRequestsException), refused for a key that is not one of ours.
 """
@@ -46,21 +48,22 @@ _REGION_LISTS = {  # path -> (operation, list member)
 }
 LAYER_VERSIONS_PATH = re.compile(r"^/2018-10-31/layers/([^/]+)/versions/?$")
 LAYER_POLICY_PATH = re.compile(r"^/2018-10-31/layers/([^/]+)/versions/(\d+)/policy/?$")
+CONFIG_FUNCTIONS_PATH = re.compile(r"^/2020-04-22/code-signing-configs/([^/]+)/functions/?$")
 FUNCTION_READ_PATH = re.compile(
-    r"^/(2015-03-31|2019-09-25|2019-09-30|2020-06-30)/functions/([^/]+)/"
-    r"(aliases|event-invoke-config/list|provisioned-concurrency|code-signing-config)/?$"
+    r"^/(2015-03-31|2019-09-25|2019-09-30)/functions/([^/]+)/"
+    r"(aliases|event-invoke-config/list|provisioned-concurrency)/?$"
 )
-_FUNCTION_OPS = {  # (version, path tail) -> (operation, list member, or None for GetFunctionCodeSigningConfig)
+_FUNCTION_OPS = {  # (version, path tail) -> (operation, list member)
     ("2015-03-31", "aliases"): ("ListAliases", "Aliases"),
     ("2019-09-25", "event-invoke-config/list"): ("ListFunctionEventInvokeConfigs", "FunctionEventInvokeConfigs"),
     ("2019-09-30", "provisioned-concurrency"): ("ListProvisionedConcurrencyConfigs", "ProvisionedConcurrencyConfigs"),
-    ("2020-06-30", "code-signing-config"): ("GetFunctionCodeSigningConfig", None),
 }
 MAX_ITEMS_BOUNDS = {  # botocore's lambda model: MaxItems' range per operation
     "ListEventSourceMappings": 10_000,
     "ListLayers": 50,
     "ListLayerVersions": 50,
     "ListCodeSigningConfigs": 10_000,
+    "ListFunctionsByCodeSigningConfig": 10_000,
     "ListAliases": 10_000,
     "ListFunctionEventInvokeConfigs": 50,
     "ListProvisionedConcurrencyConfigs": 50,
@@ -144,6 +147,21 @@ class EstateAnswers:
                 return service_error("lambda", 404, "ResourceNotFoundException", message)
 
             return await self.member_call("GetLayerVersionPolicy", request, part, no_policy)
+        found = CONFIG_FUNCTIONS_PATH.match(path)
+        if found:
+            config = unquote(found.group(1))
+            part = f"{config.rsplit(':', 1)[-1]}@{params.get('Marker', '')}"
+
+            def functions(account: str) -> Response:
+                e = self.estate_of(account, region)
+                if not any(item["CodeSigningConfigArn"] == config for item in e.signing_configs):
+                    self.stats.errors["ListFunctionsByCodeSigningConfig:ResourceNotFound"] += 1
+                    message = f"Code signing config {config[-40:]} not found (fake)"
+                    return service_error("lambda", 404, "ResourceNotFoundException", message)
+                arns = e.signed.get(config, ())
+                return self._page("ListFunctionsByCodeSigningConfig", "FunctionArns", arns, params)
+
+            return await self.member_call("ListFunctionsByCodeSigningConfig", request, part, functions)
         found = FUNCTION_READ_PATH.match(path)
         if found is None:
             return None
@@ -157,9 +175,9 @@ class EstateAnswers:
         )
 
     def _function_read(
-        self, read: tuple[str, str | None], where: tuple[str, str], name: str, params: dict[str, str]
+        self, read: tuple[str, str], where: tuple[str, str], name: str, params: dict[str, str]
     ) -> Response:
-        """One function's list (`read`: the operation and its list member) or its code signing config."""
+        """One function's list (`read`: the operation and its list member)."""
         op, member = read
         account, region = where
         self.estate_of(account, region)
@@ -168,8 +186,6 @@ class EstateAnswers:
             self.stats.errors[f"{op}:ResourceNotFound"] += 1
             arn = f"arn:aws:lambda:{region}:{account}:function:{name}"
             return service_error("lambda", 404, "ResourceNotFoundException", f"Function not found: {arn}")
-        if member is None:
-            return _answer({"CodeSigningConfigArn": found.signing_arn, "FunctionName": name})
         if op == "ListProvisionedConcurrencyConfigs" and params.get("List") != "ALL":
             self.stats.errors[f"{op}:InvalidParameter"] += 1
             return _bad("List=ALL is required (fake)")

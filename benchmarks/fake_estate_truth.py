@@ -1,9 +1,9 @@
 """What the fake org holds around its functions (issue 20's estate tables): each account-region's event source
-mappings, layers with their versions and code signing configs, and each function's aliases, event invoke configs,
-provisioned concurrency configs and the code signing config it uses. Each is a pure function of (seed, account,
-region, function index), kept as the list items Lambda sends (JSON objects, members as botocore's model names
-them), so fake_estate.py serves them as they are and bench_estate.py checks the job's tables against the same
-items. Standard library only.
+mappings, layers with their versions and code signing configs (with the functions using each), and each
+function's aliases, event invoke configs, provisioned concurrency configs and the code signing config it uses.
+Each is a pure function of (seed, account, region, function index), kept as the list items Lambda sends (JSON
+objects, members as botocore's model names them), so fake_estate.py serves them as they are and bench_estate.py
+checks the job's tables against the same items. Standard library only.
 
 Shares (each decided by its own bits of one per-function or per-account-region hash):
 
@@ -15,8 +15,8 @@ Shares (each decided by its own bits of one per-function or per-account-region h
 | layers | account-regions with functions 0-4 layers (a third none), empty ones 1 in 20 one; 1-6 |
 |        | versions each, 1 layer in 40 51-120 versions (pages of 50) |
 | code signing configs | a quarter of the account-regions with functions 1-2, empty ones 1 in 30 one; |
-|                      | where there are some, 20% of the functions use one (GetFunctionCodeSigningConfig |
-|                      | names it; the others answer "") |
+|                      | where there are some, 20% of the functions use one (ListFunctionsByCodeSigningConfig |
+|                      | lists them by ARN, per config) |
 | aliases | 25% of functions `live`, 5% `live` and `staging`, 1% `live` weighted 10% to the previous version |
 | event invoke configs | 10% of functions one on `$LATEST`, 4% one more on `live` where it is |
 | provisioned concurrency | 12% of the functions with aliases one on `live` (1 in 12 IN_PROGRESS, 1 in 12 FAILED) |
@@ -28,8 +28,8 @@ LastModified (REST-JSON timestamps), Lambda's text form (`2024-05-02T09:14:51.12
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -52,6 +52,7 @@ PAGE_CAPS = {
     "ListLayers": 50,
     "ListLayerVersions": 50,
     "ListCodeSigningConfigs": 50,
+    "ListFunctionsByCodeSigningConfig": 50,
     "ListAliases": 50,
     "ListFunctionEventInvokeConfigs": 50,
     "ListProvisionedConcurrencyConfigs": 50,
@@ -78,8 +79,8 @@ def _stamp(h: int, shift: int) -> float:
 @dataclass(frozen=True)
 class FunctionEstate:
     """One function's lists: the items ListAliases, ListFunctionEventInvokeConfigs and
-    ListProvisionedConcurrencyConfigs answer for it, and the CodeSigningConfigArn GetFunctionCodeSigningConfig
-    answers ("" for none)."""
+    ListProvisionedConcurrencyConfigs answer for it, and the ARN of the code signing config it uses ("" for none;
+    that config's ListFunctionsByCodeSigningConfig lists the function)."""
 
     name: str
     aliases: tuple[Item, ...]
@@ -97,6 +98,7 @@ class Estate:
     layer_versions: dict[str, tuple[Item, ...]]  # layer name -> its versions, newest first (as Lambda lists them)
     signing_configs: tuple[Item, ...]
     functions: tuple[FunctionEstate, ...]
+    signed: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # config ARN -> its functions' ARNs, in order
 
     def by_name(self) -> dict[str, FunctionEstate]:
         return {f.name: f for f in self.functions}
@@ -112,6 +114,7 @@ def estate(account: str, region: str, count: int, seed: int) -> Estate:
     layers, versions = _layers(account, region, count, r)
     signing = _signing_configs(account, region, count, r)
     functions, mappings = [], []
+    signed: dict[str, list[str]] = {item["CodeSigningConfigArn"]: [] for item in signing}
     for index in range(count):
         h, h2 = function_hashes(account, region, index, seed)
         team, app, stage = name_parts(h)
@@ -123,11 +126,13 @@ def estate(account: str, region: str, count: int, seed: int) -> Estate:
         signing_arn = ""
         if signing and (h4 >> 32) % 100 < 20:
             signing_arn = signing[(h4 >> 40) % len(signing)]["CodeSigningConfigArn"]
+            signed[signing_arn].append(arn)
         functions.append(
             FunctionEstate(name, aliases, _invoke_configs(arn, h4, live), _provisioned(arn, h4, live), signing_arn)
         )
         mappings.extend(_mappings(arn, app, h4, live))
-    return Estate(tuple(mappings), layers, versions, signing, tuple(functions))
+    frozen = {config: tuple(arns) for config, arns in signed.items()}
+    return Estate(tuple(mappings), layers, versions, signing, tuple(functions), frozen)
 
 
 # ------------------------------------------------------------------------------------------ per function
@@ -331,7 +336,8 @@ def _pages(items: int, operation: str, page_items: int) -> int:
 def min_estate_calls(estates: Iterable[Estate], page_items: int) -> dict[str, int]:
     """The fewest requests each estate enrichment needs over the account-regions (no retries), every list paged at
     the job's MaxItems or the fake's --estate-page-items, whichever is smaller: the per-account-region lists on
-    every account-region (functions or not), the per-function ones and GetFunctionCodeSigningConfig per function,
+    every account-region (functions or not), ListFunctionsByCodeSigningConfig per config where the listing found
+    functions (without one the job has no function to give a config), the per-function lists per function,
     GetLayerVersionPolicy per layer version and GetPolicy (Qualifier) per alias."""
     out = dict.fromkeys(ESTATE_NAMES, 0)
     for e in estates:
@@ -340,7 +346,11 @@ def min_estate_calls(estates: Iterable[Estate], page_items: int) -> dict[str, in
         out["layers"] += sum(_pages(len(v), "ListLayerVersions", page_items) for v in e.layer_versions.values())
         out["layer_policies"] += sum(len(v) for v in e.layer_versions.values())  # GetLayerVersionPolicy per version
         out["code_signing"] += _pages(len(e.signing_configs), "ListCodeSigningConfigs", page_items)
-        out["code_signing"] += len(e.functions)
+        if e.functions:
+            signed = (e.signed.get(item["CodeSigningConfigArn"], ()) for item in e.signing_configs)
+            out["code_signing"] += sum(
+                _pages(len(arns), "ListFunctionsByCodeSigningConfig", page_items) for arns in signed
+            )
         for f in e.functions:
             out["aliases"] += _pages(len(f.aliases), "ListAliases", page_items) + len(f.aliases)  # + GetPolicy each
             configs, provisioned = len(f.invoke_configs), len(f.provisioned)

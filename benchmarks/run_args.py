@@ -91,8 +91,8 @@ def _enrich_flags(p: argparse.ArgumentParser) -> None:
         default=None,
         metavar="SETS",
         help="--enrich-matrix with the estate's sets (issue 20): none, each estate enrichment alone, and the "
-        "per-account-region tables together, without and with code_signing (its per-function call included); "
-        "prints their wall ratios against the 1.3x target",
+        "per-account-region tables together (event_source_mappings+layers+code_signing), and without code_signing; "
+        "prints the first's wall ratio against the 1.3x target",
     )
     p.add_argument(
         "--estate-page-items",

@@ -18,7 +18,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 import test_fake
-from bench_estate import TABLES, check_estate
+from bench_enrich import parse_names
+from bench_estate import ESTATE_MATRIX, REGION_SET, TABLES, check_estate, estate_ratios, verdict_lines
 from fake_estate_truth import Estate, estate, min_estate_calls
 from test_fake import ACCOUNT, REGION, _calls
 
@@ -35,6 +36,7 @@ fake = test_fake.fake  # the fixture: the fake in its own process, its URL in AW
 SEED, COUNT = 7, 230  # seed 7's us-east-1 of the first account: 60 mappings, 4 layers, a code signing config
 ONE_A_PAGE = ("--seed", str(SEED), "--estate-page-items", "1")  # every list of two items or more pages
 Page = Callable[[api.Scope, str | None], Awaitable[api.Paged]]
+_CSC = f"arn:aws:lambda:{REGION}:{ACCOUNT}:code-signing-config:csc-0000"  # + 13 digits: no config of the fake's
 
 
 def _estate() -> Estate:
@@ -68,16 +70,24 @@ def test_account_region_lists_page_through_the_estate(fake: str) -> None:
     names = [layer["LayerName"] for layer in e.layers]
     versions = [partial(region_api.layer_versions_page, layer=name) for name in names]
     region_lists = (region_api.event_source_mappings_page, region_api.layers_page, region_api.code_signing_configs_page)
-    (mappings, mapping_pages), (layers, _), (configs, _), *by_layer = _lists(*region_lists, *versions)
+    arns = [config["CodeSigningConfigArn"] for config in e.signing_configs]
+    signed = [partial(region_api.functions_by_code_signing_config_page, config=arn) for arn in arns]
+    (mappings, mapping_pages), (layers, _), (configs, _), *rest = _lists(*region_lists, *versions, *signed)
+    by_layer, by_config = rest[: len(names)], rest[len(names) :]
     assert (mappings, mapping_pages) == (list(e.mappings), len(e.mappings))  # one item a page, as asked
     assert layers == list(e.layers) and configs == list(e.signing_configs)
     assert [items for items, _ in by_layer] == [list(e.layer_versions[name]) for name in names]
     assert all(items[0]["Version"] > items[-1]["Version"] for items, _ in by_layer if len(items) > 1)  # newest first
+    fn = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function"
+    using = [[f"{fn}:{f.name}" for f in e.functions if f.signing_arn == arn] for arn in arns]
+    assert [items for items, _ in by_config] == using and [pages for _, pages in by_config] == [len(u) for u in using]
+    assert 0 < sum(map(len, using)) < len(e.functions)  # some functions use a config, not all
     with urllib.request.urlopen(fake + "/__enrichment_min_calls") as resp:
         least = json.load(resp)
     held = sum(len(v) for v in e.layer_versions.values())  # a page each (one item a page); a policy read each
     assert least["event_source_mappings"] == len(e.mappings) and least["layers"] == len(e.layers) + held
     assert least["layer_policies"] == held
+    assert least["code_signing"] == len(arns) + sum(map(len, using))  # one function a page
 
 
 @pytest.mark.parametrize("fake", [ONE_A_PAGE], indirect=True)
@@ -94,9 +104,6 @@ def test_function_reads_answer_each_functions_estate(fake: str) -> None:
         for _, member in reads:
             items, count = next(found)
             assert items == list(getattr(f, member)) and count == max(1, len(items))
-    arns = _calls(*(partial(function_api.code_signing_config_arn, name=f.name) for f in e.functions))
-    assert arns == [f.signing_arn or None for f in e.functions]
-    assert any(arns) and not all(arns)
     assert any(len(f.aliases) > 1 for f in e.functions) and any(f.provisioned for f in e.functions)
 
 
@@ -113,7 +120,7 @@ def test_bad_paging_and_unknown_names_get_lambdas_errors(fake: str) -> None:
         get("/2020-04-22/code-signing-configs/?Marker=not-ours"),
         get(f"/2019-09-30/functions/{name}/provisioned-concurrency"),  # without List=ALL
         lambda scope: function_api.aliases_page(scope, None, name="not-a-function-00001"),
-        lambda scope: function_api.code_signing_config_arn(scope, "not-a-function-00001"),
+        lambda scope: region_api.functions_by_code_signing_config_page(scope, None, config=f"{_CSC}0000000000000"),
         lambda scope: region_api.layer_versions_page(scope, None, layer="no-such-layer"),
     )
     codes = [classify(a).code if isinstance(a, BaseException) else a for a in answers]
@@ -126,7 +133,7 @@ def test_bad_paging_and_unknown_names_get_lambdas_errors(fake: str) -> None:
 def test_estate_reads_throttle_and_count_toward_their_account_region(fake: str) -> None:
     answers = _calls(
         lambda s: region_api.event_source_mappings_page(s, None),
-        lambda s: function_api.code_signing_config_arn(s, "any-name-00000"),
+        lambda s: region_api.functions_by_code_signing_config_page(s, None, config=f"{_CSC}0000000000000"),
     )
     assert [classify(a).kind for a in answers] == [FaultKind.THROTTLED] * 2
     with urllib.request.urlopen(fake + "/__stats") as resp:
@@ -192,9 +199,33 @@ def test_min_estate_calls_counts_every_page() -> None:
     e = _estate()
     one = min_estate_calls([e], 1)
     assert one["event_source_mappings"] == len(e.mappings)
-    assert one["code_signing"] == len(e.signing_configs) + COUNT
+    used = [len(e.signed[c["CodeSigningConfigArn"]]) for c in e.signing_configs]
+    assert one["code_signing"] == len(e.signing_configs) + sum(max(1, n) for n in used)
     assert one["aliases"] == sum(max(1, len(f.aliases)) + len(f.aliases) for f in e.functions)  # + GetPolicy each
     default = min_estate_calls([e, estate(ACCOUNT, "us-east-2", 0, SEED)], 100)
     assert default["event_source_mappings"] == 1 + 1  # 60 mappings in one page of 100, and the empty region's one
     assert default["aliases"] == COUNT + sum(len(f.aliases) for f in e.functions)
     assert default["provisioned_concurrency"] == COUNT
+    # one page of configs each; a list of functions per config (50 a page) where there are functions, not in the
+    # empty region (nothing to give a config to)
+    assert default["code_signing"] == 1 + sum(max(1, -(-n // 50)) for n in used) + 1
+
+
+def test_the_target_is_the_three_per_account_region_tables_together() -> None:
+    """code_signing is read per account-region and per config: the 1.3x target holds the three tables together;
+    the two without it are a row of their own, with no target."""
+    sets = [parse_names(part.replace("+", ",")) for part in ESTATE_MATRIX.split(",")]
+    assert REGION_SET in sets and ("event_source_mappings", "layers") in sets and ("code_signing",) in sets
+
+    def measured(wall: float) -> dict[str, float]:
+        return {"wall_s": wall, "cpu_s": wall / 2, "calls": wall * 10, "max_rps_per_target": 9}
+
+    rows = [((), measured(10.0)), (("event_source_mappings", "layers"), measured(12.0)), (REGION_SET, measured(14.0))]
+    ratios = estate_ratios(rows)
+    assert ratios["event_source_mappings+layers+code_signing"]["target_met"] is False  # 1.4x
+    assert "target_met" not in ratios["event_source_mappings+layers"]
+    first, second, rate = verdict_lines(ratios, 10)
+    assert first.startswith("  per-account-region tables event_source_mappings+layers+code_signing: wall 1.40x")
+    assert "(target <= 1.3x: NOT met; 14.0 s / 10.0 s)" in first
+    assert second.startswith("  without code_signing event_source_mappings+layers: wall 1.20x the plain listing (no ")
+    assert rate.startswith("  estate runs: at most 9 requests in one second")

@@ -127,6 +127,7 @@ def test_member_role_allows_only_list_functions() -> None:
 # The member role's switches: parameter -> (condition, policy, what it grants, the accounts file's `enrich` name).
 THIS_ACCOUNTS_FUNCTIONS = {"Fn::Sub": "arn:${AWS::Partition}:lambda:*:${AWS::AccountId}:function:*"}
 THIS_ACCOUNTS_LAYER_VERSIONS = {"Fn::Sub": "arn:${AWS::Partition}:lambda:*:${AWS::AccountId}:layer:*:*"}
+THIS_ACCOUNTS_SIGNING_CONFIGS = {"Fn::Sub": "arn:${AWS::Partition}:lambda:*:${AWS::AccountId}:code-signing-config:*"}
 MEMBER_SWITCHES: dict[str, tuple[str, str, dict[str, Any], str | None]] = {
     # Only this account's own region list (the job asks without an AccountId).
     "AllowListRegions": (
@@ -194,7 +195,11 @@ MEMBER_SWITCHES: dict[str, tuple[str, str, dict[str, Any], str | None]] = {
     "EnableCodeSigning": (
         "CodeSigningEnabled",
         "ReadCodeSigningConfigs",
-        {"lambda:ListCodeSigningConfigs": "*", "lambda:GetFunctionCodeSigningConfig": THIS_ACCOUNTS_FUNCTIONS},
+        # the code signing config resource type: this account's configs, in any region
+        {
+            "lambda:ListCodeSigningConfigs": "*",
+            "lambda:ListFunctionsByCodeSigningConfig": THIS_ACCOUNTS_SIGNING_CONFIGS,
+        },
         "code_signing",
     ),
 }

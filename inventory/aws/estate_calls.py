@@ -8,7 +8,8 @@ This layer checks what it needs to page and to address the next call, and refuse
 
 * the body is a JSON object, and its list member is there and is a list;
 * each item is a JSON object carrying its identifying member as non-empty text (and ListLayerVersions' items
-  their `Version` as a whole number: GetLayerVersionPolicy is addressed by it);
+  their `Version` as a whole number: GetLayerVersionPolicy is addressed by it), or, for a list of ARNs
+  (ListFunctionsByCodeSigningConfig's FunctionArns), is itself non-empty text;
 * `NextMarker` is text when given ("" or null ends the listing, as botocore's paginators read it).
 
 Paging is botocore's paginators' for these operations: `MaxItems` and `Marker` in, `NextMarker` out. Each
@@ -22,7 +23,11 @@ the model.
 | ListLayers | GET /2018-10-31/layers | Layers: LayerName |
 | ListLayerVersions | GET /2018-10-31/layers/<layer>/versions | LayerVersions: LayerVersionArn (+ Version) |
 | ListCodeSigningConfigs | GET /2020-04-22/code-signing-configs | CodeSigningConfigs: CodeSigningConfigArn |
+| ListFunctionsByCodeSigningConfig | GET /2020-04-22/code-signing-configs/<config ARN>/functions | FunctionArns (1) |
 | GetLayerVersionPolicy | GET /2018-10-31/layers/<layer>/versions/<version>/policy | (Policy text) |
+
+(1) each item is a function's ARN as text (the functions that use the config); a config that does not exist (deleted
+since ListCodeSigningConfigs) is 404 ResourceNotFoundException, raised as ClientError for job/estate_reads.py to read.
 """
 
 from __future__ import annotations
@@ -41,6 +46,7 @@ EVENT_SOURCE_MAPPING_PAGE_SIZE = 100  # the most ListEventSourceMappings returns
 LAYER_PAGE_SIZE = 50  # the most MaxItems ListLayers takes
 LAYER_VERSION_PAGE_SIZE = 50  # the most MaxItems ListLayerVersions takes
 CODE_SIGNING_CONFIG_PAGE_SIZE = 50  # asked: the model allows up to 10,000 but documents no per-page cap
+FUNCTIONS_BY_CODE_SIGNING_CONFIG_PAGE_SIZE = 50  # asked: the model allows up to 10,000, documents no per-page cap
 LAYER_VERSION_POLICY_URI = "/2018-10-31/layers/{LayerName}/versions/{VersionNumber}/policy"
 _VERSION_LIMIT = 2**63  # a layer's Version is a long
 
@@ -48,12 +54,12 @@ _VERSION_LIMIT = 2**63  # a layer's Version is a long
 @dataclass(frozen=True)
 class Listing:
     """One of Lambda's paged lists: its operation, its request URI (botocore's model's), its list member, the
-    member that identifies each item, and the page size asked (MaxItems)."""
+    member that identifies each item (None: each item is itself text, an ARN), and the page size asked (MaxItems)."""
 
     operation: str
     uri: str
     member: str
-    identity: str
+    identity: str | None
     page_size: int
     number: str | None = None  # a member each item must also carry as a whole number (a later call's address)
 
@@ -81,6 +87,13 @@ CODE_SIGNING_CONFIGS = Listing(
     "CodeSigningConfigArn",
     CODE_SIGNING_CONFIG_PAGE_SIZE,
 )
+FUNCTIONS_BY_CODE_SIGNING_CONFIG = Listing(
+    "ListFunctionsByCodeSigningConfig",
+    "/2020-04-22/code-signing-configs/{CodeSigningConfigArn}/functions",
+    "FunctionArns",
+    None,
+    FUNCTIONS_BY_CODE_SIGNING_CONFIG_PAGE_SIZE,
+)
 
 
 def request_path(uri: str, labels: dict[str, str], query: list[tuple[str, str]] | None = None) -> str:
@@ -105,6 +118,12 @@ async def list_page(scope: Scope, listing: Listing, marker: str | None, labels: 
 
 def _check(listing: Listing, item: Any) -> None:
     operation, member = listing.operation, listing.member
+    if listing.identity is None:  # a list of ARNs: each non-empty text
+        if not isinstance(item, str):
+            raise invalid(operation, f"a {member} entry that is a JSON {type(item).__name__}, not text")
+        if not item:
+            raise invalid(operation, f"a {member} entry that is empty text")
+        return
     if not isinstance(item, dict):
         raise invalid(operation, f"a {member} entry that is a JSON {type(item).__name__}, not an object")
     key = item.get(listing.identity)
@@ -134,6 +153,12 @@ async def layer_versions_page(scope: Scope, marker: str | None, *, layer: str) -
 async def code_signing_configs_page(scope: Scope, marker: str | None) -> Paged:
     """One ListCodeSigningConfigs page of the account-region."""
     return await list_page(scope, CODE_SIGNING_CONFIGS, marker)
+
+
+async def functions_by_code_signing_config_page(scope: Scope, marker: str | None, *, config: str) -> Paged:
+    """One ListFunctionsByCodeSigningConfig page of one code signing config (`config`: its ARN): the ARNs of
+    the functions that use it, as text. A config that does not exist raises ClientError (404)."""
+    return await list_page(scope, FUNCTIONS_BY_CODE_SIGNING_CONFIG, marker, {"CodeSigningConfigArn": config})
 
 
 async def layer_version_policy(scope: Scope, layer: str, version: int) -> str | None:

@@ -11,21 +11,22 @@ alias's (`Qualifier`), is aws/enrichment_calls.py's `policy_text`.
 | ListAliases | /2015-03-31/functions/<name>/aliases | Aliases: Name |
 | ListFunctionEventInvokeConfigs | /2019-09-25/functions/<name>/event-invoke-config/list | (1) |
 | ListProvisionedConcurrencyConfigs | /2019-09-30/functions/<name>/provisioned-concurrency?List=ALL | (2) |
-| GetFunctionCodeSigningConfig | /2020-06-30/functions/<name>/code-signing-config | (CodeSigningConfigArn) |
 
 (1) FunctionEventInvokeConfigs: FunctionArn; (2) ProvisionedConcurrencyConfigs: FunctionArn (each a version's or
 an alias's qualified ARN).
+
+Which code signing config a function uses is not read here, one call per function (GetFunctionCodeSigningConfig),
+but per config, from aws/estate_calls.py's ListFunctionsByCodeSigningConfig.
 """
 
 from __future__ import annotations
 
-from inventory.aws.enrichment_calls import Paged, Scope, invalid, json_object, lambda_get
-from inventory.aws.estate_calls import Listing, list_page, request_path
+from inventory.aws.enrichment_calls import Paged, Scope
+from inventory.aws.estate_calls import Listing, list_page
 
 ALIAS_PAGE_SIZE = 50  # asked: the model allows up to 10,000 but documents no per-page cap
 EVENT_INVOKE_CONFIG_PAGE_SIZE = 50  # the most MaxItems ListFunctionEventInvokeConfigs takes
 PROVISIONED_CONCURRENCY_PAGE_SIZE = 50  # the most MaxItems ListProvisionedConcurrencyConfigs takes
-CODE_SIGNING_CONFIG_URI = "/2020-06-30/functions/{FunctionName}/code-signing-config"
 
 ALIASES = Listing("ListAliases", "/2015-03-31/functions/{FunctionName}/aliases", "Aliases", "Name", ALIAS_PAGE_SIZE)
 EVENT_INVOKE_CONFIGS = Listing(
@@ -57,14 +58,3 @@ async def event_invoke_configs_page(scope: Scope, marker: str | None, *, name: s
 async def provisioned_concurrency_configs_page(scope: Scope, marker: str | None, *, name: str) -> Paged:
     """One ListProvisionedConcurrencyConfigs page of the function `name` (one config per version or alias)."""
     return await list_page(scope, PROVISIONED_CONCURRENCY_CONFIGS, marker, {"FunctionName": name})
-
-
-async def code_signing_config_arn(scope: Scope, name: str) -> str | None:
-    """GetFunctionCodeSigningConfig's CodeSigningConfigArn for the function `name`; None when it has none
-    (Lambda answers 200 with the ARN empty or left out). An ARN that is not text is refused."""
-    path = request_path(CODE_SIGNING_CONFIG_URI, {"FunctionName": name})
-    body = json_object("GetFunctionCodeSigningConfig", await lambda_get(scope, "GetFunctionCodeSigningConfig", path))
-    arn = body.get("CodeSigningConfigArn")
-    if arn is not None and not isinstance(arn, str):
-        raise invalid("GetFunctionCodeSigningConfig", f"CodeSigningConfigArn as a {type(arn).__name__}")
-    return arn or None

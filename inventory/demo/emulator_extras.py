@@ -32,7 +32,7 @@ ESTATE_OPERATIONS = frozenset(
         "ListFunctionEventInvokeConfigs",
         "ListProvisionedConcurrencyConfigs",
         "ListCodeSigningConfigs",
-        "GetFunctionCodeSigningConfig",
+        "ListFunctionsByCodeSigningConfig",
     }
 )
 
@@ -60,6 +60,7 @@ _LAMBDA_ROUTES: tuple[tuple[str, re.Pattern[str], str], ...] = (
             ("GET", "code-signing-configs", "ListCodeSigningConfigs"),
             ("POST", "code-signing-configs", "CreateCodeSigningConfig"),
             ("GET", "code-signing-configs/[^/]+", "GetCodeSigningConfig"),
+            ("GET", "code-signing-configs/[^/]+/functions", "ListFunctionsByCodeSigningConfig"),
             ("GET", "functions/[^/]+/code-signing-config", "GetFunctionCodeSigningConfig"),
             ("PUT", "functions/[^/]+/code-signing-config", "PutFunctionCodeSigningConfig"),
             ("DELETE", "functions/[^/]+/code-signing-config", "DeleteFunctionCodeSigningConfig"),

@@ -1,5 +1,6 @@
-"""Code signing configs, which moto lacks: it has no Create/Get/ListCodeSigningConfigs (404) and no
-PutFunctionCodeSigningConfig (500), and its GetFunctionCodeSigningConfig answers without the ARN.
+"""Code signing configs, which moto lacks: it has no Create/Get/ListCodeSigningConfigs (404), no
+PutFunctionCodeSigningConfig (500) and no ListFunctionsByCodeSigningConfig, and its GetFunctionCodeSigningConfig
+answers without the ARN.
 
 The emulator keeps them per (account, region), and which one each function uses:
 
@@ -9,6 +10,9 @@ The emulator keeps them per (account, region), and which one each function uses:
   seed run twice creates the same ARNs.
 * Put/Get/DeleteFunctionCodeSigningConfig: a Put naming a config of another account or region, or none, is
   refused (404 CodeSigningConfigNotFoundException); a function without one answers CodeSigningConfigArn "".
+* ListFunctionsByCodeSigningConfig (paged, what the job reads): the unqualified ARNs of the functions a Put
+  attached the config to, by name; a config of another account or region, or none, is 404
+  ResourceNotFoundException, as Lambda answers for a config deleted since it was listed.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from typing import Any
 from inventory.demo.emulator_paging import (
     Where,
     body,
+    function_arn,
     function_named,
     invalid,
     no_content,
@@ -31,7 +36,9 @@ from inventory.demo.emulator_paging import (
 )
 from inventory.demo.emulator_wire import StartResponse, json_reply
 
-CONFIG_OPERATIONS = frozenset({"CreateCodeSigningConfig", "GetCodeSigningConfig", "ListCodeSigningConfigs"})
+CONFIG_OPERATIONS = frozenset(
+    {"CreateCodeSigningConfig", "GetCodeSigningConfig", "ListCodeSigningConfigs", "ListFunctionsByCodeSigningConfig"}
+)
 FUNCTION_OPERATIONS = frozenset(
     {"GetFunctionCodeSigningConfig", "PutFunctionCodeSigningConfig", "DeleteFunctionCodeSigningConfig"}
 )
@@ -86,6 +93,13 @@ class CodeSigning:
             if operation == "ListCodeSigningConfigs":
                 listed = [dict(configs[arn]) for arn in sorted(configs)]
                 return page(environ, start_response, operation, "CodeSigningConfigs", listed)
+            if operation == "ListFunctionsByCodeSigningConfig":
+                arn = path_part(environ, 2)
+                if arn not in configs:
+                    return not_found(start_response, f"Code signing config {arn} not found.")
+                using = sorted(key[2] for key, used in self._attached.items() if key[:2] == where and used == arn)
+                arns = [function_arn(where, name) for name in using]
+                return page(environ, start_response, operation, "FunctionArns", arns)
             if operation == "GetCodeSigningConfig":
                 found = configs.get(path_part(environ, 2))
                 if found is None:

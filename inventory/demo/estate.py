@@ -5,8 +5,9 @@ A spec names everything in its own account and region, so the same spec seeds an
 stream as "sqs:<name>" / "kinesis:<name>", a function by name, a layer version as "<layer>" (its latest) or
 "<layer>:<version>", a code signing config by its description. The truth is in the API's terms, ARNs
 resolved: what ListEventSourceMappings, ListLayers / ListLayerVersions / GetLayerVersionPolicy,
-ListCodeSigningConfigs and, per function, ListAliases, GetPolicy with an alias Qualifier,
-ListFunctionEventInvokeConfigs, ListProvisionedConcurrencyConfigs and GetFunctionCodeSigningConfig answer.
+ListCodeSigningConfigs / ListFunctionsByCodeSigningConfig and, per function, ListAliases, GetPolicy with an
+alias Qualifier, ListFunctionEventInvokeConfigs and ListProvisionedConcurrencyConfigs answer (and
+GetFunctionCodeSigningConfig, which the job no longer asks).
 """
 
 from __future__ import annotations

@@ -98,7 +98,8 @@ class Enricher:
         """`listing` (the target's Collector call) and then its enrichments; those that need nothing from the
         listing (EARLY: the account-region lists) are read while it runs, through the same pacer. Where the listing
         is not ok, they are cancelled and `skipped` like the rest (with the calls they had made)."""
-        early = {name: self._start(name, target, pacer) for name in self.names if name in EARLY}
+        listed: asyncio.Future[tuple[str, ...]] = asyncio.get_running_loop().create_future()
+        early = {name: self._start(name, target, pacer, listed) for name in self.names if name in EARLY}
         try:
             result = await listing
         except BaseException:
@@ -107,11 +108,14 @@ class Enricher:
         if result.status is not Status.OK:
             await _stop(early)
             return _skipped(result, self.names, {name: calls.count for name, (_, calls) in early.items()})
+        listed.set_result(tuple(sorted(set(function_names(result.functions)))))
         return await self._enrich(result, pacer, early)
 
-    def _start(self, name: str, target: Target, pacer: Pacer) -> tuple[asyncio.Task[_Outcome], _Calls]:
+    def _start(
+        self, name: str, target: Target, pacer: Pacer, listed: asyncio.Future[tuple[str, ...]]
+    ) -> tuple[asyncio.Task[_Outcome], _Calls]:
         calls = _Calls(self, target, pacer)
-        return asyncio.create_task(self._one(name, calls, (), ())), calls
+        return asyncio.create_task(self._one(name, calls, (), (), listed)), calls
 
     async def _enrich(self, result: TargetResult, pacer: Pacer, early: Mapping[str, _Started]) -> TargetResult:
         if not self.names:
@@ -136,13 +140,19 @@ class Enricher:
         return replace(result, enrichments=judge_layers(judge_urls(outcomes)))
 
     async def _one(
-        self, name: str, calls: _Calls, functions: Sequence[str], earlier: Sequence[EnrichmentOutcome]
+        self,
+        name: str,
+        calls: _Calls,
+        functions: Sequence[str],
+        earlier: Sequence[EnrichmentOutcome],
+        listed: asyncio.Future[tuple[str, ...]] | None = None,
     ) -> _Outcome:
         """The enrichment's outcome, and whether it failed for want of an answer (timeouts, no connection)."""
         if not functions and name not in ALWAYS_READ:  # nothing to enrich: no call at all
             return EnrichmentOutcome(name, Status.OK, 0), False
         target = calls.target
-        reading = Reading(calls, target, tuple(functions), self.usage_window(), {o.name: o for o in earlier})
+        window, before = self.usage_window(), {o.name: o for o in earlier}
+        reading = Reading(calls, target, tuple(functions), window, before, listed)
         try:
             async with asyncio.timeout(self.target_seconds):
                 read = await _READERS[name](reading)

@@ -54,6 +54,11 @@ class Reading:
     functions: tuple[str, ...]
     window: tuple[datetime, datetime]
     earlier: Mapping[str, EnrichmentOutcome] = field(default_factory=dict)  # the target's enrichments read before
+    listing: asyncio.Future[tuple[str, ...]] | None = None  # an early read's: its functions, once listed
+
+    async def listed(self) -> tuple[str, ...]:
+        """The listed functions: known already, or, for a read started beside the listing, when it ends."""
+        return self.functions if self.listing is None else await self.listing
 
 
 @dataclass(frozen=True)

@@ -5,8 +5,11 @@ Account-region lists (event source mappings, layers and their versions, code sig
 where the listing found no function: a layer or a code signing config lives without one. Per-function lists
 (aliases, event invoke configs, provisioned concurrency) are read for every listed function, a few at a time
 (enrichments.py's per_function); a function deleted since the listing is `gone`, as for the other enrichments.
+Which code signing config each function uses is read per config (ListFunctionsByCodeSigningConfig), not per
+function: `code_signing` has no `gone`.
 
-Not believed: a mapping whose FunctionArn is not a function of this account-region (InvalidResponse), and a
+Not believed: a mapping whose FunctionArn is not a function of this account-region, a code signing config that
+names a function of another account or region, or a function named by two configs (InvalidResponse); and a
 page sequence longer than the bound (TooManyPages) or that repeats a token (RepeatedMarker).
 """
 
@@ -25,13 +28,15 @@ from inventory.aws.lambda_actions import LAYER_VERSION
 from inventory.aws.policy import PolicyVerdict, evaluate_policy
 from inventory.aws.retry import classify
 from inventory.contract.results import EnrichmentOutcome, EstateRow, Status
-from inventory.job.enrichments import Read, Reading, is_gone, page_bound, paged, per_function
+from inventory.job.enrichments import Read, Reading, function_arn, is_gone, page_bound, paged, per_function
 
 LISTED_BOUND = 100_000  # items one account-region's list may hold before its pages are not believed
 PER_FUNCTION_BOUND = 10_000  # items one function's list may hold (aliases, configs per version or alias)
 Page = Callable[[Scope, str | None], Awaitable[Paged]]
 ALWAYS_READ = frozenset({"event_source_mappings", "layers", "layer_policies", "code_signing"})  # with no function
-EARLY = frozenset({"event_source_mappings", "layers"})  # need nothing from the listing: read while it runs
+EARLY = frozenset({"event_source_mappings", "layers", "code_signing"})  # read beside the listing (Reading.listed)
+SIGNED_FUNCTIONS = "ListFunctionsByCodeSigningConfig"
+CONFIG_NOT_FOUND = frozenset({"ResourceNotFoundException", "CodeSigningConfigNotFoundException"})  # its 404s
 
 
 async def _all(job: Reading, page: Page, operation: str, size: int, bound: int = LISTED_BOUND) -> list[Any]:
@@ -166,16 +171,51 @@ async def provisioned_concurrency(job: Reading) -> Read:
 
 
 async def code_signing(job: Reading) -> Read:
+    """The account-region's code signing configs (ListCodeSigningConfigs), and which one each listed function
+    uses: each config's ListFunctionsByCodeSigningConfig names its functions by ARN (a few configs at a time).
+
+    A listed function no config names has none (None). A function not listed (created since the listing) is
+    ignored; a function of another account, region or partition, or one named by two configs, is refused
+    (InvalidResponse: a function has at most one config, and which would be its?). A config deleted since
+    ListCodeSigningConfigs (404) names no function: Lambda deletes only a config no function uses. Without a
+    listed function there is nothing to assign: the configs are listed, their functions are not asked."""
     configs = await _all(
         job, region_api.code_signing_configs_page, "ListCodeSigningConfigs", region_api.CODE_SIGNING_CONFIG_PAGE_SIZE
     )
-
-    async def read(name: str) -> str | None:
-        return await job.calls(lambda scope: function_api.code_signing_config_arn(scope, name))
-
-    arns, gone = await per_function(job.functions, read, "GetFunctionCodeSigningConfig")
     tables = {"code_signing_configs": tuple(EstateRow((), item) for item in configs)}
-    return Read({"code_signing_config_arn": dict(arns)}, gone, tables=tables)
+    functions = await job.listed()  # read beside the listing: its functions, once it ends
+    arns = list(dict.fromkeys(item["CodeSigningConfigArn"] for item in configs)) if functions else []
+
+    async def functions_of(config: str) -> list[str]:
+        page = partial(region_api.functions_by_code_signing_config_page, config=config)
+        size = region_api.FUNCTIONS_BY_CODE_SIGNING_CONFIG_PAGE_SIZE
+        try:
+            return await _all(job, page, SIGNED_FUNCTIONS, size)
+        except Exception as err:
+            if classify(err).code in CONFIG_NOT_FOUND:
+                return []  # deleted since it was listed: no function used it then
+            raise
+
+    named, _ = await per_function(arns, functions_of, SIGNED_FUNCTIONS)
+    listed = set(functions)
+    uses: dict[str, str] = {}
+    for config in arns:
+        for arn in named.get(config, []):
+            name = _signed_function(job, arn)
+            if name in listed and uses.setdefault(name, config) != config:
+                both = f"{uses[name].rsplit(':', 1)[-1]} and {config.rsplit(':', 1)[-1]}"[:80]
+                raise invalid(SIGNED_FUNCTIONS, f"the function {name[:64]} named by two code signing configs, {both}")
+    return Read({"code_signing_config_arn": {name: uses.get(name) for name in functions}}, tables=tables)
+
+
+def _signed_function(job: Reading, arn: str) -> str:
+    """The function a code signing config's FunctionArns entry names (a qualified ARN's function too), which must
+    be one of this account-region's: `arn:<partition>:lambda:<region>:<account>:function:<name>[:<qualifier>]`."""
+    here = function_arn(job.target, "")
+    parts = arn[len(here) :].split(":") if arn.startswith(here) else []
+    if not 1 <= len(parts) <= 2 or not all(parts):
+        raise invalid(SIGNED_FUNCTIONS, f"a FunctionArns entry {arn[-80:]!r} that is not a function here")
+    return parts[0]
 
 
 ESTATE_READERS: Mapping[str, Callable[[Reading], Awaitable[Read]]] = {

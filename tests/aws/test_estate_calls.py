@@ -72,19 +72,22 @@ def _one(monkeypatch: pytest.MonkeyPatch, reply: Reply, call: Call) -> tuple[Any
 
 @dataclass(frozen=True)
 class Read:
-    """One paged read: its Listing, its page function (labels bound), the path it sends, a documented item."""
+    """One paged read: its Listing, its page function (labels bound), the path it sends, a documented item (an
+    object, or the text itself for a list of ARNs)."""
 
     listing: Listing
     page: Callable[[Scope, str | None], Awaitable[Paged]]
     path: str
-    item: dict[str, Any]
+    item: Any
 
     def at(self, marker: str | None) -> Call:
         """The call of the page at `marker`."""
         return lambda scope: self.page(scope, marker)
 
-    def variant(self, suffix: str) -> dict[str, Any]:
+    def variant(self, suffix: str) -> Any:
         """The item with another identity (and, for a layer version, another Version)."""
+        if self.listing.identity is None:
+            return f"{self.item}{suffix}"
         changed = {**self.item, self.listing.identity: f"{self.item[self.listing.identity]}{suffix}"}
         if self.listing.number:
             changed[self.listing.number] = self.item[self.listing.number] + len(suffix)
@@ -140,6 +143,13 @@ READS = {
             "CodeSigningPolicies": {"UntrustedArtifactOnDeployment": "Warn"},
             "LastModified": "2026-11-01T10:00:00.000+0000",
         },
+    ),
+    "ListFunctionsByCodeSigningConfig": Read(
+        estate_calls.FUNCTIONS_BY_CODE_SIGNING_CONFIG,
+        partial(estate_calls.functions_by_code_signing_config_page, config=_CSC),
+        "/2020-04-22/code-signing-configs/arn%3Aaws%3Alambda%3Aeu-west-1%3A111111111111%3Acode-signing-config%3A"
+        "csc-0a1b2c3d4e5f67890/functions",
+        f"{ARN}:function:my-fn",
     ),
     "ListAliases": Read(
         function_calls.ALIASES,
@@ -214,6 +224,9 @@ def test_each_listing_is_what_botocores_lambda_model_says(operation: str) -> Non
     assert outputs[estate_calls.NEXT_MARKER].type_name == "string"
     assert outputs[listing.member].type_name == "list"
     item = outputs[listing.member].member
+    if listing.identity is None:  # a list of ARNs: each item is text
+        assert item.type_name == "string" and isinstance(READS[operation].item, str)
+        return
     assert item.members[listing.identity].type_name == "string"
     assert set(READS[operation].item) <= set(item.members)  # the test's items are documented ones
     if listing.number:
@@ -229,10 +242,6 @@ def test_the_page_sizes_are_exported_for_page_bounds() -> None:
 def test_the_single_reads_uris_are_botocores() -> None:
     uri = MODEL.operation_model("GetLayerVersionPolicy").http["requestUri"]
     assert uri == estate_calls.LAYER_VERSION_POLICY_URI
-    assert (
-        MODEL.operation_model("GetFunctionCodeSigningConfig").http["requestUri"]
-        == function_calls.CODE_SIGNING_CONFIG_URI
-    )
     qualifier = MODEL.operation_model("GetPolicy").input_shape.members["Qualifier"]
     assert qualifier.serialization == {"location": "querystring", "name": "Qualifier"}
 
@@ -260,6 +269,16 @@ REQUESTS: list[tuple[str, Call, dict[str, Any]]] = [
         {"MaxItems": 50, "Marker": MARK},
     ),
     (
+        "ListFunctionsByCodeSigningConfig",
+        lambda s: estate_calls.functions_by_code_signing_config_page(s, None, config=_CSC),
+        {"CodeSigningConfigArn": _CSC, "MaxItems": 50},
+    ),
+    (
+        "ListFunctionsByCodeSigningConfig",
+        lambda s: estate_calls.functions_by_code_signing_config_page(s, MARK, config=_CSC),
+        {"CodeSigningConfigArn": _CSC, "MaxItems": 50, "Marker": MARK},
+    ),
+    (
         "GetLayerVersionPolicy",
         lambda s: estate_calls.layer_version_policy(s, LAYER_ARN, 12),
         {"LayerName": LAYER_ARN, "VersionNumber": 12},
@@ -284,7 +303,6 @@ REQUESTS: list[tuple[str, Call, dict[str, Any]]] = [
         lambda s: function_calls.provisioned_concurrency_configs_page(s, MARK, name=ODD),
         {"FunctionName": ODD, "MaxItems": 50, "Marker": MARK},
     ),
-    ("GetFunctionCodeSigningConfig", lambda s: function_calls.code_signing_config_arn(s, ODD), {"FunctionName": ODD}),
     (
         "GetPolicy",
         lambda s: enrichment_calls.policy_text(s, ODD, "live a/b"),
@@ -305,8 +323,8 @@ def _botocores(operation: str, params: dict[str, Any]) -> tuple[str, str, list[s
 
 
 def test_every_request_is_the_one_botocore_sends(monkeypatch: pytest.MonkeyPatch) -> None:
-    """One answer that fits every read (each list empty, a policy, no code signing config)."""
-    fits_all = {**{read.listing.member: [] for read in READS.values()}, "Policy": "{}", "CodeSigningConfigArn": ""}
+    """One answer that fits every read (each list empty, a policy)."""
+    fits_all = {**{read.listing.member: [] for read in READS.values()}, "Policy": "{}"}
     answers, requests = _run(monkeypatch, sequence(_json(fits_all)), [call for _, call, _ in REQUESTS])
     assert not [answer for answer in answers if isinstance(answer, Exception)]
     assert len(requests) == len(REQUESTS)
@@ -323,7 +341,9 @@ def test_every_request_is_the_one_botocore_sends(monkeypatch: pytest.MonkeyPatch
 def test_pages_are_read_in_order_with_their_items_as_sent(monkeypatch: pytest.MonkeyPatch, operation: str) -> None:
     read = READS[operation]
     member, size = read.listing.member, str(read.listing.page_size)
-    first, second, third = read.item, {**read.variant("-b"), "NotYetDocumented": {"x": [1]}}, read.variant("-cc")
+    first, second, third = read.item, read.variant("-b"), read.variant("-cc")
+    if read.listing.identity is not None:
+        second = {**second, "NotYetDocumented": {"x": [1]}}
     pages = {
         None: _json({member: [first, second], "NextMarker": "m/2+="}),
         "m/2+=": _json({member: [third], "NextMarker": "m3"}),
@@ -347,13 +367,13 @@ def test_labels_are_encoded(monkeypatch: pytest.MonkeyPatch) -> None:
     calls: list[Call] = [
         lambda s: function_calls.aliases_page(s, None, name=ODD),
         lambda s: estate_calls.layer_versions_page(s, None, layer=LAYER_ARN),
-        lambda s: function_calls.code_signing_config_arn(s, ODD),
+        lambda s: estate_calls.functions_by_code_signing_config_page(s, None, config=_CSC),
     ]
-    _, requests = _run(monkeypatch, sequence(_json({"Aliases": [], "LayerVersions": []})), calls)
+    _, requests = _run(monkeypatch, sequence(_json({"Aliases": [], "LayerVersions": [], "FunctionArns": []})), calls)
     assert [request.path for request in requests] == [
         "/2015-03-31/functions/odd%20name%2F..%2Fx/aliases",
         "/2018-10-31/layers/arn%3Aaws%3Alambda%3Aeu-west-1%3A111111111111%3Alayer%3Adeps/versions",
-        "/2020-06-30/functions/odd%20name%2F..%2Fx/code-signing-config",
+        READS["ListFunctionsByCodeSigningConfig"].path,
     ]
 
 
@@ -362,8 +382,7 @@ def test_labels_are_encoded(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def _hostile(read: Read) -> list[tuple[Any, str]]:
     """(a 200's body, what the refusal says) for a page of `read`: bytes as they are, anything else as JSON."""
-    member, identity, good = read.listing.member, read.listing.identity, read.item
-    unnamed = {key: value for key, value in good.items() if key != identity}
+    member, good = read.listing.member, read.item
     return [
         (b"", "an empty body"),
         (b"<html><body>Service Unavailable</body></html>", "a body that is not JSON"),
@@ -373,6 +392,19 @@ def _hostile(read: Read) -> list[tuple[Any, str]]:
         ({member: None}, f"{member} as nothing"),
         ({member: {"0": good}}, f"{member} as a dict"),
         ({member: json.dumps([good])}, f"{member} as a str"),
+        *(_hostile_items(read) if read.listing.identity is not None else _hostile_texts(read)),
+        ({member: [good], "NextMarker": 7}, "NextMarker as a int"),
+        ({member: [good], "NextMarker": True}, "NextMarker as a bool"),
+        ({member: [good], "NextMarker": {"m": 1}}, "NextMarker as a dict"),
+        ({member: [good], "NextMarker": ["m"]}, "NextMarker as a list"),
+    ]
+
+
+def _hostile_items(read: Read) -> list[tuple[Any, str]]:
+    """Items of a list of objects that are not one, or lack their identity as text."""
+    member, identity, good = read.listing.member, read.listing.identity, read.item
+    unnamed = {key: value for key, value in good.items() if key != identity}
+    return [
         ({member: [good, 1]}, f"a {member} entry that is a JSON int, not an object"),
         ({member: [good, "x"]}, f"a {member} entry that is a JSON str, not an object"),
         ({member: [[good]]}, f"a {member} entry that is a JSON list, not an object"),
@@ -383,10 +415,23 @@ def _hostile(read: Read) -> list[tuple[Any, str]]:
         ({member: [{**good, identity: ""}]}, f"a {member} entry without {identity} text"),
         ({member: [{**good, identity: [good[identity]]}]}, f"a {member} entry without {identity} text"),
         ({member: [{**good, identity: {"S": good[identity]}}]}, f"a {member} entry without {identity} text"),
-        ({member: [good], "NextMarker": 7}, "NextMarker as a int"),
-        ({member: [good], "NextMarker": True}, "NextMarker as a bool"),
-        ({member: [good], "NextMarker": {"m": 1}}, "NextMarker as a dict"),
-        ({member: [good], "NextMarker": ["m"]}, "NextMarker as a list"),
+    ]
+
+
+def _hostile_texts(read: Read) -> list[tuple[Any, str]]:
+    """Items of a list of ARNs that are not non-empty text."""
+    member, good = read.listing.member, read.item
+    return [
+        ({member: [good, 1]}, f"a {member} entry that is a JSON int, not text"),
+        ({member: [good, 7.5]}, f"a {member} entry that is a JSON float, not text"),
+        ({member: [good, True]}, f"a {member} entry that is a JSON bool, not text"),
+        ({member: [None]}, f"a {member} entry that is a JSON NoneType, not text"),
+        ({member: [[good]]}, f"a {member} entry that is a JSON list, not text"),
+        ({member: [[]]}, f"a {member} entry that is a JSON list, not text"),
+        ({member: [{"FunctionArn": good}]}, f"a {member} entry that is a JSON dict, not text"),
+        ({member: [good, {"S": good}]}, f"a {member} entry that is a JSON dict, not text"),
+        ({member: [""]}, f"a {member} entry that is empty text"),
+        ({member: [good, ""]}, f"a {member} entry that is empty text"),
     ]
 
 
@@ -462,37 +507,6 @@ def test_a_layer_version_policy_that_is_not_text_is_invalid(monkeypatch: pytest.
     _refused(answers, cases, "GetLayerVersionPolicy")
 
 
-def test_code_signing_config_arn_or_none(monkeypatch: pytest.MonkeyPatch) -> None:
-    replies = [
-        _json({"CodeSigningConfigArn": _CSC, "FunctionName": "my-fn"}),
-        _json({"CodeSigningConfigArn": "", "FunctionName": "my-fn"}),  # what Lambda answers for none
-        _json({"FunctionName": "my-fn"}),
-        _json({"CodeSigningConfigArn": None}),
-        _json({"Type": "User", "Message": f"Function not found: {ARN}:function:my-fn"}, 404, NOT_FOUND),
-    ]
-    call: Call = lambda s: function_calls.code_signing_config_arn(s, "my-fn")  # noqa: E731
-    answers, requests = _run(monkeypatch, sequence(*replies), [call] * len(replies))
-    assert answers[:4] == [_CSC, None, None, None]
-    assert {request.path for request in requests} == {"/2020-06-30/functions/my-fn/code-signing-config"}
-    gone = answers[4]
-    assert isinstance(gone, ClientError) and gone.operation_name == "GetFunctionCodeSigningConfig"
-    assert classify(gone).code == NOT_FOUND  # job/enrichments.py's is_gone: the function was deleted
-
-
-def test_a_code_signing_config_arn_that_is_not_text_is_invalid(monkeypatch: pytest.MonkeyPatch) -> None:
-    cases: list[tuple[Any, str]] = [
-        (b"", "an empty body"),
-        (b"{", "a body that is not JSON"),
-        ([_CSC], "a JSON list, not an object"),
-        ({"CodeSigningConfigArn": 7}, "CodeSigningConfigArn as a int"),
-        ({"CodeSigningConfigArn": [_CSC]}, "CodeSigningConfigArn as a list"),
-        ({"CodeSigningConfigArn": {"Arn": _CSC}}, "CodeSigningConfigArn as a dict"),
-    ]
-    call: Call = lambda s: function_calls.code_signing_config_arn(s, "my-fn")  # noqa: E731
-    answers, _ = _run(monkeypatch, sequence(*(_reply(body) for body, _ in cases)), [call] * len(cases))
-    _refused(answers, cases, "GetFunctionCodeSigningConfig")
-
-
 def test_an_aliass_policy_is_asked_with_its_qualifier(monkeypatch: pytest.MonkeyPatch) -> None:
     policy = json.dumps({"Statement": []})
     missing = _json({"Type": "User", "Message": "The resource you requested does not exist."}, 404, NOT_FOUND)
@@ -515,11 +529,16 @@ def test_an_error_answer_keeps_its_code_and_operation(monkeypatch: pytest.Monkey
         _json({"message": "Rate exceeded", "Reason": "CallerRateLimitExceeded"}, 429, "TooManyRequestsException"),
         _json({"Type": "User", "Message": f"Function not found: {ARN}:function:my-fn"}, 404, NOT_FOUND),
         Reply(500, b'{"__type": "com.amazon.coral.service#ServiceException", "Message": "oops"}'),
+        _json({"Type": "User", "Message": "The resource you requested does not exist."}, 404, NOT_FOUND),
+        _json({"Message": "User is not authorized"}, 403, "AccessDeniedException"),
     ]
+    config_functions: Call = lambda s: estate_calls.functions_by_code_signing_config_page(s, None, config=_CSC)  # noqa: E731
     calls: list[Call] = [
         lambda s: estate_calls.layers_page(s, None),
         lambda s: function_calls.aliases_page(s, None, name="my-fn"),
         lambda s: function_calls.provisioned_concurrency_configs_page(s, None, name="my-fn"),
+        config_functions,  # a config deleted since it was listed: job/estate_reads.py reads it as "no function"
+        config_functions,
     ]
     answers, _ = _run(monkeypatch, sequence(*replies), calls)
     found = [(err.operation_name, classify(err).kind, classify(err).code) for err in answers]
@@ -527,4 +546,6 @@ def test_an_error_answer_keeps_its_code_and_operation(monkeypatch: pytest.Monkey
         ("ListLayers", FaultKind.THROTTLED, "TooManyRequestsException"),
         ("ListAliases", FaultKind.FATAL, NOT_FOUND),
         ("ListProvisionedConcurrencyConfigs", FaultKind.TRANSIENT, "ServiceException"),
+        ("ListFunctionsByCodeSigningConfig", FaultKind.FATAL, NOT_FOUND),
+        ("ListFunctionsByCodeSigningConfig", FaultKind.FATAL, "AccessDeniedException"),
     ]

@@ -173,6 +173,9 @@ def test_the_other_reads_answer_for_their_own_account_and_region(clients: Callab
     other = clients(ACCOUNT, SECOND)
     status, code, _ = _error(other.put_function_code_signing_config, FunctionName="fn-001", CodeSigningConfigArn=mine)
     assert (status, code) == (404, "CodeSigningConfigNotFoundException")
+    for account, region in ((ACCOUNT, SECOND), (OTHER, REGION)):  # as Lambda answers a config deleted meanwhile
+        listed = clients(account, region).list_functions_by_code_signing_config
+        assert _error(listed, CodeSigningConfigArn=mine)[:2] == (404, "ResourceNotFoundException")
 
 
 def test_lists_refuse_what_real_lambda_refuses(clients: Callable[..., Any]) -> None:
@@ -328,11 +331,21 @@ def test_code_signing_configs_and_the_function_using_one(clients: Callable[..., 
     )
     used = client.get_function_code_signing_config(FunctionName="fn-000")
     assert used == {**used, "CodeSigningConfigArn": configs["second"]["CodeSigningConfigArn"], "FunctionName": "fn-000"}
-    arn = configs["first"]["CodeSigningConfigArn"]
+    arn, second = configs["first"]["CodeSigningConfigArn"], configs["second"]["CodeSigningConfigArn"]
+
+    def using(config: str) -> list[list[str]]:  # ListFunctionsByCodeSigningConfig, one function a page
+        return pages(client.list_functions_by_code_signing_config, "FunctionArns", CodeSigningConfigArn=config)
+
+    fn = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function"
+    assert (using(arn), using(second)) == ([[]], [[f"{fn}:fn-000"]])
     client.put_function_code_signing_config(FunctionName="fn-002", CodeSigningConfigArn=arn)
+    client.put_function_code_signing_config(FunctionName=f"{fn}:fn-001", CodeSigningConfigArn=arn)  # by ARN
     assert client.get_function_code_signing_config(FunctionName="fn-002")["CodeSigningConfigArn"] == arn
+    assert using(arn) == [[f"{fn}:fn-001"], [f"{fn}:fn-002"]]
     client.delete_function_code_signing_config(FunctionName="fn-002")
+    client.delete_function_code_signing_config(FunctionName="fn-001")
     assert client.get_function_code_signing_config(FunctionName="fn-002")["CodeSigningConfigArn"] == ""
+    assert using(arn) == [[]]
 
 
 def test_the_request_log_names_each_estate_operation(emu: Emulator, clients: Callable[..., Any]) -> None:
@@ -352,7 +365,10 @@ def test_each_estate_read_can_be_throttled_as_the_demo_throttles_it(emu: Emulato
         operation: (lambda method=method, args=args: getattr(client, method)(**args))
         for method, (_, operation, args) in LISTS.items()
     }
-    reads["GetFunctionCodeSigningConfig"] = lambda: client.get_function_code_signing_config(FunctionName="fn-000")
+    signing = client.list_code_signing_configs()["CodeSigningConfigs"][0]["CodeSigningConfigArn"]
+    reads["ListFunctionsByCodeSigningConfig"] = lambda: client.list_functions_by_code_signing_config(
+        CodeSigningConfigArn=signing
+    )
     assert set(reads) == ESTATE_OPERATIONS
     emu.app.behaviour.throttle_rate = 1.0
     emu.app.behaviour.throttle_operations = set(ESTATE_OPERATIONS)

@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
+from urllib.parse import unquote
 
 import pytest
 from support.enrich_aws import (
@@ -21,6 +22,7 @@ from support.enrich_aws import (
     json_reply,
     listed_result,
     outcome_of,
+    rows_of,
 )
 from support.hostile_lambda import HANG, HostileLambda, Reply, Request
 
@@ -30,8 +32,14 @@ from inventory.contract.results import Status, TargetResult
 from inventory.demo.emulator import Emulator
 
 ESTATE = ESTATE_ENRICHMENTS
+NOT_FOUND = "ResourceNotFoundException"
 FN = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function"
 MAPPING = {"UUID": "m-1", "FunctionArn": f"{FN}:a:live", "EventSourceArn": "arn:aws:sqs:eu-west-1:1:q", "BatchSize": 10}
+CSC = f"arn:aws:lambda:{REGION}:{ACCOUNT}:code-signing-config:csc-"
+SIGNING = {  # config ARN -> the FunctionArns ListFunctionsByCodeSigningConfig answers: b's, and one created since
+    f"{CSC}1": [f"{FN}:b", f"{FN}:created-since-the-listing"],
+    f"{CSC}2": [],
+}
 
 
 def _estate(overrides: dict[str, Callable[[Request], Reply]] | None = None) -> dict[str, Callable[[Request], Reply]]:
@@ -50,14 +58,6 @@ def _estate(overrides: dict[str, Callable[[Request], Reply]] | None = None) -> d
             }
         ),
         "provisioned-concurrency": lambda r: json_reply({"ProvisionedConcurrencyConfigs": []}),
-        "code-signing-config": lambda r: json_reply(
-            {
-                "CodeSigningConfigArn": f"arn:aws:lambda:{REGION}:{ACCOUNT}:code-signing-config:csc-1"
-                if function_of(r) == "b"
-                else "",
-                "FunctionName": function_of(r),
-            }
-        ),
     }
     return {
         "event-source-mappings": lambda _: json_reply({"EventSourceMappings": [MAPPING]}),
@@ -72,12 +72,35 @@ def _estate(overrides: dict[str, Callable[[Request], Reply]] | None = None) -> d
                 ]
             }
         ),
-        "code-signing-configs": lambda _: json_reply(
-            {"CodeSigningConfigs": [{"CodeSigningConfigArn": "arn:csc-1", "CodeSigningConfigId": "csc-1"}]}
-        ),
+        "code-signing-configs": lambda _: _configs(SIGNING),
+        "functions": _signing(SIGNING),  # ListFunctionsByCodeSigningConfig
         **per_function,
         **(overrides or {}),
     }
+
+
+def _configs(arns: Iterable[str]) -> Reply:
+    """ListCodeSigningConfigs listing these configs (by ARN)."""
+    return json_reply(
+        {"CodeSigningConfigs": [{"CodeSigningConfigArn": a, "CodeSigningConfigId": a[-5:]} for a in arns]}
+    )
+
+
+def _config_of(request: Request) -> str:
+    """The code signing config a ListFunctionsByCodeSigningConfig request names (its ARN, decoded)."""
+    return unquote(request.path.split("/")[3])
+
+
+def _signing(functions: dict[str, Any]) -> Callable[[Request], Reply]:
+    """ListFunctionsByCodeSigningConfig answering each config's FunctionArns (a Reply as it is; 404 for none)."""
+
+    def answer(request: Request) -> Reply:
+        found = functions.get(_config_of(request))
+        if found is None:
+            return json_reply({"Message": "The resource you requested does not exist."}, 404, NOT_FOUND)
+        return found if isinstance(found, Reply) else json_reply({"FunctionArns": found})
+
+    return answer
 
 
 def _run(
@@ -113,10 +136,10 @@ def test_each_table_gets_what_aws_answered(monkeypatch: pytest.MonkeyPatch, emu:
     assert [(v["public_actions"], v["principals"]) for v in tables["layer_versions"]] == [([], []), ([], [])]
     assert sorted(c["function_name"] for c in tables["event_invoke_configs"]) == ["a", "b"]
     assert "provisioned_concurrency" not in tables  # read, no row: nothing to write
-    assert [c["code_signing_config_id"] for c in tables["code_signing_configs"]] == ["csc-1"]
-    assert outcome_of(result, "code_signing").values == {
-        "code_signing_config_arn": {"a": None, "b": f"arn:aws:lambda:{REGION}:{ACCOUNT}:code-signing-config:csc-1"}
-    }
+    assert [c["code_signing_config_id"] for c in tables["code_signing_configs"]] == ["csc-1", "csc-2"]
+    signing = outcome_of(result, "code_signing")
+    assert signing.values == {"code_signing_config_arn": {"a": None, "b": f"{CSC}1"}}  # created-since: ignored
+    assert (signing.calls, signing.gone, signing.error_code) == (3, frozenset(), None)  # 1 list, 1 per config
     assert all(isinstance(row["snapshot_time"], datetime) for rows in tables.values() for row in rows)
 
 
@@ -240,6 +263,113 @@ def test_a_region_whose_estate_list_hangs_fails_that_read_and_skips_the_rest(
     assert target_estate(result.target, SNAPSHOT, result.enrichments)[1] == ()
 
 
+# --- code_signing: which config each function uses, from each config's ListFunctionsByCodeSigningConfig ---------
+
+
+def _signed(monkeypatch: pytest.MonkeyPatch, functions: dict[str, Any], listed: tuple[str, ...] = ("a", "b")) -> Any:
+    """The code_signing outcome (and the target's result) against configs listing `functions`' keys."""
+    answers = {
+        "code-signing-configs": lambda _: _configs(functions),
+        "functions": _signing({arn: found for arn, found in functions.items() if found != "deleted"}),
+    }
+    result = _run(monkeypatch, ("code_signing",), answers, listed)
+    return outcome_of(result, "code_signing"), result
+
+
+def test_a_qualified_arn_names_its_function_and_paged_lists_are_read_to_the_end(
+    monkeypatch: pytest.MonkeyPatch, emu: Emulator
+) -> None:
+    pages = {
+        f"{CSC}1": None,  # paged below
+        f"{CSC}2": [f"{FN}:a:7", f"{FN}:a"],  # one config naming one function twice: that config
+    }
+
+    def paged(request: Request) -> Reply:
+        if _config_of(request) != f"{CSC}1":
+            return json_reply({"FunctionArns": pages[_config_of(request)]})
+        if request.marker is None:
+            return json_reply({"FunctionArns": [f"{FN}:c"], "NextMarker": "p2"})
+        return json_reply({"FunctionArns": [f"{FN}:b"]})
+
+    answers = {
+        "code-signing-configs": lambda _: _configs(pages),
+        "functions": paged,
+    }
+    outcome = outcome_of(_run(monkeypatch, ("code_signing",), answers, ("a", "b", "c", "d")), "code_signing")
+    assert (outcome.status, outcome.calls) == (Status.OK, 4)  # the configs, then 2 pages + 1
+    assert outcome.values == {
+        "code_signing_config_arn": {"a": f"{CSC}2", "b": f"{CSC}1", "c": f"{CSC}1", "d": None},
+    }
+
+
+def test_a_function_named_by_two_configs_is_refused(monkeypatch: pytest.MonkeyPatch, emu: Emulator) -> None:
+    outcome, result = _signed(monkeypatch, {f"{CSC}1": [f"{FN}:b"], f"{CSC}2": [f"{FN}:b:live"]})
+    assert (outcome.status, outcome.error_code, outcome.values, outcome.tables) == (
+        Status.FAILED,
+        "InvalidResponse",
+        {},
+        {},
+    )
+    assert "the function b named by two code signing configs, csc-1 and csc-2" in str(outcome.error_message)
+    row = rows_of(result)["b"]
+    assert row["code_signing_config_arn"] is None and "code_signing" not in (row["enriched"] or [])
+
+
+@pytest.mark.parametrize(
+    "arn",
+    [
+        "arn:aws:lambda:eu-west-1:999999999999:function:b",  # another account's
+        "arn:aws:lambda:us-east-1:230000000001:function:b",  # another region's
+        "arn:aws-cn:lambda:eu-west-1:230000000001:function:b",  # another partition's
+        "arn:aws:lambda:eu-west-1:230000000001:layer:b",  # not a function
+        "arn:aws:lambda:eu-west-1:230000000001:function:",
+        "arn:aws:lambda:eu-west-1:230000000001:function:b:1:x",
+        "b",
+    ],
+)
+def test_a_function_elsewhere_in_a_configs_list_is_refused(
+    monkeypatch: pytest.MonkeyPatch, emu: Emulator, arn: str
+) -> None:
+    outcome, _ = _signed(monkeypatch, {f"{CSC}1": [f"{FN}:a", arn]})
+    assert (outcome.status, outcome.error_code, outcome.tables) == (Status.FAILED, "InvalidResponse", {})
+    assert "that is not a function here" in str(outcome.error_message)
+
+
+def test_a_config_deleted_since_it_was_listed_names_no_function(monkeypatch: pytest.MonkeyPatch, emu: Emulator) -> None:
+    """Lambda deletes only a config no function uses: its 404 is "no function", the enrichment ok, its row kept."""
+    outcome, _ = _signed(monkeypatch, {f"{CSC}1": "deleted", f"{CSC}2": [f"{FN}:a"]})
+    assert (outcome.status, outcome.error_code, outcome.calls) == (Status.OK, None, 3)
+    assert outcome.values == {"code_signing_config_arn": {"a": f"{CSC}2", "b": None}}
+    assert [row.item["CodeSigningConfigArn"] for row in outcome.tables["code_signing_configs"]] == [
+        f"{CSC}1",
+        f"{CSC}2",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("reply", "code"),
+    [
+        (json_reply({"Message": "not authorized"}, 403, "AccessDeniedException"), "AccessDeniedException"),
+        (json_reply({"FunctionArns": [f"{FN}:a"], "NextMarker": "same"}), "RepeatedMarker"),
+        (json_reply({"FunctionArns": [f"{FN}:a", 7]}), "InvalidResponse"),
+        (json_reply({"Functions": [f"{FN}:a"]}), "InvalidResponse"),
+    ],
+)
+def test_a_config_list_not_read_fails_the_enrichment_never_no_config(
+    monkeypatch: pytest.MonkeyPatch, emu: Emulator, reply: Reply, code: str
+) -> None:
+    outcome, result = _signed(monkeypatch, {f"{CSC}1": [f"{FN}:b"], f"{CSC}2": reply})
+    assert (outcome.status, outcome.error_code, outcome.values, outcome.tables) == (Status.FAILED, code, {}, {})
+    assert {name: row["code_signing_config_arn"] for name, row in rows_of(result).items()} == {"a": None, "b": None}
+    assert all("code_signing" not in (row["enriched"] or []) for row in rows_of(result).values())
+
+
+def test_without_a_listed_function_only_the_configs_are_listed(monkeypatch: pytest.MonkeyPatch, emu: Emulator) -> None:
+    outcome, _ = _signed(monkeypatch, {f"{CSC}1": [f"{FN}:b"]}, listed=())
+    assert (outcome.status, outcome.calls, outcome.values) == (Status.OK, 1, {"code_signing_config_arn": {}})
+    assert len(outcome.tables["code_signing_configs"]) == 1
+
+
 # --- read beside the listing (Enricher.around, as the pipeline runs a target) ----------------------------------
 
 
@@ -257,12 +387,14 @@ def _around(monkeypatch: pytest.MonkeyPatch, result: TargetResult, names: tuple[
 
 
 def test_account_region_lists_are_read_beside_the_listing(monkeypatch: pytest.MonkeyPatch, emu: Emulator) -> None:
-    names = ("event_source_mappings", "layers", "layer_policies", "aliases")
+    names = ("event_source_mappings", "layers", "layer_policies", "aliases", "code_signing")
     enriched, seen = _around(monkeypatch, listed_result(["a", "b"]), names)
-    assert sorted(set(seen)) == ["event-source-mappings", "layers", "versions"], "read while it listed"
+    assert sorted(set(seen)) == ["code-signing-configs", "event-source-mappings", "layers", "versions"], "beside it"
     assert [(o.name, o.status) for o in enriched.enrichments] == [(name, Status.OK) for name in names]
     assert outcome_of(enriched, "aliases").calls == 3  # after the listing: per function, and the alias's policy
     assert [row["layer_name"] for row in _tables(enriched)["layers"]] == ["tools"]
+    signing = outcome_of(enriched, "code_signing")  # its configs beside the listing, their functions after it
+    assert signing.values == {"code_signing_config_arn": {"a": None, "b": f"{CSC}1"}}
 
 
 def test_a_listing_that_fails_drops_what_was_read_beside_it(monkeypatch: pytest.MonkeyPatch, emu: Emulator) -> None:
