@@ -7,8 +7,9 @@ date that matters; a posture summary; and the coverage taken from the status row
 claims more than was listed. inventory.reports.compliance_render lays it out as text.
 
 From the opt-in enrichments (each only where it was read, see coverage.py): with an owner tag, each
-function's owner and the counts per owner (owners.py); the publicly invocable functions (exposure.py); and
-whether each affected function was used in the last 30 days (usage.py).
+function's owner and the counts per owner (owners.py); the public functions (exposure.py) and the public
+aliases and layer versions (exposure_estate.py); whether each affected function was used in the last 30 days
+(usage.py); and the estate around the functions, counted (estate.py).
 
 Rows are counted as they are in the inventory: one per function, or per published version when the job ran
 with `function_version: ALL` (a published version keeps the runtime it was published with).
@@ -25,7 +26,9 @@ import pyarrow.compute as pc
 from inventory.contract.runtimes import Lifecycle, RuntimeCatalog
 from inventory.readers.snapshot import Snapshot
 from inventory.reports.coverage import AccountRegion, Reading, ReportCoverage, listing_coverage, reading
-from inventory.reports.exposure import Exposure, exposure_of, public_label
+from inventory.reports.estate import EstateSummary, estate_of
+from inventory.reports.exposure import Exposure, exposure_of, public_actions_of, public_label
+from inventory.reports.exposure_estate import EstateExposure, estate_exposure_of
 from inventory.reports.owners import TAGS, Grouping, check_grouping, owner_column, owner_order
 from inventory.reports.posture import Posture, posture_of
 from inventory.reports.usage import USAGE, Usage, UsageCounts, usage_of
@@ -78,7 +81,8 @@ class AffectedFunction:
     usage: Usage
     invocations_30d: int | None  # None: usage not read
     last_invocation_day: date | None
-    public: str  # exposure.public_label: policy / URL / no / not checked ...
+    public: str  # exposure.public_label: policy / policy (no invoke) / URL / no / not checked ...
+    public_actions: tuple[str, ...] | None  # what anyone may do by its policy; None: the policy not read
 
 
 @dataclass(frozen=True)
@@ -97,6 +101,8 @@ class ComplianceReport:
     coverage: ReportCoverage
     usage: UsageCounts  # of the affected functions
     exposure: Exposure
+    estate_exposure: EstateExposure  # public aliases and layer versions
+    estate: EstateSummary
     group_by: Grouping = Grouping.ACCOUNT
     owner_tag: str | None = None
     by_owner: tuple[Tally, ...] = ()  # with an owner tag
@@ -143,6 +149,8 @@ def build_report(
         coverage=listing_coverage(snapshot),
         usage=UsageCounts.of((f.usage for f in affected), reading(snapshot, USAGE)),
         exposure=exposure_of(snapshot, table),
+        estate_exposure=estate_exposure_of(snapshot),
+        estate=estate_of(snapshot),
         group_by=group_by,
         owner_tag=owner_tag or None,
         by_owner=tuple(by_owner),
@@ -216,6 +224,7 @@ def _affected(table: pa.Table, catalog: RuntimeCatalog) -> tuple[AffectedFunctio
                 invocations,
                 row["last_invocation_day"] if invocations is not None else None,
                 public_label(row),
+                public_actions_of(row),
             )
         )
     return tuple(sorted(rows, key=_affected_order))

@@ -6,7 +6,9 @@ value). The document heads them `account tags` and `owner (function tag KEY)`, s
 read as the function's. The document is the same
 content for people: summary (with the usage of the affected functions), coverage, affected functions, counts
 by runtime and by account and region or by owner (compliance_groups.py, with the charts in HTML), the
-publicly invocable functions (exposure.py), posture, and the targets that were not listed.
+public functions (exposure.py) and the public aliases and layer versions (exposure_estate.py), posture, the
+estate and its layers (estate_render.py), and the targets that were not listed. The CSV's `public_actions`
+names what anyone may do to each affected function by its policy (a JSON array; empty where not read).
 """
 
 from __future__ import annotations
@@ -27,7 +29,9 @@ from inventory.reports.document import (
     require_charts,
     table_csv,
 )
+from inventory.reports.estate_render import estate_section, layers_section
 from inventory.reports.exposure import public_section
+from inventory.reports.exposure_estate import estate_public_section
 from inventory.reports.owners import owner_notes
 from inventory.reports.posture import LARGEST, Share
 from inventory.reports.usage import usage_cell
@@ -47,6 +51,7 @@ AFFECTED_COLUMNS = (
     "last_invocation_day",
     "usage",
     "public",
+    "public_actions",
 )
 OWNER_COLUMN = "owner"  # last, with an owner tag
 
@@ -70,6 +75,7 @@ def affected_table(report: ComplianceReport) -> Table:
             day(f.last_invocation_day),
             f.usage.value,
             f.public,
+            json.dumps(list(f.public_actions)) if f.public_actions is not None else None,
             *((f.owner,) if owners else ()),
         )
         for f in report.affected
@@ -138,7 +144,8 @@ def _affected(report: ComplianceReport) -> Section:
         (
             "The date is when the status began; for deprecation_soon, the coming deprecation. "
             "Usage: invocations in the 30 days to the snapshot day (unused: a candidate for deletion; "
-            "unknown: not read). Public: whether anyone may invoke it (see Publicly invocable).",
+            "unknown: not read). Public: whether anyone may invoke it, or act on it by its policy (see Public "
+            "functions).",
             _tags_note(report.owner_tag),
         ),
         Table(columns, rows),
@@ -184,6 +191,12 @@ def _posture(report: ComplianceReport) -> tuple[Section, Section]:
     )
 
 
+def _estate(report: ComplianceReport) -> tuple[Section, ...]:
+    """The estate's figures, and its layers where they were read."""
+    layers = layers_section(report.estate)
+    return (estate_section(report.estate),) if layers is None else (estate_section(report.estate), layers)
+
+
 def _not_listed(report: ComplianceReport) -> Section:
     coverage = report.coverage
     rows = tuple(
@@ -215,7 +228,9 @@ def report_document(report: ComplianceReport, *, charts: bool = False) -> Docume
             _affected(report),
             *count_sections(report, charts),
             public_section(report.exposure, report.owner_tag is not None),
+            estate_public_section(report.estate_exposure),
             *_posture(report),
+            *_estate(report),
             _not_listed(report),
         ),
     )

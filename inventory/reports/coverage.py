@@ -8,6 +8,11 @@ in `enriched`. A report built on an enrichment says that line next to what it fo
 
 `read_mask` is the per-row truth: an enrichment's columns are meaningful exactly on the rows whose
 `enriched` names it (a file written before enrichments existed has `enriched` null: nothing was read).
+
+`table_reading` says it of an estate enrichment (contract/estate.py) and its tables: the listed targets whose
+status says it was read, those where it failed (named, with the error code) and those it was not asked for,
+and whether the snapshot holds its tables at all. A table's rows mean "none" only for the targets in `read`:
+`rows_read` keeps exactly those rows.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from inventory.contract.columns import ENRICHED_COLUMN
+from inventory.contract.estate import ESTATE_TABLES
 from inventory.contract.results import Status
 from inventory.readers.snapshot import Snapshot
 
@@ -150,3 +156,82 @@ def reading(snapshot: Snapshot, name: str) -> Reading:
     functions = snapshot.functions
     functions_read = pc.sum(read_mask(functions, name)).as_py() if functions.num_rows else 0
     return Reading(name, targets, read, failed, functions.num_rows, functions_read or 0)
+
+
+FAILED_NAMED = 3  # failed targets named on a table's coverage line; the rest counted
+
+
+@dataclass(frozen=True)
+class TableReading:
+    """How far one estate enrichment was read, and so its tables: of the listed (ok) targets."""
+
+    enrichment: str
+    tables: tuple[str, ...]  # its estate tables, in ESTATE_TABLES' order (`layers`: layers, layer_versions)
+    targets: int  # targets listed ok
+    read: frozenset[tuple[str, str]]  # (account_id, region) of those whose status says it is ok
+    failed: tuple[TargetProblem, ...]  # of them, those where it failed, with the error code
+    written: bool  # the snapshot holds its tables (a run that asks writes them, even with no rows)
+
+    @property
+    def collected(self) -> bool:
+        """Read for some target, and its tables are there to say what was read."""
+        return bool(self.read) and self.written
+
+    @property
+    def complete(self) -> bool:
+        return self.collected and len(self.read) == self.targets
+
+    @property
+    def line(self) -> str:
+        """e.g. `aliases: read for 2 of 3 listed targets; failed for 1 target: 012345678901 us-east-1
+        (AccessDeniedException)`, or `layers: not collected (enable enrich: [layers])`."""
+        name, failed = self.enrichment, _failures(self.failed)
+        if self.read and not self.written:
+            return f"{name}: not read: the status says read, but the snapshot has no {' or '.join(self.tables)} table"
+        if not self.read and self.failed:
+            return f"{name}: not read: failed for {failed}"
+        if not self.read:
+            return f"{name}: not collected ({enable_hint([name])})"
+        others = self.targets - len(self.read) - len(self.failed)
+        return (
+            f"{name}: read for {len(self.read)} of {self.targets} listed targets"
+            + (f"; failed for {failed}" if self.failed else "")
+            + (f"; not asked for {_targets(others)}" if others else "")
+        )
+
+
+def _failures(failed: Sequence[TargetProblem]) -> str:
+    shown = failed[:FAILED_NAMED]
+    named = ", ".join(f"{p.where.account_id} {p.where.region} ({p.error_code or 'no code'})" for p in shown)
+    more = f", and {len(failed) - FAILED_NAMED} more" if len(failed) > FAILED_NAMED else ""
+    return f"{_targets(len(failed))}: {named}{more}"
+
+
+def table_reading(snapshot: Snapshot, enrichment: str) -> TableReading:
+    """`enrichment` is one of contract/estate.py's ESTATE_ENRICHMENTS."""
+    tables = tuple(t.name for t in ESTATE_TABLES if t.enrichment == enrichment)
+    targets = 0
+    read: set[tuple[str, str]] = set()
+    failed: list[TargetProblem] = []
+    for row in snapshot.status.select(["account_id", "account_name", "region", "status", "enrichments"]).to_pylist():
+        if row["status"] != Status.OK:
+            continue
+        targets += 1
+        outcome = next((e for e in row["enrichments"] or () if e["name"] == enrichment), None)
+        if outcome is not None and outcome["status"] == Status.OK:
+            read.add((row["account_id"], row["region"]))
+        elif outcome is not None and outcome["status"] == Status.FAILED:
+            failed.append(TargetProblem(AccountRegion.of(row), Status.FAILED, outcome["error_code"], None))
+    failed.sort(key=lambda p: (p.where.account_id, p.where.region))
+    written = all(name in snapshot.tables for name in tables)
+    return TableReading(enrichment, tables, targets, frozenset(read), tuple(failed), written)
+
+
+def rows_read(snapshot: Snapshot, reading: TableReading, table: str) -> pa.Table | None:
+    """The rows of `table` of the targets `reading` read (None when the snapshot has no such table)."""
+    rows = snapshot.tables.get(table)
+    if rows is None or not reading.collected:
+        return None
+    keys = pc.binary_join_element_wise(rows["account_id"], rows["region"], "\x1f")
+    read = pa.array(sorted(f"{account}\x1f{region}" for account, region in reading.read), pa.string())
+    return rows.filter(pc.is_in(keys, value_set=read))

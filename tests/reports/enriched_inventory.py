@@ -8,7 +8,10 @@ Every enrichment was asked for; what was read differs per target, so that each r
 - prod us-east-1: urls failed. edge-auth team=payments, public by policy (URLs not read), unused.
 - dev eu-central-1: tags and usage failed. legacy-<batch> a NONE URL that no policy opens (public_url false:
   it answers 403); api and api-canary nothing public; usage unknown.
+  api-canary: anyone may download its code (public_actions lambda:GetFunction, no invoke action).
 - prod ap-southeast-2 failed and dev me-central-1 skipped: their enrichments skipped.
+
+The estate enrichments and their tables (estate_inventory.py) are read too: `aliases` failed in prod us-east-1.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+from estate_inventory import CODE_SIGNING, ESTATE_OUTCOMES, LAYER_ARNS, estate_tables
 from support.inventories import (
     DEV,
     PROD,
@@ -26,12 +30,13 @@ from support.inventories import (
     status_table,
 )
 
+from inventory.contract.estate import ESTATE_ENRICHMENTS
 from inventory.readers.snapshot import Snapshot
 
-ENRICHMENTS = ("tags", "urls", "policy", "concurrency", "usage")
+ENRICHMENTS = ("tags", "urls", "policy", "concurrency", "usage", *ESTATE_ENRICHMENTS)
 NOT_READ: dict[str, Any] = {"tags": None, "url_auth_types": None, "public_invoke": None, "invoke_principals": None}
 NOT_READ |= {"reserved_concurrency": None, "invocations_30d": None, "last_invocation_day": None}
-NOT_READ |= {"public_actions": None, "public_url": None}
+NOT_READ |= {"public_actions": None, "public_url": None, "code_signing_config_arn": None}
 NOTHING: dict[str, Any] = {"url_auth_types": [], "public_invoke": False, "invoke_principals": []}
 NOTHING |= {"public_actions": [], "public_url": False}
 INVOKE = ["lambda:InvokeFunction"]
@@ -77,7 +82,7 @@ VALUES: dict[str, dict[str, Any]] = {
     },
     "legacy-<batch>": {**NOTHING, "url_auth_types": ["NONE"]},
     "api": dict(NOTHING),
-    "api-canary": dict(NOTHING),
+    "api-canary": {**NOTHING, "public_actions": ["lambda:GetFunction"]},  # public code download, no invoke
 }
 
 # (account, region) -> enrichment -> status; each target's rows name its ok ones in `enriched`
@@ -86,6 +91,8 @@ OUTCOMES: dict[tuple[str, str], dict[str, str]] = {
     (PROD, "us-east-1"): {**dict.fromkeys(ENRICHMENTS, "ok"), "urls": "failed"},
     (DEV, "eu-central-1"): {**dict.fromkeys(ENRICHMENTS, "ok"), "tags": "failed", "usage": "failed"},
 }
+for _target, _estate in ESTATE_OUTCOMES.items():
+    OUTCOMES[_target] |= _estate
 
 
 def enrichment_statuses(target: tuple[str, str], state: str) -> list[dict[str, Any]]:
@@ -107,9 +114,11 @@ def enriched_functions() -> list[dict[str, Any]]:
     for row in sample_functions():
         outcomes = OUTCOMES[(row["account_id"], row["region"])]
         read = sorted(name for name, state in outcomes.items() if state == "ok")
-        values = {**NOT_READ, **VALUES[row["function_name"]]}
+        name = row["function_name"]
+        values = {**NOT_READ, **VALUES[name], "code_signing_config_arn": CODE_SIGNING.get(name)}
         kept = {k: v for k, v in values.items() if _enrichment_of(k) in read}
-        rows.append({**row, **NOT_READ, **kept, "enriched": read})
+        layers = LAYER_ARNS.get(name, [])
+        rows.append({**row, **NOT_READ, **kept, "enriched": read, "layer_arns": layers, "layers": _layers(layers)})
     return rows
 
 
@@ -124,7 +133,13 @@ def _enrichment_of(column: str) -> str:
         "last_invocation_day": "usage",
         "public_actions": "policy",
         "public_url": "urls",
+        "code_signing_config_arn": "code_signing",
     }[column]
+
+
+def _layers(arns: list[str]) -> list[dict[str, Any]]:
+    unsigned = {"signing_profile_version_arn": None, "signing_job_arn": None}
+    return [{"arn": arn, "code_size": 1024, **unsigned} for arn in arns]
 
 
 def enriched_statuses() -> list[dict[str, Any]]:
@@ -134,4 +149,6 @@ def enriched_statuses() -> list[dict[str, Any]]:
 
 def enriched_snapshot() -> Snapshot:
     rows, statuses = enriched_functions(), enriched_statuses()
-    return Snapshot(functions_table(rows), status_table(statuses), "fixture://enriched", SNAPSHOT_DATE)
+    return Snapshot(
+        functions_table(rows), status_table(statuses), "fixture://enriched", SNAPSHOT_DATE, tables=estate_tables()
+    )

@@ -1,6 +1,7 @@
 """The compliance report on an inventory with enrichments: unused affected functions, every format (golden
-Markdown and CSV, HTML) carrying owners, usage and the public section, an inventory written before
-enrichments existed, and `lambda-inventory report --owner-tag team --group-by owner` as a subprocess."""
+Markdown and CSV, HTML) carrying owners, usage, the public sections and the estate, an inventory written before
+enrichments existed, and `lambda-inventory report --owner-tag team --group-by owner` as a subprocess (the
+estate tables written beside a CSV inventory, or into the lake)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ import pyarrow.parquet as pq
 import pytest
 from conftest import run_cli
 from enriched_inventory import enriched_functions, enriched_snapshot, enriched_statuses
+from estate_inventory import estate_tables, write_estate
 from report_golden import check_golden
 from support.inventories import (
     AS_OF,
@@ -110,8 +112,11 @@ def test_golden_enriched_by_owner(tmp_path: Path, fmt: str, ext: str) -> None:
 def test_csv_has_the_new_columns_and_owner_last_only_with_an_owner_tag(tmp_path: Path) -> None:
     rows = _csv(render_report(_report(tmp_path), "csv"))
     assert list(rows[0]) == [*AFFECTED_COLUMNS, "owner"]
-    assert AFFECTED_COLUMNS[-4:] == ("invocations_30d", "last_invocation_day", "usage", "public")
+    assert AFFECTED_COLUMNS[-5:] == ("invocations_30d", "last_invocation_day", "usage", "public", "public_actions")
     first, orders, unknown = rows[0], rows[3], rows[5]
+    assert (rows[2]["function_name"], rows[2]["public_actions"]) == ("edge-auth", '["lambda:InvokeFunction"]')
+    assert (unknown["public"], unknown["public_actions"]) == ("policy (no invoke)", '["lambda:GetFunction"]')
+    assert first["public_actions"] == "[]"  # read: nothing public
     assert (first["invocations_30d"], first["usage"], first["public"], first["owner"]) == (
         "0",
         "unused: candidate for deletion",
@@ -154,14 +159,18 @@ def test_html_carries_owners_usage_and_the_public_section(tmp_path: Path) -> Non
     rows = [
         {**r, "tags": [("team", "<b>ops</b>")]} if r["function_name"] == "reports" else r for r in enriched_functions()
     ]
-    snapshot = Snapshot(functions_table(rows), status_table(enriched_statuses()), "t", SNAPSHOT_DATE)
+    snapshot = Snapshot(
+        functions_table(rows), status_table(enriched_statuses()), "t", SNAPSHOT_DATE, tables=estate_tables()
+    )
     page = render_report(_report(tmp_path, snapshot), "html")
     parsed = _Text()
     parsed.feed(page)
     text = " ".join(parsed.text)
     assert parsed.svgs == 2  # by runtime, by owner
     assert "Functions by lifecycle status per owner" in text and "per account" not in text
-    assert "Publicly invocable" in text and "policy (URLs not read)" in text
+    assert "Public functions" in text and "policy (URLs not read)" in text and "policy (no invoke)" in text
+    assert "Public aliases and layer versions" in text and "arn:aws:lambda:eu-west-1:012345678901:layer:otel:1" in text
+    assert "Estate" in text and "concurrency allocated, in total" in text and "Layers" in text
     assert "unused: candidate for deletion" in text and "used (1500 in 30 days)" in text
     assert "<b>ops</b>" in text and "<b>ops</b>" not in page  # escaped in the page, text once parsed
     assert "(tags not read)" in text
@@ -200,9 +209,11 @@ def test_cli_owner_tag_and_group_by_owner_on_a_written_inventory(tmp_path: Path,
     """The enrichment columns (a map of tags, lists, a date) as a run writes them: a lake's Iceberg tables, or
     a CSV file's JSON cells."""
     if written == "lake":
-        write_lake_run(tmp_path / written, enriched_functions(), enriched_statuses())
+        run = write_lake_run(tmp_path / written, enriched_functions(), enriched_statuses())
+        write_estate(tmp_path / written, estate_tables(), run)
     else:
         write_run(str(tmp_path / written), enriched_functions(), enriched_statuses())
+        write_estate(tmp_path / written, estate_tables())
     runtimes = write_runtimes(tmp_path)
     common = ("--as-of", "2026-11-28", "--runtimes", runtimes, "--owner-tag", "team", "--group-by", "owner")
     done = _cli(tmp_path / written, *common)
@@ -211,8 +222,15 @@ def test_cli_owner_tag_and_group_by_owner_on_a_written_inventory(tmp_path: Path,
     assert "## Functions by owner" in lines and "## Functions by account and region" not in lines
     assert "| payments | 2 | 1 | 0 | 0 | 0 | 0 | 0 | 3 |" in lines
     assert "| (tags not read) | 0 | 0 | 0 | 1 | 1 | 1 | 0 | 3 |" in lines
-    assert "## Publicly invocable" in lines
+    assert "## Public functions" in lines and "## Public aliases and layer versions" in lines
     assert any("| edge-auth |" in line and "policy (URLs not read)" in line for line in lines)
+    assert any("| api-canary |" in line and "| policy (no invoke) | lambda:GetFunction |" in line for line in lines)
+    # the estate as written (typed back from the lake's tables or the CSV's JSON cells), and where it was not read
+    assert any("| alias | orders\\|api | live | 3 (4: 10%) | lambda:InvokeFunction |" in line for line in lines)
+    assert "| provisioned_concurrency | concurrency allocated, in total | 55 |" in lines
+    assert "| event_source_mappings | self-managed Kafka, Enabled | 1 |" in lines
+    failed = "failed for 1 target: 012345678901 us-east-1 (AccessDeniedException)"
+    assert f"aliases: read for 2 of 3 listed targets; {failed}." in lines
     out = tmp_path / "affected.csv"
     done = _cli(tmp_path / written, *common, "--format", "csv", "--output", out)
     assert (done.returncode, done.stdout, done.stderr) == (0, "", "")
