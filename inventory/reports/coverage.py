@@ -209,7 +209,7 @@ def _failures(failed: Sequence[TargetProblem]) -> str:
 
 def table_reading(snapshot: Snapshot, enrichment: str) -> TableReading:
     """`enrichment` is one of contract/estate.py's ESTATE_ENRICHMENTS."""
-    tables = tuple(t.name for t in ESTATE_TABLES if t.enrichment == enrichment)
+    tables = tuple(t.name for t in ESTATE_TABLES if enrichment in (t.enrichment, t.judging))
     targets = 0
     read: set[tuple[str, str]] = set()
     failed: list[TargetProblem] = []

@@ -57,19 +57,22 @@ class EstateSummary:
 Rows = dict[str, pa.Table]  # an enrichment's tables, the rows of the targets it read
 _Count = Callable[[Rows, pa.Table], list[Figure]]
 LAYERS = "layers"  # the enrichment reading layers and layer_versions
+LAYER_POLICIES = "layer_policies"  # the one judging layer_versions' policies
 
 
 def estate_of(snapshot: Snapshot) -> EstateSummary:
     readings = tuple(table_reading(snapshot, name) for name in ESTATE_ENRICHMENTS)
     figures: list[Figure] = []
     layers: tuple[LayerUse, ...] = ()
+    judging = {reading.enrichment: reading for reading in readings}.get(LAYER_POLICIES)
     for reading in readings:
-        if not reading.collected:
+        if not reading.collected or reading.enrichment == LAYER_POLICIES:  # it judges layer_versions: below
             continue
         rows = {name: rows_read(snapshot, reading, name) for name in reading.tables}
         tables = {name: table for name, table in rows.items() if table is not None}
         if reading.enrichment == LAYERS:
             judged = "public_actions" not in snapshot.table_absent_columns.get("layer_versions", frozenset())
+            judged = judged and judging is not None and judging.collected
             found = layer_estate(tables["layers"], tables["layer_versions"], snapshot.functions, judged)
             figures += [Figure(*figure) for figure in found.figures]
             layers = found.uses

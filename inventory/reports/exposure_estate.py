@@ -1,4 +1,4 @@
-"""Public aliases and layer versions: the estate's own resource policies, as the `aliases` and `layers` reads judged.
+"""Public aliases and layer versions: the estate's own resource policies, as `aliases` and `layer_policies` judged.
 
 An alias has a resource policy of its own (GetPolicy with the alias as Qualifier): it is public, whatever its
 function's policy says, when that policy lets anyone perform an action on it (`public_actions`; `public_invoke`
@@ -30,7 +30,7 @@ _JUDGED = "public_actions"
 # kind -> (enrichment, table, the column naming its function or layer, the qualifier, the ARN, the principals)
 _SOURCES: dict[str, tuple[str, str, str, str, str, str]] = {
     ALIAS: ("aliases", "aliases", "function_name", "name", "alias_arn", "invoke_principals"),
-    LAYER_VERSION: ("layers", "layer_versions", "layer_name", "version", "layer_version_arn", "principals"),
+    LAYER_VERSION: ("layer_policies", "layer_versions", "layer_name", "version", "layer_version_arn", "principals"),
 }
 
 

@@ -128,7 +128,7 @@ def test_tables_written_before_the_policies_were_judged_are_not_checked() -> Non
     assert exposure.resources == ()
     assert exposure.checked == (
         "Not checked: aliases: read, but written before public_actions was judged: not checked; "
-        "layers: read, but written before public_actions was judged: not checked."
+        "layer_policies: read, but written before public_actions was judged: not checked."
     )
     summary = estate_of(snapshot)
     assert [u.public for u in summary.layers] == [None]
@@ -182,8 +182,8 @@ def test_a_table_not_read_anywhere_has_no_figure_and_the_section_says_why() -> N
     assert text[1:] == (
         "Read for all 1 listed targets: provisioned_concurrency.",
         "aliases: not read: failed for 1 target: 012345678901 us-east-1 (AccessDeniedException).",
-        "Not collected: event_source_mappings, layers, event_invoke_configs, code_signing "
-        "(enable enrich: [event_source_mappings, layers, event_invoke_configs, code_signing]).",
+        "Not collected: event_source_mappings, layers, layer_policies, event_invoke_configs, code_signing "
+        "(enable enrich: [event_source_mappings, layers, layer_policies, event_invoke_configs, code_signing]).",
     )
 
 
