@@ -131,12 +131,13 @@ class SignedHttp:
         return self._http
 
     def _client_timeout(self) -> aiohttp.ClientTimeout:
-        """connect: a new connection (TCP and TLS); read: between reads, and the whole request (connect
-        included). `sock_connect`, not `connect`: the latter arms one more timer on every request."""
+        """connect: a new connection (TCP and TLS); read: the whole request (connect included), and so also any
+        wait between reads. `sock_connect`, not `connect`, and no `sock_read`: each arms one more timer on every
+        request (sock_read re-arms it on every chunk read), for nothing `total` does not already bound."""
         import aiohttp  # noqa: PLC0415 - see the module's docstring
 
         limits = self.timeouts
-        return aiohttp.ClientTimeout(total=limits.read, sock_connect=limits.connect, sock_read=limits.read)
+        return aiohttp.ClientTimeout(total=limits.read, sock_connect=limits.connect)
 
     def _ssl_context(self) -> ssl.SSLContext:
         # as botocore's endpoint does: AWS_CA_BUNDLE / ca_bundle, then REQUESTS_CA_BUNDLE, then certifi's

@@ -9,8 +9,9 @@ empty. Timestamps arrive as epoch seconds (REST-JSON `timestamp` members) or as 
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
+from functools import cache, partial
 from typing import Any
 
 import pyarrow as pa
@@ -67,13 +68,27 @@ def estate_table(table: EstateTable, target: Target, snapshot_time: datetime, ro
     ]
     for index, _ in enumerate(table.keys):
         columns.append(pa.array([row.keys[index] for row in rows], pa.string()))
-    for name, kind, path in table.columns:
-        columns.append(
-            _array(table, name, kind, [_checked(table, i, row.item, path, kind) for i, row in enumerate(rows)])
-        )
+    items = [row.item for row in rows]
+    for index, item in enumerate(items):
+        if not isinstance(item, Mapping):
+            raise EstateValueError(f"{table.operation} item {index} is a {type(item).__name__}, not an object")
+    for (name, kind, _), read in zip(table.columns, _readers(table.name), strict=True):
+        columns.append(_array(table, name, kind, _values(table, read, items)))
     for name, kind, _ in table.judged:  # a policy's verdict, read with the table or after it; null where not read
         columns.append(_array(table, name, kind, [row.judged.get(name) for row in rows]))
     return pa.Table.from_arrays(columns, schema=table.schema)
+
+
+def _values(table: EstateTable, read: Reader, items: list[Mapping[str, Any]]) -> list[Any]:
+    try:
+        return [read(item) for item in items]
+    except _Refused:
+        for index, item in enumerate(items):  # which item: the error path only
+            try:
+                read(item)
+            except _Refused as err:
+                raise _refused(table, index, err.path, err.value, err.expected) from None
+        raise
 
 
 def _array(table: EstateTable, name: str, kind: pa.DataType, values: list[Any]) -> pa.Array:
@@ -83,73 +98,122 @@ def _array(table: EstateTable, name: str, kind: pa.DataType, values: list[Any]) 
         raise EstateValueError(f"{table.name}.{name} cannot hold a value read: {type(err).__name__}") from err
 
 
-def _checked(table: EstateTable, index: int, item: Mapping[str, Any], path: str, kind: pa.DataType) -> Any:
-    try:
-        return _value(table, index, item, path, kind)
-    except _NotAnObject as err:
-        raise _refused(table, index, err.path, err.value, "an object") from None
+# --- each column's reader, made once per table from its path (estate_columns.py) ------------------------------
+
+Reader = Callable[[Mapping[str, Any]], Any]
 
 
-def _value(table: EstateTable, index: int, item: Mapping[str, Any], path: str, kind: pa.DataType) -> Any:
-    if not isinstance(item, Mapping):
-        raise EstateValueError(f"{table.operation} item {index} is a {type(item).__name__}, not an object")
+class _Refused(Exception):
+    """A member's value its column cannot hold: where, what it is, and what was expected."""
+
+    def __init__(self, path: str, value: Any, expected: str) -> None:
+        super().__init__(path)
+        self.path, self.value, self.expected = path, value, expected
+
+
+@cache
+def _readers(name: str) -> tuple[Reader, ...]:
+    return tuple(_reader(path, kind) for _, kind, path in ESTATE[name].columns)
+
+
+def _reader(path: str, kind: pa.DataType) -> Reader:
     outer, brace, inner = path.partition("{")
     if brace:  # 'A[]{X,Y}': a list of objects, those members of each
-        elements = _at(item, outer.removesuffix("[]"))
-        names = inner.rstrip("}").split(",")
-        value = [] if elements is None else elements
-        if not isinstance(value, list) or not all(isinstance(e, Mapping) for e in value):
-            raise _refused(table, index, outer, value, "a list of objects")
-        fields = kind.value_type
-        return [{f.name: _leaf(table, index, e, n, f.type) for n, f in zip(names, fields, strict=True)} for e in value]
+        return _objects(outer.removesuffix("[]"), inner.rstrip("}").split(","), kind.value_type)
     head, many, rest = path.partition("[].")
     if many:  # 'A[].B': member B of every element of the list of objects A
-        value = _at(item, head)
-        if value is None:
-            return []
-        if not isinstance(value, list) or not all(isinstance(e, Mapping) for e in value):
-            raise _refused(table, index, head, value, "a list of objects")
-        return [_leaf(table, index, element, rest, kind.value_type) for element in value]
-    return _leaf(table, index, item, path, kind)
+        elements, leaf = _getter(head), _leaf(rest, kind.value_type)
+
+        def each(item: Mapping[str, Any]) -> Any:
+            value = elements(item)
+            return [] if value is None else [leaf(element) for element in _objects_in(head, value)]
+
+        return each
+    return _leaf(path, kind)
 
 
-def _leaf(table: EstateTable, index: int, item: Mapping[str, Any], path: str, kind: pa.DataType) -> Any:
-    value = _at(item, path)
-    if value is None:
-        return [] if pa.types.is_list(kind) or pa.types.is_map(kind) else None
+def _objects(path: str, names: list[str], fields: pa.DataType) -> Reader:
+    elements = _getter(path)
+    members = [(field.name, _leaf(name, field.type)) for name, field in zip(names, fields, strict=True)]
+
+    def read(item: Mapping[str, Any]) -> Any:
+        value = elements(item)
+        return [{name: leaf(e) for name, leaf in members} for e in _objects_in(path, [] if value is None else value)]
+
+    return read
+
+
+def _objects_in(path: str, value: Any) -> list[Mapping[str, Any]]:
+    if not isinstance(value, list) or not all(isinstance(e, Mapping) for e in value):
+        raise _Refused(path, value, "a list of objects")
+    return value
+
+
+def _leaf(path: str, kind: pa.DataType) -> Reader:
+    at = _getter(path)
+    empty: list[Any] | None = [] if pa.types.is_list(kind) or pa.types.is_map(kind) else None
     if pa.types.is_timestamp(kind):
-        moment = _moment(value)
-        if moment is None:
-            raise _refused(table, index, path, value, "a time")
-        return moment
-    if pa.types.is_map(kind):
-        if not isinstance(value, Mapping) or not all(
-            isinstance(k, str) and fits(v, kind.item_type) and v is not None for k, v in value.items()
-        ):
-            raise _refused(table, index, path, value, f"an object of {kind.item_type}")
-        return sorted(value.items())
+        check: Callable[[Any], Any] = partial(_time_of, path)
+    elif pa.types.is_map(kind):
+        check = partial(_pairs_of, path, kind)
+    elif kind == pa.string():
+        check = partial(_text_of, path)
+    else:
+        check = partial(_fitting, path, kind)
+
+    def read(item: Mapping[str, Any]) -> Any:
+        value = at(item)
+        return empty if value is None else check(value)
+
+    return read
+
+
+def _time_of(path: str, value: Any) -> datetime:
+    moment = _moment(value)
+    if moment is None:
+        raise _Refused(path, value, "a time")
+    return moment
+
+
+def _pairs_of(path: str, kind: pa.DataType, value: Any) -> list[tuple[str, Any]]:
+    if not isinstance(value, Mapping) or not all(
+        isinstance(k, str) and fits(v, kind.item_type) and v is not None for k, v in value.items()
+    ):
+        raise _Refused(path, value, f"an object of {kind.item_type}")
+    return sorted(value.items())
+
+
+def _text_of(path: str, value: Any) -> str:
+    if type(value) is not str:
+        raise _Refused(path, value, "string")
+    return value
+
+
+def _fitting(path: str, kind: pa.DataType, value: Any) -> Any:
     if not fits(value, kind):
-        raise _refused(table, index, path, value, str(kind))
+        raise _Refused(path, value, str(kind))
     return value
 
 
-def _at(item: Mapping[str, Any], path: str) -> Any:
-    """The member at a dotted path; None where a member on the way is absent. `_NotAnObject` where a member on the
-    way is there but is not an object."""
-    value: Any = item
-    for depth, part in enumerate(path.split(".")):
-        if value is None:
-            return None
-        if not isinstance(value, Mapping):
-            raise _NotAnObject(".".join(path.split(".")[:depth]), value)
-        value = value.get(part)
-    return value
+def _getter(path: str) -> Reader:
+    """The member at a dotted path; None where a member on the way is absent; refused where a member on the way
+    is there but is not an object."""
+    parts = path.split(".")
+    if len(parts) == 1:
+        key = parts[0]
+        return lambda item: item.get(key)
 
+    def at(item: Mapping[str, Any]) -> Any:
+        value: Any = item
+        for depth, part in enumerate(parts):
+            if value is None:
+                return None
+            if not isinstance(value, Mapping):
+                raise _Refused(".".join(parts[:depth]), value, "an object")
+            value = value.get(part)
+        return value
 
-class _NotAnObject(Exception):
-    def __init__(self, path: str, value: Any) -> None:
-        super().__init__(path)
-        self.path, self.value = path, value
+    return at
 
 
 def _moment(value: Any) -> datetime | None:
