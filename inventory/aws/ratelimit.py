@@ -2,20 +2,20 @@
 
 Lambda's control-plane request quota is shared with the account's deploy tooling, so every request to one
 account-region (its ListFunctions pages and its enrichments' calls, retries included) passes through that
-target's Pacer, which lets at most `burst` requests go in any window of `window` seconds, one second or more:
-at most `burst` = HEADROOM x the configured rate (rounded down, at least one) in any one second. An
-account-region's first few calls (its listing and its estate lists, read at the same time) go at once; calls
-beyond them are spaced as the window frees up, so the long-run pace is `burst` a window (9 a second at the
-default 10). At a rate too low for one request a second, the window stretches: one request per
-1 / (HEADROOM x rate) seconds.
+target's Pacer. At rate r (the config's max_requests_per_second, less HEADROOM: 9 a second at the default 10),
+it lets at most `burst` = floor(r) + 1 requests go in any `window` of burst / r seconds: 10 in any 1.11 s at
+the default. That is the bound one request every 1 / r seconds gives (the pacer's rule before issue 20: at
+most floor(r) + 1 in any one second, r a second over time), without the spacing: an account-region's first
+calls (its listing and the estate lists read beside it) go at once, and the rest as the window frees up.
 
 Those moments are taken when a request really goes, not booked ahead: a waiter that wakes up late (the event
 loop was busy) checks the window again, so requests delayed by a busy loop never go out beyond the count. A
 request can still be held up for a moment between leaving the pacer and reaching the wire (a busy loop, a
 pooled connection to wait for), which lets the next one catch up with it in the server's count; so the pacer
-keeps HEADROOM under the rate, and SLACK on the window: at 15/s, the 100 x 17 benchmark's server saw 16 in one
-second without the headroom, 15 with it. Several tasks may wait on one pacer (an account-region's concurrent
-reads); all run on one event loop, so it needs no lock.
+keeps HEADROOM under the rate, and the window is longer than a second by one interval (1 / r): at 15/s, the
+100 x 17 benchmark's server saw 16 in one second without the headroom, 15 with it; a window of one second
+plus 20 ms let 11 arrive in a second at 10 (benchmark, GetLayerVersionPolicy 4 at a time). Several tasks may
+wait on one pacer (an account-region's concurrent reads); all run on one event loop, so it needs no lock.
 """
 
 from __future__ import annotations
@@ -27,14 +27,13 @@ from collections import deque
 from collections.abc import Awaitable, Callable
 
 HEADROOM = 0.9  # the pacer's own rate, as a share of the configured one
-SLACK = 0.02  # seconds added to the window: a request's way from the pacer to the wire
 
 
 def window_of(per_second: float) -> tuple[int, float]:
     """(burst, window): at most `burst` requests in any `window` seconds, for a configured rate."""
     rate = per_second * HEADROOM
-    burst = max(1, math.floor(rate + 1e-9))
-    return burst, max(1.0, burst / rate) + SLACK
+    burst = math.floor(rate + 1e-9) + 1
+    return burst, burst / rate
 
 
 class Pacer:

@@ -195,3 +195,24 @@ def test_the_environment_variable_is_checked_like_the_flag(tmp_path: Path, emu: 
     proc = subprocess.run(args, env=env, cwd=tmp_path, capture_output=True, text=True, timeout=60, check=False)
     assert proc.returncode == 0, proc.stderr
     assert "  enrich   tags: 1 ok, 0 failed, 0 skipped, 1 calls" in proc.stdout
+
+
+def test_a_denied_estate_read_fails_its_table_there_and_the_run_exits_0(
+    tmp_path: Path, emu: Emulator, seeded: Seeded
+) -> None:
+    """The estate's reads share the enrichments' path to the exit code: ListEventSourceMappings denied in one
+    account is that enrichment `failed` there (in the status file, the manifest and the summary), its table
+    without a row from it, `layers` read everywhere, and the run exits 0."""
+    emu.app.behaviour.faults.append(DeniedOperations({(DENIED, "*", "ListEventSourceMappings")}))
+    proc, output = _run(tmp_path, emu, "--enrich", "event_source_mappings,layers")
+    assert proc.returncode == 0, proc.stderr
+    status = {row["account_id"]: row for row in pq.read_table(output.with_name("inventory.status.parquet")).to_pylist()}
+    outcomes = {a: {e["name"]: (e["status"], e["error_code"]) for e in row["enrichments"]} for a, row in status.items()}
+    assert outcomes[DENIED] == {"event_source_mappings": ("failed", "AccessDeniedException"), "layers": ("ok", None)}
+    assert outcomes[OWNED] == {"event_source_mappings": ("ok", None), "layers": ("ok", None)}
+    manifest = json.loads(output.with_name("inventory.manifest.json").read_text(encoding="utf-8"))
+    assert manifest["enrichments"]["event_source_mappings"]["errors"] == {"AccessDeniedException": 1}
+    assert f"enrich failed acct-{DENIED} {DENIED}/{REGION}: AccessDeniedException" in proc.stdout
+    beside = output.with_name("inventory.event_source_mappings.parquet")
+    if beside.exists():  # written when some account-region had a mapping
+        assert DENIED not in pq.read_table(beside, columns=["account_id"]).column("account_id").to_pylist()
