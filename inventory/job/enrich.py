@@ -108,8 +108,7 @@ class Enricher:
         if result.status is not Status.OK:
             await _stop(early)
             return _skipped(result, self.names, {name: calls.count for name, (_, calls) in early.items()})
-        listed.set_result(tuple(sorted(set(function_names(result.functions)))))
-        return await self._enrich(result, pacer, early)
+        return await self._enrich(result, pacer, early, listed)
 
     def _start(
         self, name: str, target: Target, pacer: Pacer, listed: asyncio.Future[tuple[str, ...]]
@@ -117,12 +116,20 @@ class Enricher:
         calls = _Calls(self, target, pacer)
         return asyncio.create_task(self._one(name, calls, (), (), listed)), calls
 
-    async def _enrich(self, result: TargetResult, pacer: Pacer, early: Mapping[str, _Started]) -> TargetResult:
+    async def _enrich(
+        self,
+        result: TargetResult,
+        pacer: Pacer,
+        early: Mapping[str, _Started],
+        listed: asyncio.Future[tuple[str, ...]] | None = None,
+    ) -> TargetResult:
         if not self.names:
             return result
         if result.status is not Status.OK:
             return _skipped(result, self.names, {})
         functions = sorted(set(function_names(result.functions)))
+        if listed is not None:
+            listed.set_result(tuple(functions))  # the early reads waiting for them (Reading.listed)
         outcomes: list[EnrichmentOutcome] = []
         silent: str | None = None  # the enrichment after which the account-region stopped answering
         for name in self.names:
