@@ -10,6 +10,7 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 
 import pytest
+from support.hostile_lambda import POLL
 
 from inventory.aws.task import METADATA_VARIABLE
 from inventory.cli import main
@@ -96,7 +97,7 @@ def test_an_ecs_task_is_its_own_run_id(no_run_variables: pytest.MonkeyPatch) -> 
             pass
 
     server = HTTPServer(("127.0.0.1", 0), Metadata)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    threading.Thread(target=server.serve_forever, args=(POLL,), daemon=True).start()
     try:
         no_run_variables.setenv(METADATA_VARIABLE, f"http://127.0.0.1:{server.server_port}/v4/abc")
         assert run_id_of_environment() == "0f1e2d3c4b5a69788796a5b4c3d2e1f0"

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from support.hostile_lambda import POLL
 
 from inventory.exits import ExitCode
 
@@ -160,7 +161,7 @@ def _answering(status: int, body: bytes) -> type[_Answering]:
 def test_sts_refusing_or_unreadable_is_the_hubs_problem(tmp_path: Path, status: int, body: bytes, says: str) -> None:
     handler = _answering(status, body)
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, args=(POLL,), daemon=True)
     thread.start()
     try:
         proc, config = _run(f"http://127.0.0.1:{server.server_address[1]}", tmp_path)

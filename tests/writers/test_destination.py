@@ -29,6 +29,7 @@ import pytest
 from boto3.s3.transfer import TransferConfig
 from conftest import new_bucket
 from support.batches import function_batch
+from support.hostile_lambda import POLL
 
 from inventory.aws.clients import ClientFactory, botocore_config
 from inventory.aws.retry import RetryPolicy
@@ -631,7 +632,7 @@ class FaultProxy:
             do_GET = do_PUT = do_POST = do_DELETE = do_HEAD = handle_one
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, args=(POLL,), daemon=True)
 
     @property
     def endpoint(self) -> str:
