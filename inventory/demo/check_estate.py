@@ -15,7 +15,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from inventory.contract.estate import ESTATE, ESTATE_ENRICHMENTS
+from inventory.contract.estate import ESTATE_ENRICHMENTS, tables_read_by
 from inventory.contract.layout import Format
 from inventory.contract.runtime_table import RUNTIMES, runtimes_table
 from inventory.contract.runtimes import load_catalog
@@ -37,13 +37,16 @@ def check_estate_tables(
     seeded: Seeded,
     *,
     read: Collection[Key],
+    enrichments: Collection[str] = ESTATE_ENRICHMENTS,
 ) -> list[str]:
-    """The estate one run wrote (a sharded run's files, taken together), as its snapshots read it back, against
-    what was seeded for the targets in `read` (those the run lists: `ok`); an empty list means exactly as seeded."""
+    """The estate one run wrote (a sharded run's files, taken together; or a lake's run, with no `inventories`),
+    as its snapshots read it back, against what was seeded for the targets in `read` (those the run lists: `ok`):
+    the tables the run's estate `enrichments` read (every one by default), and the `runtimes` file beside each
+    of `inventories`. An empty list means exactly as seeded."""
     functions = pa.concat_tables([s.functions for s in snapshots])
-    problems = _statuses(pa.concat_tables([s.status for s in snapshots]), read)
+    problems = _statuses(pa.concat_tables([s.status for s in snapshots]), read, enrichments)
     tables: dict[str, pa.Table] = {}
-    for name in ESTATE:
+    for name in (table.name for table in tables_read_by(enrichments)):
         missing = [s.source for s in snapshots if name not in s.tables]
         if missing:
             problems.append(f"{missing[0]}: no {name} table beside it")
@@ -53,7 +56,8 @@ def check_estate_tables(
     for name, (facts, expected) in _FACTS.items():
         if name in tables:
             problems += compare(name, facts(tables[name]), _expected(truth, expected))
-    problems += compare("functions", _function_facts(functions), _expected(truth, _seeded_functions))
+    if "code_signing" in enrichments:  # a function's code_signing_config_arn is that enrichment's
+        problems += compare("functions", _function_facts(functions), _expected(truth, _seeded_functions))
     for path in inventories:
         try:
             problems += _runtimes(path, fmt, functions)
@@ -76,8 +80,8 @@ def compare(what: str, found: Facts, expected: Facts) -> list[str]:
     return problems
 
 
-def _statuses(status: pa.Table, read: Collection[Key]) -> list[str]:
-    """Each estate enrichment is `ok` for every target the run should have read."""
+def _statuses(status: pa.Table, read: Collection[Key], enrichments: Collection[str]) -> list[str]:
+    """Each of the run's estate enrichments is `ok` for every target the run should have read."""
     problems = []
     for row in status.select(["account_id", "region", "enrichments"]).to_pylist():
         if (row["account_id"], row["region"]) not in read:
@@ -87,7 +91,7 @@ def _statuses(status: pa.Table, read: Collection[Key]) -> list[str]:
         problems += [
             f"status: {where}: enrichment {name} is {found.get(name, 'absent')}, expected ok"
             for name in ESTATE_ENRICHMENTS
-            if found.get(name) != "ok"
+            if name in enrichments and found.get(name) != "ok"
         ]
     return problems
 

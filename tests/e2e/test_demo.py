@@ -27,11 +27,12 @@ import pyarrow.parquet as pq
 import pytest
 
 from inventory.aws.regions import lambda_regions
-from inventory.contract.estate import BESIDE_TABLES, ENRICHMENT_ORDER, ESTATE_ENRICHMENTS
+from inventory.contract.estate import BESIDE_TABLES, ENRICHMENT_ORDER, ESTATE_ENRICHMENTS, tables_read_by
 from inventory.contract.layout import Format
 from inventory.contract.schema import STATUS_SCHEMA
+from inventory.demo.check_estate import check_estate_tables
 from inventory.demo.org import DATA, NIGHT_TWO_CHANGES, PROD, Change, demo_org
-from inventory.demo.run import check_enrichments, check_files, check_night
+from inventory.demo.run import LAKE_ENRICH, check_enrichments, check_files, check_night
 from inventory.demo.seed import Seeded
 from inventory.demo.seed_extras import Expected
 from inventory.job.config import load_config
@@ -314,6 +315,38 @@ def test_each_night_writes_the_estate_beside_its_inventory(nights: dict[int, Nig
     for row in read:
         found = {e["name"]: e["status"] for e in row["enrichments"]}
         assert all(found[name] == "ok" for name in ESTATE_ENRICHMENTS), row
+
+
+def _lake_check(night: Night, enrichments: tuple[str, ...]) -> list[str]:
+    """The estate check over the night's lake, for the targets its file run read (`ok`)."""
+    assert night.seeded is not None, night.proc.stdout[-2000:] + night.proc.stderr[-2000:]
+    snapshot = load_snapshot(str(night.out / "lake"))
+    ok = [r for r in load_snapshot(str(night.out / "inventory.parquet")).status.to_pylist() if r["status"] == "ok"]
+    read = {(row["account_id"], row["region"]) for row in ok}
+    return check_estate_tables([snapshot], [], Format.PARQUET, night.seeded, read=read, enrichments=enrichments)
+
+
+@pytest.mark.parametrize("number", [1, 2])
+def test_each_nights_lake_holds_the_estate_read_per_account_region(nights: dict[int, Night], number: int) -> None:
+    """The lake night's estate tables: those LAKE_ENRICH reads, exactly as seeded, and row for row the tables
+    the file run wrote beside its inventory (less the columns each run sets)."""
+    night = nights[number]
+    snapshot = load_snapshot(str(night.out / "lake"))
+    assert sorted(snapshot.tables) == sorted(t.name for t in tables_read_by(LAKE_ENRICH))
+    assert _lake_check(night, LAKE_ENRICH) == []
+    for name, table in snapshot.tables.items():
+        beside = load_beside(night.out / "inventory.parquet", name)
+        columns = [c for c in beside.column_names if c != "snapshot_time"]
+        assert table.num_rows == beside.num_rows > 0, name
+        assert sorted(map(repr, table.select(columns).to_pylist())) == sorted(
+            map(repr, beside.select(columns).to_pylist())
+        ), name
+
+
+def test_the_lake_check_finds_a_table_the_lake_night_did_not_read(nights: dict[int, Night]) -> None:
+    problems = _lake_check(nights[1], (*LAKE_ENRICH, "aliases"))
+    assert problems and all("aliases" in p for p in problems), problems
+    assert any(p.endswith("no aliases table beside it") for p in problems), problems
 
 
 def _copy(night: Night, folder: Path) -> Path:
