@@ -10,6 +10,7 @@ Each table's rows become facts (tuples of what was seeded and can be read back: 
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -56,8 +57,9 @@ def check_estate_tables(
     for name, (facts, expected) in _FACTS.items():
         if name in tables:
             problems += compare(name, facts(tables[name]), _expected(truth, expected))
-    if "code_signing" in enrichments:  # a function's code_signing_config_arn is that enrichment's
-        problems += compare("functions", _function_facts(functions), _expected(truth, _seeded_functions))
+    signing = "code_signing" in enrichments  # a function's code_signing_config_arn is that enrichment's
+    seeded_functions = partial(_seeded_functions, signing=signing)
+    problems += compare("functions", _function_facts(functions, signing), _expected(truth, seeded_functions))
     for path in inventories:
         try:
             problems += _runtimes(path, fmt, functions)
@@ -276,18 +278,20 @@ def _seeded_signing(estate: RegionEstate) -> Iterable[tuple[Any, ...]]:
         yield arn, signing.description, signing.profile_arns, signing.untrusted
 
 
-def _function_facts(functions: pa.Table) -> Facts:
-    """Each function's code signing config ("" for none) and its layers, in order."""
+def _function_facts(functions: pa.Table, signing: bool) -> Facts:
+    """Each function's layers, in order, and (where `code_signing` was read) its config ("" for none)."""
     columns = ["account_id", "region", "function_arn", "code_signing_config_arn", "layer_arns"]
     return _grouped(
         functions.select(columns),
-        lambda r: [(r["function_arn"], r["code_signing_config_arn"] or "", tuple(r["layer_arns"]))],
+        lambda r: [
+            (r["function_arn"], tuple(r["layer_arns"]), (r["code_signing_config_arn"] or "") if signing else "")
+        ],
     )
 
 
-def _seeded_functions(estate: RegionEstate) -> Iterable[tuple[Any, ...]]:
+def _seeded_functions(estate: RegionEstate, *, signing: bool) -> Iterable[tuple[Any, ...]]:
     for arn, function in estate.functions.items():
-        yield arn, function.code_signing_config_arn, function.layers
+        yield arn, function.layers, function.code_signing_config_arn if signing else ""
 
 
 _FACTS: dict[str, tuple[Callable[[pa.Table], Facts], Callable[[RegionEstate], Iterable[tuple[Any, ...]]]]] = {
