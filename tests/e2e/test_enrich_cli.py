@@ -28,6 +28,7 @@ from inventory.demo.emulator import Emulator
 from inventory.demo.org import PUBLIC_URL
 from inventory.demo.seed import SEED_ROLE, FunctionSpec, MemberSpec, Seeded
 from inventory.demo.seed_extras import Extras, Grant
+from inventory.readers.snapshot import load_snapshot
 
 OWNED = "281000000001"  # tagged, public functions, reserved concurrency, invoked
 DENIED = "281000000002"  # its member role may not call lambda:GetPolicy
@@ -85,12 +86,14 @@ def _with_numeric_source_account(emulator: Emulator, seeded: Seeded, name: str) 
     return replace(seeded, expected=expected)
 
 
-def _run(tmp_path: Path, emu: Emulator, *flags: str) -> tuple[subprocess.CompletedProcess[str], Path]:
+def _run(
+    tmp_path: Path, emu: Emulator, *flags: str, output: Path | None = None
+) -> tuple[subprocess.CompletedProcess[str], Path]:
     accounts = [{"account_id": a, "name": f"acct-{a}"} for a in (OWNED, DENIED)]
     config = tmp_path / "accounts.yaml"
     data = config_dict(accounts, regions=[REGION], max_requests_per_second=RATE)
     config.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
-    output = tmp_path / "out" / "inventory.parquet"
+    output = output or tmp_path / "out" / "inventory.parquet"
     args = [str(console_script()), "run", "--config", str(config), "--output", str(output), *flags]
     proc = subprocess.run(
         args, env=subprocess_env(emu.endpoint), cwd=tmp_path, capture_output=True, text=True, timeout=120, check=False
@@ -216,3 +219,22 @@ def test_a_denied_estate_read_fails_its_table_there_and_the_run_exits_0(
     beside = output.with_name("inventory.event_source_mappings.parquet")  # written by every run that asks for it
     assert DENIED not in pq.read_table(beside, columns=["account_id"]).column("account_id").to_pylist()
     assert manifest["files"]["event_source_mappings"]["rows"] == 0  # no mapping seeded in OWNED: read, none
+
+
+def test_a_denied_estate_read_into_a_lake_is_failed_there_and_its_table_has_no_row_from_it(
+    tmp_path: Path, emu: Emulator, seeded: Seeded
+) -> None:
+    """The same denial, the run into a local lake (the demo's second night writes one): the lake's status rows say
+    which read failed where, its mappings table holds no row from there, `layers` is read everywhere, exit 0."""
+    emu.app.behaviour.faults.append(DeniedOperations({(DENIED, "*", "ListEventSourceMappings")}))
+    proc, lake = _run(tmp_path, emu, "--enrich", "event_source_mappings,layers", "--lake", output=tmp_path / "lake")
+    assert proc.returncode == 0, proc.stderr
+    snapshot = load_snapshot(str(lake))
+    outcomes = {
+        row["account_id"]: {e["name"]: (e["status"], e["error_code"]) for e in row["enrichments"]}
+        for row in snapshot.status.to_pylist()
+    }
+    assert outcomes[DENIED] == {"event_source_mappings": ("failed", "AccessDeniedException"), "layers": ("ok", None)}
+    assert outcomes[OWNED] == {"event_source_mappings": ("ok", None), "layers": ("ok", None)}
+    assert DENIED not in snapshot.tables["event_source_mappings"].column("account_id").to_pylist()
+    assert f"enrich failed acct-{DENIED} {DENIED}/{REGION}: AccessDeniedException" in proc.stdout
