@@ -10,15 +10,17 @@ empty. Timestamps arrive as epoch seconds (REST-JSON `timestamp` members) or as 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cache, partial
+from itertools import chain
 from typing import Any
 
 import pyarrow as pa
 
 from inventory.contract.enrichment_columns import unstorable
 from inventory.contract.estate import ESTATE, EstateTable
-from inventory.contract.items import fits
+from inventory.contract.items import fits, is_text
 from inventory.contract.results import EnrichmentOutcome, EstateRow, Status
 from inventory.contract.schema import parse_lambda_time
 from inventory.contract.target import Target
@@ -31,20 +33,32 @@ class EstateValueError(ValueError):
     """An item's member that its column cannot hold; the message names table, row and member (value cut short)."""
 
 
+@dataclass(frozen=True)
+class EstateValues:
+    """One target's rows of one estate table, read and checked but not yet Arrow: one list of Python values per
+    column of the table's schema, in its order. Typed many targets at a time (`estate_batch`): one `pa.array`
+    per column per few thousand rows, not per target (~0.25 ms for each target's table of ~50 columns)."""
+
+    table: str
+    rows: int
+    columns: tuple[list[Any], ...] = field(repr=False)
+
+
 def target_estate(
     target: Target, snapshot_time: datetime, outcomes: Sequence[EnrichmentOutcome]
-) -> tuple[tuple[EnrichmentOutcome, ...], tuple[tuple[str, pa.Table], ...]]:
-    """Every ok enrichment's estate tables that have rows for `target`, typed, and the outcomes as they will be
-    written: one with a value its table cannot hold is failed (`InvalidValue`) and writes no rows."""
+) -> tuple[tuple[EnrichmentOutcome, ...], tuple[EstateValues, ...]]:
+    """Every ok enrichment's estate tables that have rows for `target`, read and checked, and the outcomes as
+    they will be written: one with a value its table cannot hold is failed (`InvalidValue`) and writes no rows.
+    Every value is checked here, so that typing many targets' values at once cannot fail."""
     written: list[EnrichmentOutcome] = []
-    tables: list[tuple[str, pa.Table]] = []
+    parts: list[EstateValues] = []
     for outcome in outcomes:
         if outcome.status is not Status.OK or not outcome.tables:
             written.append(outcome)
             continue
         try:
-            typed = [  # a table read empty has no row to write: nothing to type (most account-regions)
-                (name, estate_table(ESTATE[name], target, snapshot_time, rows))
+            values = [  # a table read empty has no row to write: nothing to read (most account-regions)
+                estate_values(ESTATE[name], target, snapshot_time, rows)
                 for name, rows in outcome.tables.items()
                 if rows
             ]
@@ -52,31 +66,56 @@ def target_estate(
             written.append(unstorable(outcome, err))
             continue
         written.append(outcome)
-        tables.extend(typed)
-    return tuple(written), tuple(tables)
+        parts.extend(values)
+    return tuple(written), tuple(parts)
 
 
 def estate_table(table: EstateTable, target: Target, snapshot_time: datetime, rows: Sequence[EstateRow]) -> pa.Table:
     """The rows of `table` read for `target`, typed as its schema says."""
+    return estate_batch(table, [estate_values(table, target, snapshot_time, rows)])
+
+
+def estate_values(
+    table: EstateTable, target: Target, snapshot_time: datetime, rows: Sequence[EstateRow]
+) -> EstateValues:
+    """The rows of `table` read for `target`, each value checked against its column (EstateValueError if not)."""
     account = target.account
     count = len(rows)
-    columns: list[pa.Array] = [
-        pa.array([snapshot_time] * count, _TS),
-        pa.array([account.account_id] * count, pa.string()),
-        pa.array([account.name] * count, pa.string()),
-        pa.array([target.region] * count, pa.string()),
+    columns: list[list[Any]] = [
+        [snapshot_time] * count,
+        [account.account_id] * count,
+        [account.name] * count,
+        [target.region] * count,
     ]
     for index, _ in enumerate(table.keys):
-        columns.append(pa.array([row.keys[index] for row in rows], pa.string()))
+        columns.append(_texts(table, table.keys[index], [row.keys[index] for row in rows]))
     items = [row.item for row in rows]
     for index, item in enumerate(items):
         if not isinstance(item, Mapping):
             raise EstateValueError(f"{table.operation} item {index} is a {type(item).__name__}, not an object")
-    for (name, kind, _), read in zip(table.columns, _readers(table.name), strict=True):
-        columns.append(_array(table, name, kind, _values(table, read, items)))
+    for read in _readers(table.name):
+        columns.append(_values(table, read, items))
     for name, kind, _ in table.judged:  # a policy's verdict, read with the table or after it; null where not read
-        columns.append(_array(table, name, kind, [row.judged.get(name) for row in rows]))
-    return pa.Table.from_arrays(columns, schema=table.schema)
+        judged = [row.judged.get(name) for row in rows]
+        if not all(fits(value, kind) for value in judged):
+            raise EstateValueError(f"{table.name}.{name}: a verdict its column cannot hold")
+        columns.append(judged)
+    return EstateValues(table.name, count, tuple(columns))
+
+
+def estate_batch(table: EstateTable, parts: Sequence[EstateValues]) -> pa.Table:
+    """The values of many targets (`estate_values`, each checked) as one table of `table`'s schema."""
+    arrays = [
+        _array(table, kind.name, kind.type, list(chain.from_iterable(part.columns[index] for part in parts)))
+        for index, kind in enumerate(table.schema)
+    ]
+    return pa.Table.from_arrays(arrays, schema=table.schema)
+
+
+def _texts(table: EstateTable, name: str, values: list[Any]) -> list[Any]:
+    if not all(value is None or is_text(value) for value in values):
+        raise EstateValueError(f"{table.name}.{name}: a key that is not text")
+    return values
 
 
 def _values(table: EstateTable, read: Reader, items: list[Mapping[str, Any]]) -> list[Any]:
@@ -177,16 +216,17 @@ def _time_of(path: str, value: Any) -> datetime:
 
 def _pairs_of(path: str, kind: pa.DataType, value: Any) -> list[tuple[str, Any]]:
     if not isinstance(value, Mapping) or not all(
-        isinstance(k, str) and fits(v, kind.item_type) and v is not None for k, v in value.items()
+        is_text(k) and fits(v, kind.item_type) and v is not None for k, v in value.items()
     ):
         raise _Refused(path, value, f"an object of {kind.item_type}")
     return sorted(value.items())
 
 
 def _text_of(path: str, value: Any) -> str:
-    if type(value) is not str:
+    if not is_text(value):
         raise _Refused(path, value, "string")
-    return value
+    text: str = value
+    return text
 
 
 def _fitting(path: str, kind: pa.DataType, value: Any) -> Any:

@@ -14,7 +14,8 @@ from typing import Any
 
 import pyarrow as pa
 
-_INT_RANGES = {pa.int32(): 2**31, pa.int64(): 2**63}
+_INT64 = 2**63
+_INT_RANGES = {pa.int32(): 2**31, pa.int64(): _INT64}
 _FLOATS = (pa.float32(), pa.float64())
 _SHOWN = 60
 
@@ -47,13 +48,26 @@ def fits(value: Any, kind: pa.DataType) -> bool:
         return True
     if kind in _INT_RANGES:
         return type(value) is int and -_INT_RANGES[kind] <= value < _INT_RANGES[kind]
-    if kind in _FLOATS:
-        return type(value) is int or type(value) is float
+    if kind in _FLOATS:  # Arrow takes an int for a float through int64
+        return (type(value) is int and -_INT64 <= value < _INT64) or type(value) is float
     if pa.types.is_boolean(kind):
         return isinstance(value, bool)
     if pa.types.is_list(kind):
         return isinstance(value, list) and all(fits(element, kind.value_type) for element in value)
-    return isinstance(value, str)  # strings, and timestamps (which arrive as text)
+    return is_text(value)  # strings, and timestamps (which arrive as text)
+
+
+def is_text(value: Any) -> bool:
+    """A str Arrow can store: UTF-8 encodable (no lone surrogate, which Python's json module lets through)."""
+    if type(value) is not str:
+        return False
+    if value.isascii():
+        return True
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _field_problem(item: Mapping[str, Any], path: str, kind: pa.DataType, where: str = "") -> str | None:

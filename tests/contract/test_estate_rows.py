@@ -10,7 +10,7 @@ import pyarrow as pa
 import pytest
 
 from inventory.contract.estate import ESTATE, run_tables
-from inventory.contract.estate_rows import EstateValueError, estate_table, target_estate
+from inventory.contract.estate_rows import EstateValueError, estate_batch, estate_table, estate_values, target_estate
 from inventory.contract.results import EnrichmentOutcome, EstateRow, Status, TargetResult
 from inventory.contract.rows import RowBuffer
 from inventory.contract.runtime_table import RUNTIMES
@@ -102,6 +102,57 @@ def test_a_value_that_does_not_fit_is_refused_naming_the_member(change: dict[str
         _table({**MAPPING, **change})
 
 
+ALIAS = {"AliasArn": f"{FN}:live", "Name": "live", "RoutingConfig": {"AdditionalVersionWeights": {"2": 0.1}}}
+
+
+@pytest.mark.parametrize(
+    ("name", "item", "keys", "named"),
+    [  # each a value Arrow would refuse: refused per target, so typing many targets at once never fails
+        ("event_source_mappings", {**MAPPING, "State": "\udcff"}, ("orders",), "State"),
+        (
+            "event_source_mappings",
+            {**MAPPING, "FunctionResponseTypes": ["\ud800"]},
+            ("orders",),
+            "FunctionResponseTypes",
+        ),
+        (
+            "event_source_mappings",
+            {**MAPPING, "SelfManagedEventSource": {"Endpoints": {"\ud800": ["b-1:9092"]}}},
+            ("orders",),
+            "SelfManagedEventSource.Endpoints",
+        ),
+        ("event_source_mappings", MAPPING, ("orders\ud800",), "function_name"),
+        ("aliases", {**ALIAS, "RoutingConfig": {"AdditionalVersionWeights": {"2": 2**64 - 1}}}, ("orders",), "Routing"),
+    ],
+)
+def test_a_value_arrow_would_refuse_is_refused_before_typing(
+    name: str, item: dict[str, object], keys: tuple[str, ...], named: str
+) -> None:
+    with pytest.raises(EstateValueError, match=named):
+        estate_values(ESTATE[name], TARGET, SNAPSHOT, [EstateRow(keys, item)])
+
+
+def test_a_verdict_its_column_cannot_hold_is_refused_before_typing() -> None:
+    row = EstateRow(("tools",), {"LayerVersionArn": "arn:l:1", "Version": 1}, {"public_actions": ["lambda:\ud800"]})
+    with pytest.raises(EstateValueError, match=r"layer_versions\.public_actions"):
+        estate_values(ESTATE["layer_versions"], TARGET, SNAPSHOT, [row])
+
+
+def test_many_targets_typed_at_once_are_each_target_typed_alone_in_order() -> None:
+    other = Target(Account("222222222222", "ledger", (), "arn:aws:iam::222222222222:role/R", None), "us-east-1")
+    table = ESTATE["event_source_mappings"]
+    reads = [
+        (TARGET, [EstateRow(("orders",), MAPPING), EstateRow(("refunds",), {"UUID": "u2"})]),
+        (other, [EstateRow(("ledger",), {**MAPPING, "UUID": "u3", "BatchSize": 2})]),
+        (TARGET, [EstateRow(("orders",), {"UUID": "u4", "Topics": ["t"]})]),
+    ]
+    together = estate_batch(table, [estate_values(table, target, SNAPSHOT, rows) for target, rows in reads])
+    alone = pa.concat_tables([estate_table(table, target, SNAPSHOT, rows) for target, rows in reads])
+    assert together.schema == table.schema and together.num_rows == 4
+    assert together.equals(alone)
+    assert together.column("account_id").to_pylist() == ["111111111111"] * 2 + ["222222222222", "111111111111"]
+
+
 def test_an_item_that_is_not_an_object_is_refused() -> None:
     with pytest.raises(EstateValueError, match="ListEventSourceMappings item 0 is a list"):
         _table([1, 2])
@@ -117,7 +168,7 @@ def test_a_bad_value_fails_its_enrichment_for_the_target_alone() -> None:
         ("layers", Status.OK, None),
     ]
     assert "BatchSize" in (outcomes[0].error_message or "")
-    assert [(name, table.num_rows) for name, table in tables] == [("layers", 1)]
+    assert [(part.table, part.rows) for part in tables] == [("layers", 1)]
 
 
 def test_the_row_buffer_hands_estate_tables_to_the_sink_a_few_thousand_rows_at_a_time() -> None:
@@ -137,6 +188,22 @@ def test_the_row_buffer_hands_estate_tables_to_the_sink_a_few_thousand_rows_at_a
     buffer.add(result)
     buffer.flush()
     assert written == [("event_source_mappings", 3), ("event_source_mappings", 1)]
+
+
+def test_a_bad_target_among_good_ones_fails_alone_and_the_others_are_typed_together() -> None:
+    written: list[pa.Table] = []
+    buffer = RowBuffer(lambda batch: None, SNAPSHOT, 100, write_estate=lambda name, t: written.append(t))
+
+    def result(uuid: str, batch_size: object) -> TargetResult:
+        rows = (EstateRow(("orders",), {**MAPPING, "UUID": uuid, "BatchSize": batch_size}),)
+        outcome = EnrichmentOutcome("event_source_mappings", Status.OK, 1, tables={"event_source_mappings": rows})
+        return TargetResult(TARGET, Status.OK, 0, (), 1, 0, 0.1, enrichments=(outcome,))
+
+    statuses = [buffer.add(result(uuid, size))[0].status for uuid, size in [("u1", 1), ("u2", "ten"), ("u3", 3)]]
+    buffer.flush()
+    assert statuses == [Status.OK, Status.FAILED, Status.OK]
+    (table,) = written
+    assert table.column("uuid").to_pylist() == ["u1", "u3"] and table.column("batch_size").to_pylist() == [1, 3]
 
 
 def test_a_run_writes_runtimes_and_the_tables_its_enrichments_read() -> None:

@@ -26,8 +26,9 @@ from support.enrich_aws import (
 )
 from support.hostile_lambda import HANG, HostileLambda, Reply, Request
 
+from inventory.contract.estate import ESTATE as TABLES
 from inventory.contract.estate import ESTATE_ENRICHMENTS
-from inventory.contract.estate_rows import target_estate
+from inventory.contract.estate_rows import estate_batch, target_estate
 from inventory.contract.results import Status, TargetResult
 from inventory.demo.emulator import Emulator
 
@@ -116,7 +117,7 @@ def _run(
 def _tables(result: TargetResult) -> dict[str, list[dict[str, Any]]]:
     outcomes, tables = target_estate(result.target, SNAPSHOT, result.enrichments)
     assert all(o.status is Status.OK for o in outcomes), [(o.name, o.error_message) for o in outcomes]
-    return {name: table.to_pylist() for name, table in tables}
+    return {part.table: estate_batch(TABLES[part.table], [part]).to_pylist() for part in tables}
 
 
 def test_each_table_gets_what_aws_answered(monkeypatch: pytest.MonkeyPatch, emu: Emulator) -> None:
@@ -184,7 +185,7 @@ def test_layer_policies_denied_keeps_the_layers_unjudged(monkeypatch: pytest.Mon
     policies = outcome_of(result, "layer_policies")
     assert (policies.status, policies.error_code, policies.tables) == (Status.FAILED, "AccessDeniedException", {})
     _, tables = target_estate(result.target, SNAPSHOT, result.enrichments)
-    versions = dict(tables)["layer_versions"].to_pylist()
+    (versions,) = (estate_batch(TABLES[p.table], [p]).to_pylist() for p in tables if p.table == "layer_versions")
     assert [(v["version"], v["public_actions"]) for v in versions] == [(2, None), (1, None)]
 
 
