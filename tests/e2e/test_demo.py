@@ -15,7 +15,7 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from importlib.resources import as_file, files
 from pathlib import Path
 from types import SimpleNamespace
@@ -37,7 +37,7 @@ from inventory.demo.seed import Seeded
 from inventory.demo.seed_extras import Expected
 from inventory.job.config import load_config
 from inventory.readers.beside import load_beside
-from inventory.readers.snapshot import load_snapshot
+from inventory.readers.snapshot import Snapshot, load_snapshot
 
 TIMEOUT = 300
 NIGHT_ONE_ROWS, NIGHT_TWO_ROWS = 154, 155  # reachable functions (test_cli checks 154 for the default night)
@@ -317,10 +317,12 @@ def test_each_night_writes_the_estate_beside_its_inventory(nights: dict[int, Nig
         assert all(found[name] == "ok" for name in ESTATE_ENRICHMENTS), row
 
 
-def _lake_check(night: Night, enrichments: tuple[str, ...]) -> list[str]:
-    """The estate check over the night's lake, for the targets its file run read (`ok`)."""
+def _lake_check(
+    night: Night, enrichments: tuple[str, ...], change: Callable[[Snapshot], Snapshot] = lambda s: s
+) -> list[str]:
+    """The estate check over the night's lake (as read back, then `change`d), for the targets its file run read."""
     assert night.seeded is not None, night.proc.stdout[-2000:] + night.proc.stderr[-2000:]
-    snapshot = load_snapshot(str(night.out / "lake"))
+    snapshot = change(load_snapshot(str(night.out / "lake")))
     ok = [r for r in load_snapshot(str(night.out / "inventory.parquet")).status.to_pylist() if r["status"] == "ok"]
     read = {(row["account_id"], row["region"]) for row in ok}
     return check_estate_tables([snapshot], [], Format.PARQUET, night.seeded, read=read, enrichments=enrichments)
@@ -452,6 +454,27 @@ def test_check_estate_catches_a_table_not_written(nights: dict[int, Night], tmp_
     assert _check(night, inventory) == [
         f"{tmp_path}/inventory.provisioned_concurrency.parquet: missing (named in the manifest beside it)"
     ]
+
+
+LAKE_TAMPERED: dict[str, tuple[str, Callable[[pa.Table], pa.Table]]] = {
+    "a batch size changed": ("event_source_mappings", _set("batch_size", 7)),
+    "a layer version missing": ("layer_versions", _without("version", 2)),
+    "a layer missing": ("layers", lambda t: t.slice(1)),
+    "a code signing config missing": ("code_signing_configs", lambda t: t.slice(0, 0)),
+}
+
+
+@pytest.mark.parametrize("case", list(LAKE_TAMPERED))
+def test_the_lake_check_finds_a_row_changed_in_a_lake_table(nights: dict[int, Night], case: str) -> None:
+    """The lake's tables as read back, one row changed or gone: the lake check says where (it compares values,
+    not only that each table is there)."""
+    name, change = LAKE_TAMPERED[case]
+
+    def tamper(snapshot: Snapshot) -> Snapshot:
+        return replace(snapshot, tables={**snapshot.tables, name: change(snapshot.tables[name])})
+
+    problems = _lake_check(nights[1], LAKE_ENRICH, tamper)
+    assert problems and all(p.startswith(f"{name}: ") for p in problems), problems
 
 
 def test_the_secret_scan_reads_every_file_beside(nights: dict[int, Night], tmp_path: Path) -> None:
