@@ -25,7 +25,6 @@ from inventory.contract.results import EnrichmentOutcome, EstateRow, Status
 from inventory.contract.schema import parse_lambda_time
 from inventory.contract.target import Target
 
-_TS = pa.timestamp("us", tz="UTC")
 _SHOWN = 60
 
 
@@ -87,8 +86,8 @@ def estate_values(
         [account.name] * count,
         [target.region] * count,
     ]
-    for index, _ in enumerate(table.keys):
-        columns.append(_texts(table, table.keys[index], [row.keys[index] for row in rows]))
+    for index, key in enumerate(table.keys):
+        columns.append(_texts(table, key, [row.keys[index] for row in rows]))
     items = [row.item for row in rows]
     for index, item in enumerate(items):
         if not isinstance(item, Mapping):
@@ -104,7 +103,8 @@ def estate_values(
 
 
 def estate_batch(table: EstateTable, parts: Sequence[EstateValues]) -> pa.Table:
-    """The values of many targets (`estate_values`, each checked) as one table of `table`'s schema."""
+    """The values of many targets (`estate_values`, each checked) as one table of `table`'s schema. Every value
+    was checked against its column, so an error here is the job's own (EstateValueError, which stops the run)."""
     arrays = [
         _array(table, kind.name, kind.type, list(chain.from_iterable(part.columns[index] for part in parts)))
         for index, kind in enumerate(table.schema)
