@@ -28,7 +28,7 @@ from inventory.aws import estate_calls as region_api
 from inventory.aws import function_calls as function_api
 from inventory.aws.retry import FaultKind, classify
 from inventory.contract.estate import ESTATE
-from inventory.contract.estate_rows import estate_table
+from inventory.contract.estate_rows import estate_batch, estate_values
 from inventory.contract.results import EstateRow
 from inventory.contract.target import Account, Target
 
@@ -146,7 +146,7 @@ def test_estate_reads_throttle_and_count_toward_their_account_region(fake: str) 
 
 def _write_run(folder: Path, e: Estate, tables: tuple[str, ...]) -> Path:
     """What the job writes of `e` for a run asking for the enrichments writing `tables`: those tables, typed by
-    the job's own estate_table, and the functions' code_signing_config_arn."""
+    the job's own estate_values and estate_batch, and the functions' code_signing_config_arn."""
     target = Target(Account(ACCOUNT, ACCOUNT, (), f"arn:aws:iam::{ACCOUNT}:role/r", None), REGION)
     keyed = {
         "event_source_mappings": [EstateRow((i["FunctionArn"].split(":")[6],), i) for i in e.mappings],
@@ -159,7 +159,8 @@ def _write_run(folder: Path, e: Estate, tables: tuple[str, ...]) -> Path:
     }
     moment = datetime(2026, 12, 1, tzinfo=UTC)
     for table in tables:
-        pq.write_table(estate_table(ESTATE[table], target, moment, keyed[table]), folder / f"inventory.{table}.parquet")
+        typed = estate_batch(ESTATE[table], [estate_values(ESTATE[table], target, moment, keyed[table])])
+        pq.write_table(typed, folder / f"inventory.{table}.parquet")
     signed = "code_signing_configs" in tables
     functions = {
         "account_id": [ACCOUNT] * len(e.functions),

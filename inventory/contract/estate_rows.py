@@ -69,11 +69,6 @@ def target_estate(
     return tuple(written), tuple(parts)
 
 
-def estate_table(table: EstateTable, target: Target, snapshot_time: datetime, rows: Sequence[EstateRow]) -> pa.Table:
-    """The rows of `table` read for `target`, typed as its schema says."""
-    return estate_batch(table, [estate_values(table, target, snapshot_time, rows)])
-
-
 def estate_values(
     table: EstateTable, target: Target, snapshot_time: datetime, rows: Sequence[EstateRow]
 ) -> EstateValues:

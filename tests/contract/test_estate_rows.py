@@ -8,9 +8,10 @@ from datetime import UTC, datetime
 
 import pyarrow as pa
 import pytest
+from support.estate import estate_table
 
 from inventory.contract.estate import ESTATE, run_tables
-from inventory.contract.estate_rows import EstateValueError, estate_batch, estate_table, estate_values, target_estate
+from inventory.contract.estate_rows import EstateValueError, estate_batch, estate_values, target_estate
 from inventory.contract.results import EnrichmentOutcome, EstateRow, Status, TargetResult
 from inventory.contract.rows import RowBuffer
 from inventory.contract.runtime_table import RUNTIMES

@@ -13,11 +13,11 @@ import boto3
 import pyarrow as pa
 import pytest
 from conftest import new_bucket
+from support.estate import estate_table
 
 from inventory.aws.clients import ClientFactory
 from inventory.aws.retry import RetryPolicy
 from inventory.contract.estate import BESIDE_TABLES, ESTATE, ESTATE_ENRICHMENTS, run_tables
-from inventory.contract.estate_rows import estate_table
 from inventory.contract.layout import Format
 from inventory.contract.record import RunInfo, build_record
 from inventory.contract.results import EstateRow

@@ -1,5 +1,5 @@
 """The estate tables of the enriched sample (enriched_inventory.py), typed by the contract's own schemas
-(contract/estate_rows.py's estate_table, as the job types them), and where each estate enrichment was read:
+(tests/support/estate.py's estate_table, as the job types them), and where each estate enrichment was read:
 
 - prod eu-west-1: every estate enrichment read. Two event source mappings (SQS enabled, a Kinesis one disabled
   whose last poll was a PROBLEM); layer `otel` (versions 1 and 2, latest 2: version 1 shared with anyone, 2 with
@@ -20,10 +20,10 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
+from support.estate import estate_table
 from support.inventories import DEV, PROD, SNAPSHOT_TIME
 
 from inventory.contract.estate import ESTATE, ESTATE_ENRICHMENTS
-from inventory.contract.estate_rows import estate_table
 from inventory.contract.lake import lake_at
 from inventory.contract.layout import Format, table_name
 from inventory.contract.record import RunInfo, RunRecord

@@ -2,7 +2,7 @@
 read the table's enrichment (and the note says where not), aliases and layer versions newly public.
 
 The snapshots are written as the job writes them: the inventory and status files (diff_inventory.py) and each
-estate table beside them (`<stem>.<table>.<fmt>`, typed by contract/estate_rows.py's estate_table), or a run
+estate table beside them (`<stem>.<table>.<fmt>`, typed by tests/support/estate.py's estate_table), or a run
 of a local lake; read back with load_snapshot and compared.
 """
 
@@ -21,10 +21,10 @@ import pyarrow.parquet as pq
 import pytest
 from conftest import run_cli
 from diff_inventory import EAST, NEW_TIME, OLD_TIME, PROD, WEST, Row, enriched, target, write
+from support.estate import estate_table
 from support.inventories import write_lake_run
 
 from inventory.contract.estate import ESTATE, ESTATE_ENRICHMENTS, ESTATE_TABLES
-from inventory.contract.estate_rows import estate_table
 from inventory.contract.lake import lake_at
 from inventory.contract.layout import Format, table_name
 from inventory.contract.record import RunInfo

@@ -10,9 +10,9 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 from pyiceberg.catalog import load_catalog
+from support.estate import estate_table
 
 from inventory.contract.estate import ESTATE, run_tables
-from inventory.contract.estate_rows import estate_table
 from inventory.contract.lake import SQLITE_CATALOG, lake_at
 from inventory.contract.layout import Format
 from inventory.contract.record import RunInfo, build_record
