@@ -21,7 +21,7 @@ import pytest
 import yaml
 from botocore.config import Config
 from conftest import aws_environment, clear_aws_environment, config_dict, console_script, seed_members, subprocess_env
-from support.emulator_faults import DeniedOperations
+from support.emulator_faults import Answered, DeniedOperations
 from support.signed import member_credentials
 
 from inventory.demo.emulator import Emulator
@@ -219,6 +219,44 @@ def test_a_denied_estate_read_fails_its_table_there_and_the_run_exits_0(
     beside = output.with_name("inventory.event_source_mappings.parquet")  # written by every run that asks for it
     assert DENIED not in pq.read_table(beside, columns=["account_id"]).column("account_id").to_pylist()
     assert manifest["files"]["event_source_mappings"]["rows"] == 0  # no mapping seeded in OWNED: read, none
+
+
+def _mapping(account: str, uuid: str, batch_size: object) -> dict[str, object]:
+    return {
+        "UUID": uuid,
+        "FunctionArn": f"arn:aws:lambda:{REGION}:{account}:function:job-000",
+        "EventSourceArn": f"arn:aws:sqs:{REGION}:{account}:q",
+        "BatchSize": batch_size,
+    }
+
+
+def test_a_mapping_its_column_cannot_hold_fails_that_account_region_alone(
+    tmp_path: Path, emu: Emulator, seeded: Seeded
+) -> None:
+    """ListEventSourceMappings answers a batch size of 2**31 in one account (int32 cannot hold it): that enrichment
+    is `failed` InvalidValue there (status file, manifest, summary), the other account's mapping is in the table
+    (typed with the rest), and the run exits 0."""
+    bodies = {
+        (OWNED, "ListEventSourceMappings"): {"EventSourceMappings": [_mapping(OWNED, "m-bad", 2**31)]},
+        (DENIED, "ListEventSourceMappings"): {"EventSourceMappings": [_mapping(DENIED, "m-good", 10)]},
+    }
+    emu.app.behaviour.faults.append(Answered(bodies))
+    proc, output = _run(tmp_path, emu, "--enrich", "event_source_mappings")
+    assert proc.returncode == 0, proc.stderr
+    status = {row["account_id"]: row for row in pq.read_table(output.with_name("inventory.status.parquet")).to_pylist()}
+    outcomes = {a: [(e["name"], e["status"], e["error_code"]) for e in row["enrichments"]] for a, row in status.items()}
+    assert outcomes == {
+        OWNED: [("event_source_mappings", "failed", "InvalidValue")],
+        DENIED: [("event_source_mappings", "ok", None)],
+    }
+    assert "BatchSize" in status[OWNED]["enrichments"][0]["error_message"]
+    table = pq.read_table(output.with_name("inventory.event_source_mappings.parquet")).to_pylist()
+    assert [(r["account_id"], r["uuid"], r["function_name"], r["batch_size"]) for r in table] == [
+        (DENIED, "m-good", "job-000", 10)
+    ]
+    manifest = json.loads(output.with_name("inventory.manifest.json").read_text(encoding="utf-8"))
+    assert manifest["enrichments"]["event_source_mappings"]["errors"] == {"InvalidValue": 1}
+    assert f"enrich failed acct-{OWNED} {OWNED}/{REGION}: InvalidValue" in proc.stdout
 
 
 def test_a_denied_estate_read_into_a_lake_is_failed_there_and_its_table_has_no_row_from_it(

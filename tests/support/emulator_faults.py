@@ -13,6 +13,7 @@ instead, or None. A test appends it and the `emu` fixture's fresh Behaviour drop
 * DeniedOperations: (account, region or "*", operation) answered 403 AccessDeniedException.
 * BrokenFunctions: (account, function, operation) of the per-function reads answered 500 ServiceException.
 * UrlPageLimit: ListFunctionUrlConfigs pages of at most N configs, whatever MaxItems says.
+* Answered: (account, operation) answered 200 with a given JSON body, e.g. an estate list with a hostile item.
 * DeniedS3Writes: S3 writes (PUT, POST) to a path containing one of the parts answered 403 AccessDenied, as a
   bucket policy denying s3:PutObject on part of a prefix would.
 """
@@ -27,7 +28,7 @@ from typing import Any
 from inventory.demo.emulator import Stats
 from inventory.demo.emulator_extras import Answer, Call, Refusal
 from inventory.demo.emulator_urls import UrlConfigs
-from inventory.demo.emulator_wire import StartResponse
+from inventory.demo.emulator_wire import StartResponse, json_reply
 
 ANY_REGION = "*"
 PER_FUNCTION_OPERATIONS = frozenset({"ListFunctionUrlConfigs", "GetPolicy", "GetFunctionConcurrency"})
@@ -115,6 +116,19 @@ class BrokenFunctions:
         if (call.account, call.function, call.operation) not in self.broken:
             return None
         return Refusal(500, "ServiceException", f"The service could not read function {call.function} (emulator fault)")
+
+
+@dataclass
+class Answered:
+    """(account_id, operation) answered 200 with `bodies[(account_id, operation)]` as JSON, whatever was asked."""
+
+    bodies: dict[tuple[str, str], dict[str, Any]]
+
+    def __call__(self, call: Call, stats: Stats) -> Answer | None:
+        body = self.bodies.get((call.account, call.operation))
+        if body is None:
+            return None
+        return lambda environ, start_response: json_reply(start_response, "200 OK", body)
 
 
 @dataclass
