@@ -35,7 +35,8 @@ class TargetEnrichment:
     outcomes as written (an ok one that could not be typed failed instead: `unstorable`)."""
 
     rows: int
-    columns: tuple[pa.Array, ...] | None  # None: no enrichment ok, every column null and `enriched` []
+    columns: tuple[pa.Array | None, ...] | None  # None: no enrichment ok, every column null and `enriched` []; a
+    # column None: null on every row (typed for all targets at once, not a pa.nulls per target)
     outcomes: tuple[EnrichmentOutcome, ...]
 
 
@@ -72,7 +73,7 @@ def target_enrichment(
         enriched = [sorted(o.name for o in ok if name not in o.gone) for name in names]
     else:
         enriched = [sorted(outcome.name for outcome in ok)] * rows
-    columns = [typed[column] if column in typed else pa.nulls(rows, kind) for column, kind, _ in ENRICHMENT_COLUMNS]
+    columns = [typed.get(column) for column, _, _ in ENRICHMENT_COLUMNS]
     return TargetEnrichment(rows, (pa.array(enriched, _STRINGS), *columns), tuple(written))
 
 
@@ -100,11 +101,15 @@ def enrichment_columns(parts: Sequence[TargetEnrichment]) -> list[pa.Array]:
     kinds = [_STRINGS, *(kind for _, kind, _ in ENRICHMENT_COLUMNS)]
     columns = []
     for index, kind in enumerate(kinds):
+        typed = [None if part.columns is None else part.columns[index] for part in parts]
+        if index and all(column is None for column in typed):  # not read for any of these targets
+            columns.append(pa.nulls(rows, kind))
+            continue
         pieces = [
-            part.columns[index]
-            if part.columns is not None
+            column
+            if column is not None
             else (_nothing_enriched(part.rows) if index == 0 else pa.nulls(part.rows, kind))
-            for part in parts
+            for part, column in zip(parts, typed, strict=True)
         ]
         columns.append(pa.concat_arrays(pieces))
     return columns

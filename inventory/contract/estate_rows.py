@@ -9,10 +9,10 @@ empty. Timestamps arrive as epoch seconds (REST-JSON `timestamp` members) or as 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from functools import cache, partial
+from datetime import datetime
+from functools import cache
 from itertools import chain
 from typing import Any
 
@@ -20,9 +20,9 @@ import pyarrow as pa
 
 from inventory.contract.enrichment_columns import unstorable
 from inventory.contract.estate import ESTATE, EstateTable
+from inventory.contract.estate_readers import Column, Refused, column
 from inventory.contract.items import fits, is_text
 from inventory.contract.results import EnrichmentOutcome, EstateRow, Status
-from inventory.contract.schema import parse_lambda_time
 from inventory.contract.target import Target
 
 _SHOWN = 60
@@ -113,14 +113,14 @@ def _texts(table: EstateTable, name: str, values: list[Any]) -> list[Any]:
     return values
 
 
-def _values(table: EstateTable, read: Reader, items: list[Mapping[str, Any]]) -> list[Any]:
+def _values(table: EstateTable, read: Column, items: list[Mapping[str, Any]]) -> list[Any]:
     try:
-        return [read(item) for item in items]
-    except _Refused:
+        return read.many(items)
+    except Refused:
         for index, item in enumerate(items):  # which item: the error path only
             try:
-                read(item)
-            except _Refused as err:
+                read.one(item)
+            except Refused as err:
                 raise _refused(table, index, err.path, err.value, err.expected) from None
         raise
 
@@ -132,134 +132,9 @@ def _array(table: EstateTable, name: str, kind: pa.DataType, values: list[Any]) 
         raise EstateValueError(f"{table.name}.{name} cannot hold a value read: {type(err).__name__}") from err
 
 
-# --- each column's reader, made once per table from its path (estate_columns.py) ------------------------------
-
-Reader = Callable[[Mapping[str, Any]], Any]
-
-
-class _Refused(Exception):
-    """A member's value its column cannot hold: where, what it is, and what was expected."""
-
-    def __init__(self, path: str, value: Any, expected: str) -> None:
-        super().__init__(path)
-        self.path, self.value, self.expected = path, value, expected
-
-
 @cache
-def _readers(name: str) -> tuple[Reader, ...]:
-    return tuple(_reader(path, kind) for _, kind, path in ESTATE[name].columns)
-
-
-def _reader(path: str, kind: pa.DataType) -> Reader:
-    outer, brace, inner = path.partition("{")
-    if brace:  # 'A[]{X,Y}': a list of objects, those members of each
-        return _objects(outer.removesuffix("[]"), inner.rstrip("}").split(","), kind.value_type)
-    head, many, rest = path.partition("[].")
-    if many:  # 'A[].B': member B of every element of the list of objects A
-        elements, leaf = _getter(head), _leaf(rest, kind.value_type)
-
-        def each(item: Mapping[str, Any]) -> Any:
-            value = elements(item)
-            return [] if value is None else [leaf(element) for element in _objects_in(head, value)]
-
-        return each
-    return _leaf(path, kind)
-
-
-def _objects(path: str, names: list[str], fields: pa.DataType) -> Reader:
-    elements = _getter(path)
-    members = [(field.name, _leaf(name, field.type)) for name, field in zip(names, fields, strict=True)]
-
-    def read(item: Mapping[str, Any]) -> Any:
-        value = elements(item)
-        return [{name: leaf(e) for name, leaf in members} for e in _objects_in(path, [] if value is None else value)]
-
-    return read
-
-
-def _objects_in(path: str, value: Any) -> list[Mapping[str, Any]]:
-    if not isinstance(value, list) or not all(isinstance(e, Mapping) for e in value):
-        raise _Refused(path, value, "a list of objects")
-    return value
-
-
-def _leaf(path: str, kind: pa.DataType) -> Reader:
-    at = _getter(path)
-    empty: list[Any] | None = [] if pa.types.is_list(kind) or pa.types.is_map(kind) else None
-    if pa.types.is_timestamp(kind):
-        check: Callable[[Any], Any] = partial(_time_of, path)
-    elif pa.types.is_map(kind):
-        check = partial(_pairs_of, path, kind)
-    elif kind == pa.string():
-        check = partial(_text_of, path)
-    else:
-        check = partial(_fitting, path, kind)
-
-    def read(item: Mapping[str, Any]) -> Any:
-        value = at(item)
-        return empty if value is None else check(value)
-
-    return read
-
-
-def _time_of(path: str, value: Any) -> datetime:
-    moment = _moment(value)
-    if moment is None:
-        raise _Refused(path, value, "a time")
-    return moment
-
-
-def _pairs_of(path: str, kind: pa.DataType, value: Any) -> list[tuple[str, Any]]:
-    if not isinstance(value, Mapping) or not all(
-        is_text(k) and fits(v, kind.item_type) and v is not None for k, v in value.items()
-    ):
-        raise _Refused(path, value, f"an object of {kind.item_type}")
-    return sorted(value.items())
-
-
-def _text_of(path: str, value: Any) -> str:
-    if not is_text(value):
-        raise _Refused(path, value, "string")
-    text: str = value
-    return text
-
-
-def _fitting(path: str, kind: pa.DataType, value: Any) -> Any:
-    if not fits(value, kind):
-        raise _Refused(path, value, str(kind))
-    return value
-
-
-def _getter(path: str) -> Reader:
-    """The member at a dotted path; None where a member on the way is absent; refused where a member on the way
-    is there but is not an object."""
-    parts = path.split(".")
-    if len(parts) == 1:
-        key = parts[0]
-        return lambda item: item.get(key)
-
-    def at(item: Mapping[str, Any]) -> Any:
-        value: Any = item
-        for depth, part in enumerate(parts):
-            if value is None:
-                return None
-            if not isinstance(value, Mapping):
-                raise _Refused(".".join(parts[:depth]), value, "an object")
-            value = value.get(part)
-        return value
-
-    return at
-
-
-def _moment(value: Any) -> datetime | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int | float):
-        try:
-            return datetime.fromtimestamp(value, UTC)
-        except (OverflowError, OSError, ValueError):
-            return None
-    return parse_lambda_time(value)
+def _readers(name: str) -> tuple[Column, ...]:
+    return tuple(column(path, kind) for _, kind, path in ESTATE[name].columns)
 
 
 def _refused(table: EstateTable, index: int, path: str, value: Any, expected: str) -> EstateValueError:

@@ -22,8 +22,11 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta, timezone
+from itertools import accumulate
+from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from inventory.contract.columns import ENRICHED_COLUMN, ENRICHMENT_COLUMNS, FUNCTION_COLUMNS, PYTHON_COLUMNS
 from inventory.contract.target import Target
@@ -163,13 +166,19 @@ def function_columns(staged: pa.RecordBatch) -> list[pa.Array]:
 
 
 def target_columns(targets: Sequence[tuple[Target, int]], snapshot_time: datetime) -> list[pa.Array]:
-    """TARGET_FIELDS for consecutive runs of rows: each (target, its number of rows)."""
-    rows = sum(count for _, count in targets)
-    accounts = [(target.account, count) for target, count in targets]
+    """TARGET_FIELDS for consecutive runs of rows: each (target, its number of rows). Each target's values are
+    typed once and run-length decoded by Arrow, not repeated row by row in Python (~3% of the job's CPU)."""
+    runs = [(target, count) for target, count in targets if count]  # run ends must increase
+    ends = pa.array(list(accumulate(count for _, count in runs)), pa.int64())
+    accounts = [target.account for target, _ in runs]
+
+    def repeated(values: list[Any], kind: pa.DataType) -> pa.Array:
+        return pc.run_end_decode(pa.RunEndEncodedArray.from_arrays(ends, pa.array(values, kind)))
+
     return [
-        pa.repeat(pa.scalar(snapshot_time, _TS), rows),
-        pa.array([a.account_id for a, count in accounts for _ in range(count)], _S),
-        pa.array([a.name for a, count in accounts for _ in range(count)], _S),
-        pa.array([list(a.tags) for a, count in accounts for _ in range(count)], _STRINGS),
-        pa.array([target.region for target, count in targets for _ in range(count)], _S),
+        pa.repeat(pa.scalar(snapshot_time, _TS), sum(count for _, count in runs)),
+        repeated([account.account_id for account in accounts], _S),
+        repeated([account.name for account in accounts], _S),
+        repeated([list(account.tags) for account in accounts], _STRINGS),
+        repeated([target.region for target, _ in runs], _S),
     ]

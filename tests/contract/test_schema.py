@@ -14,7 +14,13 @@ from support.batches import function_batch
 
 from inventory.contract.columns import ENRICHMENT_COLUMNS, FUNCTION_COLUMNS
 from inventory.contract.items import InvalidItem
-from inventory.contract.schema import INVENTORY_SCHEMA, STATUS_SCHEMA, parse_lambda_time
+from inventory.contract.schema import (
+    INVENTORY_SCHEMA,
+    STATUS_SCHEMA,
+    TARGET_FIELDS,
+    parse_lambda_time,
+    target_columns,
+)
 from inventory.contract.target import Account, Target
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
@@ -140,6 +146,20 @@ def test_target_columns_repeat_per_row(batch: pa.RecordBatch) -> None:
         assert row["account_name"] == "workloads-prod"
         assert row["account_tags"] == ["env:prod", "team:payments"]
         assert row["region"] == "eu-west-1"
+
+
+def test_target_columns_of_many_targets_follow_each_targets_rows_in_order() -> None:
+    other = Target(Account("333333333333", "sandbox", (), "arn:aws:iam::333333333333:role/R", None), "us-east-1")
+    runs = [(TARGET, 2), (other, 0), (other, 3), (TARGET, 1)]  # a target with no rows has none
+    columns = target_columns(runs, SNAPSHOT)
+    assert [len(column) for column in columns] == [6] * 5
+    assert columns[0].to_pylist() == [SNAPSHOT] * 6
+    assert columns[1].to_pylist() == ["222222222222"] * 2 + ["333333333333"] * 3 + ["222222222222"]
+    assert columns[2].to_pylist() == ["workloads-prod"] * 2 + ["sandbox"] * 3 + ["workloads-prod"]
+    assert columns[3].to_pylist() == [["env:prod", "team:payments"]] * 2 + [[]] * 3 + [["env:prod", "team:payments"]]
+    assert columns[4].to_pylist() == ["eu-west-1"] * 2 + ["us-east-1"] * 3 + ["eu-west-1"]
+    assert [column.type for column in columns] == [field.type for field in TARGET_FIELDS]
+    assert [len(column) for column in target_columns([(other, 0)], SNAPSHOT)] == [0] * 5
 
 
 def test_full_zip_function_every_field(batch: pa.RecordBatch) -> None:
