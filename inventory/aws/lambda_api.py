@@ -1,4 +1,4 @@
-"""ListFunctions, one page per call, over the job's signed-HTTP path (aws/transport.py: botocore signs, aiohttp sends).
+"""ListFunctions, one page per call, over the signed-HTTP path (aws/transport.py: botocore signs, http1.py sends).
 
 Every 200 is checked before it is believed: a body that is empty, not JSON, not an object, or without a
 `Functions` list raises `InvalidResponse` (transient: retried, then the target fails), never "0 functions".
@@ -38,7 +38,7 @@ class LambdaLister(SignedHttp):
     async def page(
         self, region: str, credentials: ReadOnlyCredentials, marker: str | None, all_versions: bool = False
     ) -> Page:
-        """One ListFunctions page; raises ClientError, aiohttp.ClientError or FaultError (InvalidResponse, Timeout)."""
+        """One ListFunctions page; raises ClientError, HttpFailure or FaultError (InvalidResponse, Timeout)."""
         query = [("MaxItems", str(PAGE_SIZE))]
         if marker:
             query.append(("Marker", marker))

@@ -8,6 +8,7 @@ characters), so nothing that carries one downstream (status file, logs, summary,
 from __future__ import annotations
 
 import asyncio
+import builtins
 import random
 import sys
 import time
@@ -93,11 +94,15 @@ def classify(err: BaseException) -> Fault:
         return Fault(_client_error_kind(code, status, err.operation_name), code, message)
     if isinstance(err, TimeoutError):  # aiohttp's ServerTimeoutError and the total timeout are TimeoutErrors
         return Fault(FaultKind.UNANSWERED, "Timeout", str(err) or "the request timed out")
-    if isinstance(err, (ConnectionError, HTTPClientError, *_aiohttp_errors())):  # botocore's timeouts are these
+    if isinstance(err, _CONNECTION_ERRORS + _aiohttp_errors()):  # botocore's timeouts are these too
         return Fault(FaultKind.UNANSWERED, type(err).__name__, str(err) or type(err).__name__)
     if isinstance(err, BotoCoreError):
         return Fault(FaultKind.FATAL, type(err).__name__, str(err))
     return Fault(FaultKind.FATAL, type(err).__name__, str(err) or type(err).__name__)
+
+
+# A connection refused, reset or closed mid-answer: botocore's, and the builtin one (aws/http1.py's HttpFailure).
+_CONNECTION_ERRORS: tuple[type[Exception], ...] = (ConnectionError, HTTPClientError, builtins.ConnectionError)
 
 
 def _aiohttp_errors() -> tuple[type[Exception], ...]:

@@ -1,11 +1,12 @@
-"""Signed HTTP from the event loop: botocore resolves and signs, aiohttp sends. The one transport for every call
-the job makes to a member account's data plane (ListFunctions, and the enrichments' calls).
+"""Signed HTTP from the event loop: botocore resolves and signs, aws/http1.py sends (aiohttp through a proxy). The
+one transport for every call the job makes to a member account's data plane (ListFunctions, the enrichments').
 
 Profiled at 300 accounts x 17 regions, botocore's generic per-request path (event hooks, parameter
 validation, serialisation, endpoint rules, the model-driven response walk) and then 32 threads handing
 the GIL around were most of the job's CPU (docs/performance.md). The job's calls are a GET with a few query
-parameters or a small JSON POST, so they are sent from one asyncio loop with aiohttp (C HTTP parser, no
-thread per request), keeping from botocore everything that is easy to get wrong:
+parameters or a small JSON POST, so they are sent from one asyncio loop over keep-alive connections (llhttp's C
+parser, no thread per request; aws/http1.py, which replaced aiohttp's general client here: ~25 us of CPU a
+request, not ~80), keeping from botocore everything that is easy to get wrong:
 
 * the endpoint, resolved once per (service, region) by a real botocore client, so AWS_ENDPOINT_URL(_<SERVICE>),
   FIPS, dual-stack and partitions behave exactly as in every boto3 tool, and the service's signing name;
@@ -23,9 +24,9 @@ between reads and as the cap on one whole request (connect included), so a serve
 answers, or trickles its answer, raises `Timeout` (unanswered: retried on its own small budget) within
 read_seconds.
 
-The signed URL is sent byte for byte (`yarl.URL(..., encoded=True)`): re-quoting it would break the
-signature. aiohttp (~0.3 s of CPU to import) and its yarl are imported when the first request is sent: a run
-with nothing to list (an empty organisation, a shard with no accounts) never pays for them.
+The signed path and query are sent byte for byte (through a proxy as `yarl.URL(..., encoded=True)`): re-quoting
+them would break the signature. aiohttp (~0.3 s of CPU to import) and its yarl are imported only for the first
+request through a proxy.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ import re
 import ssl
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Self
+from urllib.parse import urlsplit
 
 import botocore.session
 from botocore.config import Config
@@ -50,6 +52,8 @@ from inventory.aws.sigv4 import sign
 
 if TYPE_CHECKING:
     import aiohttp
+
+    from inventory.aws.http1 import Http1Pool
 
 _MESSAGE_BYTES = 4096  # of an error body read for its message (which is then masked and cut to one line)
 _XML_FIELD = re.compile(r"<(Code|Message|message|title)>\s*([^<]*?)\s*</\1>", re.IGNORECASE)
@@ -93,6 +97,8 @@ class SignedHttp:
         self.timeouts = timeouts or Timeouts(float(config.connect_timeout), float(config.read_timeout))
         self._endpoints: dict[tuple[str, str], Endpoint] = {}
         self._http: aiohttp.ClientSession | None = None
+        self._http1: Http1Pool | None = None
+        self._addresses: dict[str, tuple[str, str, int]] = {}
         self.user_agent = f"lambda-inventory/{__version__} {session.user_agent()}"
 
     async def __aenter__(self) -> Self:
@@ -102,6 +108,9 @@ class SignedHttp:
         await self.close()
 
     async def close(self) -> None:
+        if self._http1 is not None:
+            self._http1.close()
+            self._http1 = None
         if self._http is not None:
             await self._http.close()
             self._http = None
@@ -118,6 +127,24 @@ class SignedHttp:
             signing = client.meta.service_model.signing_name
             self._endpoints[key] = Endpoint(str(url), url.host_port_subcomponent or "", proxy, signing, region)
         return self._endpoints[key]
+
+    def _pool(self) -> Http1Pool:
+        if self._http1 is None:
+            from inventory.aws.http1 import Http1Pool  # noqa: PLC0415 - llhttp's parser: loaded by the first request
+
+            limits = self.timeouts
+            tls = self._ssl_context()
+            self._http1 = Http1Pool(self._max_connections, tls, connect_timeout=limits.connect, timeout=limits.read)
+        return self._http1
+
+    def _address(self, endpoint: Endpoint) -> tuple[str, str, int]:
+        address = self._addresses.get(endpoint.url)
+        if address is None:
+            parts = urlsplit(endpoint.url)
+            scheme = parts.scheme or "https"
+            address = (scheme, parts.hostname or "", parts.port or (443 if scheme == "https" else 80))
+            self._addresses[endpoint.url] = address
+        return address
 
     def _client(self) -> aiohttp.ClientSession:
         if self._http is None:
@@ -155,19 +182,20 @@ class SignedHttp:
         headers: dict[str, str] | None = None,
     ) -> bytes:
         """One signed request (GET, or POST with `body`); the 200's body. Raises ClientError (any other
-        status, code and message found as botocore finds them), aiohttp.ClientError, or FaultError(Timeout)."""
+        status, code and message found as botocore finds them), HttpFailure (aiohttp.ClientError through a proxy),
+        or FaultError(Timeout)."""
         url = f"{endpoint.url}{path_and_query}"
         method = "POST" if body is not None else "GET"
         sent = {"User-Agent": self.user_agent, "Host": endpoint.host, **(headers or {})}
         signed = sign(credentials, method, url, sent, region=endpoint.region, service=endpoint.signing_name, body=body)
-        from yarl import URL  # noqa: PLC0415 - see the module's docstring (already loaded: a dict lookup)
-
         try:
-            async with self._client().request(
-                method, URL(url, encoded=True), data=body, headers=signed, proxy=endpoint.proxy
-            ) as response:
-                content = await response.read()
-                status, response_headers = response.status, response.headers
+            if endpoint.proxy is None:
+                answer = await self._pool().request(
+                    method, (*self._address(endpoint), path_and_query), signed, body or b""
+                )
+                status, answer_headers, content = answer.status, answer.headers, answer.body
+            else:
+                status, answer_headers, content = await self._through_proxy(endpoint, method, url, signed, body)
         except TimeoutError as err:
             limits = self.timeouts
             detail = str(err) or type(err).__name__
@@ -175,8 +203,19 @@ class SignedHttp:
             message += f"(timeouts: connect {limits.connect:g}s, read {limits.read:g}s): {detail}"
             raise FaultError(Fault(FaultKind.UNANSWERED, "Timeout", message)) from err
         if status != 200:
-            raise error_from(status, response_headers, content, operation)
+            raise error_from(status, answer_headers, content, operation)
         return content
+
+    async def _through_proxy(
+        self, endpoint: Endpoint, method: str, url: str, signed: dict[str, str], body: bytes | None
+    ) -> tuple[int, Any, bytes]:
+        """A request through the endpoint's proxy (HTTP(S)_PROXY), sent by aiohttp: status, headers and body."""
+        from yarl import URL  # noqa: PLC0415 - see the module's docstring
+
+        async with self._client().request(
+            method, URL(url, encoded=True), data=body, headers=signed, proxy=endpoint.proxy
+        ) as response:
+            return response.status, response.headers, await response.read()
 
 
 def error_from(status: int, headers: Any, content: bytes, operation: str = "ListFunctions") -> ClientError:

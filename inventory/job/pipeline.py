@@ -1,7 +1,7 @@
 """The job: config -> targets -> credentials -> collect -> schema -> sink -> summary.
 
 All concurrency lives here: one asyncio event loop lists max_workers targets at a time (ListFunctions
-over aiohttp; a target's own reads may overlap: job/enrich.py's `around`, and its per-function calls), and
+over aws/http1.py; a target's own reads may overlap: job/enrich.py's `around`, and its per-function calls), and
 the few blocking AssumeRole calls go to a small thread pool (STS_THREADS). Listings
 return results (never raise); results are written to the sink from the loop alone, so the writers need
 no locks.

@@ -54,8 +54,8 @@ def pandas_hidden() -> Iterator[None]:
 def fewer_collections() -> Iterator[None]:
     """While the job runs, the garbage collector looks at young objects every GC_THRESHOLD allocations.
 
-    With CPython's 700, the objects of the 64 listings in flight (a target's parsed items, aiohttp's request
-    state) outlived two young collections, were promoted to the oldest generation and set off a full
+    With CPython's 700, the objects of the 64 listings in flight (a target's parsed items, the HTTP
+    requests' state) outlived two young collections, were promoted to the oldest generation and set off a full
     collection of the whole heap every ~1,000 calls: 17% of the job's CPU at 2,000 accounts x 17 regions, 3%
     at 10,000. The job makes almost no reference cycles, so what a collection would free is freed at once
     anyway; peak RSS was unchanged."""

@@ -1,5 +1,5 @@
-"""ListFunctions signed by botocore and sent by aiohttp, over real HTTP: against the emulator, and against a
-local endpoint that gives hostile answers (tests/hostile_lambda.py)."""
+"""ListFunctions signed by botocore and sent by aws/http1.py (aiohttp through a proxy), over real HTTP: against
+the emulator, and against a local endpoint that gives hostile answers (tests/hostile_lambda.py)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import botocore.credentials
 import pytest
 from botocore.exceptions import ClientError
 from conftest import clear_aws_environment, seed_members
-from support.hostile_lambda import HANG, HostileLambda, Reply, page, sequence
+from support.hostile_lambda import HANG, HostileLambda, Reply, functions, page, sequence
 
 from inventory.aws.clients import ClientFactory, botocore_config
 from inventory.aws.lambda_api import LambdaLister, Page, Timeouts, error_from
@@ -257,6 +257,29 @@ def test_a_403_echoing_the_signed_request_is_masked(monkeypatch: pytest.MonkeyPa
         assert f"={secret}" not in fault.message and f" {secret}" not in fault.message
     assert "Signature=***" in fault.message and "Credential=***" in fault.message
     assert "\n" not in fault.message and len(fault.message) <= 300
+
+
+def test_a_proxy_from_the_environment_carries_the_calls(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With HTTP_PROXY set (as botocore reads it), the calls go through the proxy (aiohttp sends them); the
+    endpoint's host does not resolve, so only the proxy can have answered."""
+
+    def script(_: int, request: Any) -> Reply:  # botocore may ask the instance metadata first, through it too
+        lambda_call = request.headers.get("Host") == "lambda.proxied.invalid"
+        return page(functions("via-proxy", 3)) if lambda_call else Reply(404)
+
+    with HostileLambda(script) as proxy:
+        clear_aws_environment(monkeypatch)
+        monkeypatch.setenv("AWS_ENDPOINT_URL_LAMBDA", "http://lambda.proxied.invalid")
+        monkeypatch.setenv("HTTP_PROXY", proxy.endpoint)
+
+        async def one() -> Page:
+            async with LambdaLister(botocore.session.Session(), botocore_config(2), 2) as lister:
+                return await lister.page(REGION, FAKE, None)
+
+        got = asyncio.run(one())
+    assert [f["FunctionName"] for f in got.functions] == [f"via-proxy-{n:03d}" for n in range(3)]
+    proxied = [r.path for r in proxy.requests if r.headers["Host"] == "lambda.proxied.invalid"]
+    assert proxied == ["/2015-03-31/functions/"]
 
 
 def test_a_server_that_never_answers_times_out_within_read_seconds(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -27,7 +27,18 @@ from inventory.demo.seed import FunctionSpec, MemberSpec
 
 ACCOUNT = "280000000001"  # only this module uses it
 REPORTS = ("inventory.reports", "matplotlib", "pandas", "moto")
-LIBRARIES = ("pyarrow", "numpy", "aiohttp", "boto3", "s3transfer", "pydantic", "yaml", "pyiceberg", "sqlalchemy")
+LIBRARIES = (
+    "pyarrow",
+    "numpy",
+    "aiohttp",
+    "httptools",
+    "boto3",
+    "s3transfer",
+    "pydantic",
+    "yaml",
+    "pyiceberg",
+    "sqlalchemy",
+)
 HEAVY = (*REPORTS, *LIBRARIES)
 
 LIST_MODULES = """
