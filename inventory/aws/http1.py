@@ -1,8 +1,8 @@
 """HTTP/1.1 requests over keep-alive connections: how aws/transport.py sends the job's signed calls to AWS.
 
 The job's calls are small GETs and POSTs to a handful of endpoints, tens of thousands a run, from one event loop.
-aiohttp's general client spent ~80 us of CPU on each (benchmarks/http_cost.py), ~17% of a run reading the
-per-account-region tables; this one does only what these calls need (~25 us), on the standard library's asyncio
+aiohttp's general client spent ~84 us of CPU on each (benchmarks/http_cost.py), ~17% of a run reading the
+per-account-region tables; this one does only what these calls need (~36 us), on the standard library's asyncio
 transports (TCP, and TLS verified with the context botocore would use) and llhttp's parser (`httptools`, the
 parser of Node.js and uvicorn), so an answer's framing (Content-Length, chunked, connection close, 1xx answers)
 and every malformed answer is judged by it, not by code of ours.

@@ -5,8 +5,8 @@ Profiled at 300 accounts x 17 regions, botocore's generic per-request path (even
 validation, serialisation, endpoint rules, the model-driven response walk) and then 32 threads handing
 the GIL around were most of the job's CPU (docs/performance.md). The job's calls are a GET with a few query
 parameters or a small JSON POST, so they are sent from one asyncio loop over keep-alive connections (llhttp's C
-parser, no thread per request; aws/http1.py, which replaced aiohttp's general client here: ~25 us of CPU a
-request, not ~80), keeping from botocore everything that is easy to get wrong:
+parser, no thread per request; aws/http1.py, which replaced aiohttp's general client here: ~36 us of CPU a
+request, not ~84: benchmarks/http_cost.py), keeping from botocore everything that is easy to get wrong:
 
 * the endpoint, resolved once per (service, region) by a real botocore client, so AWS_ENDPOINT_URL(_<SERVICE>),
   FIPS, dual-stack and partitions behave exactly as in every boto3 tool, and the service's signing name;
@@ -98,7 +98,7 @@ class SignedHttp:
         self._endpoints: dict[tuple[str, str], Endpoint] = {}
         self._http: aiohttp.ClientSession | None = None
         self._http1: Http1Pool | None = None
-        self._addresses: dict[str, tuple[str, str, int]] = {}
+        self._addresses: dict[str, tuple[str, str, int, str]] = {}
         self.user_agent = f"lambda-inventory/{__version__} {session.user_agent()}"
 
     async def __aenter__(self) -> Self:
@@ -137,13 +137,15 @@ class SignedHttp:
             self._http1 = Http1Pool(self._max_connections, tls, connect_timeout=limits.connect, timeout=limits.read)
         return self._http1
 
-    def _address(self, endpoint: Endpoint) -> tuple[str, str, int]:
+    def _address(self, endpoint: Endpoint) -> tuple[str, str, int, str]:
+        """(scheme, host, port, path prefix) of the endpoint: an endpoint URL may carry a path
+        (AWS_ENDPOINT_URL=https://gateway/aws), which the request's path follows, as signed."""
         address = self._addresses.get(endpoint.url)
         if address is None:
             parts = urlsplit(endpoint.url)
             scheme = parts.scheme or "https"
-            address = (scheme, parts.hostname or "", parts.port or (443 if scheme == "https" else 80))
-            self._addresses[endpoint.url] = address
+            port = parts.port or (443 if scheme == "https" else 80)
+            address = self._addresses[endpoint.url] = (scheme, parts.hostname or "", port, parts.path)
         return address
 
     def _client(self) -> aiohttp.ClientSession:
@@ -190,8 +192,9 @@ class SignedHttp:
         signed = sign(credentials, method, url, sent, region=endpoint.region, service=endpoint.signing_name, body=body)
         try:
             if endpoint.proxy is None:
+                scheme, host, port, prefix = self._address(endpoint)
                 answer = await self._pool().request(
-                    method, (*self._address(endpoint), path_and_query), signed, body or b""
+                    method, (scheme, host, port, prefix + path_and_query), signed, body or b""
                 )
                 status, answer_headers, content = answer.status, answer.headers, answer.body
             else:

@@ -16,6 +16,7 @@ from support.hostile_lambda import HANG, HostileLambda, Reply, functions, page, 
 from inventory.aws.clients import ClientFactory, botocore_config
 from inventory.aws.lambda_api import LambdaLister, Page, Timeouts, error_from
 from inventory.aws.retry import FaultError, FaultKind, classify
+from inventory.aws.sigv4 import sign
 from inventory.demo.emulator import Emulator
 from inventory.demo.seed import FunctionSpec, MemberSpec
 
@@ -280,6 +281,27 @@ def test_a_proxy_from_the_environment_carries_the_calls(monkeypatch: pytest.Monk
     assert [f["FunctionName"] for f in got.functions] == [f"via-proxy-{n:03d}" for n in range(3)]
     proxied = [r.path for r in proxy.requests if r.headers["Host"] == "lambda.proxied.invalid"]
     assert proxied == ["/2015-03-31/functions/"]
+
+
+def test_an_endpoint_url_with_a_path_is_followed_and_signed_with_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    """AWS_ENDPOINT_URL may carry a path (a gateway in front of AWS): the request's path follows it, and the
+    signature covers that path, as botocore would sign it."""
+    with HostileLambda(sequence(page(functions("behind-gateway", 2)))) as server:
+        clear_aws_environment(monkeypatch)
+        monkeypatch.setenv("AWS_ENDPOINT_URL_LAMBDA", f"{server.endpoint}/aws/lambda")
+
+        async def one() -> Page:
+            async with LambdaLister(botocore.session.Session(), botocore_config(2), 2) as lister:
+                return await lister.page(REGION, FAKE, None)
+
+        got = asyncio.run(one())
+    assert [f["FunctionName"] for f in got.functions] == ["behind-gateway-000", "behind-gateway-001"]
+    request = server.requests[0]
+    assert request.path == "/aws/lambda/2015-03-31/functions/"
+    sent = {"User-Agent": request.headers["User-Agent"], "Host": request.headers["Host"]}
+    url = f"{server.endpoint}{request.path}?{request.raw_query}"  # the path as it arrived: prefix included
+    signed = sign(FAKE, "GET", url, sent, region=REGION, service="lambda", when=request.headers["X-Amz-Date"])
+    assert request.headers["Authorization"] == signed["Authorization"]  # sign() is botocore's (test_sigv4.py)
 
 
 def test_a_server_that_never_answers_times_out_within_read_seconds(monkeypatch: pytest.MonkeyPatch) -> None:
