@@ -21,6 +21,7 @@ from botocore.exceptions import (
 )
 from tenacity import wait_random_exponential
 
+from inventory.aws.http1 import HttpFailure
 from inventory.aws.retry import Fault, FaultKind, RetryPolicy, classify
 
 
@@ -413,10 +414,13 @@ def _async(fn: Flaky) -> Callable[[], Awaitable[object]]:
         aiohttp.ServerDisconnectedError(),
         aiohttp.ClientPayloadError("Response payload is not completed"),
         aiohttp.ClientOSError(104, "Connection reset by peer"),
+        HttpFailure("the connection closed before the answer was complete"),
+        ConnectionResetError(104, "Connection reset by peer"),
     ],
     ids=lambda e: type(e).__name__,
 )
-def test_aiohttp_connection_errors_are_unanswered(err: Exception) -> None:
+def test_http_client_connection_errors_are_unanswered(err: Exception) -> None:
+    """aiohttp's (through a proxy), the job's own client's (aws/http1.py) and the builtin ones."""
     fault = classify(err)
     assert fault.kind is FaultKind.UNANSWERED
     assert fault.code == type(err).__name__
