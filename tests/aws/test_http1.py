@@ -187,32 +187,22 @@ async def _reset(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> 
     writer.transport.abort()
 
 
-async def _garbage(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-    await _head(reader)
-    writer.write(b"SSH-2.0-OpenSSH_9.0\r\n\r\n")
-    await writer.drain()
-    await asyncio.sleep(1)
+def _answers(data: bytes) -> Handler:
+    """A server that answers `data` to the first request and then holds the connection open."""
+
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await _head(reader)
+        writer.write(data)
+        await writer.drain()
+        await asyncio.sleep(1)
+
+    return handler
 
 
-async def _bad_chunk(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-    await _head(reader)
-    writer.write(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n")
-    await writer.drain()
-    await asyncio.sleep(1)
-
-
-async def _huge_head(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-    await _head(reader)
-    writer.write(b"HTTP/1.1 200 OK\r\n" + b"X-Filler: " + b"a" * 70_000 + b"\r\nContent-Length: 0\r\n\r\n")
-    await writer.drain()
-    await asyncio.sleep(1)
-
-
-async def _switch(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-    await _head(reader)
-    writer.write(b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n")
-    await writer.drain()
-    await asyncio.sleep(1)
+_garbage = _answers(b"SSH-2.0-OpenSSH_9.0\r\n\r\n")
+_bad_chunk = _answers(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n")
+_huge_head = _answers(b"HTTP/1.1 200 OK\r\nX-Filler: " + b"a" * 70_000 + b"\r\nContent-Length: 0\r\n\r\n")
+_switch = _answers(b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n")
 
 
 @pytest.mark.parametrize(
@@ -238,14 +228,7 @@ def test_a_broken_answer_is_an_unanswered_failure_and_the_connection_is_dropped(
 
 def test_a_body_past_the_limit_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(http1, "_MAX_BODY", 1000)
-
-    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        await _head(reader)
-        writer.write(_ok(b"x" * 5000))
-        await writer.drain()
-        await asyncio.sleep(1)
-
-    results, _ = _run(handler)
+    results, _ = _run(_answers(_ok(b"x" * 5000)))
     assert isinstance(results[0], HttpFailure) and "body is over 1000 bytes" in str(results[0])
 
 
