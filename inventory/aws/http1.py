@@ -64,7 +64,7 @@ class _Connection(asyncio.Protocol):
     def _start(self) -> None:
         self._headers = _Headers()
         self._body: list[bytes] = []
-        self._head = self._size = 0
+        self._head = self._size = self._before_body = 0
         self._headers_done = False
         self._problem: str | None = None
 
@@ -86,6 +86,11 @@ class _Connection(asyncio.Protocol):
         if self._parser is None or self._waiter is None or self._waiter.done():
             self.abort()  # bytes nobody asked for: not a connection to send the next request on
             return
+        if not self._headers_done:  # over _MAX_HEAD read and the head not done: a line with no end, say
+            if self._before_body > _MAX_HEAD:
+                self._fail(HttpFailure(f"an answer whose head is over {_MAX_HEAD} bytes"))
+                return
+            self._before_body += len(data)
         try:
             self._parser.feed_data(data)
         except httptools.HttpParserUpgrade:

@@ -202,6 +202,17 @@ def _answers(data: bytes) -> Handler:
 _garbage = _answers(b"SSH-2.0-OpenSSH_9.0\r\n\r\n")
 _bad_chunk = _answers(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n")
 _huge_head = _answers(b"HTTP/1.1 200 OK\r\nX-Filler: " + b"a" * 70_000 + b"\r\nContent-Length: 0\r\n\r\n")
+
+
+async def _endless_line(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    await _head(reader)
+    writer.write(b"HTTP/1.1 200 OK\r\nX-Endless: ")
+    for _ in range(200):  # 200 KB of one header line that never ends
+        writer.write(b"a" * 1024)
+        await writer.drain()
+    await asyncio.sleep(1)
+
+
 _switch = _answers(b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n")
 
 
@@ -213,9 +224,10 @@ _switch = _answers(b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nC
         (_garbage, "not HTTP/1.1"),
         (_bad_chunk, "not HTTP/1.1"),
         (_huge_head, "head is over 65536 bytes"),
+        (_endless_line, "head is over 65536 bytes"),
         (_switch, "switched protocols"),
     ],
-    ids=["truncated", "reset", "garbage", "bad-chunk", "huge-head", "upgrade"],
+    ids=["truncated", "reset", "garbage", "bad-chunk", "huge-head", "endless-line", "upgrade"],
 )
 def test_a_broken_answer_is_an_unanswered_failure_and_the_connection_is_dropped(handler: Handler, said: str) -> None:
     results, server = _run(handler, requests=2)
