@@ -159,7 +159,8 @@ class _Connection(asyncio.Protocol):
 
 
 class Http1Pool:
-    """Keep-alive connections to a few hosts, at most `limit` at once (idle ones count). One per event loop."""
+    """Keep-alive connections to a few hosts: at most `limit` requests at once, at most `limit` idle connections
+    kept (the oldest of the host with the most goes first). One per event loop."""
 
     def __init__(self, limit: int, tls: ssl.SSLContext, *, connect_timeout: float, timeout: float) -> None:
         self._slots = asyncio.Semaphore(limit)
@@ -221,7 +222,7 @@ class Http1Pool:
                 _, connection = await asyncio.get_running_loop().create_connection(
                     _Connection, host, port, ssl=tls, server_hostname=host if tls else None
                 )
-        except TimeoutError:
+        except TimeoutError:  # an OSError too: the connect timeout, reported as such (transport.py)
             raise
         except OSError as err:  # refused, unreachable, host not found, TLS refused or not verified
             raise HttpFailure(f"cannot connect to {host}:{port}: {err}") from err
@@ -236,6 +237,9 @@ class Http1Pool:
 
 
 def _request(method: str, target: str, headers: Mapping[str, str], body: bytes) -> bytes:
+    """The request's bytes; ValueError for a target or header that would break out of its line."""
+    if " " in target or "\r" in target or "\n" in target:
+        raise ValueError(f"the request target {target[:60]!r} cannot be sent: a space or line break in it")
     lines = [f"{method} {target} HTTP/1.1"]
     for name, value in headers.items():
         if "\r" in value or "\n" in value or "\r" in name or "\n" in name or ":" in name:

@@ -293,6 +293,8 @@ def test_a_header_with_a_line_break_is_never_sent() -> None:
             return server
 
     assert asyncio.run(go()).connections == 0  # refused before connecting
+    with pytest.raises(ValueError, match="request target"):
+        http1._request("GET", "/p HTTP/1.0\r\nX-Injected: 1", HEADERS, b"")
 
 
 def _certificate(folder: Path) -> tuple[Path, Path]:
