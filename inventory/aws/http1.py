@@ -179,11 +179,17 @@ class Http1Pool:
         request = _request(method, target, headers, body)
         key = (scheme, host, port)
         async with self._slots:
+            loop = asyncio.get_running_loop()
+            deadline = loop.time() + self._timeout  # the whole request's, connect included
             connection: _Connection | None = None
             try:
-                async with asyncio.timeout(self._timeout):
-                    connection = self._reuse(key) or await self._connect(key)
-                    answer = await connection.send(request)
+                connection = self._reuse(key) or await self._connect(key, deadline)
+                waiter = connection.send(request)
+                timer = loop.call_at(deadline, _expire, waiter)  # one timer, cheaper than asyncio.timeout's
+                try:
+                    answer = await waiter
+                finally:
+                    timer.cancel()
             except BaseException:
                 if connection is not None:
                     connection.abort()  # cut short (deadline, cancelled, failed): it may be mid-answer
@@ -214,12 +220,13 @@ class Http1Pool:
         self._idle.setdefault(key, []).append(connection)
         self._idle_count += 1
 
-    async def _connect(self, key: tuple[str, str, int]) -> _Connection:
+    async def _connect(self, key: tuple[str, str, int], deadline: float) -> _Connection:
         scheme, host, port = key
         tls = self._tls if scheme == "https" else None
+        loop = asyncio.get_running_loop()
         try:
-            async with asyncio.timeout(self._connect_timeout):
-                _, connection = await asyncio.get_running_loop().create_connection(
+            async with asyncio.timeout_at(min(deadline, loop.time() + self._connect_timeout)):
+                _, connection = await loop.create_connection(
                     _Connection, host, port, ssl=tls, server_hostname=host if tls else None
                 )
         except TimeoutError:  # an OSError too: the connect timeout, reported as such (transport.py)
@@ -234,6 +241,12 @@ class Http1Pool:
                 connection.abort()
         self._idle.clear()
         self._idle_count = 0
+
+
+def _expire(waiter: asyncio.Future[Answer]) -> None:
+    """The request's deadline passed: TimeoutError (the caller then drops the connection, which may be mid-answer)."""
+    if not waiter.done():
+        waiter.set_exception(TimeoutError())
 
 
 def _request(method: str, target: str, headers: Mapping[str, str], body: bytes) -> bytes:
