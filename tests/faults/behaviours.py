@@ -1,9 +1,9 @@
 """What the fake answers for one (account, region): one small class per fault.
 
 A behaviour sees each ListFunctions request as a `Call` and returns an answer: a `Reply` (status, headers,
-body), `HANG` (read the request, never answer), `RESET` (close the connection without answering), or
-`None` (serve the normal page for the request's marker). To add a fault, add a class here with an
-`answer(call)` method and use it in a test's `Scenario` (see README.md).
+body), `HANG` (read the request, never answer), `RESET` (close the connection without answering), `GARBAGE`
+(bytes that are not HTTP, then close), or `None` (serve the normal page for the request's marker). To add a
+fault, add a class here with an `answer(call)` method and use it in a test's `Scenario` (see README.md).
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ class Drop(Enum):
     HANG = "hang"  # accept and read the request, never answer (released when the fake stops)
     RESET = "reset"  # close the connection without a byte of answer
     PARTIAL = "partial"  # send the head and half the body of the normal page, then reset the connection
+    GARBAGE = "garbage"  # answer bytes that are not HTTP (another protocol's banner), then close
 
 
 @dataclass(frozen=True)
@@ -197,6 +198,17 @@ class Reset:
         if call.attempt > self.k:
             return None
         return Drop.PARTIAL if self.partial else RESET
+
+
+@dataclass
+class Garbage:
+    """Answer bytes that are not HTTP at all (a TLS-terminating middlebox, another service on the port), the
+    first k requests (every one with k None); then normal pages."""
+
+    k: int | None = None
+
+    def answer(self, call: Call) -> Answer:
+        return Drop.GARBAGE if self.k is None or call.attempt <= self.k else None
 
 
 @dataclass

@@ -260,6 +260,11 @@ class _Handler(BaseHTTPRequestHandler):
             items, _ = page(*fake.target_of(key_id, region), 0)
             self._reply(ok_body({"Functions": items}), cut=True)
             answer = Drop.RESET
+        if answer is Drop.GARBAGE:
+            self.wfile.write(b"SSH-2.0-OpenSSH_9.6\r\nProtocol mismatch.\r\n")
+            self.wfile.flush()
+            self.close_connection = True
+            return
         if answer is Drop.RESET:
             self.wfile.flush()
             self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from .behaviours import Hang, Reset, Slow
+from .behaviours import Garbage, Hang, Reset, Slow
 from .fake_aws import FakeAws, Scenario
 from .harness import (
     FAST_RETRY,
@@ -72,3 +72,22 @@ def test_connection_resets_are_retried_and_lose_nothing(fake_aws: StartFake, tmp
     assert fake.pages_served[(A, R1)] == 3
     assert_ok(run, fake, status, (A, R1), (A, R2), (B, R1), (B, R2))
     assert_exact_rows(run, fake, (A, R1), (A, R2), (B, R1))
+
+
+def test_an_answer_that_is_not_http_fails_its_target_alone_and_a_passing_one_loses_nothing(
+    fake_aws: StartFake, tmp_path: Path
+) -> None:
+    """Bytes that are not HTTP (another protocol on the port): unanswered, retried on the small budget, then
+    that target fails naming it (HttpFailure); once only, the retry lists everything."""
+    scenario = Scenario().add(A, R1, 10, Garbage()).add(A, R2, 60, Garbage(1)).add(B, R1, 5)
+    fake = fake_aws(scenario)
+    config = write_config(tmp_path / "accounts.yaml", [A, B], [R1, R2], timeouts=SHORT_TIMEOUTS)
+
+    run = run_cli(fake, config, tmp_path)
+
+    status = check_run(run, fake, exit_code=1)
+    row = assert_failed(run, fake, status, (A, R1), "HttpFailure")
+    assert row["error_message"].startswith("gave up after 3 attempts that got no answer: an answer that is not"), row
+    assert fake.requests[(A, R1)] == 3
+    assert_ok(run, fake, status, (A, R2), (B, R1), (B, R2))
+    assert_exact_rows(run, fake, (A, R2), (B, R1))
