@@ -16,6 +16,9 @@ keeps HEADROOM under the rate, and the window is longer than a second by one int
 100 x 17 benchmark's server saw 16 in one second without the headroom, 15 with it; a window of one second
 plus 20 ms let 11 arrive in a second at 10 (benchmark, GetLayerVersionPolicy 4 at a time). Several tasks may
 wait on one pacer (an account-region's concurrent reads); all run on one event loop, so it needs no lock.
+
+`on_wait`, when set, is called once, the first time a request has to wait: job/pipeline.py's `execute` then lets
+the next target start in this one's place (a target held back by its own rate does not hold back the others).
 """
 
 from __future__ import annotations
@@ -47,6 +50,7 @@ class Pacer:
         self._clock = clock
         self._sleep = sleep
         self._sent: deque[float] = deque(maxlen=self.burst)  # the moments of the last `burst` requests
+        self.on_wait: Callable[[], None] | None = None  # called (once) the first time a request must wait
 
     def take(self) -> float:
         """Let a request go now if fewer than `burst` went in the last window (returns 0.0), else how long to
@@ -60,4 +64,7 @@ class Pacer:
     async def wait(self) -> None:
         """Wait (without blocking the event loop) until a request may go, and take that moment."""
         while (delay := self.take()) > 0:
+            if self.on_wait is not None:
+                hook, self.on_wait = self.on_wait, None
+                hook()
             await self._sleep(delay)

@@ -1,10 +1,10 @@
 """The job: config -> targets -> credentials -> collect -> schema -> sink -> summary.
 
-All concurrency lives here: one asyncio event loop lists max_workers targets at a time (ListFunctions
-over aws/http1.py; a target's own reads may overlap: job/enrich.py's `around`, and its per-function calls), and
-the few blocking AssumeRole calls go to a small thread pool (STS_THREADS). Listings
-return results (never raise); results are written to the sink from the loop alone, so the writers need
-no locks.
+All concurrency lives here: one asyncio event loop lists max_workers targets at a time, and a target held back by
+its own account-region's rate makes way for the next (`execute`). ListFunctions goes over aws/http1.py; a target's
+own reads may overlap (job/enrich.py's `around`, and its per-function calls); the few blocking AssumeRole calls go
+to a small thread pool (STS_THREADS). Listings return results (never raise); results are written to the sink from
+the loop alone, so the writers need no locks.
 """
 
 from __future__ import annotations
@@ -47,6 +47,8 @@ from inventory.writers.sink import RunSink
 if TYPE_CHECKING:
     from inventory.writers.lake import LakeSink
 
+Work = Callable[[Target, Callable[[], None]], Awaitable[TargetResult]]  # a target, and how it gives its place back
+WAITING_SHARE = 2  # targets in flight, as a multiple of max_workers: those waiting on their own rate included
 STS_THREADS = 16  # AssumeRole runs through botocore in threads: one per account per hour, so a few suffice
 log = logging.getLogger(__name__)
 
@@ -129,7 +131,7 @@ def _collect(
     credentials = _member_credentials(config, clients, policy, hub_region)
     regions = EnabledRegions(credentials, clients, policy, hub_region)
 
-    def work(lister: LambdaLister) -> Callable[[Target], Awaitable[TargetResult]]:
+    def work(lister: LambdaLister) -> Work:
         collector = Collector(
             lister,
             credentials,
@@ -142,8 +144,9 @@ def _collect(
         )
         enricher = Enricher(lister, credentials, policy, config.enrich, info.started_at, config.timeouts.target_seconds)
 
-        async def one(target: Target) -> TargetResult:
+        async def one(target: Target, give_back: Callable[[], None]) -> TargetResult:
             pacer = Pacer(config.max_requests_per_second)  # the target's budget: its listing and enrichments
+            pacer.on_wait = give_back  # waiting on its own rate, it makes way for the next target (execute)
             return await enricher.around(target, collector(target, pacer), pacer)
 
         return one
@@ -179,7 +182,7 @@ def _targets(options: JobOptions, clients: ClientFactory, policy: RetryPolicy, h
 async def _collect_all(
     targets: Sequence[Target],
     clients: ClientFactory,
-    work: Callable[[LambdaLister], Callable[[Target], Awaitable[TargetResult]]],
+    work: Callable[[LambdaLister], Work],
     max_workers: int,
     *,
     rows: RowBuffer,
@@ -193,39 +196,72 @@ async def _collect_all(
 
 async def execute(
     targets: Sequence[Target],
-    work: Callable[[Target], Awaitable[TargetResult]],
+    work: Work,
     max_workers: int,
     rows: RowBuffer,
     progress: Progress,
 ) -> list[TargetResult]:
     """Run `work` over targets, max_workers at a time; hand each result's rows on as it lands.
 
-    Each of max_workers tasks takes the next target when its last one is done and hands the result's
-    rows to `rows` (which passes them to the sink every few thousand rows) straight away: memory follows the
-    work in flight, not the size of the organisation.
+    A target holds one of max_workers places until it ends, or until its own pacer first makes it wait (it is then
+    bound by its account-region's rate, not by the job: `give_back`), when the next target starts in its place;
+    at most WAITING_SHARE x max_workers targets are in flight in all. Each finished target's rows go to `rows`
+    (which passes them to the sink every few thousand rows) straight away: memory follows the work in flight,
+    not the size of the organisation. An error of the job's own (a sink that cannot write) stops the run.
     """
     results: list[TargetResult] = []
     tally = {"started": 0, "functions": 0, "failed": 0}
-    queue = iter(interleave_accounts(targets))  # shared by the tasks: one thread, so no lock
+    places, in_flight = asyncio.Semaphore(max(1, max_workers)), asyncio.Semaphore(max(1, max_workers) * WAITING_SHARE)
+    failures: list[BaseException] = []
+    running: set[asyncio.Task[None]] = set()
 
-    async def worker() -> None:
-        for target in queue:
-            tally["started"] += 1
-            result = _record(await work(target), rows)
-            results.append(result)
-            tally["functions"] += result.function_count or 0
-            tally["failed"] += result.status is Status.FAILED
-            progress.update(len(results), tally["functions"], tally["failed"], tally["started"] - len(results))
+    async def run(target: Target) -> None:
+        give_back = _once(places.release)
+        try:
+            result = _record(await work(target, give_back), rows)
+        except Exception as err:  # noqa: BLE001 - re-raised by execute, which then cancels the rest
+            failures.append(err)
+            return
+        finally:
+            give_back()
+            in_flight.release()
+        results.append(result)
+        tally["functions"] += result.function_count or 0
+        tally["failed"] += result.status is Status.FAILED
+        progress.update(len(results), tally["functions"], tally["failed"], tally["started"] - len(results))
 
-    tasks = [asyncio.create_task(worker()) for _ in range(max(1, min(max_workers, len(targets))))]
     beats = asyncio.create_task(_heartbeat(progress, lambda: tally["started"] - len(results)))
     try:
-        await asyncio.gather(*tasks)
+        for target in interleave_accounts(targets):
+            await in_flight.acquire()
+            await places.acquire()
+            if failures:
+                break
+            tally["started"] += 1
+            running.add(task := asyncio.create_task(run(target)))
+            task.add_done_callback(running.discard)
+        while running and not failures:
+            await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
+        if failures:
+            raise failures[0]
     finally:
-        for task in (*tasks, beats):  # on an error or Ctrl-C, do not wait for listings in flight to exhaust retries
+        for task in (*running, beats):  # on an error or Ctrl-C, do not wait for listings in flight to exhaust retries
             task.cancel()
         progress.close()
     return results
+
+
+def _once(release: Callable[[], None]) -> Callable[[], None]:
+    """`release`, made safe to call more than once (only the first call releases)."""
+    done = False
+
+    def release_once() -> None:
+        nonlocal done
+        if not done:
+            done = True
+            release()
+
+    return release_once
 
 
 async def _heartbeat(progress: Progress, in_flight: Callable[[], int]) -> None:

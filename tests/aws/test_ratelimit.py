@@ -45,6 +45,21 @@ def test_the_request_past_the_burst_waits_for_the_window() -> None:
     assert (pacer.burst, pacer.window) == (10, pytest.approx(10 / 9))
 
 
+def test_on_wait_is_called_once_when_a_request_first_has_to_wait() -> None:
+    """pipeline.execute gives the target's place to the next target then: this one is bound by its own rate."""
+    clock = FakeClock()
+    pacer = Pacer(10, clock, clock.sleep)
+    calls: list[float] = []
+    pacer.on_wait = lambda: calls.append(clock.now)
+    for _ in range(10):
+        wait(pacer)
+    assert calls == []  # the burst went at once: nothing waited
+    for _ in range(15):
+        wait(pacer)
+    assert calls == [100.0]  # once, before the first sleep, however many waits follow
+    assert pacer.on_wait is None and len(clock.slept) >= 2
+
+
 @pytest.mark.parametrize(
     ("rate", "burst", "window"),
     [(15.0, 14, 14 / 13.5), (10.0, 10, 10 / 9), (2.5, 3, 3 / 2.25), (1.0, 1, 1 / 0.9), (0.5, 1, 1 / 0.45)],
