@@ -12,7 +12,7 @@ import logging
 import threading
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from functools import partial
+from functools import cached_property, partial
 from typing import Any, Protocol
 
 import botocore.credentials
@@ -35,7 +35,7 @@ class Credentials:
     session_token: str = field(repr=False)
     expiration: datetime
 
-    @property
+    @cached_property
     def signing(self) -> botocore.credentials.ReadOnlyCredentials:
         return botocore.credentials.ReadOnlyCredentials(self.access_key_id, self.secret_access_key, self.session_token)
 
@@ -75,6 +75,10 @@ class AccountCredentials:
         self._count_lock = threading.Lock()
         self.assume_calls = 0  # every AssumeRole request, retries included
         self.assume_retries = 0
+
+    def cached(self, account: RoleTarget) -> Credentials | None:
+        """The account's credentials if held and not near expiry (else None: `get` them)."""
+        return self._once.cached(account.account_id)
 
     async def get(self, account: RoleTarget) -> Credentials:
         """Credentials for the account's role (refreshed near expiry); raises AssumeRoleFailed (remembered for

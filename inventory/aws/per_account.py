@@ -45,6 +45,11 @@ class PerAccount(Generic[T]):
             return False
         return self._usable is None or self._usable(cached)
 
+    def cached(self, account_id: str) -> T | None:
+        """The account's value if one is held and usable: no coroutine, no lock (every request asks)."""
+        cached = self._cache.get(account_id)
+        return cached if self._ready(cached) else None
+
     async def get(self, account_id: str, make: Callable[[], Awaitable[T]]) -> T:
         """The account's value; `make` is awaited at most once at a time per account, and only when needed."""
         cached = self._cache.get(account_id)

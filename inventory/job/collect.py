@@ -83,7 +83,7 @@ class _Listing:
     async def next_page(self) -> bool:
         """Fetch one page; True while more pages follow."""
         collector, target = self._collector, self._target
-        credentials = await collector.credentials.get(target.account)  # cached; refreshed near expiry
+        credentials = collector.credentials.cached(target.account) or await collector.credentials.get(target.account)
         await self._pacer.wait()
         try:
             page = await collector.lister.page(

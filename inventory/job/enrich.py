@@ -22,6 +22,7 @@ import asyncio
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, time, timedelta
+from functools import lru_cache
 from typing import TypeVar
 
 from inventory.aws import enrichment_calls as api
@@ -61,7 +62,7 @@ class _Calls:
 
     async def _once(self, request: Callable[[api.Scope], Awaitable[T]]) -> T:
         enricher, account = self._enricher, self.target.account
-        credentials = await enricher.credentials.get(account)
+        credentials = enricher.credentials.cached(account) or await enricher.credentials.get(account)
         await self._pacer.wait()
         self.count += 1
         try:
@@ -174,8 +175,14 @@ class Enricher:
 
     def usage_window(self) -> tuple[datetime, datetime]:
         """The USAGE_DAYS UTC days ending with the snapshot day: [midnight - 29 days, next midnight)."""
-        end = datetime.combine(self.snapshot_time.date() + timedelta(days=1), time(), self.snapshot_time.tzinfo)
-        return end - timedelta(days=USAGE_DAYS), end
+        return _usage_window(self.snapshot_time)
+
+
+@lru_cache(maxsize=4)
+def _usage_window(snapshot_time: datetime) -> tuple[datetime, datetime]:
+    """Enricher.usage_window's, made once per run's snapshot time (every enrichment of every target asks)."""
+    end = datetime.combine(snapshot_time.date() + timedelta(days=1), time(), snapshot_time.tzinfo)
+    return end - timedelta(days=USAGE_DAYS), end
 
 
 async def _stop(early: Mapping[str, _Started]) -> None:

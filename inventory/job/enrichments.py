@@ -126,6 +126,8 @@ async def per_function(
     gone (is_gone). Any other failure cancels the rest and is the enrichment's reason."""
     found: dict[K, T] = {}
     gone: set[K] = set()
+    if not functions:  # most account-regions' layers and configs: no task group to open and close
+        return found, frozenset(gone)
     queue = iter(functions)
 
     async def worker() -> None:
