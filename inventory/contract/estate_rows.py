@@ -69,17 +69,46 @@ def target_estate(
     return tuple(written), tuple(parts)
 
 
+def many_targets_estate(
+    parts: Sequence[tuple[Target, Sequence[EnrichmentOutcome]]], snapshot_time: datetime
+) -> tuple[list[tuple[EnrichmentOutcome, ...]], list[EstateValues]]:
+    """`target_estate` of many targets at once: each table's rows of every target read together (one walk of each
+    column for all of them, not one per target: ~80 us a table's column in a run of mostly small account-regions).
+    Where any value does not fit, each target is read on its own (`target_estate`), so that only the targets
+    with such a value fail their enrichment, with the message target_estate gives."""
+    groups: dict[str, list[tuple[Target, Sequence[EstateRow]]]] = {}
+    for target, outcomes in parts:
+        for outcome in outcomes:
+            if outcome.status is Status.OK:
+                for name, rows in outcome.tables.items():
+                    if rows:
+                        groups.setdefault(name, []).append((target, rows))
+    try:
+        values = [_values_of(ESTATE[name], snapshot_time, found) for name, found in groups.items()]
+    except EstateValueError:
+        each = [target_estate(target, snapshot_time, outcomes) for target, outcomes in parts]
+        return [written for written, _ in each], [value for _, found in each for value in found]
+    return [tuple(outcomes) for _, outcomes in parts], values
+
+
 def estate_values(
     table: EstateTable, target: Target, snapshot_time: datetime, rows: Sequence[EstateRow]
 ) -> EstateValues:
     """The rows of `table` read for `target`, each value checked against its column (EstateValueError if not)."""
-    account = target.account
+    return _values_of(table, snapshot_time, [(target, rows)])
+
+
+def _values_of(
+    table: EstateTable, snapshot_time: datetime, groups: Sequence[tuple[Target, Sequence[EstateRow]]]
+) -> EstateValues:
+    """The rows of `table` read for one or more targets, in order, each value checked against its column."""
+    rows = [row for _, found in groups for row in found]
     count = len(rows)
     columns: list[list[Any]] = [
         [snapshot_time] * count,
-        [account.account_id] * count,
-        [account.name] * count,
-        [target.region] * count,
+        _repeated([(target.account.account_id, len(found)) for target, found in groups]),
+        _repeated([(target.account.name, len(found)) for target, found in groups]),
+        _repeated([(target.region, len(found)) for target, found in groups]),
     ]
     for index, key in enumerate(table.keys):
         columns.append(_texts(table, key, [row.keys[index] for row in rows]))
@@ -95,6 +124,13 @@ def estate_values(
             raise EstateValueError(f"{table.name}.{name}: a verdict its column cannot hold")
         columns.append(judged)
     return EstateValues(table.name, count, tuple(columns))
+
+
+def _repeated(runs: list[tuple[Any, int]]) -> list[Any]:
+    if len(runs) == 1:
+        value, count = runs[0]
+        return [value] * count
+    return [value for value, count in runs for _ in range(count)]
 
 
 def estate_batch(table: EstateTable, parts: Sequence[EstateValues]) -> pa.Table:

@@ -20,7 +20,7 @@ import pyarrow as pa
 
 from inventory.contract.enrichment_columns import TargetEnrichment, enrichment_columns, target_enrichment
 from inventory.contract.estate import ESTATE
-from inventory.contract.estate_rows import EstateValues, estate_batch, target_estate
+from inventory.contract.estate_rows import EstateValues, estate_batch, many_targets_estate
 from inventory.contract.results import EnrichmentOutcome, TargetResult
 from inventory.contract.schema import INVENTORY_SCHEMA, function_columns, target_columns
 from inventory.contract.staged import function_names, staged_batch, staged_schema
@@ -87,31 +87,40 @@ class RowBuffer:
         self._tables: dict[str, list[EstateValues]] = {}  # estate table -> targets' rows not yet written
         self._table_rows: dict[str, int] = {}
 
-    def add(self, part: TargetResult) -> tuple[EnrichmentOutcome, ...]:
-        """Take a finished target's rows; its enrichments as they will be written (the status file must say what
-        the rows say: an ok one whose values could not be typed is failed)."""
-        if any(outcome.tables for outcome in part.enrichments):
-            part = self._estate(part)
-        held = hold(part)
-        if held.enrichment.rows:
-            self._parts.append(held)
-            self._rows += held.enrichment.rows
-            if self._rows >= self._limit:
-                self.flush()
-        return held.enrichment.outcomes
+    def add(self, parts: Sequence[TargetResult]) -> list[tuple[EnrichmentOutcome, ...]]:
+        """Take finished targets' rows; each one's enrichments as they will be written (the status file must say
+        what the rows say: an ok one whose values could not be typed is failed)."""
+        parts = self._estate(parts)
+        written = []
+        for part in parts:
+            held = hold(part)
+            written.append(held.enrichment.outcomes)
+            if held.enrichment.rows:
+                self._parts.append(held)
+                self._rows += held.enrichment.rows
+                if self._rows >= self._limit:
+                    self.flush()
+        return written
 
-    def _estate(self, part: TargetResult) -> TargetResult:
-        """Take the target's estate rows (read and checked now: a value that cannot be typed fails its enrichment,
-        not the run); typed and handed on ASSEMBLE_ROWS at a time, many targets in one table."""
-        outcomes, parts = target_estate(part.target, self._snapshot_time, part.enrichments)
-        if parts and self._write_estate is None:
+    def _estate(self, parts: Sequence[TargetResult]) -> list[TargetResult]:
+        """Take the targets' estate rows (read and checked now, many targets at once: a value that cannot be typed
+        fails its target's enrichment, not the run); typed and handed on ASSEMBLE_ROWS at a time."""
+        parts = list(parts)
+        reading = [index for index, part in enumerate(parts) if any(o.tables for o in part.enrichments)]
+        if not reading:
+            return parts
+        if self._write_estate is None:
             raise TypeError("estate tables were read but the sink takes none")
-        for values in parts:  # one Parquet write per target cost ~2 ms, one pa.array per column ~0.25 ms a table
+        found = [(parts[index].target, parts[index].enrichments) for index in reading]
+        outcomes, tables = many_targets_estate(found, self._snapshot_time)
+        for index, written in zip(reading, outcomes, strict=True):
+            parts[index] = replace(parts[index], enrichments=written)
+        for values in tables:  # one Parquet write per target cost ~2 ms, one pa.array per column ~0.25 ms a table
             self._tables.setdefault(values.table, []).append(values)
             self._table_rows[values.table] = self._table_rows.get(values.table, 0) + values.rows
             if self._table_rows[values.table] >= self._limit:
                 self._write_table(values.table)
-        return replace(part, enrichments=outcomes)
+        return parts
 
     def _write_table(self, name: str) -> None:
         parts = self._tables.pop(name, [])

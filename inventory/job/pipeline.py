@@ -14,7 +14,7 @@ import itertools
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
@@ -37,6 +37,7 @@ from inventory.job.collect import Collector, Stager
 from inventory.job.config import RunConfig
 from inventory.job.enrich import Enricher
 from inventory.job.process_settings import fewer_collections, pandas_hidden, use_system_allocator
+from inventory.job.recorder import Recorder
 from inventory.job.summary import RunSummary
 from inventory.job.targets import Shard, build_targets
 from inventory.logs import Progress
@@ -206,19 +207,24 @@ async def execute(
     A target holds one of max_workers places until it ends, or until its own pacer first makes it wait (it is then
     bound by its account-region's rate, not by the job: `give_back`), when the next target starts in its place;
     at most WAITING_SHARE x max_workers targets are in flight in all. Each finished target's rows go to `rows`
-    (which passes them to the sink every few thousand rows) straight away: memory follows the work in flight,
-    not the size of the organisation. An error of the job's own (a sink that cannot write) stops the run.
+    (which passes them to the sink every few thousand rows) within job/recorder.py's window, with those of the
+    targets that end with it: memory follows the work in flight, not the size of the organisation. An error of
+    the job's own (a sink that cannot write) stops the run.
     """
     results: list[TargetResult] = []
     tally = {"started": 0, "functions": 0, "failed": 0}
     places, in_flight = asyncio.Semaphore(max(1, max_workers)), asyncio.Semaphore(max(1, max_workers) * WAITING_SHARE)
     failures: list[BaseException] = []
     running: set[asyncio.Task[None]] = set()
+    recorder = Recorder(rows)
 
     async def run(target: Target) -> None:
         give_back = _once(places.release)
         try:
-            result = _record(await work(target, give_back), rows)
+            result = await work(target, give_back)
+            give_back()  # its calls are done: the next target starts while its rows are made
+            _log_result(result)
+            result = await recorder.record(result)
         except Exception as err:  # noqa: BLE001 - re-raised by execute, which then cancels the rest
             failures.append(err)
             return
@@ -269,14 +275,6 @@ async def _heartbeat(progress: Progress, in_flight: Callable[[], int]) -> None:
     while True:
         await asyncio.sleep(progress.next_beat())
         progress.beat(in_flight())
-
-
-def _record(result: TargetResult, rows: RowBuffer) -> TargetResult:
-    """Hand a finished target's rows on (to the sink, a few thousand rows at a time), log it, and keep only its
-    status, with its enrichments as the rows have them (one whose values could not be typed is failed)."""
-    _log_result(result)
-    written = rows.add(result)
-    return replace(result, functions=(), enrichments=written)  # the rows are the buffer's now
 
 
 def interleave_accounts(targets: Sequence[Target]) -> list[Target]:

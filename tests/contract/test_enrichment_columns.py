@@ -110,9 +110,13 @@ def test_a_value_one_target_cannot_store_fails_that_enrichment_there_alone() -> 
     huge = _outcome("usage", Status.OK, {"invocations_30d": {"a": 2**63}, "last_invocation_day": {"a": None}})
     tags = _outcome("tags", Status.OK, {"tags": {"a": [("team", "x")], "b": [("team", 7)]}})
     fine = _outcome("usage", Status.OK, {"invocations_30d": {"a": 5}, "last_invocation_day": {"a": date(2026, 11, 2)}})
-    first = buffer.add(_part(("a", "$LATEST"), ("a", "1"), region="us-east-1", outcomes=(huge, tags)))
-    second = buffer.add(_part(("b", "$LATEST"), region="eu-west-1", outcomes=(tags,)))
-    third = buffer.add(_part(("a", "$LATEST"), region="ap-south-1", outcomes=(fine,)))
+    first, second = buffer.add(  # added together, as targets that end together are (job/recorder.py)
+        [
+            _part(("a", "$LATEST"), ("a", "1"), region="us-east-1", outcomes=(huge, tags)),
+            _part(("b", "$LATEST"), region="eu-west-1", outcomes=(tags,)),
+        ]
+    )
+    (third,) = buffer.add([_part(("a", "$LATEST"), region="ap-south-1", outcomes=(fine,))])
     buffer.flush()
     assert [(o.name, o.status, o.error_code) for o in (*first, *second, *third)] == [
         ("usage", Status.FAILED, "InvalidValue"),

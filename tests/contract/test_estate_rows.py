@@ -4,14 +4,22 @@ target alone (InvalidValue), never the run."""
 
 from __future__ import annotations
 
+import random
 from datetime import UTC, datetime
 
 import pyarrow as pa
 import pytest
 from support.estate import estate_table
+from support.estate_items import generated_items
 
 from inventory.contract.estate import ESTATE, run_tables
-from inventory.contract.estate_rows import EstateValueError, estate_batch, estate_values, target_estate
+from inventory.contract.estate_rows import (
+    EstateValueError,
+    estate_batch,
+    estate_values,
+    many_targets_estate,
+    target_estate,
+)
 from inventory.contract.results import EnrichmentOutcome, EstateRow, Status, TargetResult
 from inventory.contract.rows import RowBuffer
 from inventory.contract.runtime_table import RUNTIMES
@@ -181,17 +189,20 @@ def test_the_row_buffer_hands_estate_tables_to_the_sink_a_few_thousand_rows_at_a
         "event_source_mappings", Status.OK, 1, tables={"event_source_mappings": (EstateRow(("orders",), MAPPING),)}
     )
     result = TargetResult(TARGET, Status.OK, 0, (), 1, 0, 0.1, enrichments=(outcome,))
-    assert buffer.add(result) == (outcome,)
+    assert buffer.add([result]) == [(outcome,)]
     assert written == []
-    buffer.add(result)
-    buffer.add(result)
+    buffer.add([result])
+    buffer.add([result])
     assert written == [("event_source_mappings", 3)]
-    buffer.add(result)
+    buffer.add([result])
     buffer.flush()
     assert written == [("event_source_mappings", 3), ("event_source_mappings", 1)]
 
 
-def test_a_bad_target_among_good_ones_fails_alone_and_the_others_are_typed_together() -> None:
+@pytest.mark.parametrize("together", [True, False], ids=["added-together", "added-one-by-one"])
+def test_a_bad_target_among_good_ones_fails_alone_and_the_others_are_typed_together(together: bool) -> None:
+    """Added together (job/recorder.py), the three are read in one walk; the bad value sends them back to one by
+    one, so that only its target fails, with the message it gets alone."""
     written: list[pa.Table] = []
     buffer = RowBuffer(lambda batch: None, SNAPSHOT, 100, write_estate=lambda name, t: written.append(t))
 
@@ -200,9 +211,13 @@ def test_a_bad_target_among_good_ones_fails_alone_and_the_others_are_typed_toget
         outcome = EnrichmentOutcome("event_source_mappings", Status.OK, 1, tables={"event_source_mappings": rows})
         return TargetResult(TARGET, Status.OK, 0, (), 1, 0, 0.1, enrichments=(outcome,))
 
-    statuses = [buffer.add(result(uuid, size))[0].status for uuid, size in [("u1", 1), ("u2", "ten"), ("u3", 3)]]
+    parts = [result(uuid, size) for uuid, size in [("u1", 1), ("u2", "ten"), ("u3", 3)]]
+    added = buffer.add(parts) if together else [buffer.add([part])[0] for part in parts]
     buffer.flush()
-    assert statuses == [Status.OK, Status.FAILED, Status.OK]
+    assert [outcomes[0].status for outcomes in added] == [Status.OK, Status.FAILED, Status.OK]
+    assert added[1][0].error_message == (
+        "event_source_mappings: ListEventSourceMappings item 0: BatchSize is 'ten', expected int32"
+    )
     (table,) = written
     assert table.column("uuid").to_pylist() == ["u1", "u3"] and table.column("batch_size").to_pylist() == [1, 3]
 
@@ -210,3 +225,48 @@ def test_a_bad_target_among_good_ones_fails_alone_and_the_others_are_typed_toget
 def test_a_run_writes_runtimes_and_the_tables_its_enrichments_read() -> None:
     assert list(run_tables(())) == [RUNTIMES]
     assert list(run_tables(("layers", "tags"))) == [RUNTIMES, "layers", "layer_versions"]
+
+
+@pytest.mark.parametrize("hostile", [0.0, 0.02, 0.3])
+def test_many_targets_read_together_equal_each_read_alone(hostile: float) -> None:
+    """contract/rows.py reads the estate of the targets that end together in one walk (many_targets_estate); it
+    must give every target the outcome, and every table the rows, that reading them one by one gives."""
+    rng = random.Random(f"many-{hostile}")
+    refused = mixed = together = 0
+    for round_ in range(60):
+        parts = [_generated_target(rng, hostile, index) for index in range(rng.randint(1, 8))]
+        alone = [target_estate(target, SNAPSHOT, outcomes) for target, outcomes in parts]
+        outcomes, values = many_targets_estate(parts, SNAPSHOT)
+        assert outcomes == [written for written, _ in alone], round_
+        expected = [value for _, found in alone for value in found]
+        for name in ESTATE:
+            got = [value for value in values if value.table == name]
+            want = [value for value in expected if value.table == name]
+            assert bool(got) == bool(want), (round_, name)
+            if want:
+                assert estate_batch(ESTATE[name], got).equals(estate_batch(ESTATE[name], want)), (round_, name)
+        statuses = [o.status for written in outcomes for o in written]
+        refused += Status.FAILED in statuses
+        mixed += Status.FAILED in statuses and Status.OK in statuses
+        together += Status.FAILED not in statuses and bool(values)
+    if hostile == 0.0:
+        assert together and not refused, "every round is read together, none refused"
+    if hostile >= 0.3:
+        assert mixed, "no round had a bad target among good ones"
+
+
+def _generated_target(rng: random.Random, hostile: float, index: int) -> tuple[Target, tuple[EnrichmentOutcome, ...]]:
+    """A target with an ok outcome per estate enrichment of generated rows (some targets with none)."""
+    account = f"10000000000{index}"
+    role = f"arn:aws:iam::{account}:role/R"
+    target = Target(Account(account, f"account {index}", (), role, None), rng.choice(["eu-west-1", "us-east-1"]))
+    outcomes = []
+    read = {"event_source_mappings": ("event_source_mappings",), "layers": ("layers", "layer_versions")}
+    for name, tables in read.items():
+        found = {}
+        for table in tables:
+            items = generated_items(ESTATE[table].columns, rng, hostile)
+            keys = tuple(f"key-{n}" for n in range(len(ESTATE[table].keys)))
+            found[table] = tuple(EstateRow(keys, item) for item in items)
+        outcomes.append(EnrichmentOutcome(name, Status.OK, 1, tables=found))
+    return target, tuple(outcomes)

@@ -63,7 +63,7 @@ def test_the_buffer_writes_every_few_thousand_rows_then_the_rest() -> None:
     buffer = RowBuffer(written.append, SNAPSHOT, rows=3)
     parts = [_part(target, items) for target, items in PAGES.items()]  # 2, 0, 1 and 2 rows
     for part in parts:
-        buffer.add(part)
+        buffer.add([part])
     assert [batch.num_rows for batch in written] == [3]  # written once it held 3 or more
     buffer.flush()
     buffer.flush()  # nothing left: nothing more written

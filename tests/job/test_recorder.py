@@ -1,0 +1,84 @@
+"""Targets that end together are handed to the rows in one call (job/recorder.py), each gets its own outcome back,
+and the values and rows it read are not kept in the run's results."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+import pyarrow as pa
+
+from inventory.contract.results import EnrichmentOutcome, EstateRow, Status, TargetResult
+from inventory.contract.rows import RowBuffer
+from inventory.contract.target import Account, Target
+from inventory.job.recorder import Recorder
+
+SNAPSHOT = datetime(2026, 12, 7, 2, 0, tzinfo=UTC)
+MAPPING = {"UUID": "u1", "BatchSize": 10, "FunctionArn": "arn:aws:lambda:eu-west-1:111111111111:function:orders"}
+
+
+class Counting(RowBuffer):
+    """The real RowBuffer, counting how many targets each call hands it."""
+
+    def __init__(self, write_estate: list[pa.Table]) -> None:
+        super().__init__(lambda batch: None, SNAPSHOT, write_estate=lambda name, table: write_estate.append(table))
+        self.calls: list[int] = []
+
+    def add(self, parts: Sequence[TargetResult]) -> list[tuple[EnrichmentOutcome, ...]]:
+        self.calls.append(len(parts))
+        return super().add(parts)
+
+
+def _result(region: str, batch_size: object) -> TargetResult:
+    target = Target(Account("111111111111", "payments", (), "arn:aws:iam::111111111111:role/R", None), region)
+    rows = (EstateRow(("orders",), {**MAPPING, "BatchSize": batch_size}),)
+    outcome = EnrichmentOutcome("event_source_mappings", Status.OK, 1, tables={"event_source_mappings": rows})
+    return TargetResult(target, Status.OK, 0, (), 1, 0, 0.1, enrichments=(outcome,))
+
+
+def test_targets_ending_together_are_handed_on_in_one_call() -> None:
+    written: list[pa.Table] = []
+    rows = Counting(written)
+
+    async def main() -> list[TargetResult]:
+        recorder = Recorder(rows, window_s=0.05)
+        parts = [_result(region, size) for region, size in [("eu-west-1", 1), ("us-east-1", "ten"), ("eu-north-1", 3)]]
+        return await asyncio.gather(*(recorder.record(part) for part in parts))
+
+    results = asyncio.run(main())
+    rows.flush()
+    assert rows.calls == [3]
+    assert [r.enrichments[0].status for r in results] == [Status.OK, Status.FAILED, Status.OK]
+    assert all(not o.tables and not o.values for r in results for o in r.enrichments)  # the rows' now, not kept
+    (table,) = written
+    assert table.column("region").to_pylist() == ["eu-west-1", "eu-north-1"]
+
+
+def test_enough_rows_waiting_are_handed_on_without_waiting_for_the_window() -> None:
+    rows = Counting([])
+
+    async def main() -> float:
+        recorder = Recorder(rows, window_s=30.0, max_rows=2)
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        await asyncio.gather(recorder.record(_result("eu-west-1", 1)), recorder.record(_result("us-east-1", 2)))
+        return loop.time() - started
+
+    assert asyncio.run(main()) < 5.0  # not the 30 s window: the second target's row made two
+    assert rows.calls == [2]
+
+
+def test_a_sink_that_cannot_write_fails_every_target_waiting() -> None:
+    def broken(name: str, table: pa.Table) -> None:
+        raise OSError("No space left on device")
+
+    rows = RowBuffer(lambda batch: None, SNAPSHOT, 1, write_estate=broken)
+
+    async def main() -> list[BaseException | TargetResult]:
+        recorder = Recorder(rows, window_s=0.01)
+        parts = [_result("eu-west-1", 1), _result("us-east-1", 2)]
+        return await asyncio.gather(*(recorder.record(part) for part in parts), return_exceptions=True)
+
+    got = asyncio.run(main())
+    assert all(isinstance(item, OSError) and "No space left" in str(item) for item in got), got
