@@ -1,10 +1,10 @@
 """The job: config -> targets -> credentials -> collect -> schema -> sink -> summary.
 
-All concurrency lives here: one asyncio event loop lists max_workers targets at a time, and a target held back by
-its own account-region's rate makes way for the next (`execute`). ListFunctions goes over aws/http1.py; a target's
-own reads may overlap (job/enrich.py's `around`, and its per-function calls); the few blocking AssumeRole calls go
-to a small thread pool (STS_THREADS). Listings return results (never raise); results are written to the sink from
-the loop alone, so the writers need no locks.
+All concurrency lives here: one asyncio event loop lists max_workers targets at a time; a target whose listing is
+done, or that its own account-region's rate holds back, makes way for the next (`execute`). ListFunctions goes
+over aws/http1.py; a target's own reads may overlap (job/enrich.py's `around`, and its per-function calls); the
+few blocking AssumeRole calls go to a small thread pool (STS_THREADS). Listings return results (never raise);
+results are written to the sink from the loop alone, so the writers need no locks.
 """
 
 from __future__ import annotations
@@ -148,7 +148,7 @@ def _collect(
         async def one(target: Target, give_back: Callable[[], None]) -> TargetResult:
             pacer = Pacer(config.max_requests_per_second)  # the target's budget: its listing and enrichments
             pacer.on_wait = give_back  # waiting on its own rate, it makes way for the next target (execute)
-            return await enricher.around(target, collector(target, pacer), pacer)
+            return await enricher.around(target, _then(collector(target, pacer), give_back), pacer)
 
         return one
 
@@ -157,6 +157,14 @@ def _collect(
     results = asyncio.run(_collect_all(targets, clients, work, options.max_workers, rows=rows, progress=progress))
     rows.flush()
     return results, (credentials.assume_calls, credentials.assume_retries)
+
+
+async def _then(listing: Awaitable[TargetResult], make_way: Callable[[], None]) -> TargetResult:
+    """The target's listing; once it is done, what the target still reads (its enrichments' later calls) makes
+    way for the next target's listing (execute)."""
+    result = await listing
+    make_way()
+    return result
 
 
 def _member_credentials(
@@ -204,9 +212,10 @@ async def execute(
 ) -> list[TargetResult]:
     """Run `work` over targets, max_workers at a time; hand each result's rows on as it lands.
 
-    A target holds one of max_workers places until it ends, or until its own pacer first makes it wait (it is then
-    bound by its account-region's rate, not by the job: `give_back`), when the next target starts in its place;
-    at most WAITING_SHARE x max_workers targets are in flight in all. Each finished target's rows go to `rows`
+    A target holds one of max_workers places until its listing is done (its later enrichment calls then go on
+    without it) or until its own pacer first makes it wait (it is then bound by its account-region's rate, not by
+    the job), whichever comes first (`give_back`): the next target starts in its place. At most WAITING_SHARE x
+    max_workers targets are in flight in all. Each finished target's rows go to `rows`
     (which passes them to the sink every few thousand rows) within job/recorder.py's window, with those of the
     targets that end with it: memory follows the work in flight, not the size of the organisation. An error of
     the job's own (a sink that cannot write) stops the run.

@@ -1,5 +1,6 @@
-"""A target held back by its own rate makes way for the next (job/pipeline.py's `execute`): with one worker, the
-next target is listed while the first waits on its pacer; at most twice max_workers targets are in flight.
+"""A target held back by its own rate, or whose listing is done, makes way for the next (job/pipeline.py's
+`execute`): with one worker, the next target is listed while the first waits on its pacer or reads its
+enrichments; at most twice max_workers targets are in flight.
 
 The real job runs in-process; STS is the emulator's, and every Lambda call goes to a local server that answers
 each region's ListFunctions in two pages. At `max_requests_per_second: 1` the pacer lets one request go in any
@@ -13,16 +14,19 @@ from pathlib import Path
 
 import pytest
 from conftest import make_config, seed_members
+from support.enrich_aws import json_reply
 from support.hostile_lambda import HostileLambda, Reply, Request, functions, page
 
 from inventory.aws.clients import ClientFactory
 from inventory.contract.layout import Format
+from inventory.contract.results import Status
 from inventory.demo.emulator import Emulator
 from inventory.demo.seed import FunctionSpec, MemberSpec
 from inventory.job.pipeline import WAITING_SHARE, JobOptions, run_job
 
 ACCOUNT = "293000000001"  # used only by this module
 REGIONS = ["us-east-1", "eu-west-1", "eu-central-1"]
+NOT_FOUND = "ResourceNotFoundException"  # GetPolicy's "no policy" (not "Function not found")
 
 
 @pytest.fixture(scope="module")
@@ -67,3 +71,34 @@ def test_a_target_waiting_on_its_own_rate_makes_way_for_the_next(
     assert WAITING_SHARE == 2
     assert order.index((third, 1)) > min(order.index((first, 2)), order.index((second, 2))), order
     assert len(order) == 6
+
+
+def test_a_target_whose_listing_is_done_makes_way_while_its_enrichment_reads(
+    emu: Emulator, account: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """One worker, `enrich: [policy]`: the first target's GetPolicy is answered only once the second target's
+    ListFunctions has arrived (or after 5 s), which it does only if the first made way when its listing ended."""
+    second_listed = threading.Event()
+    waited: list[bool] = []
+
+    def script(n: int, request: Request) -> Reply:
+        region = next(r for r in REGIONS if f"/{r}/lambda/" in request.headers.get("Authorization", ""))
+        if request.path.endswith("/policy"):
+            if region == REGIONS[0]:
+                waited.append(second_listed.wait(5.0))
+            return json_reply(
+                {"Message": "The resource you requested does not exist."}, 404, "ResourceNotFoundException"
+            )
+        if region == REGIONS[1]:
+            second_listed.set()
+        return page(functions(region.replace("-", ""), 1, region))
+
+    config = make_config([{"account_id": account, "name": "places"}], regions=REGIONS[:2], enrich=["policy"])
+    with HostileLambda(script) as server:
+        monkeypatch.setenv("AWS_ENDPOINT_URL_LAMBDA", server.endpoint)
+        options = JobOptions(config, str(tmp_path / "inventory.parquet"), Format.PARQUET, 1)
+        summary, results = run_job(options, ClientFactory.from_environment(1))
+
+    assert (summary.counts.ok, summary.counts.failed) == (2, 0)
+    assert [e.status for r in results for e in r.enrichments] == [Status.OK, Status.OK]
+    assert waited == [True], "the second target was not listed while the first read its policy"
