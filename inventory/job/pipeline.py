@@ -199,7 +199,7 @@ async def _collect_all(
 ) -> list[TargetResult]:
     loop = asyncio.get_running_loop()
     loop.set_default_executor(ThreadPoolExecutor(min(max_workers, STS_THREADS), thread_name_prefix="inventory-sts"))
-    async with clients.lister() as lister:
+    async with clients.lister(max(1, max_workers) * WAITING_SHARE) as lister:  # a pool as large as execute needs
         return await execute(targets, work(lister), max_workers, rows, progress)
 
 
