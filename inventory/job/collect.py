@@ -19,6 +19,7 @@ Anywhere else it means the credentials were not recognised, and the target fails
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -37,6 +38,7 @@ from inventory.contract.items import InvalidItem
 from inventory.contract.results import Status, TargetResult
 from inventory.contract.staged import staged_batch
 from inventory.contract.target import Target
+from inventory.job.batching import Batcher
 from inventory.redact import clean
 
 CHUNK_FUNCTIONS = 1000  # raw items held per listing before they are staged (compact Arrow)
@@ -218,50 +220,29 @@ WINDOW_S = 0.02  # how long a finished listing waits for others (its slot stays 
 MAX_ITEMS = 2000  # staged at once when this many items wait
 
 
-class Stager:
+class Stager(Batcher[Sequence[Mapping[str, Any]], pa.RecordBatch]):
     """One per run, on the event loop: `await stage(items)` is `staged_batch(items)`, made with others'."""
 
     def __init__(self, window_s: float = WINDOW_S, max_items: int = MAX_ITEMS) -> None:
-        self._window_s = window_s
-        self._max_items = max_items
-        self._pending: list[tuple[Sequence[Mapping[str, Any]], asyncio.Future[pa.RecordBatch]]] = []
-        self._items = 0
-        self._timer: asyncio.TimerHandle | None = None
+        super().__init__(_staged, window_s, max_items)
 
     async def stage(self, items: Sequence[Mapping[str, Any]]) -> pa.RecordBatch:
         """The items as `staged_batch` makes them; raises InvalidItem as it does."""
-        future: asyncio.Future[pa.RecordBatch] = asyncio.get_running_loop().create_future()
-        self._pending.append((items, future))
-        self._items += len(items)
-        if self._items >= self._max_items:
-            self.flush()
-        elif self._timer is None:
-            self._timer = asyncio.get_running_loop().call_later(self._window_s, self.flush)
-        return await future
-
-    def flush(self) -> None:
-        """Stage everything waiting now."""
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
-        pending = [(items, future) for items, future in self._pending if not future.done()]  # not cancelled
-        self._pending, self._items = [], 0
-        if not pending:
-            return
-        try:
-            batch = staged_batch([item for items, _ in pending for item in items])
-        except Exception:  # noqa: BLE001 - InvalidItem (or worse): each listing gets its own answer
-            _one_by_one(pending)
-            return
-        offset = 0
-        for items, future in pending:
-            future.set_result(batch.slice(offset, len(items)))
-            offset += len(items)
+        return await self.submit(items, len(items))
 
 
-def _one_by_one(pending: Sequence[tuple[Sequence[Mapping[str, Any]], asyncio.Future[pa.RecordBatch]]]) -> None:
-    for items, future in pending:
-        try:
-            future.set_result(staged_batch(items))
-        except Exception as err:  # noqa: BLE001 - InvalidItem, raised in that listing (never lost in a callback)
-            future.set_exception(err)
+def _staged(pending: list[Sequence[Mapping[str, Any]]]) -> list[pa.RecordBatch | Exception]:
+    """Each listing's items staged: in one call, or one by one when an item fails (each its own InvalidItem)."""
+    try:
+        batch = staged_batch([item for items in pending for item in items])
+    except Exception:  # noqa: BLE001 - InvalidItem (or worse): each listing gets its own answer
+        return [_one(items) for items in pending]
+    offsets = itertools.accumulate((len(items) for items in pending), initial=0)
+    return [batch.slice(offset, len(items)) for offset, items in zip(offsets, pending, strict=False)]
+
+
+def _one(items: Sequence[Mapping[str, Any]]) -> pa.RecordBatch | Exception:
+    try:
+        return staged_batch(items)
+    except Exception as err:  # noqa: BLE001 - InvalidItem, raised in that listing
+        return err

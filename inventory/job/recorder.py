@@ -10,57 +10,39 @@ A value one target's enrichment cannot store still fails that enrichment for tha
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import replace
+from functools import partial
 
 from inventory.contract.results import EnrichmentOutcome, TargetResult
 from inventory.contract.rows import RowBuffer
+from inventory.job.batching import Batcher
 
 WINDOW_S = 0.02  # how long a finished target waits for others (its place is already someone else's)
 MAX_ROWS = 4096  # handed on at once when this many rows (functions and estate rows) wait
 
 
-class Recorder:
+class Recorder(Batcher[TargetResult, TargetResult]):
     """One per run, on the event loop: `await record(result)` is the result as its rows were written."""
 
     def __init__(self, rows: RowBuffer, window_s: float = WINDOW_S, max_rows: int = MAX_ROWS) -> None:
-        self._rows = rows
-        self._window_s = window_s
-        self._max_rows = max_rows
-        self._pending: list[tuple[TargetResult, asyncio.Future[TargetResult]]] = []
-        self._count = 0
-        self._timer: asyncio.TimerHandle | None = None
+        super().__init__(partial(_written, rows), window_s, max_rows)
 
     async def record(self, result: TargetResult) -> TargetResult:
         """The result, its rows handed on: its enrichments as written (one whose values could not be stored is
         failed), without the values and rows themselves (they are the RowBuffer's now)."""
-        future: asyncio.Future[TargetResult] = asyncio.get_running_loop().create_future()
-        self._pending.append((result, future))
-        self._count += result.function_count or 0
-        self._count += sum(len(rows) for outcome in result.enrichments for rows in outcome.tables.values())
-        if self._count >= self._max_rows:
-            self.flush()
-        elif self._timer is None:
-            self._timer = asyncio.get_running_loop().call_later(self._window_s, self.flush)
-        return await future
+        estate = sum(len(rows) for outcome in result.enrichments for rows in outcome.tables.values())
+        return await self.submit(result, (result.function_count or 0) + estate)
 
-    def flush(self) -> None:
-        """Hand on everything waiting now."""
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
-        pending = [(result, future) for result, future in self._pending if not future.done()]  # not cancelled
-        self._pending, self._count = [], 0
-        if not pending:
-            return
-        try:
-            written = self._rows.add([result for result, _ in pending])
-        except Exception as err:  # noqa: BLE001 - the job's own (a sink that cannot write): every waiter gets it
-            for _, future in pending:
-                future.set_exception(err)
-            return
-        for (result, future), outcomes in zip(pending, written, strict=True):
-            future.set_result(replace(result, functions=(), enrichments=tuple(map(_status_only, outcomes))))
+
+def _written(rows: RowBuffer, pending: list[TargetResult]) -> list[TargetResult | Exception]:
+    try:
+        written = rows.add(pending)
+    except Exception as err:  # noqa: BLE001 - the job's own (a sink that cannot write): every waiter gets it
+        return [err] * len(pending)
+    return [
+        replace(result, functions=(), enrichments=tuple(map(_status_only, outcomes)))
+        for result, outcomes in zip(pending, written, strict=True)
+    ]
 
 
 def _status_only(outcome: EnrichmentOutcome) -> EnrichmentOutcome:
