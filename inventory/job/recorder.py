@@ -1,8 +1,8 @@
 """Finished targets handed to the rows together (job/pipeline.py's `execute`): the targets that end within
 WINDOW_S of each other go to contract/rows.py's RowBuffer in one call, so that their estate tables are read and
 checked together (one walk of each column for all of them: contract/estate_rows.py's `many_targets_estate`)
-rather than one target at a time (~0.3 s of CPU at 300 accounts x 17 regions with the per-account-region tables,
-most of it the per-target cost of ~50 columns).
+rather than one target at a time (the fake's 300 x 17 estate read alone: 0.33 s -> 0.24 s of CPU, in groups of
+30 targets). The windowing is job/batching.py's.
 
 A target waits here after giving its place back: the next target is already listing while its rows are made.
 A value one target's enrichment cannot store still fails that enrichment for that target alone (RowBuffer).
