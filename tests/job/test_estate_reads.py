@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
@@ -374,14 +375,22 @@ def test_without_a_listed_function_only_the_configs_are_listed(monkeypatch: pyte
 # --- read beside the listing (Enricher.around, as the pipeline runs a target) ----------------------------------
 
 
-def _around(monkeypatch: pytest.MonkeyPatch, result: TargetResult, names: tuple[str, ...]) -> tuple[TargetResult, Any]:
-    """Enrich `result` behind a listing that takes 0.5 s and notes which calls the server had by its end."""
+def _around(
+    monkeypatch: pytest.MonkeyPatch, result: TargetResult, names: tuple[str, ...], beside: set[str]
+) -> tuple[TargetResult, Any]:
+    """Enrich `result` behind a listing that ends once the server has had the calls `beside` (or after 10 s: a
+    busy machine must not fail it, nor a fixed wait pass it), and note which calls the server had by its end."""
     seen: list[str] = []
     with HostileLambda(aws(_estate())) as server:
 
+        def calls() -> list[str]:
+            return [request.path.split("?")[0].rsplit("/", 1)[-1] for request in server.requests]
+
         async def listing() -> TargetResult:
-            await asyncio.sleep(0.5)
-            seen.extend(request.path.split("?")[0].rsplit("/", 1)[-1] for request in server.requests)
+            deadline = time.monotonic() + 10.0
+            while not beside <= set(calls()) and time.monotonic() < deadline:
+                await asyncio.sleep(0.02)
+            seen.extend(calls())
             return result
 
         return enrich(monkeypatch, server, result, names, listing=listing), seen
@@ -389,8 +398,9 @@ def _around(monkeypatch: pytest.MonkeyPatch, result: TargetResult, names: tuple[
 
 def test_account_region_lists_are_read_beside_the_listing(monkeypatch: pytest.MonkeyPatch, emu: Emulator) -> None:
     names = ("event_source_mappings", "layers", "layer_policies", "aliases", "code_signing")
-    enriched, seen = _around(monkeypatch, listed_result(["a", "b"]), names)
-    assert sorted(set(seen)) == ["code-signing-configs", "event-source-mappings", "layers", "versions"], "beside it"
+    early = {"code-signing-configs", "event-source-mappings", "layers", "versions"}
+    enriched, seen = _around(monkeypatch, listed_result(["a", "b"]), names, early)
+    assert sorted(set(seen)) == sorted(early), "beside it"
     assert [(o.name, o.status) for o in enriched.enrichments] == [(name, Status.OK) for name in names]
     assert outcome_of(enriched, "aliases").calls == 3  # after the listing: per function, and the alias's policy
     assert [row["layer_name"] for row in _tables(enriched)["layers"]] == ["tools"]
@@ -401,7 +411,7 @@ def test_account_region_lists_are_read_beside_the_listing(monkeypatch: pytest.Mo
 def test_a_listing_that_fails_drops_what_was_read_beside_it(monkeypatch: pytest.MonkeyPatch, emu: Emulator) -> None:
     """Its early reads are `skipped` (with the calls they made), never written: nothing to enrich."""
     names = ("event_source_mappings", "layers", "aliases")
-    enriched, seen = _around(monkeypatch, listed_result([], Status.FAILED), names)
+    enriched, seen = _around(monkeypatch, listed_result([], Status.FAILED), names, {"event-source-mappings"})
     assert "event-source-mappings" in seen
     assert [(o.name, o.status) for o in enriched.enrichments] == [(name, Status.SKIPPED) for name in names]
     assert outcome_of(enriched, "event_source_mappings").calls == 1 and outcome_of(enriched, "aliases").calls == 0

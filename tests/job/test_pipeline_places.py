@@ -24,7 +24,7 @@ from inventory.demo.emulator import Emulator
 from inventory.demo.seed import FunctionSpec, MemberSpec
 from inventory.job.pipeline import WAITING_SHARE, JobOptions, run_job
 
-ACCOUNT = "293000000001"  # used only by this module
+ACCOUNT = "295000000001"  # used only by this module
 REGIONS = ["us-east-1", "eu-west-1", "eu-central-1"]
 NOT_FOUND = "ResourceNotFoundException"  # GetPolicy's "no policy" (not "Function not found")
 
