@@ -222,13 +222,12 @@ async def execute(
     """
     results: list[TargetResult] = []
     tally = {"started": 0, "functions": 0, "failed": 0}
-    places, in_flight = asyncio.Semaphore(max(1, max_workers)), asyncio.Semaphore(max(1, max_workers) * WAITING_SHARE)
+    places = _Places(max_workers)
     failures: list[BaseException] = []
     running: set[asyncio.Task[None]] = set()
     recorder = Recorder(rows)
 
-    async def run(target: Target) -> None:
-        give_back = _once(places.release)
+    async def run(target: Target, give_back: Callable[[], None]) -> None:
         try:
             result = await work(target, give_back)
             give_back()  # its calls are done: the next target starts while its rows are made
@@ -238,8 +237,7 @@ async def execute(
             failures.append(err)
             return
         finally:
-            give_back()
-            in_flight.release()
+            places.leave(give_back)
         results.append(result)
         tally["functions"] += result.function_count or 0
         tally["failed"] += result.status is Status.FAILED
@@ -248,12 +246,11 @@ async def execute(
     beats = asyncio.create_task(_heartbeat(progress, lambda: tally["started"] - len(results)))
     try:
         for target in interleave_accounts(targets):
-            await in_flight.acquire()
-            await places.acquire()
+            give_back = await places.enter()
             if failures:
                 break
             tally["started"] += 1
-            running.add(task := asyncio.create_task(run(target)))
+            running.add(task := asyncio.create_task(run(target, give_back)))
             task.add_done_callback(running.discard)
         while running and not failures:
             await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
@@ -266,17 +263,30 @@ async def execute(
     return results
 
 
-def _once(release: Callable[[], None]) -> Callable[[], None]:
-    """`release`, made safe to call more than once (only the first call releases)."""
-    done = False
+class _Places:
+    """max_workers places to list in, and WAITING_SHARE x max_workers targets in flight at most: a target that
+    gives its place back (`enter`'s answer, safe to call more than once) stays in flight until it `leave`s."""
 
-    def release_once() -> None:
-        nonlocal done
-        if not done:
-            done = True
-            release()
+    def __init__(self, max_workers: int) -> None:
+        self._places = asyncio.Semaphore(max(1, max_workers))
+        self._in_flight = asyncio.Semaphore(max(1, max_workers) * WAITING_SHARE)
 
-    return release_once
+    async def enter(self) -> Callable[[], None]:
+        await self._in_flight.acquire()
+        await self._places.acquire()
+        given = False
+
+        def give_back() -> None:
+            nonlocal given
+            if not given:
+                given = True
+                self._places.release()
+
+        return give_back
+
+    def leave(self, give_back: Callable[[], None]) -> None:
+        give_back()
+        self._in_flight.release()
 
 
 async def _heartbeat(progress: Progress, in_flight: Callable[[], int]) -> None:
