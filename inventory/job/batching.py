@@ -50,7 +50,12 @@ class Batcher(Generic[In, Out]):
         self._pending, self._size = [], 0
         if not pending:
             return
-        answers = self._process([item for item, _ in pending])
+        try:
+            answers = list(self._process([item for item, _ in pending]))
+            if len(answers) != len(pending):
+                raise RuntimeError(f"{len(answers)} answers to {len(pending)} items")
+        except Exception as err:  # noqa: BLE001 - the job's own error: every caller raises it, none waits forever
+            answers = [err] * len(pending)
         for (_, future), answer in zip(pending, answers, strict=True):
             if isinstance(answer, Exception):
                 future.set_exception(answer)  # raised in that caller, never lost in a callback

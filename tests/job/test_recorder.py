@@ -1,5 +1,6 @@
 """Targets that end together are handed to the rows in one call (job/recorder.py), each gets its own outcome back,
-and the values and rows it read are not kept in the run's results."""
+and the values and rows it read are not kept in the run's results; a batch that breaks (job/batching.py) fails
+its callers rather than leave them waiting."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import pyarrow as pa
 from inventory.contract.results import EnrichmentOutcome, EstateRow, Status, TargetResult
 from inventory.contract.rows import RowBuffer
 from inventory.contract.target import Account, Target
+from inventory.job.batching import Batcher
 from inventory.job.recorder import Recorder
 
 SNAPSHOT = datetime(2026, 12, 7, 2, 0, tzinfo=UTC)
@@ -82,3 +84,18 @@ def test_a_sink_that_cannot_write_fails_every_target_waiting() -> None:
 
     got = asyncio.run(main())
     assert all(isinstance(item, OSError) and "No space left" in str(item) for item in got), got
+
+
+def test_a_batch_that_breaks_fails_its_callers_instead_of_leaving_them_waiting() -> None:
+    """job/batching.py: whatever `process` raises (a bug of the job's own) reaches every caller of the batch."""
+
+    def broken(items: list[int]) -> list[int]:
+        raise KeyError("a bug")
+
+    async def main() -> list[BaseException | int]:
+        batcher: Batcher[int, int] = Batcher(broken, window_s=0.01, max_size=100)
+        return await asyncio.wait_for(
+            asyncio.gather(batcher.submit(1, 1), batcher.submit(2, 1), return_exceptions=True), 5
+        )
+
+    assert [type(answer) for answer in asyncio.run(main())] == [KeyError, KeyError]
