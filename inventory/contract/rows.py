@@ -109,10 +109,10 @@ class RowBuffer:
         reading = [index for index, part in enumerate(parts) if any(o.tables for o in part.enrichments)]
         if not reading:
             return parts
-        if self._write_estate is None:
-            raise TypeError("estate tables were read but the sink takes none")
         found = [(parts[index].target, parts[index].enrichments) for index in reading]
         outcomes, tables = many_targets_estate(found, self._snapshot_time)
+        if tables and self._write_estate is None:
+            raise TypeError("estate tables were read but the sink takes none")
         for index, written in zip(reading, outcomes, strict=True):
             parts[index] = replace(parts[index], enrichments=written)
         for values in tables:  # one Parquet write per target cost ~2 ms, one pa.array per column ~0.25 ms a table
