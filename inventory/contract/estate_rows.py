@@ -127,9 +127,7 @@ def _values_of(
 
 
 def _repeated(runs: list[tuple[Any, int]]) -> list[Any]:
-    if len(runs) == 1:
-        value, count = runs[0]
-        return [value] * count
+    """Each target's value once per row of it."""
     return [value for value, count in runs for _ in range(count)]
 
 
