@@ -223,7 +223,7 @@ async def execute(
     results: list[TargetResult] = []
     tally = {"started": 0, "functions": 0, "failed": 0}
     places = _Places(max_workers)
-    failures: list[BaseException] = []
+    failed: asyncio.Future[None] = asyncio.get_running_loop().create_future()  # the job's own first error
     running: set[asyncio.Task[None]] = set()
     recorder = Recorder(rows)
 
@@ -233,8 +233,9 @@ async def execute(
             give_back()  # its calls are done: the next target starts while its rows are made
             _log_result(result)
             result = await recorder.record(result)
-        except Exception as err:  # noqa: BLE001 - re-raised by execute, which then cancels the rest
-            failures.append(err)
+        except Exception as err:  # noqa: BLE001 - raised by execute at once, which then cancels the rest
+            if not failed.done():
+                failed.set_exception(err)
             return
         finally:
             places.leave(give_back)
@@ -243,21 +244,24 @@ async def execute(
         tally["failed"] += result.status is Status.FAILED
         progress.update(len(results), tally["functions"], tally["failed"], tally["started"] - len(results))
 
-    beats = asyncio.create_task(_heartbeat(progress, lambda: tally["started"] - len(results)))
-    try:
+    async def dispatch() -> None:
         for target in interleave_accounts(targets):
             give_back = await places.enter()
-            if failures:
-                break
             tally["started"] += 1
             running.add(task := asyncio.create_task(run(target, give_back)))
             task.add_done_callback(running.discard)
-        while running and not failures:
-            await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
-        if failures:
-            raise failures[0]
+        while running:
+            await asyncio.wait(set(running))
+
+    beats = asyncio.create_task(_heartbeat(progress, lambda: tally["started"] - len(results)))
+    dispatcher = asyncio.create_task(dispatch())
+    try:  # the first of: every target done, or an error of the job's own (not waiting for a place to free)
+        await asyncio.wait((dispatcher, failed), return_when=asyncio.FIRST_COMPLETED)
+        if failed.done():
+            failed.result()
+        dispatcher.result()
     finally:
-        for task in (*running, beats):  # on an error or Ctrl-C, do not wait for listings in flight to exhaust retries
+        for task in (dispatcher, *running, beats):  # on an error or Ctrl-C, do not wait for listings in flight
             task.cancel()
         progress.close()
     return results

@@ -5,16 +5,19 @@ its callers rather than leave them waiting."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
 import pyarrow as pa
+import pytest
 
 from inventory.contract.results import EnrichmentOutcome, EstateRow, Status, TargetResult
 from inventory.contract.rows import RowBuffer
 from inventory.contract.target import Account, Target
 from inventory.job.batching import Batcher
+from inventory.job.pipeline import execute
 from inventory.job.recorder import Recorder
+from inventory.logs import Progress
 
 SNAPSHOT = datetime(2026, 12, 7, 2, 0, tzinfo=UTC)
 MAPPING = {"UUID": "u1", "BatchSize": 10, "FunctionArn": "arn:aws:lambda:eu-west-1:111111111111:function:orders"}
@@ -99,3 +102,32 @@ def test_a_batch_that_breaks_fails_its_callers_instead_of_leaving_them_waiting()
         )
 
     assert [type(answer) for answer in asyncio.run(main())] == [KeyError, KeyError]
+
+
+def test_a_sink_that_fails_mid_run_stops_execute_with_its_error_and_cancels_the_rest() -> None:
+    """job/pipeline.py's `execute` with a sink whose estate write fails (disk full): the error reaches the caller
+    at once (pipeline.run_job then aborts the sink: no file), though the targets holding both places never end and
+    the dispatcher waits for a place (the first version waited for one to free: up to timeouts.target_seconds)."""
+    started: list[str] = []
+    hanging = asyncio.Event()
+
+    def broken(name: str, table: pa.Table) -> None:
+        raise OSError(28, "No space left on device")
+
+    async def work(target: Target, give_back: Callable[[], None]) -> TargetResult:
+        started.append(target.region)
+        if target.region != "eu-west-1":
+            await hanging.wait()  # a target that would never end: the failure must not wait for it
+        return _result(target.region, 1)
+
+    regions = ["eu-west-1", "us-east-1", "eu-north-1", "ap-south-1"]
+    account = Account("111111111111", "payments", (), "arn:aws:iam::111111111111:role/R", None)
+    targets = [Target(account, region) for region in regions]
+    rows = RowBuffer(lambda batch: None, SNAPSHOT, 1, write_estate=broken)
+
+    async def main() -> None:
+        await asyncio.wait_for(execute(targets, work, 2, rows, Progress(len(targets), live=False)), 10)
+
+    with pytest.raises(OSError, match="No space left on device"):
+        asyncio.run(main())
+    assert started == ["eu-west-1", "us-east-1", "eu-north-1"]  # the first made way at its end, then failed
